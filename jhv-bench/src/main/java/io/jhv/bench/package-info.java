@@ -1,0 +1,2 @@
+/** JMH micro-benchmarks and the side-by-side load harness. */
+package io.jhv.bench;

@@ -1,0 +1,127 @@
+package io.jhv.core.internal;
+
+import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.spi.SelectorProvider;
+import java.util.function.Consumer;
+
+/**
+ * A {@link Poller} on a JDK {@link Selector}. Uses {@code select(Consumer, timeout)} so a poll
+ * allocates nothing: no selected-key set is built or iterated.
+ */
+public final class NioPoller implements Poller, Consumer<SelectionKey> {
+    private static final String POLL_PROVIDER = "sun.nio.ch.PollSelectorProvider";
+
+    private final SelectorProvider provider;
+    private final Selector selector;
+    private final String name;
+
+    private NioPoller(SelectorProvider provider, String name) throws IOException {
+        this.provider = provider;
+        this.selector = provider.openSelector();
+        this.name = name;
+    }
+
+    /**
+     * Opens a poller. {@code kind}: "default" (the JDK default, epoll on Linux), "epoll", or "poll"
+     * (the JDK's poll(2) selector; needs {@code --add-exports java.base/sun.nio.ch=ALL-UNNAMED} or
+     * {@code =io.jhv.core} when run on the module path).
+     */
+    public static NioPoller open(String kind) throws IOException {
+        SelectorProvider def = SelectorProvider.provider();
+        return switch (kind) {
+            case "default", "selector" -> new NioPoller(def, providerName(def));
+            case "epoll" -> {
+                String n = providerName(def);
+                if (!n.equals("epoll")) throw new IllegalArgumentException("the epoll selector is not available here (default provider is " + def.getClass().getName() + ")");
+                yield new NioPoller(def, n);
+            }
+            case "poll" -> new NioPoller(pollProvider(), "poll");
+            default -> throw new IllegalArgumentException("unknown poller \"" + kind + "\": use default, epoll or poll");
+        };
+    }
+
+    private static String providerName(SelectorProvider p) {
+        String cn = p.getClass().getSimpleName();
+        if (cn.startsWith("EPoll")) return "epoll";
+        if (cn.startsWith("Poll")) return "poll";
+        if (cn.startsWith("KQueue")) return "kqueue";
+        return cn;
+    }
+
+    private static volatile SelectorProvider pollProvider;
+
+    private static SelectorProvider pollProvider() {
+        SelectorProvider p = pollProvider;
+        if (p != null) return p;
+        synchronized (NioPoller.class) {
+            if (pollProvider != null) return pollProvider;
+            try {
+                Class<?> c = Class.forName(POLL_PROVIDER);
+                p = (SelectorProvider) c.getDeclaredConstructor().newInstance();
+            } catch (ClassNotFoundException e) {
+                throw new IllegalArgumentException("the poll(2) selector is not available on this JDK/OS", e);
+            } catch (IllegalAccessException | IllegalAccessError e) {
+                throw new IllegalArgumentException("the poll(2) selector needs the JVM flag "
+                        + "--add-exports java.base/sun.nio.ch=ALL-UNNAMED (class path) or =io.jhv.core (module path)", e);
+            } catch (InstantiationException | NoSuchMethodException | InvocationTargetException e) {
+                throw new IllegalArgumentException("cannot create the poll(2) selector: " + e, e);
+            }
+            pollProvider = p;
+            return p;
+        }
+    }
+
+    @Override public SelectorProvider provider() { return provider; }
+    @Override public String name() { return name; }
+
+    @Override
+    public SelectionKey register(SelectableChannel ch, int ops, IoHandler handler) throws IOException {
+        ch.configureBlocking(false);
+        return ch.register(selector, ops, handler);
+    }
+
+    @Override
+    public void modify(SelectionKey key, int ops) {
+        if (key.isValid() && key.interestOps() != ops) key.interestOps(ops);
+    }
+
+    @Override
+    public void cancel(SelectionKey key) {
+        key.cancel();
+    }
+
+    @Override
+    public int poll(long timeoutMillis) throws IOException {
+        if (timeoutMillis == 0) return selector.selectNow(this);
+        return selector.select(this, timeoutMillis < 0 ? 0 : timeoutMillis);
+    }
+
+    /** Dispatch of one ready key (the select consumer). */
+    @Override
+    public void accept(SelectionKey key) {
+        int ready;
+        try {
+            ready = key.readyOps();
+        } catch (CancelledKeyException e) {
+            return;
+        }
+        ((IoHandler) key.attachment()).onIoReady(ready);
+    }
+
+    @Override public void wakeup() { selector.wakeup(); }
+    @Override public int registered() { return selector.keys().size(); }
+
+    @Override
+    public void close() {
+        try {
+            selector.close();
+        } catch (IOException ignored) {
+            // closing a selector only fails on an already broken fd; nothing to do
+        }
+    }
+}

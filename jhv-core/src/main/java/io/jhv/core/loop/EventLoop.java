@@ -1,0 +1,550 @@
+package io.jhv.core.loop;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.NioPoller;
+import io.jhv.core.internal.Poller;
+
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+
+/**
+ * One reactor on one platform thread: IO readiness, timers, posted tasks and idle callbacks.
+ *
+ * <p>Each iteration: poll IO (up to the next timer deadline) and dispatch it, run expired timers,
+ * run posted tasks, and when nothing else happened run the idle callbacks. Timers and posted tasks
+ * carry a priority (libhv's {@code hevent_set_priority}); within one iteration higher priorities run
+ * first, equal priorities in order.
+ *
+ * <p>Thread contract: {@link #post}, {@link #runInLoop}, {@link #setTimeout}, {@link #setInterval},
+ * {@link #stop()} and {@link #start()} are thread-safe. Everything registered on a loop (connections,
+ * timers, listeners) runs its callbacks on the loop thread, so callbacks never need locks.
+ *
+ * {@snippet :
+ * EventLoop loop = EventLoop.create().start();
+ * loop.setInterval(1000, () -> System.out.println("tick"));
+ * loop.post(() -> System.out.println("on the loop: " + loop.inLoop()));
+ * }
+ */
+public final class EventLoop implements Executor, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
+    private static final AtomicInteger IDS = new AtomicInteger();
+    private static final VarHandle WAKE;
+
+    public static final int PRIORITY_LOWEST = -5;
+    public static final int PRIORITY_LOW = -3;
+    public static final int PRIORITY_NORMAL = 0;
+    public static final int PRIORITY_HIGH = 3;
+    public static final int PRIORITY_HIGHEST = 5;
+
+    /** How long a poll may block at most while idle callbacks are registered (libhv: 100 ms). */
+    private static final long IDLE_MAX_BLOCK_MS = 100;
+    /** Posted tasks run per iteration at most, so IO is not starved by a flood of posts. */
+    private static final int MAX_TASKS_PER_ITERATION = 65536;
+
+    static {
+        try {
+            WAKE = MethodHandles.lookup().findVarHandle(EventLoop.class, "wakeupPending", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private enum State { NEW, RUNNING, TERMINATED }
+
+    private final String name;
+    private final String pollerKind;
+    private final boolean daemon;
+    private final BiConsumer<Thread, Throwable> errorHandler;
+    private final int readBufferSize;
+
+    final TimerQueue timers = new TimerQueue();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final ArrayList<Runnable> running = new ArrayList<>();
+    private final ArrayList<Timer> expired = new ArrayList<>();
+    private final ArrayList<Idle> idles = new ArrayList<>();
+
+    private final Object lifecycle = new Object();
+    private volatile State state = State.NEW;
+    private volatile boolean stopRequested;
+    private volatile Thread thread;
+    private volatile CountDownLatch terminated = new CountDownLatch(1);
+    private volatile Poller poller;
+    @SuppressWarnings("unused") private volatile int wakeupPending; // 1: a wake-up is already on its way
+    private final AtomicInteger wakeups = new AtomicInteger();
+    private volatile int load; // connections or other units of work, for least-loaded balancing
+    private long iterations;
+    private Buffer readBuffer;
+
+    private EventLoop(Builder b) {
+        this.name = b.name != null ? b.name : "jhv-loop-" + IDS.incrementAndGet();
+        this.pollerKind = b.poller;
+        this.daemon = b.daemon;
+        this.errorHandler = b.errorHandler;
+        this.readBufferSize = b.readBufferSize;
+    }
+
+    /** A loop with default settings (not started). */
+    public static EventLoop create() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Settings of a loop. */
+    public static final class Builder {
+        private String name;
+        private String poller = "default";
+        private boolean daemon;
+        private BiConsumer<Thread, Throwable> errorHandler;
+        private int readBufferSize = 64 * 1024;
+
+        private Builder() {}
+
+        /** The thread's name. */
+        public Builder name(String name) { this.name = name; return this; }
+
+        /** "default" (epoll on Linux), "epoll" or "poll" (the JDK's poll(2) selector). */
+        public Builder poller(String kind) {
+            this.poller = Objects.requireNonNull(kind, "kind");
+            return this;
+        }
+
+        /** Whether the loop thread is a daemon thread (default false: a running loop keeps the JVM up). */
+        public Builder daemon(boolean daemon) { this.daemon = daemon; return this; }
+
+        /** Called, on the loop thread, with every exception a callback throws. The loop goes on. */
+        public Builder errorHandler(BiConsumer<Thread, Throwable> handler) { this.errorHandler = handler; return this; }
+
+        /** Size of the one read buffer the loop owns and reads every socket into (default 64 KiB). */
+        public Builder readBufferSize(int bytes) {
+            if (bytes < 512) throw new IllegalArgumentException("readBufferSize < 512: " + bytes);
+            this.readBufferSize = bytes;
+            return this;
+        }
+
+        public EventLoop build() { return new EventLoop(this); }
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /**
+     * Starts the loop on a new thread and returns once it runs. Thread-safe. A loop that has stopped
+     * may be started again; it gets a new thread and a new poller.
+     *
+     * @throws IllegalStateException if the loop is running
+     * @throws java.io.UncheckedIOException if the poller cannot be opened
+     */
+    public EventLoop start() {
+        synchronized (lifecycle) {
+            if (state == State.RUNNING) throw new IllegalStateException("loop " + name + " already started");
+            Poller p;
+            try {
+                p = NioPoller.open(pollerKind);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot open the poller of " + name, e);
+            }
+            poller = p;
+            stopRequested = false;
+            terminated = new CountDownLatch(1);
+            Thread t = new Thread(this::runLoop, name);
+            t.setDaemon(daemon);
+            thread = t;
+            state = State.RUNNING;
+            t.start();
+        }
+        return this;
+    }
+
+    /**
+     * Asks the loop to stop: it finishes its current iteration, runs the tasks already posted, closes
+     * its poller and its thread ends. Thread-safe, prompt even when the loop is blocked in poll, and
+     * harmless when the loop is not running.
+     */
+    public void stop() {
+        stopRequested = true;
+        Poller p = poller;
+        if (p != null) p.wakeup();
+    }
+
+    /** Waits for the loop thread to end. Returns true if it ended (or never started). */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        if (state == State.NEW) return true;
+        if (inLoop()) return false;
+        return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** {@link #stop()} then waits up to 5 s for the thread. */
+    @Override
+    public void close() {
+        stop();
+        try {
+            awaitTermination(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public boolean isRunning() { return state == State.RUNNING && !stopRequested; }
+
+    public String name() { return name; }
+
+    /** The poller's name ("epoll", "poll", ...); null before the first start. */
+    public String pollerName() {
+        Poller p = poller;
+        return p == null ? null : p.name();
+    }
+
+    /** True when called on this loop's thread. */
+    public boolean inLoop() { return Thread.currentThread() == thread; }
+
+    /** Throws unless called on this loop's thread (muduo's assertInLoopThread). */
+    public void assertInLoop() {
+        if (!inLoop()) throw new IllegalStateException("not on the loop thread of " + name + " (on " + Thread.currentThread().getName() + ")");
+    }
+
+    // ---------------------------------------------------------------- tasks
+
+    /** Runs {@code task} on the loop: now if called on the loop thread, else queued. Thread-safe. */
+    public void runInLoop(Runnable task) {
+        if (inLoop()) {
+            safeRun(task);
+        } else {
+            queueInLoop(task);
+        }
+    }
+
+    /** Queues {@code task} to run on the loop in a later step of this or the next iteration. Thread-safe. */
+    public void queueInLoop(Runnable task) {
+        tasks.add(Objects.requireNonNull(task, "task"));
+        wakeupIfNeeded();
+    }
+
+    /** Same as {@link #queueInLoop(Runnable)}: posts a custom event. */
+    public void post(Runnable task) { queueInLoop(task); }
+
+    /** Posts a custom event with a priority; within one iteration higher priorities run first. */
+    public void post(int priority, Runnable task) {
+        queueInLoop(priority == PRIORITY_NORMAL ? task : new Prioritized(priority, task));
+    }
+
+    @Override
+    public void execute(Runnable task) { queueInLoop(task); }
+
+    private record Prioritized(int priority, Runnable task) implements Runnable {
+        @Override public void run() { task.run(); }
+    }
+
+    private static int priorityOf(Runnable r) {
+        return r instanceof Prioritized p ? p.priority : PRIORITY_NORMAL;
+    }
+
+    private void wakeupIfNeeded() {
+        if (!inLoop() && WAKE.compareAndSet(this, 0, 1)) {
+            Poller p = poller;
+            if (p != null) {
+                wakeups.incrementAndGet();
+                p.wakeup();
+            }
+        }
+    }
+
+    /** How many times other threads woke this loop (posts are coalesced into one wake-up per batch). */
+    public int wakeupCount() { return wakeups.get(); }
+
+    /** Tasks waiting to run. */
+    public int pendingTasks() { return tasks.size(); }
+
+    /** Completed loop iterations (for tests and metrics). */
+    public long iterations() { return iterations; }
+
+    // ---------------------------------------------------------------- timers
+
+    /** Runs {@code callback} once after {@code millis} ms. Thread-safe. */
+    public Timer setTimeout(long millis, Runnable callback) {
+        return setTimer(millis, 1, PRIORITY_NORMAL, callback);
+    }
+
+    /** Runs {@code callback} every {@code millis} ms until cancelled. Thread-safe. */
+    public Timer setInterval(long millis, Runnable callback) {
+        return setTimer(millis, Timer.INFINITE, PRIORITY_NORMAL, callback);
+    }
+
+    /**
+     * Runs {@code callback} every {@code millis} ms, {@code repeat} times ({@link Timer#INFINITE} for
+     * ever), with an event priority. Thread-safe.
+     */
+    public Timer setTimer(long millis, int repeat, int priority, Runnable callback) {
+        if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);
+        if (repeat == 0 || repeat < Timer.INFINITE) throw new IllegalArgumentException("repeat must be > 0 or INFINITE: " + repeat);
+        Objects.requireNonNull(callback, "callback");
+        Timer t = new Timer(this, callback, millis * 1_000_000L, repeat, priority);
+        t.deadline = System.nanoTime() + t.periodNanos;
+        if (inLoop()) {
+            timers.add(t);
+        } else {
+            queueInLoop(() -> { if (!t.cancelled) timers.add(t); });
+        }
+        return t;
+    }
+
+    /** Number of scheduled timers (loop-thread view). */
+    public int timerCount() { return timers.size(); }
+
+    // ---------------------------------------------------------------- idle
+
+    /** An idle callback, run when an iteration had nothing else to do. */
+    public final class Idle {
+        final Runnable callback;
+        int repeat;
+
+        Idle(Runnable callback, int repeat) {
+            this.callback = callback;
+            this.repeat = repeat;
+        }
+
+        /** Removes the idle callback. Thread-safe. */
+        public void cancel() {
+            runInLoop(() -> idles.remove(this));
+        }
+    }
+
+    /**
+     * Adds an idle callback run {@code repeat} times ({@link Timer#INFINITE} for ever) when an
+     * iteration has no IO, timer or task to process. While idles exist, a poll blocks at most 100 ms.
+     * Thread-safe.
+     */
+    public Idle addIdle(int repeat, Runnable callback) {
+        if (repeat == 0 || repeat < Timer.INFINITE) throw new IllegalArgumentException("repeat must be > 0 or INFINITE: " + repeat);
+        Idle idle = new Idle(Objects.requireNonNull(callback, "callback"), repeat);
+        runInLoop(() -> idles.add(idle));
+        return idle;
+    }
+
+    // ---------------------------------------------------------------- for transports (io.jhv.core.net)
+
+    /** The poller. Loop-thread only; for transports in this library, not for applications. */
+    public Poller poller() { return poller; }
+
+    /**
+     * The loop's one read buffer, which every socket on the loop reads into. Loop-thread only; for
+     * transports in this library. Its content is valid until the next read on this loop.
+     */
+    public Buffer readBuffer() {
+        Buffer b = readBuffer;
+        if (b == null) readBuffer = b = Buffer.allocate(readBufferSize);
+        return b;
+    }
+
+    private java.nio.ByteBuffer readNio;
+
+    /**
+     * A heap {@link java.nio.ByteBuffer} over {@link #readBuffer()}'s array, positioned at its writer
+     * index with the limit at its capacity, for a channel read. Loop-thread only; for transports.
+     */
+    public java.nio.ByteBuffer readNioBuffer() {
+        Buffer b = readBuffer();
+        java.nio.ByteBuffer nio = readNio;
+        if (nio == null || nio.array() != b.array()) readNio = nio = java.nio.ByteBuffer.wrap(b.array());
+        nio.limit(b.capacity()).position(b.writerIndex());
+        return nio;
+    }
+
+    /** Adds {@code delta} to this loop's load (live connections), for least-loaded balancing. */
+    public void addLoad(int delta) { LOAD.getAndAdd(this, delta); }
+
+    public int load() { return load; }
+
+    private static final VarHandle LOAD;
+
+    static {
+        try {
+            LOAD = MethodHandles.lookup().findVarHandle(EventLoop.class, "load", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Reports an exception a callback threw; the loop goes on. */
+    public void reportError(Throwable t) {
+        if (errorHandler != null) {
+            try {
+                errorHandler.accept(Thread.currentThread(), t);
+                return;
+            } catch (Throwable t2) {
+                t.addSuppressed(t2);
+            }
+        }
+        LOG.log(System.Logger.Level.WARNING, "[" + name + "] callback failed", t);
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    private void runLoop() {
+        try {
+            while (!stopRequested) {
+                iterate();
+            }
+        } catch (Throwable fatal) {
+            LOG.log(System.Logger.Level.ERROR, "[" + name + "] loop died", fatal);
+        } finally {
+            shutdownInLoop();
+        }
+    }
+
+    private void iterate() throws IOException {
+        long timeout = pollTimeout();
+        int ready;
+        try {
+            ready = poller.poll(timeout);
+        } finally {
+            WAKE.setVolatile(this, 1); // awake: posts need no wake-up until we are about to block again
+        }
+        iterations++;
+        int timersRun = runTimers();
+        int tasksRun = runTasks();
+        if (ready == 0 && timersRun == 0 && tasksRun == 0 && !idles.isEmpty()) runIdles();
+    }
+
+    /** Milliseconds the next poll may block: 0 if work is pending, else up to the next timer. */
+    private long pollTimeout() {
+        WAKE.setVolatile(this, 0);
+        if (!tasks.isEmpty() || stopRequested) return 0;
+        long timeout = -1;
+        Timer next = timers.peek();
+        if (next != null) {
+            long nanos = next.deadline - System.nanoTime();
+            if (nanos <= 0) return 0;
+            timeout = Math.max(1, (nanos + 999_999) / 1_000_000);
+        }
+        if (!idles.isEmpty()) timeout = timeout < 0 ? IDLE_MAX_BLOCK_MS : Math.min(timeout, IDLE_MAX_BLOCK_MS);
+        return timeout;
+    }
+
+    private int runTimers() {
+        Timer t = timers.peek();
+        if (t == null) return 0;
+        long now = System.nanoTime();
+        if (t.deadline - now > 0) return 0;
+        ArrayList<Timer> due = expired;
+        boolean prioritized = false;
+        while ((t = timers.peek()) != null && t.deadline - now <= 0) {
+            timers.poll();
+            due.add(t);
+            prioritized |= t.priority != PRIORITY_NORMAL;
+        }
+        if (prioritized) due.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: deadline order kept
+        int n = due.size();
+        for (int i = 0; i < n; i++) {
+            Timer timer = due.get(i);
+            if (timer.cancelled) continue;
+            if (timer.repeat != Timer.INFINITE) timer.repeat--;
+            if (timer.repeat != 0) {
+                timer.deadline = now + Math.max(timer.periodNanos, 1);
+                timers.add(timer);
+            }
+            safeRun(timer.callback);
+        }
+        due.clear();
+        return n;
+    }
+
+    private int runTasks() {
+        ArrayList<Runnable> batch = running;
+        Runnable r;
+        boolean prioritized = false;
+        while (batch.size() < MAX_TASKS_PER_ITERATION && (r = tasks.poll()) != null) {
+            batch.add(r);
+            prioritized |= r instanceof Prioritized;
+        }
+        int n = batch.size();
+        if (n == 0) return 0;
+        if (prioritized) batch.sort((a, b) -> Integer.compare(priorityOf(b), priorityOf(a)));
+        try {
+            for (int i = 0; i < n; i++) safeRun(batch.get(i));
+        } finally {
+            batch.clear();
+        }
+        return n;
+    }
+
+    private void runIdles() {
+        for (int i = 0; i < idles.size(); i++) {
+            Idle idle = idles.get(i);
+            if (idle.repeat != Timer.INFINITE && --idle.repeat == 0) {
+                idles.remove(i--);
+            }
+            safeRun(idle.callback);
+        }
+    }
+
+    private void safeRun(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable t) {
+            reportError(t);
+        }
+    }
+
+    private void shutdownInLoop() {
+        try {
+            // Tasks posted before stop() still run (a close or a final write queued from elsewhere).
+            for (int round = 0; round < 4 && !tasks.isEmpty(); round++) runTasks();
+            Poller p = poller;
+            if (p != null) {
+                // Whatever is still registered (connections, listeners) is closed with the loop.
+                closeRegisteredChannels(p);
+                p.close();
+            }
+            idles.clear();
+            while (timers.poll() != null) { /* drop */ }
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.WARNING, "[" + name + "] error while stopping", t);
+        } finally {
+            synchronized (lifecycle) {
+                state = State.TERMINATED;
+                thread = null;
+            }
+            terminated.countDown();
+        }
+    }
+
+    private final java.util.LinkedHashSet<Runnable> closeHooks = new java.util.LinkedHashSet<>();
+
+    /**
+     * Registers {@code hook} to run on the loop thread when the loop stops, before its poller closes
+     * (transports abort their connections here). Loop-thread only. Returns the hook, to remove it.
+     */
+    public Runnable onStop(Runnable hook) {
+        assertInLoop();
+        closeHooks.add(hook);
+        return hook;
+    }
+
+    /** Removes a hook added with {@link #onStop(Runnable)}. Loop-thread only. */
+    public void removeOnStop(Runnable hook) {
+        closeHooks.remove(hook);
+    }
+
+    private void closeRegisteredChannels(Poller ignored) {
+        Runnable[] hooks = closeHooks.toArray(new Runnable[0]);
+        closeHooks.clear();
+        for (Runnable h : hooks) safeRun(h);
+    }
+
+    @Override
+    public String toString() {
+        return "EventLoop[" + name + ", " + state + "]";
+    }
+}

@@ -1,0 +1,61 @@
+package io.jhv.core.loop;
+
+/**
+ * A timer on an {@link EventLoop}: a one-shot timeout, an interval, or a timer with a repeat count.
+ *
+ * <p>Thread-safe: {@link #cancel()} and {@link #reset()} may be called from any thread; from another
+ * thread they take effect on the loop. The callback always runs on the loop thread.
+ */
+public final class Timer {
+    /** Repeat forever. */
+    public static final int INFINITE = -1;
+
+    final EventLoop loop;
+    final Runnable callback;
+    final int priority;
+    long periodNanos;
+    long deadline;     // System.nanoTime() based
+    int repeat;        // remaining runs, or INFINITE
+    int heapIndex = -1; // position in the loop's heap, -1 when not scheduled
+    long seq;          // insertion order, breaks deadline ties (FIFO)
+    volatile boolean cancelled;
+
+    Timer(EventLoop loop, Runnable callback, long periodNanos, int repeat, int priority) {
+        this.loop = loop;
+        this.callback = callback;
+        this.periodNanos = periodNanos;
+        this.repeat = repeat;
+        this.priority = priority;
+    }
+
+    /** Stops the timer; its callback will not run again (nor at all, if it has not run yet). */
+    public void cancel() {
+        cancelled = true;
+        loop.runInLoop(() -> loop.timers.remove(this));
+    }
+
+    /** Restarts the countdown with the timer's own period, from now. */
+    public void reset() {
+        reset(periodNanos / 1_000_000L);
+    }
+
+    /** Restarts the countdown with a new period in milliseconds, from now. */
+    public void reset(long millis) {
+        if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);
+        loop.runInLoop(() -> {
+            if (cancelled) return;
+            periodNanos = millis * 1_000_000L;
+            loop.timers.remove(this);
+            deadline = System.nanoTime() + periodNanos;
+            loop.timers.add(this);
+        });
+    }
+
+    /** True until the timer has run its last time or was cancelled. */
+    public boolean isActive() {
+        return !cancelled && (heapIndex >= 0 || repeat != 0);
+    }
+
+    /** The loop this timer runs on. */
+    public EventLoop loop() { return loop; }
+}

@@ -1,0 +1,715 @@
+package io.jhv.core.net;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.IoHandler;
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.Timer;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One TCP connection, confined to one {@link EventLoop}.
+ *
+ * <p>Thread contract: {@code write}, {@code close}, {@code abort}, {@code shutdownOutput},
+ * {@code pauseReading} and {@code resumeReading} are thread-safe (from another thread they are queued
+ * on the loop, in call order). Everything else is meant for the loop thread; callbacks always run
+ * there.
+ *
+ * <p>Data path:
+ * <pre>
+ *  socket --read--> loop read buffer --[layer: TLS]--> [unpacker] --> onMessage(conn, borrowed Buffer)
+ *  write(..) --[layer: TLS]--> socket now, or the write queue (in order) --gathering write--> socket
+ * </pre>
+ * A write never drops, reorders or overwrites an earlier one. Above the high-water mark the
+ * connection reports {@code onWritable(false)} and by default stops reading until the queue drains
+ * below the low-water mark.
+ */
+public final class Connection implements IoHandler {
+    private static final System.Logger LOG = System.getLogger(Connection.class.getName());
+    private static final AtomicLong IDS = new AtomicLong();
+    private static final int MAX_GATHER = 64;
+
+    private enum State { CONNECTING, CONNECTED, CLOSING, CLOSED }
+
+    private final long id;
+    private final EventLoop loop;
+    private final SocketChannel ch;
+    private final TcpEndpoint<?> ep;
+    private final boolean client;
+    private SelectionKey key;
+    private volatile State state = State.CONNECTING;
+    private int interest;
+
+    private MessageHandler messageHandler;
+    private CloseHandler extraCloseHandler;
+    private Object context;
+    private TransportLayer layer;
+    private final LayerSink sink = new LayerSink();
+
+    // write side
+    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>(4);
+    private volatile long queuedBytes;
+    private long maxQueuedBytes;
+    private ByteBuffer[] gather;
+    private boolean aboveHighWater;
+    private boolean shutdownOutputPending;
+    private boolean outputShut;
+    private Runnable writeCompleteTask;
+    private ByteBuffer writeView; // reused view for write(Buffer) on the loop: no allocation per echo
+
+    // read side
+    private Buffer inbuf;
+    private final Buffer frameView = Buffer.wrap(new byte[0]);
+    private boolean userPaused;
+    private boolean backpressurePaused;
+    private boolean inputShut;
+    private boolean delivering;
+
+    // timeouts
+    private long lastRead;
+    private long lastWrite;
+    private long lastWriteProgress;
+    private Timer readTimer, writeTimer, keepaliveTimer, heartbeatTimer, closeTimer;
+    private Runnable stopHook;
+    private CloseCause closeCause;
+
+    Connection(EventLoop loop, SocketChannel ch, TcpEndpoint<?> ep, boolean client) {
+        this.id = IDS.incrementAndGet();
+        this.loop = loop;
+        this.ch = ch;
+        this.ep = ep;
+        this.client = client;
+        this.messageHandler = ep.onMessage;
+    }
+
+    // ---------------------------------------------------------------- identity and state
+
+    /** A process-wide unique id. */
+    public long id() { return id; }
+
+    public EventLoop loop() { return loop; }
+
+    /** True between the connection coming up and going down. */
+    public boolean isConnected() { return state == State.CONNECTED; }
+
+    /** True once the connection has closed (after {@code onClose}). */
+    public boolean isClosed() { return state == State.CLOSED; }
+
+    /** Why the connection closed; null while open. */
+    public CloseCause closeCause() { return closeCause; }
+
+    public boolean isClient() { return client; }
+
+    public SocketAddress remoteAddress() {
+        try {
+            return ch.getRemoteAddress();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    public SocketAddress localAddress() {
+        try {
+            return ch.getLocalAddress();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The attachment you set with {@link #context(Object)}. */
+    @SuppressWarnings("unchecked")
+    public <C> C context() { return (C) context; }
+
+    /** Attaches per-connection state (loop-thread confined like the connection). */
+    public void context(Object ctx) { this.context = ctx; }
+
+    /** Replaces this connection's message handler (protocol upgrades, proxying). Loop thread only. */
+    public void onMessage(MessageHandler handler) { this.messageHandler = Objects.requireNonNull(handler); }
+
+    /** Adds a close handler for this connection only, called after the endpoint's. Loop thread only. */
+    public void onClose(CloseHandler handler) {
+        CloseHandler prev = extraCloseHandler;
+        extraCloseHandler = prev == null ? handler : (c, cause) -> { prev.onClose(c, cause); handler.onClose(c, cause); };
+    }
+
+    /** The transport layer (TLS) of this connection, or null. */
+    public TransportLayer layer() { return layer; }
+
+    /** Bytes waiting in the write queue (thread-safe read). */
+    public long queuedBytes() { return queuedBytes; }
+
+    /** The largest the write queue has been, in bytes (for tests and metrics). */
+    public long maxQueuedBytes() { return maxQueuedBytes; }
+
+    /** True while the write queue is below the high-water mark. */
+    public boolean isWritable() { return !aboveHighWater; }
+
+    @Override
+    public String toString() {
+        return "[c" + id + " " + remoteAddress() + "]";
+    }
+
+    // ---------------------------------------------------------------- lifecycle (loop thread)
+
+    /** Registers the connection with its loop. For a client, {@code connecting} waits for OP_CONNECT. */
+    void registerInLoop(boolean connecting) throws IOException {
+        ch.configureBlocking(false);
+        if (!connecting) ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, ep.tcpNoDelay);
+        interest = connecting ? SelectionKey.OP_CONNECT : 0;
+        key = loop.poller().register(ch, interest, this);
+        stopHook = loop.onStop(() -> closeInLoop(CloseCause.NORMAL, true));
+        loop.addLoad(1);
+    }
+
+    /** The TCP connection is up: start the layer (if any), timers, reading, and report it. */
+    void establishInLoop() {
+        long now = System.nanoTime();
+        lastRead = lastWrite = lastWriteProgress = now;
+        try {
+            if (client) ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, ep.tcpNoDelay);
+        } catch (IOException e) {
+            closeInLoop(CloseCause.error("setsockopt failed", e), true);
+            return;
+        }
+        setInterest(SelectionKey.OP_READ);
+        armTimers();
+        boolean ready = true;
+        if (ep.layerFactory != null) {
+            layer = ep.layerFactory.create(this, client);
+            try {
+                ready = layer.start(sink);
+            } catch (RuntimeException e) {
+                closeInLoop(CloseCause.error("transport layer failed to start", e), true);
+                return;
+            }
+        }
+        if (ready && state == State.CONNECTING) becomeConnected();
+    }
+
+    private void becomeConnected() {
+        state = State.CONNECTED;
+        if (ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
+    }
+
+    // ---------------------------------------------------------------- IO readiness
+
+    @Override
+    public void onIoReady(int ops) {
+        if ((ops & SelectionKey.OP_CONNECT) != 0) {
+            ((TcpClient) ep).finishConnectInLoop(this);
+            return;
+        }
+        if ((ops & SelectionKey.OP_READ) != 0) handleRead();
+        if ((ops & SelectionKey.OP_WRITE) != 0 && state != State.CLOSED) handleWrite();
+    }
+
+    /** Completes a non-blocking connect; true if connected. Throws the connect failure. */
+    boolean finishConnect() throws IOException {
+        return ch.finishConnect();
+    }
+
+    SocketChannel channel() { return ch; }
+
+    private void handleRead() {
+        if (state == State.CLOSED) return;
+        Buffer rb = loop.readBuffer();
+        rb.clear();
+        int n;
+        try {
+            n = ch.read(loop.readNioBuffer());
+        } catch (IOException e) {
+            closeInLoop(classify(e), true);
+            return;
+        }
+        if (n < 0) {
+            onEof();
+            return;
+        }
+        if (n == 0) return;
+        rb.advanceWriter(n);
+        lastRead = System.nanoTime();
+        if (layer != null) {
+            feedLayer(rb);
+        } else {
+            inbound(rb);
+        }
+    }
+
+    private Buffer layerIn;
+
+    private void feedLayer(Buffer rb) {
+        Buffer src = rb;
+        if (layerIn != null && layerIn.isReadable()) src = layerIn.write(rb);
+        try {
+            layer.onRead(src);
+        } catch (RuntimeException e) {
+            closeInLoop(CloseCause.error("transport layer error: " + e.getMessage(), e), true);
+            return;
+        }
+        if (src.isReadable() && state != State.CLOSED) {
+            if (layerIn == null) layerIn = Buffer.allocate(Math.max(1024, src.readableBytes()));
+            if (src != layerIn) layerIn.write(src);
+        }
+    }
+
+    private void onEof() {
+        inputShut = true;
+        setInterest(interest & ~SelectionKey.OP_READ);
+        if (ep.onPeerShutdown != null && state == State.CONNECTED) {
+            callback(() -> ep.onPeerShutdown.onConnection(this));
+            return;
+        }
+        if (queue.isEmpty()) {
+            closeInLoop(CloseCause.PEER_CLOSED, true);
+        } else {
+            // Let the queued writes drain, then close: a half-closed peer still reads.
+            closeCauseOnFlush = CloseCause.PEER_CLOSED;
+            closeInLoop(CloseCause.PEER_CLOSED, false);
+        }
+    }
+
+    private CloseCause closeCauseOnFlush = CloseCause.NORMAL;
+
+    /** Application bytes in: unpack (if set) and hand to the message handler. */
+    private void inbound(Buffer data) {
+        if (state == State.CLOSED) return;
+        Buffer src = data;
+        if (inbuf != null && inbuf.isReadable()) {
+            inbuf.write(data);
+            src = inbuf;
+        }
+        Unpacker u = ep.unpacker;
+        delivering = true;
+        try {
+            if (u == null) {
+                dispatch(src);
+            } else {
+                while (src.isReadable() && state != State.CLOSED && !readPaused()) {
+                    int len = u.frameLength(src);
+                    if (len < 0) break;
+                    int strip = u.strip();
+                    frameView.rewrap(src.array(), src.readerIndex() + strip, len - strip);
+                    src.skip(len);
+                    dispatch(frameView);
+                }
+            }
+        } catch (UnpackException e) {
+            closeInLoop(CloseCause.error("unpack failed: " + e.getMessage(), e), true);
+            return;
+        } finally {
+            delivering = false;
+        }
+        if (state == State.CLOSED) return;
+        if (src.isReadable()) {
+            if (src.readableBytes() > ep.maxInputBuffer) {
+                closeInLoop(CloseCause.error("input buffer above " + ep.maxInputBuffer + " bytes", null), true);
+                return;
+            }
+            if (src != inbuf) {
+                if (inbuf == null) inbuf = Buffer.allocate(Math.max(1024, src.readableBytes()));
+                inbuf.write(src);
+            }
+        } else if (inbuf != null && inbuf.capacity() > 256 * 1024) {
+            inbuf = null; // don't hold a large buffer for an idle connection
+        }
+    }
+
+    private void dispatch(Buffer b) {
+        MessageHandler h = messageHandler;
+        if (h == null) {
+            b.skip(b.readableBytes());
+            return;
+        }
+        try {
+            h.onMessage(this, b);
+        } catch (Throwable t) {
+            loop.reportError(t);
+            closeInLoop(CloseCause.error("onMessage threw " + t, t), true);
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /** Sends {@code bytes} (the array is taken over: don't change it afterwards). Thread-safe. */
+    public void write(byte[] bytes) {
+        write(ByteBuffer.wrap(bytes));
+    }
+
+    /** Sends {@code s} as UTF-8. Thread-safe. */
+    public void write(String s) {
+        write(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends the remaining bytes of {@code bytes} (taken over: don't change it afterwards). Thread-safe. */
+    public void write(ByteBuffer bytes) {
+        checkOpen();
+        if (loop.inLoop()) {
+            writeInLoop(bytes, true);
+        } else {
+            loop.queueInLoop(() -> writeInLoop(bytes, true));
+        }
+    }
+
+    /**
+     * Sends and consumes the readable bytes of {@code buf}. On the loop thread the bytes the socket
+     * does not take at once are copied, so a borrowed buffer may be written back as is (echo).
+     * Thread-safe.
+     */
+    public void write(Buffer buf) {
+        checkOpen();
+        if (loop.inLoop()) {
+            int n = buf.readableBytes();
+            ByteBuffer view = writeView;
+            if (view == null || view.array() != buf.array()) writeView = view = ByteBuffer.wrap(buf.array());
+            view.limit(buf.readerIndex() + n).position(buf.readerIndex());
+            buf.skip(n);
+            writeInLoop(view, false);
+        } else {
+            write(ByteBuffer.wrap(buf.readBytes()));
+        }
+    }
+
+    /** Sends {@code o}: a byte[], String, Buffer or ByteBuffer. */
+    void writeObject(Object o) {
+        if (o instanceof byte[] b) write(b);
+        else if (o instanceof String s) write(s);
+        else if (o instanceof Buffer b) write(b);
+        else if (o instanceof ByteBuffer b) write(b);
+        else if (o != null) throw new IllegalArgumentException("cannot write a " + o.getClass().getName());
+    }
+
+    private void checkOpen() {
+        State s = state;
+        if (s == State.CLOSED || s == State.CLOSING) {
+            throw new IllegalStateException("write on a " + (s == State.CLOSED ? "closed" : "closing") + " connection " + this
+                    + (closeCause != null ? ": " + closeCause : ""));
+        }
+        if (outputShut || shutdownOutputPending) throw new IllegalStateException("write after shutdownOutput on " + this);
+    }
+
+    private void writeInLoop(ByteBuffer src, boolean owned) {
+        if (state == State.CLOSED) {
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " write dropped: closed (" + closeCause + ")");
+            return;
+        }
+        if (layer != null) {
+            try {
+                layer.write(src, owned);
+            } catch (RuntimeException e) {
+                closeInLoop(CloseCause.error("transport layer error: " + e.getMessage(), e), true);
+            }
+            return;
+        }
+        writeRaw(src, owned);
+    }
+
+    /** Sends socket bytes: now if the queue is empty, else (and what the socket refuses) queued in order. */
+    private void writeRaw(ByteBuffer src, boolean owned) {
+        if (state == State.CLOSED || outputShut) return;
+        if (!src.hasRemaining()) return;
+        if (queue.isEmpty()) {
+            try {
+                int n = ch.write(src);
+                if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
+            } catch (IOException e) {
+                closeInLoop(classify(e), true);
+                return;
+            }
+            if (!src.hasRemaining()) {
+                writeComplete();
+                return;
+            }
+        }
+        ByteBuffer rest = src;
+        if (!owned) {
+            rest = ByteBuffer.allocate(src.remaining());
+            rest.put(src).flip();
+        }
+        if (queue.isEmpty()) lastWriteProgress = System.nanoTime();
+        queue.add(rest);
+        long q = queuedBytes + rest.remaining();
+        queuedBytes = q;
+        if (q > maxQueuedBytes) maxQueuedBytes = q;
+        setInterest(interest | SelectionKey.OP_WRITE);
+        if (!aboveHighWater && q > ep.highWaterMark) {
+            aboveHighWater = true;
+            if (ep.pauseReadingAboveHighWater) {
+                backpressurePaused = true;
+                updateReadInterest();
+            }
+            if (ep.onWritable != null) callback(() -> ep.onWritable.onWritable(this, false));
+        }
+    }
+
+    private void handleWrite() {
+        if (gather == null) gather = new ByteBuffer[MAX_GATHER];
+        ByteBuffer[] g = gather;
+        int k = 0;
+        for (ByteBuffer b : queue) {
+            g[k++] = b;
+            if (k == MAX_GATHER) break;
+        }
+        long n;
+        try {
+            n = k == 1 ? ch.write(g[0]) : ch.write(g, 0, k);
+        } catch (IOException e) {
+            java.util.Arrays.fill(g, 0, k, null);
+            closeInLoop(classify(e), true);
+            return;
+        }
+        java.util.Arrays.fill(g, 0, k, null);
+        if (n > 0) {
+            lastWrite = lastWriteProgress = System.nanoTime();
+            queuedBytes -= n;
+        }
+        ByteBuffer head;
+        while ((head = queue.peek()) != null && !head.hasRemaining()) queue.poll();
+        if (aboveHighWater && queuedBytes <= ep.lowWaterMark) {
+            aboveHighWater = false;
+            if (backpressurePaused) {
+                backpressurePaused = false;
+                updateReadInterest();
+                resumeDelivery();
+            }
+            if (ep.onWritable != null) callback(() -> ep.onWritable.onWritable(this, true));
+        }
+        if (queue.isEmpty()) {
+            setInterest(interest & ~SelectionKey.OP_WRITE);
+            writeComplete();
+        }
+    }
+
+    /** The queue is empty: finish a pending close or half-close, tell the application. */
+    private void writeComplete() {
+        if (!queue.isEmpty()) return;
+        if (state == State.CLOSING) {
+            finishClosing();
+            return;
+        }
+        if (shutdownOutputPending) doShutdownOutput();
+        if (ep.onWriteComplete != null) {
+            if (writeCompleteTask == null) writeCompleteTask = () -> { if (state == State.CONNECTED) ep.onWriteComplete.onConnection(this); };
+            loop.queueInLoop(writeCompleteTask); // not re-entrant: the handler may write again
+        }
+    }
+
+    // ---------------------------------------------------------------- reading control
+
+    /** Stops reading from the socket (bytes stay in the kernel; TCP flow control slows the peer). Thread-safe. */
+    public void pauseReading() {
+        loop.runInLoop(() -> { userPaused = true; updateReadInterest(); });
+    }
+
+    /** Resumes reading after {@link #pauseReading()}. Thread-safe. */
+    public void resumeReading() {
+        loop.runInLoop(() -> {
+            userPaused = false;
+            updateReadInterest();
+            resumeDelivery();
+        });
+    }
+
+    private static final Buffer EMPTY = Buffer.wrap(new byte[0]);
+
+    /** Packages that arrived while reading was paused and are still buffered are delivered now. */
+    private void resumeDelivery() {
+        if (inbuf != null && inbuf.isReadable() && ep.unpacker != null && !delivering && !readPaused()) inbound(EMPTY);
+    }
+
+    private boolean readPaused() { return userPaused || backpressurePaused; }
+
+    private void updateReadInterest() {
+        if (state == State.CLOSED || inputShut) return;
+        boolean want = !readPaused() && state != State.CLOSING;
+        setInterest(want ? interest | SelectionKey.OP_READ : interest & ~SelectionKey.OP_READ);
+    }
+
+    private void setInterest(int ops) {
+        if (ops != interest || (key != null && key.isValid() && key.interestOps() != ops)) {
+            interest = ops;
+            if (key != null && key.isValid()) loop.poller().modify(key, ops);
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /** Flushes the write queue, then closes (with a deadline: the close timeout). Thread-safe; idempotent. */
+    public void close() {
+        loop.runInLoop(() -> closeInLoop(CloseCause.NORMAL, false));
+    }
+
+    /** Closes at once, dropping queued writes. Thread-safe; idempotent. */
+    public void abort() {
+        loop.runInLoop(() -> closeInLoop(CloseCause.ABORTED, true));
+    }
+
+    /** Half-closes: sends FIN after the queued writes; reading goes on. Thread-safe. */
+    public void shutdownOutput() {
+        loop.runInLoop(() -> {
+            if (state == State.CLOSED || outputShut) return;
+            shutdownOutputPending = true;
+            if (queue.isEmpty()) doShutdownOutput();
+        });
+    }
+
+    private void doShutdownOutput() {
+        shutdownOutputPending = false;
+        if (layer != null) layer.closeOutbound();
+        try {
+            if (queue.isEmpty()) {
+                ch.shutdownOutput();
+                outputShut = true;
+            } else {
+                shutdownOutputPending = true; // the layer queued a close message; shut down after it
+            }
+        } catch (IOException e) {
+            closeInLoop(classify(e), true);
+        }
+        if (outputShut && inputShut) closeInLoop(CloseCause.PEER_CLOSED, true);
+    }
+
+    /** Closes with {@code cause}: at once when {@code now} or nothing is queued, else after flushing. Loop thread. */
+    void closeInLoop(CloseCause cause, boolean now) {
+        State s = state;
+        if (s == State.CLOSED) return;
+        if (!now && s != State.CONNECTING) {
+            if (s == State.CLOSING) return;
+            if (layer != null && !outputShut) {
+                try {
+                    layer.closeOutbound(); // close_notify goes out after the queued data
+                } catch (RuntimeException ignored) {
+                    // the connection is closing anyway
+                }
+            }
+            if (!queue.isEmpty()) {
+                state = State.CLOSING;
+                closeCauseOnFlush = cause;
+                updateReadInterest();
+                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs),
+                        () -> closeInLoop(CloseCause.timeout("close (flush)"), true));
+                return;
+            }
+        }
+        doClose(cause);
+    }
+
+    private void finishClosing() {
+        doClose(closeCauseOnFlush);
+    }
+
+    private void doClose(CloseCause cause) {
+        boolean wasUp = state == State.CONNECTED || state == State.CLOSING;
+        state = State.CLOSED;
+        closeCause = cause;
+        cancel(readTimer); cancel(writeTimer); cancel(keepaliveTimer); cancel(heartbeatTimer); cancel(closeTimer);
+        if (key != null) loop.poller().cancel(key);
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // the descriptor is released either way
+        }
+        queue.clear();
+        queuedBytes = 0;
+        inbuf = null;
+        layerIn = null;
+        if (stopHook != null) loop.removeOnStop(stopHook);
+        loop.addLoad(-1);
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " closed: " + cause);
+        if (wasUp && ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
+        if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
+        if (extraCloseHandler != null) callback(() -> extraCloseHandler.onClose(this, cause));
+        if (ep instanceof TcpServer server) server.removed(this);
+        else if (ep instanceof TcpClient tc) tc.closed(this, cause);
+    }
+
+    private static void cancel(Timer t) {
+        if (t != null) t.cancel();
+    }
+
+    private static CloseCause classify(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("reset") || m.contains("Broken pipe")) return CloseCause.reset(e);
+        return CloseCause.error("I/O error: " + e.getMessage(), e);
+    }
+
+    private void callback(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable t) {
+            loop.reportError(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- timeouts
+
+    private void armTimers() {
+        if (ep.readTimeoutMs > 0) readTimer = loop.setTimeout(ep.readTimeoutMs, this::checkRead);
+        if (ep.writeTimeoutMs > 0) writeTimer = loop.setTimeout(ep.writeTimeoutMs, this::checkWrite);
+        if (ep.keepaliveTimeoutMs > 0) keepaliveTimer = loop.setTimeout(ep.keepaliveTimeoutMs, this::checkKeepalive);
+        if (ep.heartbeatMs > 0) heartbeatTimer = loop.setInterval(ep.heartbeatMs, this::sendHeartbeat);
+    }
+
+    // Timers are not reset on every read or write (that would be a heap operation per event): when a
+    // timer fires it compares the last activity with the timeout and re-arms for what is left.
+
+    private void checkRead() {
+        if (state == State.CLOSED) return;
+        long left = ep.readTimeoutMs - (System.nanoTime() - lastRead) / 1_000_000;
+        if (left <= 0) closeInLoop(CloseCause.timeout("read"), true);
+        else readTimer = loop.setTimeout(left, this::checkRead);
+    }
+
+    private void checkWrite() {
+        if (state == State.CLOSED) return;
+        long left = queue.isEmpty() ? ep.writeTimeoutMs : ep.writeTimeoutMs - (System.nanoTime() - lastWriteProgress) / 1_000_000;
+        if (left <= 0) closeInLoop(CloseCause.timeout("write"), true);
+        else writeTimer = loop.setTimeout(left, this::checkWrite);
+    }
+
+    private void checkKeepalive() {
+        if (state == State.CLOSED) return;
+        long last = Math.max(lastRead, lastWrite);
+        long left = ep.keepaliveTimeoutMs - (System.nanoTime() - last) / 1_000_000;
+        if (left <= 0) closeInLoop(CloseCause.timeout("keepalive"), true);
+        else keepaliveTimer = loop.setTimeout(left, this::checkKeepalive);
+    }
+
+    private void sendHeartbeat() {
+        if (state != State.CONNECTED) return;
+        Object msg = ep.heartbeat.get();
+        if (msg != null) writeObject(msg);
+    }
+
+    // ---------------------------------------------------------------- layer sink
+
+    private final class LayerSink implements TransportLayer.Sink {
+        @Override public void deliver(Buffer plain) { inbound(plain); }
+
+        @Override public void writeRaw(ByteBuffer bytes, boolean owned) { Connection.this.writeRaw(bytes, owned); }
+
+        @Override
+        public void ready() {
+            if (state == State.CONNECTING) becomeConnected();
+        }
+
+        @Override
+        public void fail(String detail, Throwable error) {
+            closeInLoop(CloseCause.error(detail, error), true);
+        }
+    }
+
+    /** For endpoints: the local port of this connection. */
+    int localPort() {
+        SocketAddress a = localAddress();
+        return a instanceof InetSocketAddress i ? i.getPort() : -1;
+    }
+}

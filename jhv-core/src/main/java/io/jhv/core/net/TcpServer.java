@@ -1,0 +1,333 @@
+package io.jhv.core.net;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.IoHandler;
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.EventLoopGroup;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A TCP server: an acceptor on one loop handing connections to the loops of a group (main/sub
+ * reactor), or with {@link #reusePort(boolean)} one acceptor per loop on the same port.
+ *
+ * <p>Configure before {@link #start()}; after it, {@link #connections()}, {@link #broadcast},
+ * {@link #close()} and the counters are thread-safe.
+ *
+ * {@snippet :
+ * TcpServer server = TcpServer.create(7000)
+ *     .onMessage((conn, buf) -> conn.write(buf))   // echo
+ *     .start();
+ * }
+ */
+public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
+
+    private final String host;
+    private final int requestedPort;
+    private int threads = Runtime.getRuntime().availableProcessors();
+    private EventLoopGroup group;
+    private boolean ownGroup;
+    private boolean reusePort;
+    private int backlog = 1024;
+    private int maxConnections = Integer.MAX_VALUE;
+    private String poller = "default";
+
+    private final List<Acceptor> acceptors = new ArrayList<>();
+    private final ConcurrentHashMap<Long, Connection> live = new ConcurrentHashMap<>();
+    private final AtomicInteger count = new AtomicInteger();
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private volatile int port = -1;
+    private volatile boolean started, closing;
+    private volatile CountDownLatch allClosed;
+
+    private TcpServer(String host, int port) {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
+        this.host = host;
+        this.requestedPort = port;
+    }
+
+    /** A server on all interfaces; port 0 picks a free port ({@link #port()} after start). */
+    public static TcpServer create(int port) {
+        return new TcpServer(null, port);
+    }
+
+    /** A server on {@code host}. */
+    public static TcpServer create(String host, int port) {
+        return new TcpServer(host, port);
+    }
+
+    /** Loops to run connections on, when the server makes its own group (default: processors). */
+    public TcpServer threads(int n) {
+        if (n < 1) throw new IllegalArgumentException("threads < 1: " + n);
+        this.threads = n;
+        return this;
+    }
+
+    /** Runs on an existing group (not stopped by {@link #close()}). */
+    public TcpServer group(EventLoopGroup group) {
+        this.group = group;
+        return this;
+    }
+
+    /** One acceptor per loop on the same port with SO_REUSEPORT, instead of one acceptor handing out. */
+    public TcpServer reusePort(boolean on) {
+        this.reusePort = on;
+        return this;
+    }
+
+    public TcpServer backlog(int n) {
+        this.backlog = n;
+        return this;
+    }
+
+    /** Connections above this many are closed at once, and counted in {@link #rejectedCount()}. */
+    public TcpServer maxConnections(int n) {
+        if (n < 1) throw new IllegalArgumentException("maxConnections < 1: " + n);
+        this.maxConnections = n;
+        return this;
+    }
+
+    /** The poller of the loops the server makes: "default", "epoll" or "poll". */
+    public TcpServer poller(String kind) {
+        this.poller = kind;
+        return this;
+    }
+
+    /**
+     * Binds and starts accepting. Returns when the server listens.
+     *
+     * @throws UncheckedIOException if the address cannot be bound
+     * @throws IllegalStateException if already started
+     */
+    public TcpServer start() {
+        synchronized (this) {
+            if (started) throw new IllegalStateException("server already started");
+            started = true;
+        }
+        if (group == null) {
+            group = EventLoopGroup.create(threads, EventLoopGroup.Balance.ROUND_ROBIN, poller);
+            ownGroup = true;
+        }
+        group.start();
+        try {
+            InetSocketAddress addr = host == null ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
+            if (reusePort) {
+                int p = requestedPort;
+                for (EventLoop l : group.loops()) {
+                    Acceptor a = openAcceptor(l, p == 0 ? addr : new InetSocketAddress(addr.getAddress(), p), true);
+                    p = a.port;
+                }
+            } else {
+                openAcceptor(group.get(0), addr, false);
+            }
+            port = acceptors.get(0).port;
+        } catch (IOException | RuntimeException e) {
+            close(Duration.ZERO);
+            if (e instanceof IOException io) throw new UncheckedIOException("cannot listen on " + (host == null ? "*" : host) + ":" + requestedPort + ": " + io.getMessage(), io);
+            throw (RuntimeException) e;
+        }
+        return this;
+    }
+
+    private Acceptor openAcceptor(EventLoop loop, InetSocketAddress addr, boolean reuse) throws IOException {
+        ServerSocketChannel ssc = loop.poller() != null ? loop.poller().provider().openServerSocketChannel() : ServerSocketChannel.open();
+        try {
+            ssc.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            if (reuse) ssc.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            ssc.bind(addr, backlog);
+            ssc.configureBlocking(false);
+        } catch (IOException | RuntimeException e) {
+            ssc.close();
+            throw e;
+        }
+        Acceptor a = new Acceptor(loop, ssc, ((InetSocketAddress) ssc.getLocalAddress()).getPort());
+        acceptors.add(a);
+        CountDownLatch registered = new CountDownLatch(1);
+        IOException[] failure = new IOException[1];
+        loop.runInLoop(() -> {
+            try {
+                a.key = loop.poller().register(ssc, SelectionKey.OP_ACCEPT, a);
+                a.stopHook = loop.onStop(a::closeInLoop);
+            } catch (IOException e) {
+                failure[0] = e;
+            } finally {
+                registered.countDown();
+            }
+        });
+        try {
+            if (!registered.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the listener");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting", e);
+        }
+        if (failure[0] != null) throw failure[0];
+        return a;
+    }
+
+    /** One listening socket on one loop. */
+    private final class Acceptor implements IoHandler {
+        final EventLoop loop;
+        final ServerSocketChannel ssc;
+        final int port;
+        SelectionKey key;
+        Runnable stopHook;
+
+        Acceptor(EventLoop loop, ServerSocketChannel ssc, int port) {
+            this.loop = loop;
+            this.ssc = ssc;
+            this.port = port;
+        }
+
+        @Override
+        public void onIoReady(int readyOps) {
+            for (int i = 0; i < 256; i++) {
+                SocketChannel ch;
+                try {
+                    ch = ssc.accept();
+                } catch (IOException e) {
+                    // EMFILE and the like: log and let the next readiness retry
+                    LOG.log(System.Logger.Level.WARNING, "accept failed on port " + port + ": " + e);
+                    return;
+                }
+                if (ch == null) return;
+                accepted.incrementAndGet();
+                if (closing || count.incrementAndGet() > maxConnections) {
+                    if (!closing) count.decrementAndGet();
+                    rejected.incrementAndGet();
+                    closeQuietly(ch);
+                    continue;
+                }
+                EventLoop target = reusePort ? loop : group.next();
+                Connection conn = new Connection(target, ch, TcpServer.this, false);
+                live.put(conn.id(), conn);
+                target.runInLoop(() -> {
+                    try {
+                        conn.registerInLoop(false);
+                    } catch (IOException | RuntimeException e) {
+                        LOG.log(System.Logger.Level.WARNING, "cannot register " + conn + ": " + e);
+                        closeQuietly(ch);
+                        removed(conn);
+                        return;
+                    }
+                    conn.establishInLoop();
+                });
+            }
+        }
+
+        void closeInLoop() {
+            if (key != null) key.cancel();
+            closeQuietly(ssc);
+            if (stopHook != null) loop.removeOnStop(stopHook);
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // nothing more to release
+        }
+    }
+
+    /** Called by a connection when it has closed. */
+    void removed(Connection c) {
+        if (live.remove(c.id()) != null) {
+            count.decrementAndGet();
+            CountDownLatch l = allClosed;
+            if (l != null && live.isEmpty()) l.countDown();
+        }
+    }
+
+    /** The port the server listens on (after {@link #start()}). */
+    public int port() {
+        if (port < 0) throw new IllegalStateException("server not started");
+        return port;
+    }
+
+    /** The live connections (a thread-safe view). */
+    public Collection<Connection> connections() { return Collections.unmodifiableCollection(live.values()); }
+
+    public int connectionCount() { return count.get(); }
+
+    /** Connections closed at once because {@link #maxConnections} was reached. */
+    public long rejectedCount() { return rejected.get(); }
+
+    public long acceptedCount() { return accepted.get(); }
+
+    /** The loops connections run on. */
+    public EventLoopGroup group() { return group; }
+
+    /** Sends {@code bytes} to every live connection. Thread-safe. */
+    public void broadcast(byte[] bytes) {
+        for (Connection c : live.values()) {
+            try {
+                c.write(ByteBuffer.wrap(bytes)); // each gets its own view; the array is only read
+            } catch (IllegalStateException closing) {
+                // closed between the listing and the write: skip it
+            }
+        }
+    }
+
+    public void broadcast(String s) { broadcast(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)); }
+
+    public void broadcast(Buffer b) { broadcast(b.readBytes()); }
+
+    /** {@link #close(Duration)} with 5 s. */
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    /**
+     * Stops accepting, closes every connection after flushing its write queue, aborts what is still
+     * open at the deadline, and stops the loops the server made. Thread-safe; blocks until done unless
+     * called on one of the server's loops (then it finishes in the background).
+     */
+    public void close(Duration deadline) {
+        synchronized (this) {
+            if (closing) return;
+            closing = true;
+        }
+        for (Acceptor a : acceptors) a.loop.runInLoop(a::closeInLoop);
+        allClosed = new CountDownLatch(1);
+        if (live.isEmpty()) allClosed.countDown();
+        for (Connection c : live.values()) c.close();
+        boolean onLoop = group != null && group.loops().stream().anyMatch(EventLoop::inLoop);
+        if (onLoop) {
+            Thread.ofVirtual().start(() -> finishClose(deadline));
+        } else {
+            finishClose(deadline);
+        }
+    }
+
+    private void finishClose(Duration deadline) {
+        try {
+            if (!allClosed.await(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
+                for (Connection c : live.values()) c.abort();
+                allClosed.await(1, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (ownGroup && group != null) group.shutdownGracefully(Duration.ofSeconds(5));
+    }
+}

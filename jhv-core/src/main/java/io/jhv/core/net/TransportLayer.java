@@ -1,0 +1,56 @@
+package io.jhv.core.net;
+
+import io.jhv.core.buffer.Buffer;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A layer between a connection's socket and its message handler, such as TLS. It turns bytes read
+ * from the socket into application bytes, and application writes into bytes for the socket.
+ *
+ * <p>All methods run on the connection's loop thread. The public connection API (ordered writes,
+ * back-pressure, timeouts, {@code close()} flushing, half-close) is the same with or without a layer.
+ */
+public interface TransportLayer {
+
+    /** Makes one layer per connection. */
+    @FunctionalInterface
+    interface Factory {
+        TransportLayer create(Connection conn, boolean clientMode);
+    }
+
+    /** What a layer calls back into; implemented by the connection. */
+    interface Sink {
+        /** Hands application bytes up to the unpacker and message handler. */
+        void deliver(Buffer plain);
+
+        /** Sends bytes on the socket, in order after everything sent before. {@code owned}: the layer gives up the buffer. */
+        void writeRaw(ByteBuffer bytes, boolean owned);
+
+        /** The layer is ready (handshake done): the connection is reported up. */
+        void ready();
+
+        /** The layer failed: the connection closes with this cause. */
+        void fail(String detail, Throwable error);
+    }
+
+    /**
+     * Starts the layer when the TCP connection is up. Returns true if the connection is ready now;
+     * false if the layer will call {@link Sink#ready()} later (after a handshake).
+     */
+    boolean start(Sink sink);
+
+    /** Bytes read from the socket. Consume what can be used; unread bytes are kept and given again with the next read. */
+    void onRead(Buffer in);
+
+    /** Application bytes to send. {@code owned}: the caller gives up the buffer; else copy what is kept beyond this call. */
+    void write(ByteBuffer plain, boolean owned);
+
+    /** The application closed its side (after its queued writes): send a close message (close_notify). */
+    void closeOutbound();
+
+    /** True when application writes can be sent now (after the handshake). Writes before that are kept in order by the layer. */
+    default boolean isReady() {
+        return true;
+    }
+}

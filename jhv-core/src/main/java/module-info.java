@@ -1,0 +1,8 @@
+/** jhv core: event loop, timers, buffers, TCP, UDP. */
+module io.jhv.core {
+    exports io.jhv.core.loop;
+    exports io.jhv.core.buffer;
+    exports io.jhv.core.net;
+    // Transports in other jhv modules (jhv-http, jhv-mqtt) reach the poller; applications should not.
+    exports io.jhv.core.internal to io.jhv.http, io.jhv.mqtt;
+}
