@@ -50,6 +50,7 @@ public final class Connection implements IoHandler {
     private int interest;
 
     private MessageHandler messageHandler;
+    private WritableHandler writableHandler;
     private CloseHandler extraCloseHandler;
     private Object context;
     private TransportLayer layer;
@@ -89,6 +90,7 @@ public final class Connection implements IoHandler {
         this.ep = ep;
         this.client = client;
         this.messageHandler = ep.onMessage;
+        this.writableHandler = ep.onWritable;
     }
 
     // ---------------------------------------------------------------- identity and state
@@ -134,6 +136,9 @@ public final class Connection implements IoHandler {
 
     /** Replaces this connection's message handler (protocol upgrades, proxying). Loop thread only. */
     public void onMessage(MessageHandler handler) { this.messageHandler = Objects.requireNonNull(handler); }
+
+    /** Replaces this connection's writable handler (back-pressure in proxies). Loop thread only. */
+    public void onWritable(WritableHandler handler) { this.writableHandler = handler; }
 
     /** Adds a close handler for this connection only, called after the endpoint's. Loop thread only. */
     public void onClose(CloseHandler handler) {
@@ -446,7 +451,7 @@ public final class Connection implements IoHandler {
                 backpressurePaused = true;
                 updateReadInterest();
             }
-            if (ep.onWritable != null) callback(() -> ep.onWritable.onWritable(this, false));
+            if (writableHandler != null) callback(() -> writableHandler.onWritable(this, false));
         }
     }
 
@@ -480,7 +485,7 @@ public final class Connection implements IoHandler {
                 updateReadInterest();
                 resumeDelivery();
             }
-            if (ep.onWritable != null) callback(() -> ep.onWritable.onWritable(this, true));
+            if (writableHandler != null) callback(() -> writableHandler.onWritable(this, true));
         }
         if (queue.isEmpty()) {
             setInterest(interest & ~SelectionKey.OP_WRITE);
