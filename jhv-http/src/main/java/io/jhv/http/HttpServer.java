@@ -1,0 +1,213 @@
+package io.jhv.http;
+
+import io.jhv.core.loop.EventLoopGroup;
+import io.jhv.core.net.Connection;
+import io.jhv.core.net.TcpServer;
+import io.jhv.http.internal.HttpConnection;
+import io.jhv.http.internal.ServerConfig;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * An HTTP/1.1 server on jhv event loops: routes, middleware, keep-alive, pipelining, chunked
+ * bodies, static files, and handlers on the loop, on virtual threads or answering later.
+ *
+ * <p>Configure before {@link #start()} (not thread-safe); after it, {@link #port()} and
+ * {@link #close(Duration)} are thread-safe.
+ *
+ * {@snippet :
+ * HttpServer server = HttpServer.create(8080)
+ *     .get("/hello", (req, res) -> res.text("hi"))
+ *     .get("/users/:id", (req, res) -> res.json(Map.of("id", req.pathParam("id"))))
+ *     .start();
+ * }
+ */
+public final class HttpServer implements AutoCloseable {
+    private final TcpServer tcp;
+    private final ServerConfig cfg = new ServerConfig();
+    private volatile boolean started;
+
+    private HttpServer(TcpServer tcp) {
+        this.tcp = tcp;
+        cfg.jsonCodec = Json.detect();
+        tcp.onConnection(c -> connectionChanged(cfg, c))
+           .onMessage((c, buf) -> ((HttpConnection) c.context()).onMessage(buf));
+    }
+
+    /** A server on all interfaces; port 0 picks a free port. */
+    public static HttpServer create(int port) {
+        return new HttpServer(TcpServer.create(port));
+    }
+
+    public static HttpServer create(String host, int port) {
+        return new HttpServer(TcpServer.create(host, port));
+    }
+
+    private static void connectionChanged(ServerConfig cfg, Connection c) {
+        if (c.isConnected()) {
+            HttpConnection hc = new HttpConnection(cfg, c);
+            c.context(hc);
+            cfg.connections.add(hc);
+            if (cfg.draining) hc.drain();
+        } else if (c.context() instanceof HttpConnection hc) {
+            hc.onClosed();
+        }
+    }
+
+    // ---------------------------------------------------------------- routes
+
+    public HttpServer get(String path, Handler h) { return route("GET", path, h); }
+    public HttpServer post(String path, Handler h) { return route("POST", path, h); }
+    public HttpServer put(String path, Handler h) { return route("PUT", path, h); }
+    public HttpServer delete(String path, Handler h) { return route("DELETE", path, h); }
+    public HttpServer patch(String path, Handler h) { return route("PATCH", path, h); }
+    public HttpServer head(String path, Handler h) { return route("HEAD", path, h); }
+    public HttpServer options(String path, Handler h) { return route("OPTIONS", path, h); }
+
+    /** A route for every method. */
+    public HttpServer any(String path, Handler h) { return route(null, path, h); }
+
+    /** A route for {@code method} (null: any). Paths take {@code :name} or {@code {name}} parameters and a trailing {@code *}. */
+    public HttpServer route(String method, String path, Handler h) {
+        checkNotStarted();
+        cfg.router.add(method, path, Objects.requireNonNull(h, "handler"));
+        return this;
+    }
+
+    /** Serves files under {@code directory} at {@code prefix} (GET and HEAD). */
+    public HttpServer staticFiles(String prefix, Path directory) {
+        return staticFiles(prefix, StaticFiles.create(directory));
+    }
+
+    /** Serves files with configured {@link StaticFiles} at {@code prefix}. */
+    public HttpServer staticFiles(String prefix, StaticFiles files) {
+        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+        get(p + "/*", files);
+        return this;
+    }
+
+    // ---------------------------------------------------------------- middleware and errors
+
+    /** Middleware for every request, run in the order added. */
+    public HttpServer use(Middleware m) { return use("", m); }
+
+    /** Middleware for requests whose path is {@code prefix} or below it. */
+    public HttpServer use(String prefix, Middleware m) {
+        checkNotStarted();
+        cfg.middlewarePrefixes.add(prefix == null || prefix.equals("/") ? "" : prefix);
+        cfg.middleware.add(Objects.requireNonNull(m, "middleware"));
+        return this;
+    }
+
+    /** Turns handler exceptions into responses (default: HttpException's status, else 500). */
+    public HttpServer errorHandler(ErrorHandler h) { checkNotStarted(); cfg.errorHandler = h; return this; }
+
+    public HttpServer jsonCodec(JsonCodec codec) { cfg.jsonCodec = Objects.requireNonNull(codec); return this; }
+
+    // ---------------------------------------------------------------- settings
+
+    /** Event loops for connections (default: processors). */
+    public HttpServer threads(int n) { tcp.threads(n); return this; }
+
+    /** Runs on an existing group. */
+    public HttpServer group(EventLoopGroup g) { tcp.group(g); return this; }
+
+    /** The poller of the server's loops: "default", "epoll" or "poll". */
+    public HttpServer poller(String kind) { tcp.poller(kind); return this; }
+
+    public HttpServer reusePort(boolean on) { tcp.reusePort(on); return this; }
+
+    public HttpServer maxConnections(int n) { tcp.maxConnections(n); return this; }
+
+    /** The longest request line (default 8 KiB); longer gets 414. */
+    public HttpServer maxRequestLine(int bytes) { cfg.maxRequestLine = positive(bytes); return this; }
+
+    /** The largest request head (default 64 KiB); larger gets 431. */
+    public HttpServer maxHeaderSize(int bytes) { cfg.maxHeaderSize = positive(bytes); return this; }
+
+    /** The most header fields (default 100); more gets 431. */
+    public HttpServer maxHeaderCount(int n) { cfg.maxHeaderCount = positive(n); return this; }
+
+    /** The largest request body (default 64 MiB); larger gets 413. */
+    public HttpServer maxBodySize(long bytes) {
+        if (bytes <= 0 || bytes > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("maxBodySize out of range: " + bytes);
+        cfg.maxBodySize = bytes;
+        return this;
+    }
+
+    /** How long an idle keep-alive connection stays open (default 60 s; 0: for ever). */
+    public HttpServer keepAliveTimeout(Duration d) { cfg.keepAliveTimeoutMs = d.toMillis(); return this; }
+
+    /** How long a client may take to send a request head (default 10 s); then 408 and close. */
+    public HttpServer headerTimeout(Duration d) { cfg.headerTimeoutMs = d.toMillis(); return this; }
+
+    /** Requests served on one connection before it is closed (0: no limit). */
+    public HttpServer maxRequestsPerConnection(int n) { cfg.maxRequestsPerConnection = Math.max(0, n); return this; }
+
+    /** Pipelined requests in progress per connection before reading pauses (default 64). */
+    public HttpServer maxPipelined(int n) { cfg.maxPipelined = positive(n); return this; }
+
+    /** Multipart parts above this size go to a temporary file (default 64 KiB). */
+    public HttpServer multipartThreshold(int bytes) { cfg.multipartMemoryThreshold = positive(bytes); return this; }
+
+    /** Where uploaded file parts are stored while a request is handled. */
+    public HttpServer tempDir(Path dir) { cfg.tempDir = dir; return this; }
+
+    /** The Server header (default "jhv"; null: none). */
+    public HttpServer serverName(String name) {
+        if (name != null) Headers.checkValue(name, "server name");
+        cfg.serverName(name);
+        return this;
+    }
+
+    private static int positive(int n) {
+        if (n <= 0) throw new IllegalArgumentException("must be > 0: " + n);
+        return n;
+    }
+
+    private void checkNotStarted() {
+        if (started) throw new IllegalStateException("server already started");
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    /** Binds and starts serving; returns when listening. */
+    public HttpServer start() {
+        synchronized (this) {
+            checkNotStarted();
+            started = true;
+        }
+        tcp.start();
+        return this;
+    }
+
+    /** The port the server listens on. */
+    public int port() { return tcp.port(); }
+
+    /** The TCP server underneath (connections, counters). */
+    public TcpServer tcpServer() { return tcp; }
+
+    /** {@link #close(Duration)} with 5 s. */
+    @Override
+    public void close() { close(Duration.ofSeconds(5)); }
+
+    /**
+     * Graceful shutdown: stops accepting, lets in-flight requests finish (their responses carry
+     * {@code Connection: close}) up to {@code deadline}, closes idle keep-alive connections at once,
+     * then closes what is left. Thread-safe.
+     */
+    public void close(Duration deadline) {
+        cfg.draining = true;
+        tcp.stopAccepting();
+        for (HttpConnection hc : cfg.connections) hc.connection().loop().runInLoop(hc::drain);
+        long end = System.nanoTime() + deadline.toNanos();
+        try {
+            cfg.awaitNoConnections(end);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        tcp.close(Duration.ofMillis(Math.max(0, (end - System.nanoTime()) / 1_000_000)));
+    }
+}

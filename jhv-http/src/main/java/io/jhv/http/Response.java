@@ -1,0 +1,128 @@
+package io.jhv.http;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The response to one request.
+ *
+ * <p>Set status and headers, then send a body once ({@link #text}, {@link #json}, {@link #bytes},
+ * {@link #file}, {@link #redirect}, {@link #end()}), or open a {@link #stream()} or
+ * {@link #sse()}. If a handler returns without sending and without {@link #defer()}, the response
+ * is sent as it is (an empty body with the status set, 200 by default).
+ *
+ * <p>Thread contract: on the loop the handler runs on, or, after {@link #defer()} or in a blocking
+ * handler, from any one thread at a time; the bytes go out through the connection's loop, in
+ * request order under pipelining. A header name or value containing CR, LF or NUL is refused with
+ * an {@link IllegalArgumentException}.
+ */
+public interface Response {
+
+    Response status(int status);
+
+    int status();
+
+    /** Adds a header (several of the same name are allowed). */
+    Response header(String name, String value);
+
+    /** Sets a header, replacing any of the same name. */
+    Response setHeader(String name, String value);
+
+    /** The first value set for a header, or null. */
+    String header(String name);
+
+    Response removeHeader(String name);
+
+    Response contentType(String type);
+
+    /** Adds a Set-Cookie header. */
+    Response cookie(Cookie cookie);
+
+    default Response cookie(String name, String value) {
+        return cookie(Cookie.of(name, value));
+    }
+
+    /** Sends {@code body} as {@code text/plain; charset=utf-8} (unless a Content-Type is set). */
+    void text(String body);
+
+    /** Sends {@code body} as {@code text/html; charset=utf-8}. */
+    void html(String body);
+
+    /** Sends {@code value} encoded by the server's {@link JsonCodec} as {@code application/json}. */
+    void json(Object value);
+
+    /** Sends {@code body} (with the Content-Type set, default {@code application/octet-stream}). */
+    void bytes(byte[] body);
+
+    /** Sends part of an array. */
+    void bytes(byte[] body, int offset, int length);
+
+    /** Sends a file (Content-Type from its name, zero-copy for large files). Answers 404 if it does not exist. */
+    void file(Path file);
+
+    /** Redirects with 302. */
+    default void redirect(String location) {
+        redirect(location, 302);
+    }
+
+    /** Redirects with {@code status} (301, 302, 303, 307, 308). */
+    void redirect(String location, int status);
+
+    /** Sends the response with what it has (an empty body unless one was set). */
+    void end();
+
+    /** Sends {@code status} with its reason phrase as a text body. */
+    default void sendStatus(int status) {
+        status(status).text(Status.reason(status));
+    }
+
+    /**
+     * Marks the response as answered later (from any thread). The handler may return; the response
+     * is sent when a body method is called.
+     */
+    Response defer();
+
+    /** Starts a chunked response; write chunks from any thread and close it to end. */
+    ChunkedWriter stream();
+
+    /** Starts a Server-Sent Events stream ({@code text/event-stream}). */
+    SseEmitter sse();
+
+    /** True once the status line and headers were committed (body started or sent). */
+    boolean committed();
+
+    /** True once the response has been completely handed to the connection. */
+    boolean done();
+
+    /** Closes the connection after this response. */
+    Response closeConnection();
+
+    /** A streaming body, sent with chunked transfer coding. Thread-safe. */
+    interface ChunkedWriter extends AutoCloseable {
+        ChunkedWriter write(byte[] data);
+
+        ChunkedWriter write(String data);
+
+        /** Ends the body (the last chunk). */
+        @Override
+        void close();
+    }
+
+    /** A Server-Sent Events stream. Thread-safe. */
+    interface SseEmitter extends AutoCloseable {
+        /** Sends {@code data: ...} (multi-line data is split into several data lines). */
+        SseEmitter send(String data);
+
+        /** Sends an event with a name and an optional id. */
+        SseEmitter send(String event, String data, String id);
+
+        /** Sends a comment line, as a keep-alive. */
+        SseEmitter comment(String text);
+
+        /** Sets the client's reconnect delay. */
+        SseEmitter retry(Duration delay);
+
+        @Override
+        void close();
+    }
+}

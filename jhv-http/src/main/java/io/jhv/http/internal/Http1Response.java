@@ -1,0 +1,456 @@
+package io.jhv.http.internal;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.http.Cookie;
+import io.jhv.http.Headers;
+import io.jhv.http.Response;
+import io.jhv.http.Status;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+
+/**
+ * An HTTP/1.1 response, encoded straight into bytes: the status line and headers are written into
+ * the connection's output once the body is known, so a plain-text answer costs no intermediate
+ * objects. Reused for later requests on the same connection.
+ *
+ * <p>Body methods called off the loop (deferred or blocking handlers) are handed to the loop.
+ */
+public final class Http1Response implements Response {
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[][] STATUS_LINES = new byte[600][];
+
+    final HttpConnection conn;
+    final Http1Request req;
+    private int status = 200;
+    private String[] names = new String[8];
+    private String[] values = new String[8];
+    private int headerCount;
+    private String contentType;
+    boolean closeAfter;
+    private volatile boolean deferred;
+    volatile boolean committed, done;
+    boolean chunked;
+    /** Output waiting while earlier responses on the connection are not finished. */
+    Buffer pendingOut;
+    /** A file body waiting to be sent (region). */
+    Path file;
+    long fileOffset, fileLength;
+    boolean blocking;
+
+    Http1Response(HttpConnection conn, Http1Request req) {
+        this.conn = conn;
+        this.req = req;
+    }
+
+    void reset() {
+        status = 200;
+        Arrays.fill(names, 0, headerCount, null);
+        Arrays.fill(values, 0, headerCount, null);
+        headerCount = 0;
+        contentType = null;
+        closeAfter = false;
+        deferred = false;
+        committed = false;
+        done = false;
+        chunked = false;
+        file = null;
+        blocking = false;
+        if (pendingOut != null) {
+            if (pendingOut.capacity() > 64 * 1024) pendingOut = null;
+            else pendingOut.clear();
+        }
+    }
+
+    // ---------------------------------------------------------------- status and headers
+
+    @Override
+    public Response status(int status) {
+        if (status < 100 || status > 599) throw new IllegalArgumentException("status out of range: " + status);
+        checkNotCommitted();
+        this.status = status;
+        return this;
+    }
+
+    @Override
+    public int status() { return status; }
+
+    @Override
+    public Response header(String name, String value) {
+        Headers.checkToken(name, "header name");
+        Headers.checkValue(value, "header value of " + name);
+        checkNotCommitted();
+        if (headerCount == names.length) {
+            names = Arrays.copyOf(names, headerCount * 2);
+            values = Arrays.copyOf(values, headerCount * 2);
+        }
+        names[headerCount] = name;
+        values[headerCount] = value;
+        headerCount++;
+        return this;
+    }
+
+    @Override
+    public Response setHeader(String name, String value) {
+        removeHeader(name);
+        return header(name, value);
+    }
+
+    @Override
+    public String header(String name) {
+        if (name.equalsIgnoreCase("Content-Type")) return contentType;
+        for (int i = 0; i < headerCount; i++) if (names[i].equalsIgnoreCase(name)) return values[i];
+        return null;
+    }
+
+    @Override
+    public Response removeHeader(String name) {
+        checkNotCommitted();
+        if (name.equalsIgnoreCase("Content-Type")) {
+            contentType = null;
+            return this;
+        }
+        int k = 0;
+        for (int i = 0; i < headerCount; i++) {
+            if (!names[i].equalsIgnoreCase(name)) {
+                names[k] = names[i];
+                values[k] = values[i];
+                k++;
+            }
+        }
+        Arrays.fill(names, k, headerCount, null);
+        Arrays.fill(values, k, headerCount, null);
+        headerCount = k;
+        return this;
+    }
+
+    @Override
+    public Response contentType(String type) {
+        Headers.checkValue(type, "content type");
+        checkNotCommitted();
+        this.contentType = type;
+        return this;
+    }
+
+    @Override
+    public Response cookie(Cookie cookie) {
+        return header("Set-Cookie", cookie.headerValue());
+    }
+
+    @Override
+    public Response closeConnection() {
+        closeAfter = true;
+        return this;
+    }
+
+    private void checkNotCommitted() {
+        if (committed) throw new IllegalStateException("response already sent for " + req);
+    }
+
+    // ---------------------------------------------------------------- bodies
+
+    @Override
+    public void text(String body) {
+        if (contentType == null) contentType = "text/plain; charset=utf-8";
+        sendString(body);
+    }
+
+    @Override
+    public void html(String body) {
+        if (contentType == null) contentType = "text/html; charset=utf-8";
+        sendString(body);
+    }
+
+    @Override
+    public void json(Object value) {
+        if (contentType == null) contentType = "application/json";
+        byte[] b = conn.server().jsonCodec().encode(value);
+        sendBytes(b, 0, b.length);
+    }
+
+    @Override
+    public void bytes(byte[] body) {
+        bytes(body, 0, body.length);
+    }
+
+    @Override
+    public void bytes(byte[] body, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, body.length);
+        if (contentType == null) contentType = "application/octet-stream";
+        sendBytes(body, offset, length);
+    }
+
+    @Override
+    public void file(Path file) {
+        long size;
+        try {
+            if (!Files.isRegularFile(file)) {
+                status(404).text("Not Found");
+                return;
+            }
+            size = Files.size(file);
+        } catch (java.io.IOException e) {
+            status(404).text("Not Found");
+            return;
+        }
+        if (contentType == null) contentType = MimeTypes.of(file.getFileName().toString());
+        fileRegion(file, 0, size);
+    }
+
+    /** Sends {@code length} bytes of {@code file} from {@code offset} as the body (Content-Length set here). */
+    public void fileRegion(Path file, long offset, long length) {
+        if (offset < 0 || length < 0) throw new IllegalArgumentException("bad file region " + offset + "+" + length);
+        beginSend();
+        this.file = file;
+        this.fileOffset = offset;
+        this.fileLength = length;
+        conn.submit(this, null, 0, 0, length);
+    }
+
+    @Override
+    public void redirect(String location, int status) {
+        if (status < 300 || status > 399) throw new IllegalArgumentException("not a redirect status: " + status);
+        status(status);
+        setHeader("Location", location);
+        text(Status.reason(status));
+    }
+
+    @Override
+    public void end() {
+        sendBytes(null, 0, 0);
+    }
+
+    @Override
+    public Response defer() {
+        deferred = true;
+        return this;
+    }
+
+    boolean deferred() { return deferred; }
+
+    @Override
+    public boolean committed() { return committed; }
+
+    @Override
+    public boolean done() { return done; }
+
+    private void beginSend() {
+        if (committed) throw new IllegalStateException("response already sent for " + req);
+        committed = true;
+    }
+
+    private void sendString(String body) {
+        beginSend();
+        conn.submitString(this, body);
+    }
+
+    private void sendBytes(byte[] b, int off, int len) {
+        beginSend();
+        conn.submit(this, b, off, len, len);
+    }
+
+    // ---------------------------------------------------------------- streaming
+
+    @Override
+    public ChunkedWriter stream() {
+        beginSend();
+        chunked = true;
+        conn.submit(this, null, 0, 0, -1);
+        return new Chunks();
+    }
+
+    @Override
+    public SseEmitter sse() {
+        if (contentType == null) contentType = "text/event-stream; charset=utf-8";
+        if (header("Cache-Control") == null) header("Cache-Control", "no-cache");
+        ChunkedWriter w = stream();
+        return new Sse(w);
+    }
+
+    private final class Chunks implements ChunkedWriter {
+        private volatile boolean closed;
+
+        @Override
+        public ChunkedWriter write(byte[] data) {
+            if (closed) throw new IllegalStateException("stream closed");
+            if (data.length > 0) conn.chunk(Http1Response.this, data.clone(), false);
+            return this;
+        }
+
+        @Override
+        public ChunkedWriter write(String data) {
+            return write(data.getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            conn.chunk(Http1Response.this, null, true);
+        }
+    }
+
+    private static final class Sse implements SseEmitter {
+        private final ChunkedWriter w;
+
+        Sse(ChunkedWriter w) {
+            this.w = w;
+        }
+
+        @Override
+        public SseEmitter send(String data) {
+            return send(null, data, null);
+        }
+
+        @Override
+        public SseEmitter send(String event, String data, String id) {
+            StringBuilder sb = new StringBuilder();
+            if (id != null) sb.append("id: ").append(oneLine(id)).append('\n');
+            if (event != null) sb.append("event: ").append(oneLine(event)).append('\n');
+            for (String line : data.split("\r\n|\r|\n", -1)) sb.append("data: ").append(line).append('\n');
+            sb.append('\n');
+            w.write(sb.toString());
+            return this;
+        }
+
+        @Override
+        public SseEmitter comment(String text) {
+            w.write(": " + oneLine(text) + "\n\n");
+            return this;
+        }
+
+        @Override
+        public SseEmitter retry(Duration delay) {
+            w.write("retry: " + delay.toMillis() + "\n\n");
+            return this;
+        }
+
+        @Override
+        public void close() {
+            w.close();
+        }
+
+        private static String oneLine(String s) {
+            if (s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0) throw new IllegalArgumentException("SSE field may not contain a line break");
+            return s;
+        }
+    }
+
+    // ---------------------------------------------------------------- encoding (loop thread)
+
+    /**
+     * Writes the status line and headers. {@code contentLength} -1 means chunked (or, for HTTP/1.0,
+     * delimited by closing the connection).
+     */
+    void writeHead(Buffer out, long contentLength) {
+        out.write(statusLine(status));
+        out.write(conn.server().serverHeaderLine());
+        out.write(DateCache.line());
+        for (int i = 0; i < headerCount; i++) {
+            writeAscii(out, names[i]);
+            out.writeByte(':').writeByte(' ');
+            writeAscii(out, values[i]);
+            out.write(CRLF);
+        }
+        boolean bodyless = status < 200 || status == 204 || status == 304;
+        if (contentType != null && !bodyless) {
+            out.writeString("Content-Type: ", StandardCharsets.ISO_8859_1);
+            writeAscii(out, contentType);
+            out.write(CRLF);
+        }
+        if (!bodyless) {
+            if (contentLength >= 0) {
+                out.writeString("Content-Length: ", StandardCharsets.ISO_8859_1);
+                writeDecimal(out, contentLength);
+                out.write(CRLF);
+            } else if (req.minorVersion() == 1) {
+                out.writeString("Transfer-Encoding: chunked\r\n", StandardCharsets.ISO_8859_1);
+            } else {
+                closeAfter = true; // HTTP/1.0: the end of the body is the end of the connection
+            }
+        }
+        if (closeAfter) {
+            out.writeString("Connection: close\r\n", StandardCharsets.ISO_8859_1);
+        } else if (req.minorVersion() == 0) {
+            out.writeString("Connection: keep-alive\r\n", StandardCharsets.ISO_8859_1);
+        }
+        out.write(CRLF);
+    }
+
+    private static byte[] statusLine(int status) {
+        byte[] l = STATUS_LINES[status];
+        if (l == null) {
+            l = ("HTTP/1.1 " + status + " " + Status.reason(status) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+            STATUS_LINES[status] = l;
+        }
+        return l;
+    }
+
+    static void writeDecimal(Buffer out, long v) {
+        if (v == 0) {
+            out.writeByte('0');
+            return;
+        }
+        int digits = 0;
+        for (long x = v; x > 0; x /= 10) digits++;
+        out.ensureWritable(digits);
+        byte[] a = out.array();
+        int end = out.writerIndex() + digits;
+        for (int i = end - 1; v > 0; i--, v /= 10) a[i] = (byte) ('0' + v % 10);
+        out.advanceWriter(digits);
+    }
+
+    /** Writes a string char by char when it is ASCII (no intermediate array), else as UTF-8. */
+    static void writeAscii(Buffer out, String s) {
+        int n = s.length();
+        out.ensureWritable(n);
+        byte[] a = out.array();
+        int w = out.writerIndex();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                out.write(s.getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            a[w + i] = (byte) c;
+        }
+        out.advanceWriter(n);
+    }
+
+    /** The UTF-8 length of {@code s}. */
+    static int utf8Length(String s) {
+        int n = s.length(), len = n;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                if (c < 0x800) len += 1;
+                else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    len += 2;
+                    i++;
+                } else len += 2;
+            }
+        }
+        return len;
+    }
+
+    /** Writes {@code s} as UTF-8 without an intermediate array for ASCII text. */
+    static void writeUtf8(Buffer out, String s) {
+        int n = s.length();
+        out.ensureWritable(n);
+        byte[] a = out.array();
+        int w = out.writerIndex();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                out.advanceWriter(i);
+                out.write(s.substring(i).getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            a[w + i] = (byte) c;
+        }
+        out.advanceWriter(n);
+    }
+}

@@ -1,0 +1,710 @@
+package io.jhv.http.internal;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.Timer;
+import io.jhv.core.net.Connection;
+import io.jhv.http.Handler;
+import io.jhv.http.HttpException;
+import io.jhv.http.Middleware;
+import io.jhv.http.Status;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.Set;
+
+/**
+ * The HTTP/1.1 side of one TCP connection: parses requests as bytes arrive, runs handlers, and
+ * writes responses strictly in request order, also under pipelining with handlers that answer out
+ * of order. Loop-thread confined; responses from other threads are handed to the loop.
+ *
+ * <pre>
+ *  bytes --> findHead/parse --> [body: length | chunked --> memory or multipart sink] --> dispatch
+ *  dispatch --> middleware chain --> route handler (loop | virtual thread | deferred)
+ *  response --> head of the in-flight queue? write now (batched per read) : keep until it is
+ * </pre>
+ */
+public final class HttpConnection {
+    private static final System.Logger LOG = System.getLogger(HttpConnection.class.getName());
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    private static final int FILE_CHUNK = 64 * 1024;
+    private static final long FILE_QUEUE_LIMIT = 256 * 1024;
+    private static final int MAX_PENDING = 1 << 20;
+
+    private final ServerConfig cfg;
+    private final Connection conn;
+    private final EventLoop loop;
+    private final Http1Parser parser;
+    private final ChunkedDecoder chunked;
+
+    private final ArrayDeque<Exchange> inflight = new ArrayDeque<>();
+    private final ArrayDeque<Exchange> free = new ArrayDeque<>();
+    private Buffer pending;      // input kept between reads
+    private final Buffer batch = Buffer.allocate(16 * 1024); // output of one read batch
+    private boolean inBatch;
+    private boolean stopReading; // no further requests are parsed (close after the in-flight ones)
+    private boolean closed;
+    private int requests;
+    private boolean readPaused;
+
+    // body being read
+    private Exchange reading;
+    private long bodyRemaining;
+    private long bodyReceived;
+    private byte[] bodyBuf;
+    private int bodyLen;
+    private BodySink sink;
+
+    // timeouts
+    private long headStart;  // nanoTime when an unfinished head began, 0 if none
+    private long lastActivity;
+    private Timer timer;
+
+    // file being sent
+    private FileChannel fileCh;
+    private long filePos, fileLeft;
+
+    /** One request and its response; pooled per connection. */
+    static final class Exchange {
+        final Http1Request req;
+        final Http1Response res;
+        final Chain chain = new Chain();
+        Router.Route route;
+
+        Exchange(HttpConnection c) {
+            req = new Http1Request(c);
+            res = new Http1Response(c, req);
+            chain.ex = this;
+        }
+    }
+
+    public HttpConnection(ServerConfig cfg, Connection conn) {
+        this.cfg = cfg;
+        this.conn = conn;
+        this.loop = conn.loop();
+        this.parser = new Http1Parser(cfg.maxRequestLine, cfg.maxHeaderSize, cfg.maxHeaderCount);
+        this.chunked = new ChunkedDecoder(cfg.maxHeaderSize);
+        this.lastActivity = System.nanoTime();
+        long t = Math.max(1, Math.min(cfg.keepAliveTimeoutMs > 0 ? cfg.keepAliveTimeoutMs : Long.MAX_VALUE,
+                cfg.headerTimeoutMs > 0 ? cfg.headerTimeoutMs : Long.MAX_VALUE));
+        if (t != Long.MAX_VALUE) timer = loop.setTimeout(t, this::checkTimeouts);
+        conn.onWriteComplete(c -> pumpFile());
+    }
+
+    ServerConfig server() { return cfg; }
+
+    public Connection connection() { return conn; }
+
+    /** The connection closed: release what the exchanges hold. */
+    public void onClosed() {
+        closed = true;
+        if (timer != null) timer.cancel();
+        closeFile();
+        if (sink instanceof MultipartParser mp) mp.cleanup();
+        for (Exchange ex : inflight) ex.req.cleanup();
+        inflight.clear();
+        cfg.removed(this);
+    }
+
+    // ---------------------------------------------------------------- input
+
+    /** Bytes arrived (a borrowed buffer: consumed here, the rest copied). */
+    public void onMessage(Buffer in) {
+        if (closed || stopReading && reading == null) {
+            in.skip(in.readableBytes());
+            return;
+        }
+        lastActivity = System.nanoTime();
+        Buffer src = in;
+        if (pending != null && pending.isReadable()) {
+            pending.write(in);
+            src = pending;
+        }
+        inBatch = true;
+        try {
+            process(src);
+        } finally {
+            inBatch = false;
+        }
+        if (src.isReadable() && !stopReading) {
+            if (src == in) {
+                if (pending == null) pending = Buffer.allocate(Math.max(4096, src.readableBytes()));
+                pending.write(in);
+            }
+            if (pending.readableBytes() > MAX_PENDING && !readPaused) {
+                // the pipeline is full and the client keeps sending: let TCP push back
+                readPaused = true;
+                conn.pauseReading();
+            }
+        } else {
+            src.skip(src.readableBytes());
+            if (pending != null && pending.capacity() > 64 * 1024) pending = null;
+        }
+        flushBatch();
+    }
+
+    private void process(Buffer src) {
+        while (src.isReadable() && !closed) {
+            if (reading != null) {
+                if (!readBody(src)) return;
+                continue;
+            }
+            if (stopReading || inflight.size() >= cfg.maxPipelined) return;
+            // RFC 9112 2.2: ignore empty lines before a request line
+            while (src.isReadable() && (src.peek(0) == '\r' || src.peek(0) == '\n')) src.skip(1);
+            if (!src.isReadable()) return;
+            if (headStart == 0) headStart = System.nanoTime();
+            byte[] a = src.array();
+            int r = src.readerIndex();
+            int len;
+            Exchange ex = null;
+            try {
+                len = parser.findHead(a, r, src.writerIndex());
+                if (len < 0) return;
+                ex = acquire();
+                headStart = 0;
+                parser.parse(a, r, len, ex.req);
+            } catch (HttpException e) {
+                if (ex == null) ex = acquire();
+                protocolError(ex, e);
+                return;
+            }
+            src.skip(len);
+            Http1Request req = ex.req;
+            switch (req.bodyKind) {
+                case NONE -> dispatch(ex);
+                case LENGTH -> {
+                    if (req.contentLength > cfg.maxBodySize) {
+                        protocolError(ex, new HttpException(413, "body of " + req.contentLength + " bytes is above the limit of " + cfg.maxBodySize));
+                        return;
+                    }
+                    String ct = req.contentType();
+                    boolean multipart = ct != null && ct.regionMatches(true, 0, "multipart/form-data", 0, 19);
+                    if (!multipart && src.readableBytes() >= req.contentLength) {
+                        int n = (int) req.contentLength;
+                        req.bodyView(a, src.readerIndex(), n);
+                        src.skip(n);
+                        dispatch(ex);
+                    } else {
+                        if (!startBody(ex, multipart)) return;
+                        bodyRemaining = req.contentLength;
+                    }
+                }
+                case CHUNKED -> {
+                    String ct = req.contentType();
+                    boolean multipart = ct != null && ct.regionMatches(true, 0, "multipart/form-data", 0, 19);
+                    if (!startBody(ex, multipart)) return;
+                    chunked.reset();
+                }
+            }
+        }
+    }
+
+    /** Prepares to read a body that is not all here yet; false if the request was refused. */
+    private boolean startBody(Exchange ex, boolean multipart) {
+        Http1Request req = ex.req;
+        req.detach();
+        reading = ex;
+        bodyReceived = 0;
+        bodyLen = 0;
+        sink = null;
+        if (multipart) {
+            String boundary = MultipartParser.boundary(req.contentType());
+            if (boundary == null) {
+                reading = null;
+                protocolError(ex, new HttpException(400, "multipart/form-data without a valid boundary"));
+                return false;
+            }
+            sink = new MultipartParser(boundary, cfg.multipartMemoryThreshold, cfg.tempDir, cfg.maxBodySize, cfg.maxParts);
+        } else if (req.bodyKind == Http1Request.BodyKind.LENGTH) {
+            bodyBuf = new byte[(int) req.contentLength];
+        } else {
+            bodyBuf = new byte[4096];
+        }
+        if (req.expectContinue && inflight.isEmpty()) writeNow(CONTINUE);
+        return true;
+    }
+
+    private final ChunkedDecoder.Sink chunkSink = this::bodyData;
+
+    /** Feeds body bytes; true when the body is complete and processing can go on. */
+    private boolean readBody(Buffer src) {
+        Exchange ex = reading;
+        try {
+            if (ex.req.bodyKind == Http1Request.BodyKind.LENGTH) {
+                int n = (int) Math.min(bodyRemaining, src.readableBytes());
+                bodyData(src.array(), src.readerIndex(), n);
+                src.skip(n);
+                bodyRemaining -= n;
+                if (bodyRemaining > 0) return false;
+            } else {
+                int used = chunked.feed(src.array(), src.readerIndex(), src.writerIndex(), chunkSink);
+                src.skip(used);
+                if (!chunked.done()) return false;
+            }
+            if (sink != null) sink.onEnd();
+        } catch (HttpException e) {
+            reading = null;
+            if (sink instanceof MultipartParser mp) mp.cleanup();
+            sink = null;
+            protocolError(ex, e);
+            return false;
+        }
+        reading = null;
+        if (sink instanceof MultipartParser mp) {
+            ex.req.multipart = mp;
+        } else {
+            ex.req.bodyBytes(bodyBuf, bodyLen);
+        }
+        sink = null;
+        bodyBuf = null;
+        dispatch(ex);
+        return true;
+    }
+
+    private void bodyData(byte[] b, int off, int len) {
+        bodyReceived += len;
+        if (bodyReceived > cfg.maxBodySize) throw new HttpException(413, "body above the limit of " + cfg.maxBodySize + " bytes");
+        if (sink != null) {
+            sink.onData(b, off, len);
+            return;
+        }
+        if (bodyLen + len > bodyBuf.length) {
+            bodyBuf = java.util.Arrays.copyOf(bodyBuf, (int) Math.min(cfg.maxBodySize, Math.max(bodyBuf.length * 2L, bodyLen + (long) len)));
+        }
+        System.arraycopy(b, off, bodyBuf, bodyLen, len);
+        bodyLen += len;
+    }
+
+    private Exchange acquire() {
+        Exchange ex = free.poll();
+        if (ex == null) ex = new Exchange(this);
+        ex.res.reset();
+        ex.route = null;
+        return ex;
+    }
+
+    // ---------------------------------------------------------------- dispatch
+
+    private void dispatch(Exchange ex) {
+        inflight.add(ex);
+        requests++;
+        Http1Request req = ex.req;
+        if (!req.keepAlive || cfg.draining || (cfg.maxRequestsPerConnection > 0 && requests >= cfg.maxRequestsPerConnection)) {
+            ex.res.closeAfter = true;
+            stopReading = true;
+        }
+        try {
+            ex.route = cfg.router.match(req);
+        } catch (HttpException e) {
+            protocolErrorInFlight(ex, e);
+            return;
+        }
+        if (ex.route != null && ex.route.handler instanceof Handler.Blocking) {
+            req.detach();
+            req.detachBody();
+            ex.res.blocking = true;
+            Thread.ofVirtual().name("jhv-http-blocking").start(() -> runChain(ex));
+            return;
+        }
+        runChain(ex);
+        if (!ex.res.done) {
+            // answered later: keep what the request points at
+            req.detach();
+            req.detachBody();
+        }
+    }
+
+    /** Runs middleware and handler; finishes the response unless deferred. */
+    private void runChain(Exchange ex) {
+        Http1Response res = ex.res;
+        try {
+            ex.chain.index = 0;
+            ex.chain.next();
+            if (!res.committed() && !res.deferred()) res.end();
+        } catch (Throwable t) {
+            handleError(ex, t);
+        }
+    }
+
+    /** The middleware chain of one exchange (reused). */
+    static final class Chain implements Middleware.Chain {
+        Exchange ex;
+        int index;
+
+        @Override
+        public void next() throws Exception {
+            ServerConfig cfg = ex.req.conn.cfg;
+            while (index < cfg.middleware.size()) {
+                int i = index++;
+                String prefix = cfg.middlewarePrefixes.get(i);
+                if (!prefix.isEmpty() && !underPrefix(ex.req.path(), prefix)) continue;
+                cfg.middleware.get(i).handle(ex.req, ex.res, this);
+                return;
+            }
+            if (index++ == cfg.middleware.size()) ex.req.conn.terminal(ex);
+        }
+    }
+
+    static boolean underPrefix(String path, String prefix) {
+        if (prefix.equals("/")) return true;
+        return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/' || prefix.endsWith("/"));
+    }
+
+    /** The end of the chain: the route's handler, or 404 / 405 / OPTIONS. */
+    private void terminal(Exchange ex) throws Exception {
+        Http1Request req = ex.req;
+        Http1Response res = ex.res;
+        if (ex.route != null) {
+            ex.route.handler.handle(req, res);
+            return;
+        }
+        Set<String> allowed = cfg.router.allowed(req);
+        if (allowed.isEmpty()) {
+            res.status(404).text("Not Found");
+        } else if (req.methodId() == Http1Request.M_OPTIONS) {
+            res.status(204).setHeader("Allow", String.join(", ", allowed));
+            res.end();
+        } else {
+            res.status(405).setHeader("Allow", String.join(", ", allowed));
+            res.text("Method Not Allowed");
+        }
+    }
+
+    private void handleError(Exchange ex, Throwable t) {
+        Http1Response res = ex.res;
+        if (res.committed()) {
+            LOG.log(System.Logger.Level.WARNING, conn + " handler failed after the response started: " + ex.req, t);
+            if (!res.done) loop.runInLoop(conn::abort);
+            return;
+        }
+        try {
+            if (cfg.errorHandler != null) {
+                cfg.errorHandler.handle(ex.req, res, t);
+                if (!res.committed()) res.end();
+                return;
+            }
+        } catch (Throwable t2) {
+            t.addSuppressed(t2);
+        }
+        if (res.committed()) return;
+        res.reset();
+        if (t instanceof HttpException he) {
+            res.status(he.status()).text(he.getMessage() == null ? Status.reason(he.status()) : he.getMessage());
+        } else {
+            LOG.log(System.Logger.Level.ERROR, conn + " handler failed: " + ex.req, t);
+            res.status(500).text("Internal Server Error");
+        }
+    }
+
+    /** A request that cannot be parsed: answer with its status and close after it. */
+    private void protocolError(Exchange ex, HttpException e) {
+        stopReading = true;
+        headStart = 0;
+        if (ex.req.rawData() == null) ex.req.beginHead(new byte[0], 0, 0);
+        inflight.add(ex);
+        protocolErrorInFlight(ex, e);
+    }
+
+    private void protocolErrorInFlight(Exchange ex, HttpException e) {
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, conn + " bad request: " + e.getMessage());
+        Http1Response res = ex.res;
+        res.reset();
+        res.closeAfter = true;
+        stopReading = true;
+        res.status(e.status()).text(e.getMessage() == null ? Status.reason(e.status()) : e.getMessage());
+    }
+
+    // ---------------------------------------------------------------- output
+
+    /** A response body is ready ({@code contentLength} -1 for chunked). Any thread. */
+    void submit(Http1Response res, byte[] body, int off, int len, long contentLength) {
+        if (loop.inLoop()) {
+            submitInLoop(res, body, off, len, contentLength);
+        } else {
+            byte[] copy = body == null ? null : java.util.Arrays.copyOfRange(body, off, off + len);
+            loop.queueInLoop(() -> submitInLoop(res, copy, 0, len, contentLength));
+        }
+    }
+
+    void submitString(Http1Response res, String body) {
+        if (loop.inLoop()) {
+            Buffer out = outputFor(res);
+            res.writeHead(out, Http1Response.utf8Length(body));
+            if (!res.req.isHead()) Http1Response.writeUtf8(out, body);
+            finished(res);
+        } else {
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            loop.queueInLoop(() -> submitInLoop(res, b, 0, b.length, b.length));
+        }
+    }
+
+    private void submitInLoop(Http1Response res, byte[] body, int off, int len, long contentLength) {
+        if (closed) return;
+        Buffer out = outputFor(res);
+        res.writeHead(out, contentLength);
+        if (res.file != null) {
+            if (res.req.isHead() || res.fileLength == 0) {
+                res.file = null;
+                finished(res);
+            } else {
+                afterOutput(res);
+                if (isHead(res)) startFile(res);
+            }
+            return;
+        }
+        if (contentLength == -1) { // chunked stream: the head now, chunks later
+            afterOutput(res);
+            return;
+        }
+        if (body != null && len > 0 && !res.req.isHead()) out.write(body, off, len);
+        finished(res);
+    }
+
+    /** A chunk of a streaming response (null + last to end). Any thread. */
+    void chunk(Http1Response res, byte[] data, boolean last) {
+        if (!loop.inLoop()) {
+            loop.queueInLoop(() -> chunk(res, data, last));
+            return;
+        }
+        if (closed) return;
+        Buffer out = outputFor(res);
+        boolean body = !res.req.isHead();
+        if (data != null && body) {
+            if (res.req.minorVersion() == 1) {
+                out.writeString(Long.toHexString(data.length), StandardCharsets.ISO_8859_1).writeByte('\r').writeByte('\n');
+                out.write(data).writeByte('\r').writeByte('\n');
+            } else {
+                out.write(data);
+            }
+        }
+        if (last) {
+            if (body && res.req.minorVersion() == 1) out.write(LAST_CHUNK);
+            finished(res);
+        } else {
+            afterOutput(res);
+        }
+    }
+
+    private boolean isHead(Http1Response res) {
+        Exchange h = inflight.peek();
+        return h != null && h.res == res;
+    }
+
+    /** Where a response writes: the batch when it is first in line during a read, else its own buffer. */
+    private Buffer outputFor(Http1Response res) {
+        if (isHead(res) && inBatch && fileCh == null) return batch;
+        if (res.pendingOut == null) res.pendingOut = Buffer.allocate(1024);
+        return res.pendingOut;
+    }
+
+    /** Output was added; send it now if the response is first in line. */
+    private void afterOutput(Http1Response res) {
+        if (!isHead(res) || fileCh != null) return;
+        if (res.pendingOut != null && res.pendingOut.isReadable()) {
+            if (inBatch) batch.write(res.pendingOut);
+            else write(res.pendingOut);
+        }
+    }
+
+    /** The response is complete: send what is first in line, in order. */
+    private void finished(Http1Response res) {
+        res.done = true;
+        afterOutput(res);
+        advance();
+    }
+
+    /** Retires finished exchanges at the head of the line and sends the ones behind them. */
+    private void advance() {
+        Exchange h;
+        while ((h = inflight.peek()) != null && fileCh == null) {
+            Http1Response res = h.res;
+            if (!res.done && res.file == null) {
+                // first in line but not finished (deferred, streaming): its output so far goes out
+                if (res.pendingOut != null && res.pendingOut.isReadable()) {
+                    if (inBatch) batch.write(res.pendingOut);
+                    else write(res.pendingOut);
+                }
+                break;
+            }
+            if (res.pendingOut != null && res.pendingOut.isReadable()) {
+                if (inBatch) batch.write(res.pendingOut);
+                else write(res.pendingOut);
+            }
+            if (res.file != null) {
+                startFile(res);
+                if (fileCh != null) break; // the file is on its way; retire the exchange when done
+                continue;
+            }
+            inflight.poll();
+            boolean close = res.closeAfter;
+            h.req.cleanup();
+            if (close) {
+                flushBatch();
+                closed = true;
+                conn.close();
+                return;
+            }
+            free.push(h);
+        }
+        if (inflight.isEmpty()) {
+            lastActivity = System.nanoTime();
+            if (!inBatch && pending != null && pending.isReadable() && !stopReading) {
+                // requests that waited for the pipeline to drain
+                inBatch = true;
+                try {
+                    process(pending);
+                } finally {
+                    inBatch = false;
+                }
+                flushBatch();
+            }
+            if (readPaused && (pending == null || pending.readableBytes() <= MAX_PENDING)) {
+                readPaused = false;
+                conn.resumeReading();
+            }
+        }
+    }
+
+    private void flushBatch() {
+        if (batch.isReadable() && !closed) write(batch);
+        else if (batch.isReadable()) batch.clear();
+    }
+
+    private void write(Buffer b) {
+        try {
+            conn.write(b);
+        } catch (IllegalStateException e) {
+            b.skip(b.readableBytes()); // the connection is closing: nothing more to send
+        }
+    }
+
+    private void writeNow(byte[] bytes) {
+        flushBatch();
+        try {
+            conn.write(ByteBuffer.wrap(bytes));
+        } catch (IllegalStateException ignored) {
+            // closing
+        }
+    }
+
+    // ---------------------------------------------------------------- files
+
+    private void startFile(Http1Response res) {
+        flushBatch();
+        try {
+            fileCh = FileChannel.open(res.file, StandardOpenOption.READ);
+            filePos = res.fileOffset;
+            fileLeft = res.fileLength;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, conn + " cannot open " + res.file + ": " + e);
+            res.file = null;
+            closed = true;
+            conn.abort(); // the head promised a body we cannot send
+            return;
+        }
+        pumpFile();
+    }
+
+    /** Sends the next part of the file while the write queue is short; resumes on write-complete. */
+    private void pumpFile() {
+        FileChannel fc = fileCh;
+        if (fc == null || closed) return;
+        try {
+            while (fileLeft > 0 && conn.queuedBytes() < FILE_QUEUE_LIMIT) {
+                int n = (int) Math.min(FILE_CHUNK, fileLeft);
+                ByteBuffer bb = ByteBuffer.allocate(n);
+                while (bb.hasRemaining()) {
+                    int r = fc.read(bb, filePos + bb.position());
+                    if (r < 0) throw new IOException("file shorter than announced");
+                }
+                bb.flip();
+                filePos += n;
+                fileLeft -= n;
+                conn.write(bb);
+            }
+        } catch (IOException | IllegalStateException e) {
+            LOG.log(System.Logger.Level.DEBUG, conn + " file send stopped: " + e);
+            closeFile();
+            closed = true;
+            conn.abort();
+            return;
+        }
+        if (fileLeft == 0) {
+            closeFile();
+            Exchange h = inflight.peek();
+            if (h != null) {
+                h.res.file = null;
+                h.res.done = true;
+            }
+            advance();
+        }
+    }
+
+    private void closeFile() {
+        FileChannel fc = fileCh;
+        fileCh = null;
+        if (fc != null) {
+            try {
+                fc.close();
+            } catch (IOException ignored) {
+                // read-only channel
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- timeouts and shutdown
+
+    private void checkTimeouts() {
+        if (closed) return;
+        long now = System.nanoTime();
+        long next = Long.MAX_VALUE;
+        if (headStart != 0 && cfg.headerTimeoutMs > 0) {
+            long left = cfg.headerTimeoutMs - (now - headStart) / 1_000_000;
+            if (left <= 0) {
+                Exchange ex = acquire();
+                protocolError(ex, new HttpException(408, "request head not received in time"));
+                flushBatch();
+                return;
+            }
+            next = left;
+        } else if (inflight.isEmpty() && reading == null && cfg.keepAliveTimeoutMs > 0) {
+            long left = cfg.keepAliveTimeoutMs - (now - lastActivity) / 1_000_000;
+            if (left <= 0) {
+                closed = true;
+                conn.close();
+                return;
+            }
+            next = left;
+        }
+        if (next == Long.MAX_VALUE) next = Math.max(1000, Math.min(cfg.headerTimeoutMs, cfg.keepAliveTimeoutMs));
+        timer = loop.setTimeout(Math.max(1, next), this::checkTimeouts);
+    }
+
+    /** Graceful shutdown: close now if idle, else after the in-flight requests. Loop thread. */
+    public void drain() {
+        if (closed) return;
+        stopReading = true;
+        if (inflight.isEmpty() && reading == null) {
+            closed = true;
+            conn.close();
+            return;
+        }
+        Exchange last = inflight.peekLast();
+        if (last != null && !last.res.committed()) last.res.closeAfter = true;
+        else if (last != null) {
+            // already answered or streaming: close once it is done
+            last.res.closeAfter = true;
+        }
+    }
+
+    /** True if the connection has no request in progress. */
+    public boolean idle() {
+        return inflight.isEmpty() && reading == null && headStart == 0;
+    }
+}

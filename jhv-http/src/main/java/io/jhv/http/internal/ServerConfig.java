@@ -1,0 +1,68 @@
+package io.jhv.http.internal;
+
+import io.jhv.http.ErrorHandler;
+import io.jhv.http.JsonCodec;
+import io.jhv.http.Middleware;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What an HTTP server's connections share: routes, middleware, limits. Filled by
+ * {@link io.jhv.http.HttpServer} before it starts; read-only afterwards except the draining flag.
+ */
+public final class ServerConfig {
+    public final Router router = new Router();
+    /** Middleware with the path prefix it applies to ("" for all). */
+    public final List<String> middlewarePrefixes = new ArrayList<>();
+    public final List<Middleware> middleware = new ArrayList<>();
+    public ErrorHandler errorHandler;
+    public JsonCodec jsonCodec;
+
+    public int maxRequestLine = 8 * 1024;
+    public int maxHeaderSize = 64 * 1024;
+    public int maxHeaderCount = 100;
+    public long maxBodySize = 64L << 20;
+    public long keepAliveTimeoutMs = 60_000;
+    public long headerTimeoutMs = 10_000;
+    public int maxRequestsPerConnection = 0;
+    public int maxPipelined = 64;
+    public int multipartMemoryThreshold = 64 * 1024;
+    public int maxParts = 1000;
+    public Path tempDir = Path.of(System.getProperty("java.io.tmpdir"));
+    private byte[] serverHeaderLine = "Server: jhv\r\n".getBytes(StandardCharsets.ISO_8859_1);
+
+    /** Connections currently open (for graceful shutdown). */
+    public final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
+    public volatile boolean draining;
+
+    /** Waits until no connection is open or {@code deadlineNanos} (System.nanoTime) passes. */
+    public void awaitNoConnections(long deadlineNanos) throws InterruptedException {
+        synchronized (connections) {
+            long left;
+            while (!connections.isEmpty() && (left = deadlineNanos - System.nanoTime()) > 0) {
+                connections.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
+    /** A connection closed. */
+    public void removed(HttpConnection c) {
+        synchronized (connections) {
+            connections.remove(c);
+            connections.notifyAll();
+        }
+    }
+
+    public void serverName(String name) {
+        serverHeaderLine = name == null ? new byte[0] : ("Server: " + name + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    byte[] serverHeaderLine() { return serverHeaderLine; }
+
+    JsonCodec jsonCodec() { return jsonCodec; }
+}
