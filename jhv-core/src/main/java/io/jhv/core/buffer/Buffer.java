@@ -189,6 +189,7 @@ public final class Buffer {
 
     /** Appends the readable bytes of {@code src} and consumes them from {@code src}. */
     public Buffer write(Buffer src) {
+        if (src == this) throw new IllegalArgumentException("cannot write a buffer into itself");
         int n = src.readableBytes();
         write(src.data, src.reader, n);
         src.skip(n);
@@ -217,15 +218,32 @@ public final class Buffer {
     public Buffer writeIntLE(int v) { return writeInt(Integer.reverseBytes(v)); }
     public Buffer writeLongLE(long v) { return writeLong(Long.reverseBytes(v)); }
 
-    /** Appends {@code s} as UTF-8; returns the number of bytes written... as a buffer for chaining. */
+    /** Appends {@code s} as UTF-8. */
     public Buffer writeString(String s) { return writeString(s, StandardCharsets.UTF_8); }
 
+    /**
+     * Appends {@code s} in {@code cs}. Latin-1 and ASCII are encoded in place (one byte a char, no
+     * intermediate array); a char the charset cannot map becomes {@code '?'}, as with
+     * {@link String#getBytes(Charset)}.
+     */
     public Buffer writeString(String s, Charset cs) {
-        if (cs == StandardCharsets.ISO_8859_1 || cs == StandardCharsets.US_ASCII) {
+        boolean latin1 = cs == StandardCharsets.ISO_8859_1;
+        if (latin1 || cs == StandardCharsets.US_ASCII) {
             int n = s.length();
+            int max = latin1 ? 0xff : 0x7f;
             ensureWritable(n);
-            s.getBytes(0, n, data, writer); // Latin-1: one byte a char, no intermediate array
-            writer += n;
+            byte[] d = data;
+            int w = writer;
+            for (int i = 0; i < n; i++) {
+                char c = s.charAt(i);
+                if (c > max) {
+                    // A surrogate pair is one unmappable code point: one '?', as the JDK encoder does.
+                    if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) i++;
+                    c = '?';
+                }
+                d[w++] = (byte) c;
+            }
+            writer = w;
             return this;
         }
         return write(s.getBytes(cs));
@@ -235,6 +253,7 @@ public final class Buffer {
 
     /** Puts {@code len} bytes in front of the content. Free when the prepend reserve has room. */
     public Buffer prepend(byte[] src, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, src.length);
         if (len > reader) {
             // Not enough room in front: shift the content to make room.
             int readable = readableBytes();

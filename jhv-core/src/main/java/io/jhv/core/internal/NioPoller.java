@@ -12,6 +12,10 @@ import java.util.function.Consumer;
 /**
  * A {@link Poller} on a JDK {@link Selector}. Uses {@code select(Consumer, timeout)} so a poll
  * allocates nothing: no selected-key set is built or iterated.
+ *
+ * <p>An exception thrown by an {@link IoHandler} is caught per key and handed to the error sink
+ * given at {@link #open(String, Consumer)}: one failing handler neither aborts the dispatch of the
+ * other ready keys nor ends the loop.
  */
 public final class NioPoller implements Poller, Consumer<SelectionKey> {
     private static final String POLL_PROVIDER = "sun.nio.ch.PollSelectorProvider";
@@ -19,28 +23,36 @@ public final class NioPoller implements Poller, Consumer<SelectionKey> {
     private final SelectorProvider provider;
     private final Selector selector;
     private final String name;
+    private final Consumer<Throwable> onError;
 
-    private NioPoller(SelectorProvider provider, String name) throws IOException {
+    private NioPoller(SelectorProvider provider, String name, Consumer<Throwable> onError) throws IOException {
         this.provider = provider;
         this.selector = provider.openSelector();
         this.name = name;
+        this.onError = onError;
+    }
+
+    /** {@link #open(String, Consumer)} without an error sink: handler exceptions propagate out of {@link #poll}. */
+    public static NioPoller open(String kind) throws IOException {
+        return open(kind, null);
     }
 
     /**
      * Opens a poller. {@code kind}: "default" (the JDK default, epoll on Linux), "epoll", or "poll"
      * (the JDK's poll(2) selector; needs {@code --add-exports java.base/sun.nio.ch=ALL-UNNAMED} or
-     * {@code =io.jhv.core} when run on the module path).
+     * {@code =io.jhv.core} when run on the module path). {@code onError} receives what an
+     * {@link IoHandler} throws (null: it propagates out of {@link #poll}).
      */
-    public static NioPoller open(String kind) throws IOException {
+    public static NioPoller open(String kind, Consumer<Throwable> onError) throws IOException {
         SelectorProvider def = SelectorProvider.provider();
         return switch (kind) {
-            case "default", "selector" -> new NioPoller(def, providerName(def));
+            case "default", "selector" -> new NioPoller(def, providerName(def), onError);
             case "epoll" -> {
                 String n = providerName(def);
                 if (!n.equals("epoll")) throw new IllegalArgumentException("the epoll selector is not available here (default provider is " + def.getClass().getName() + ")");
-                yield new NioPoller(def, n);
+                yield new NioPoller(def, n, onError);
             }
-            case "poll" -> new NioPoller(pollProvider(), "poll");
+            case "poll" -> new NioPoller(pollProvider(), "poll", onError);
             default -> throw new IllegalArgumentException("unknown poller \"" + kind + "\": use default, epoll or poll");
         };
     }
@@ -110,14 +122,39 @@ public final class NioPoller implements Poller, Consumer<SelectionKey> {
         } catch (CancelledKeyException e) {
             return;
         }
-        ((IoHandler) key.attachment()).onIoReady(ready);
+        if (onError == null) {
+            ((IoHandler) key.attachment()).onIoReady(ready);
+            return;
+        }
+        try {
+            ((IoHandler) key.attachment()).onIoReady(ready);
+        } catch (Throwable t) {
+            // An exception escaping select(Consumer) would abort the dispatch of the other ready
+            // keys and, uncaught, end the loop: report it and go on with the next key.
+            onError.accept(t);
+        }
     }
 
     @Override public void wakeup() { selector.wakeup(); }
     @Override public int registered() { return selector.keys().size(); }
 
+    /**
+     * Closes the selector and every channel still registered with it. Owners close their channels
+     * before (loop stop hooks); this is the backstop, so a loop that stops never leaks a descriptor.
+     */
     @Override
     public void close() {
+        try {
+            for (SelectionKey k : selector.keys()) {
+                try {
+                    k.channel().close();
+                } catch (IOException ignored) {
+                    // the descriptor is released either way
+                }
+            }
+        } catch (java.nio.channels.ClosedSelectorException alreadyClosed) {
+            return;
+        }
         try {
             selector.close();
         } catch (IOException ignored) {

@@ -38,6 +38,7 @@ public interface Poller extends AutoCloseable {
     /** Number of registered channels. */
     int registered();
 
+    /** Releases the multiplexer and closes every channel still registered with it. Loop thread. */
     @Override
     void close();
 }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -28,6 +29,11 @@ import java.util.function.BiConsumer;
  * <p>Thread contract: {@link #post}, {@link #runInLoop}, {@link #setTimeout}, {@link #setInterval},
  * {@link #stop()} and {@link #start()} are thread-safe. Everything registered on a loop (connections,
  * timers, listeners) runs its callbacks on the loop thread, so callbacks never need locks.
+ *
+ * <p>Wake-ups are coalesced: a post from another thread wakes the poller only when the loop is about
+ * to block (or blocked) and no other wake-up is already on its way, so a burst of posts costs one
+ * wake-up, not one each. Tasks queued from the loop thread itself go to a plain local queue: no
+ * allocation, no wake-up.
  *
  * {@snippet :
  * EventLoop loop = EventLoop.create().start();
@@ -50,6 +56,15 @@ public final class EventLoop implements Executor, AutoCloseable {
     private static final long IDLE_MAX_BLOCK_MS = 100;
     /** Posted tasks run per iteration at most, so IO is not starved by a flood of posts. */
     private static final int MAX_TASKS_PER_ITERATION = 65536;
+    /**
+     * After an iteration that ran tasks from other threads, the loop looks for more for up to this
+     * long before it blocks. Posters in a stream (cross-thread writes, a burst of posts) then keep
+     * finding it awake: without it, a loop faster than its poster sleeps and is woken once per gap,
+     * hundreds of wake-ups (each a syscall on both sides) for one burst. Bounded and only after
+     * remote work, so an idle loop never spins; skipped on one CPU, where spinning only delays the
+     * poster.
+     */
+    private static final long SPIN_BEFORE_BLOCK_NANOS = Runtime.getRuntime().availableProcessors() > 1 ? 20_000 : 0;
 
     static {
         try {
@@ -68,7 +83,10 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final int readBufferSize;
 
     final TimerQueue timers = new TimerQueue();
+    /** Tasks from other threads (MPSC). */
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    /** Tasks queued on the loop thread itself: no CAS, and no node allocated per task. */
+    private final ArrayDeque<Runnable> localTasks = new ArrayDeque<>();
     private final ArrayList<Runnable> running = new ArrayList<>();
     private final ArrayList<Timer> expired = new ArrayList<>();
     private final ArrayList<Idle> idles = new ArrayList<>();
@@ -83,6 +101,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final AtomicInteger wakeups = new AtomicInteger();
     private volatile int load; // connections or other units of work, for least-loaded balancing
     private long iterations;
+    private int remoteTasksRun; // in the last iteration
     private Buffer readBuffer;
 
     private EventLoop(Builder b) {
@@ -140,37 +159,67 @@ public final class EventLoop implements Executor, AutoCloseable {
     // ---------------------------------------------------------------- lifecycle
 
     /**
-     * Starts the loop on a new thread and returns once it runs. Thread-safe. A loop that has stopped
-     * may be started again; it gets a new thread and a new poller.
+     * Starts the loop on a new thread and returns. Thread-safe. A loop that has stopped may be started
+     * again; it gets a new thread and a new poller. If the loop is still stopping, this waits for its
+     * old thread to end first.
      *
-     * @throws IllegalStateException if the loop is running
+     * @throws IllegalStateException if the loop is running (and not stopping), or if called on the
+     *         loop's own thread while it stops
      * @throws java.io.UncheckedIOException if the poller cannot be opened
      */
     public EventLoop start() {
-        synchronized (lifecycle) {
-            if (state == State.RUNNING) throw new IllegalStateException("loop " + name + " already started");
-            Poller p;
-            try {
-                p = NioPoller.open(pollerKind);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException("cannot open the poller of " + name, e);
+        for (;;) {
+            CountDownLatch previous;
+            synchronized (lifecycle) {
+                if (state != State.RUNNING) {
+                    startLocked();
+                    return this;
+                }
+                if (!stopRequested) throw new IllegalStateException("loop " + name + " already started");
+                if (inLoop()) throw new IllegalStateException("loop " + name + " is stopping and cannot be restarted from its own thread");
+                previous = terminated;
             }
-            poller = p;
-            stopRequested = false;
-            terminated = new CountDownLatch(1);
-            Thread t = new Thread(this::runLoop, name);
-            t.setDaemon(daemon);
-            thread = t;
-            state = State.RUNNING;
-            t.start();
+            // Stopping but not yet ended: wait outside the lock (the ending thread takes it).
+            try {
+                previous.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for loop " + name + " to stop", e);
+            }
         }
-        return this;
+    }
+
+    private void startLocked() {
+        Poller p;
+        try {
+            p = NioPoller.open(pollerKind, this::reportError);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot open the poller of " + name, e);
+        }
+        poller = p;
+        stopRequested = false;
+        terminated = new CountDownLatch(1);
+        Thread t = new Thread(this::runLoop, name);
+        t.setDaemon(daemon);
+        thread = t;
+        state = State.RUNNING;
+        try {
+            t.start();
+        } catch (Throwable e) {
+            thread = null;
+            state = State.TERMINATED;
+            p.close();
+            terminated.countDown();
+            throw e;
+        }
     }
 
     /**
-     * Asks the loop to stop: it finishes its current iteration, runs the tasks already posted, closes
-     * its poller and its thread ends. Thread-safe, prompt even when the loop is blocked in poll, and
-     * harmless when the loop is not running.
+     * Asks the loop to stop: it finishes its current iteration, runs the tasks already posted, runs
+     * the stop hooks (connections and listeners close, with their callbacks), closes its poller and
+     * any channel still registered with it, and its thread ends. Timers and idle callbacks are
+     * dropped. Thread-safe, prompt even when the loop is blocked in poll, and harmless when the loop
+     * is not running.
      */
     public void stop() {
         stopRequested = true;
@@ -216,7 +265,10 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     // ---------------------------------------------------------------- tasks
 
-    /** Runs {@code task} on the loop: now if called on the loop thread, else queued. Thread-safe. */
+    /**
+     * Runs {@code task} on the loop: now if called on the loop thread, else queued. Thread-safe. Tasks
+     * queued while the loop is not running run once it is started (again).
+     */
     public void runInLoop(Runnable task) {
         if (inLoop()) {
             safeRun(task);
@@ -227,7 +279,12 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Queues {@code task} to run on the loop in a later step of this or the next iteration. Thread-safe. */
     public void queueInLoop(Runnable task) {
-        tasks.add(Objects.requireNonNull(task, "task"));
+        Objects.requireNonNull(task, "task");
+        if (inLoop()) {
+            localTasks.add(task); // the loop looks at its queues before it blocks: no wake-up needed
+            return;
+        }
+        tasks.add(task);
         wakeupIfNeeded();
     }
 
@@ -251,7 +308,9 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     private void wakeupIfNeeded() {
-        if (!inLoop() && WAKE.compareAndSet(this, 0, 1)) {
+        // wakeupPending is 0 only while the loop is about to block or blocked in poll; the first post
+        // that sees 0 wakes it, every later one sees 1 and just queues.
+        if (WAKE.compareAndSet(this, 0, 1)) {
             Poller p = poller;
             if (p != null) {
                 wakeups.incrementAndGet();
@@ -263,8 +322,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** How many times other threads woke this loop (posts are coalesced into one wake-up per batch). */
     public int wakeupCount() { return wakeups.get(); }
 
-    /** Tasks waiting to run. */
-    public int pendingTasks() { return tasks.size(); }
+    /** Tasks waiting to run (approximate when called from another thread). */
+    public int pendingTasks() { return tasks.size() + localTasks.size(); }
 
     /** Completed loop iterations (for tests and metrics). */
     public long iterations() { return iterations; }
@@ -289,7 +348,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);
         if (repeat == 0 || repeat < Timer.INFINITE) throw new IllegalArgumentException("repeat must be > 0 or INFINITE: " + repeat);
         Objects.requireNonNull(callback, "callback");
-        Timer t = new Timer(this, callback, millis * 1_000_000L, repeat, priority);
+        Timer t = new Timer(this, callback, toNanos(millis), repeat, priority);
         t.deadline = System.nanoTime() + t.periodNanos;
         if (inLoop()) {
             timers.add(t);
@@ -302,22 +361,36 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** Number of scheduled timers (loop-thread view). */
     public int timerCount() { return timers.size(); }
 
+    /** The longest timer period: about 73 years, so deadline arithmetic never overflows. */
+    private static final long MAX_PERIOD_NANOS = Long.MAX_VALUE / 4;
+
+    static long toNanos(long millis) {
+        return millis >= MAX_PERIOD_NANOS / 1_000_000L ? MAX_PERIOD_NANOS : millis * 1_000_000L;
+    }
+
     // ---------------------------------------------------------------- idle
 
     /** An idle callback, run when an iteration had nothing else to do. */
     public final class Idle {
         final Runnable callback;
         int repeat;
+        volatile boolean cancelled;
 
         Idle(Runnable callback, int repeat) {
             this.callback = callback;
             this.repeat = repeat;
         }
 
-        /** Removes the idle callback. Thread-safe. */
+        /** Removes the idle callback; it does not run again once this returns. Thread-safe. */
         public void cancel() {
-            runInLoop(() -> idles.remove(this));
+            cancelled = true;
+            // Queued, not run in place: cancel() may be called from an idle callback while the loop
+            // walks the list.
+            queueInLoop(() -> idles.remove(this));
         }
+
+        /** True until the callback has run its last time or was cancelled. */
+        public boolean isActive() { return !cancelled; }
     }
 
     /**
@@ -411,16 +484,34 @@ public final class EventLoop implements Executor, AutoCloseable {
         } finally {
             WAKE.setVolatile(this, 1); // awake: posts need no wake-up until we are about to block again
         }
+        // An interrupt makes every later select return at once (a busy loop): the loop is ended with
+        // stop(), not with interrupts, so clear it.
+        if (Thread.interrupted() && LOG.isLoggable(System.Logger.Level.DEBUG)) {
+            LOG.log(System.Logger.Level.DEBUG, "[" + name + "] interrupt ignored; use stop()");
+        }
         iterations++;
         int timersRun = runTimers();
         int tasksRun = runTasks();
         if (ready == 0 && timersRun == 0 && tasksRun == 0 && !idles.isEmpty()) runIdles();
     }
 
+    /** Spins briefly for a task from another thread; true if one arrived (or stop was requested). */
+    private boolean spinForTasks() {
+        long end = System.nanoTime() + SPIN_BEFORE_BLOCK_NANOS;
+        do {
+            if (!tasks.isEmpty() || stopRequested) return true;
+            Thread.onSpinWait();
+        } while (System.nanoTime() - end < 0);
+        return false;
+    }
+
+    private boolean hasTasks() {
+        return !localTasks.isEmpty() || !tasks.isEmpty();
+    }
+
     /** Milliseconds the next poll may block: 0 if work is pending, else up to the next timer. */
     private long pollTimeout() {
-        WAKE.setVolatile(this, 0);
-        if (!tasks.isEmpty() || stopRequested) return 0;
+        if (stopRequested || hasTasks()) return 0;
         long timeout = -1;
         Timer next = timers.peek();
         if (next != null) {
@@ -429,6 +520,11 @@ public final class EventLoop implements Executor, AutoCloseable {
             timeout = Math.max(1, (nanos + 999_999) / 1_000_000);
         }
         if (!idles.isEmpty()) timeout = timeout < 0 ? IDLE_MAX_BLOCK_MS : Math.min(timeout, IDLE_MAX_BLOCK_MS);
+        if (remoteTasksRun > 0 && SPIN_BEFORE_BLOCK_NANOS > 0 && spinForTasks()) return 0;
+        // About to block: from here on a post must wake us. Look at the queue again after publishing
+        // that, so a post that still saw the flag set (and skipped its wake-up) is not slept through.
+        WAKE.setVolatile(this, 0);
+        if (!tasks.isEmpty() || stopRequested) return 0;
         return timeout;
     }
 
@@ -448,7 +544,9 @@ public final class EventLoop implements Executor, AutoCloseable {
         int n = due.size();
         for (int i = 0; i < n; i++) {
             Timer timer = due.get(i);
-            if (timer.cancelled) continue;
+            // Skip a timer cancelled by an earlier callback of this batch, or reset() by one (then it
+            // is back in the heap with a new deadline and must not run now).
+            if (timer.cancelled || timer.heapIndex >= 0) continue;
             if (timer.repeat != Timer.INFINITE) timer.repeat--;
             if (timer.repeat != 0) {
                 timer.deadline = now + Math.max(timer.periodNanos, 1);
@@ -464,11 +562,17 @@ public final class EventLoop implements Executor, AutoCloseable {
         ArrayList<Runnable> batch = running;
         Runnable r;
         boolean prioritized = false;
+        while (batch.size() < MAX_TASKS_PER_ITERATION && (r = localTasks.poll()) != null) {
+            batch.add(r);
+            prioritized |= r instanceof Prioritized;
+        }
+        int local = batch.size();
         while (batch.size() < MAX_TASKS_PER_ITERATION && (r = tasks.poll()) != null) {
             batch.add(r);
             prioritized |= r instanceof Prioritized;
         }
         int n = batch.size();
+        remoteTasksRun = n - local;
         if (n == 0) return 0;
         if (prioritized) batch.sort((a, b) -> Integer.compare(priorityOf(b), priorityOf(a)));
         try {
@@ -480,13 +584,24 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     private void runIdles() {
-        for (int i = 0; i < idles.size(); i++) {
+        // Idles added by a callback wait for the next idle iteration; cancelled ones are skipped and
+        // removed after the walk (a callback may cancel any idle, itself included).
+        int n = idles.size();
+        boolean finished = false;
+        for (int i = 0; i < n; i++) {
             Idle idle = idles.get(i);
+            if (idle.cancelled) continue;
             if (idle.repeat != Timer.INFINITE && --idle.repeat == 0) {
-                idles.remove(i--);
+                idle.cancelled = true;
+                finished = true;
             }
             safeRun(idle.callback);
         }
+        if (finished) idles.removeIf(EventLoop::isCancelled);
+    }
+
+    private static boolean isCancelled(Idle idle) {
+        return idle.cancelled;
     }
 
     private void safeRun(Runnable r) {
@@ -499,19 +614,26 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     private void shutdownInLoop() {
         try {
-            // Tasks posted before stop() still run (a close or a final write queued from elsewhere).
-            for (int round = 0; round < 4 && !tasks.isEmpty(); round++) runTasks();
-            Poller p = poller;
-            if (p != null) {
-                // Whatever is still registered (connections, listeners) is closed with the loop.
-                closeRegisteredChannels(p);
-                p.close();
+            // Tasks posted before stop() still run (a close or a final write queued from elsewhere),
+            // then the stop hooks close what is registered (connections, listeners). Their callbacks
+            // may queue more work or even register a channel: a few more rounds take care of that.
+            for (int round = 0; round < 4; round++) {
+                for (int r = 0; r < 4 && hasTasks(); r++) runTasks();
+                if (closeHooks.isEmpty() && !hasTasks()) break;
+                runStopHooks();
             }
-            idles.clear();
-            while (timers.poll() != null) { /* drop */ }
+            Poller p = poller;
+            // Closes the selector and, as a backstop, any channel still registered with it.
+            if (p != null) p.close();
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.WARNING, "[" + name + "] error while stopping", t);
         } finally {
+            idles.clear();
+            while (timers.poll() != null) { /* drop */ }
+            // Loop-thread tasks belong to this run; tasks from other threads are kept and run if the
+            // loop is started again (the same rule as for posts before the first start).
+            localTasks.clear();
+            closeHooks.clear();
             synchronized (lifecycle) {
                 state = State.TERMINATED;
                 thread = null;
@@ -537,7 +659,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         closeHooks.remove(hook);
     }
 
-    private void closeRegisteredChannels(Poller ignored) {
+    private void runStopHooks() {
         Runnable[] hooks = closeHooks.toArray(new Runnable[0]);
         closeHooks.clear();
         for (Runnable h : hooks) safeRun(h);

@@ -39,13 +39,18 @@ public final class Timer {
         reset(periodNanos / 1_000_000L);
     }
 
-    /** Restarts the countdown with a new period in milliseconds, from now. */
+    /**
+     * Restarts the countdown with a new period in milliseconds, from now. A timer that has already
+     * run its last time runs once more (libhv's {@code htimer_reset}); a cancelled timer stays
+     * cancelled.
+     */
     public void reset(long millis) {
         if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);
         loop.runInLoop(() -> {
             if (cancelled) return;
-            periodNanos = millis * 1_000_000L;
+            periodNanos = EventLoop.toNanos(millis);
             loop.timers.remove(this);
+            if (repeat == 0) repeat = 1; // finished: 0 would otherwise count down to INFINITE (-1)
             deadline = System.nanoTime() + periodNanos;
             loop.timers.add(this);
         });

@@ -51,6 +51,7 @@ public final class Connection implements IoHandler {
 
     private MessageHandler messageHandler;
     private WritableHandler writableHandler;
+    private ConnectionHandler writeCompleteHandler;
     private CloseHandler extraCloseHandler;
     private Object context;
     private TransportLayer layer;
@@ -62,9 +63,11 @@ public final class Connection implements IoHandler {
     private long maxQueuedBytes;
     private ByteBuffer[] gather;
     private boolean aboveHighWater;
-    private boolean shutdownOutputPending;
-    private boolean outputShut;
+    // volatile: write() checks them on the caller's thread to fail fast after shutdownOutput()
+    private volatile boolean shutdownOutputPending;
+    private volatile boolean outputShut;
     private Runnable writeCompleteTask;
+    private boolean writeCompletePosted; // one onWriteComplete per drain, however many writes completed
     private ByteBuffer writeView; // reused view for write(Buffer) on the loop: no allocation per echo
 
     // read side
@@ -72,6 +75,7 @@ public final class Connection implements IoHandler {
     private final Buffer frameView = Buffer.wrap(new byte[0]);
     private boolean userPaused;
     private boolean backpressurePaused;
+    private boolean pauseAboveHighWater; // per connection; starts as the endpoint's setting
     private boolean inputShut;
     private boolean delivering;
 
@@ -81,7 +85,9 @@ public final class Connection implements IoHandler {
     private long lastWriteProgress;
     private Timer readTimer, writeTimer, keepaliveTimer, heartbeatTimer, closeTimer;
     private Runnable stopHook;
-    private CloseCause closeCause;
+    private boolean registered; // with the poller (and counted in the loop's load)
+    private volatile SocketAddress remote; // kept after close, for messages and logs
+    private volatile CloseCause closeCause;
 
     Connection(EventLoop loop, SocketChannel ch, TcpEndpoint<?> ep, boolean client) {
         this.id = IDS.incrementAndGet();
@@ -91,6 +97,8 @@ public final class Connection implements IoHandler {
         this.client = client;
         this.messageHandler = ep.onMessage;
         this.writableHandler = ep.onWritable;
+        this.writeCompleteHandler = ep.onWriteComplete;
+        this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
     }
 
     // ---------------------------------------------------------------- identity and state
@@ -111,12 +119,17 @@ public final class Connection implements IoHandler {
 
     public boolean isClient() { return client; }
 
+    /** The peer's address; null before a client connection is connected. Still known after close. */
     public SocketAddress remoteAddress() {
+        SocketAddress r = remote;
+        if (r != null) return r;
         try {
-            return ch.getRemoteAddress();
+            r = ch.getRemoteAddress();
         } catch (IOException e) {
             return null;
         }
+        if (r != null) remote = r;
+        return r;
     }
 
     public SocketAddress localAddress() {
@@ -137,8 +150,26 @@ public final class Connection implements IoHandler {
     /** Replaces this connection's message handler (protocol upgrades, proxying). Loop thread only. */
     public void onMessage(MessageHandler handler) { this.messageHandler = Objects.requireNonNull(handler); }
 
+    /** Replaces this connection's write-complete handler (streaming a file, say). Loop thread only. */
+    public void onWriteComplete(ConnectionHandler handler) { this.writeCompleteHandler = handler; }
+
     /** Replaces this connection's writable handler (back-pressure in proxies). Loop thread only. */
     public void onWritable(WritableHandler handler) { this.writableHandler = handler; }
+
+    /**
+     * Overrides, for this connection, whether reading pauses while its write queue is above the
+     * high-water mark (the endpoint's {@code pauseReadingAboveHighWater}). {@link Upstream} turns it
+     * off: a pipe pauses the other side instead, so each direction is flow-controlled on its own (a
+     * client that does not read its download must not stop its upload). Loop thread only.
+     */
+    public void pauseReadingAboveHighWater(boolean pause) {
+        pauseAboveHighWater = pause;
+        if (!pause && backpressurePaused) {
+            backpressurePaused = false;
+            updateReadInterest();
+            resumeDelivery();
+        }
+    }
 
     /** Adds a close handler for this connection only, called after the endpoint's. Loop thread only. */
     public void onClose(CloseHandler handler) {
@@ -171,12 +202,15 @@ public final class Connection implements IoHandler {
         if (!connecting) ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, ep.tcpNoDelay);
         interest = connecting ? SelectionKey.OP_CONNECT : 0;
         key = loop.poller().register(ch, interest, this);
+        registered = true;
         stopHook = loop.onStop(() -> closeInLoop(CloseCause.NORMAL, true));
         loop.addLoad(1);
+        remoteAddress(); // cache it while the channel is open
     }
 
     /** The TCP connection is up: start the layer (if any), timers, reading, and report it. */
     void establishInLoop() {
+        remoteAddress(); // cache it while the channel is open (a client learns it only now)
         long now = System.nanoTime();
         lastRead = lastWrite = lastWriteProgress = now;
         try {
@@ -185,7 +219,8 @@ public final class Connection implements IoHandler {
             closeInLoop(CloseCause.error("setsockopt failed", e), true);
             return;
         }
-        setInterest(SelectionKey.OP_READ);
+        // Writes (or a pauseReading()) may have come before registration.
+        setInterest((readPaused() ? 0 : SelectionKey.OP_READ) | (queue.isEmpty() ? 0 : SelectionKey.OP_WRITE));
         armTimers();
         boolean ready = true;
         if (ep.layerFactory != null) {
@@ -271,6 +306,9 @@ public final class Connection implements IoHandler {
         setInterest(interest & ~SelectionKey.OP_READ);
         if (ep.onPeerShutdown != null && state == State.CONNECTED) {
             callback(() -> ep.onPeerShutdown.onConnection(this));
+            // Our output was shut down already: both directions are done and nothing more can
+            // happen on this connection, so it closes (unless the handler closed it).
+            if (outputShut && state != State.CLOSED) closeInLoop(CloseCause.PEER_CLOSED, true);
             return;
         }
         if (queue.isEmpty()) {
@@ -402,8 +440,10 @@ public final class Connection implements IoHandler {
     }
 
     private void writeInLoop(ByteBuffer src, boolean owned) {
-        if (state == State.CLOSED) {
-            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " write dropped: closed (" + closeCause + ")");
+        if (state == State.CLOSED || outputShut || shutdownOutputPending) {
+            // Only a write queued from another thread that raced with close()/shutdownOutput() gets
+            // here (write() checks first); its bytes could not go out after the FIN anyway.
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " write dropped: " + (state == State.CLOSED ? "closed (" + closeCause + ")" : "output shut down"));
             return;
         }
         if (layer != null) {
@@ -421,7 +461,9 @@ public final class Connection implements IoHandler {
     private void writeRaw(ByteBuffer src, boolean owned) {
         if (state == State.CLOSED || outputShut) return;
         if (!src.hasRemaining()) return;
-        if (queue.isEmpty()) {
+        // Not yet registered (a server connection is listed before its loop registers it, so a
+        // broadcast can reach it first): the channel may still block, so queue; establish flushes.
+        if (queue.isEmpty() && registered) {
             try {
                 int n = ch.write(src);
                 if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
@@ -447,7 +489,7 @@ public final class Connection implements IoHandler {
         setInterest(interest | SelectionKey.OP_WRITE);
         if (!aboveHighWater && q > ep.highWaterMark) {
             aboveHighWater = true;
-            if (ep.pauseReadingAboveHighWater) {
+            if (pauseAboveHighWater) {
                 backpressurePaused = true;
                 updateReadInterest();
             }
@@ -458,11 +500,11 @@ public final class Connection implements IoHandler {
     private void handleWrite() {
         if (gather == null) gather = new ByteBuffer[MAX_GATHER];
         ByteBuffer[] g = gather;
+        // Take the head of the queue out and put back what was not written: no iterator, so a
+        // writable event allocates nothing.
         int k = 0;
-        for (ByteBuffer b : queue) {
-            g[k++] = b;
-            if (k == MAX_GATHER) break;
-        }
+        ByteBuffer b;
+        while (k < MAX_GATHER && (b = queue.pollFirst()) != null) g[k++] = b;
         long n;
         try {
             n = k == 1 ? ch.write(g[0]) : ch.write(g, 0, k);
@@ -471,13 +513,12 @@ public final class Connection implements IoHandler {
             closeInLoop(classify(e), true);
             return;
         }
+        for (int i = k - 1; i >= 0; i--) if (g[i].hasRemaining()) queue.addFirst(g[i]);
         java.util.Arrays.fill(g, 0, k, null);
         if (n > 0) {
             lastWrite = lastWriteProgress = System.nanoTime();
             queuedBytes -= n;
         }
-        ByteBuffer head;
-        while ((head = queue.peek()) != null && !head.hasRemaining()) queue.poll();
         if (aboveHighWater && queuedBytes <= ep.lowWaterMark) {
             aboveHighWater = false;
             if (backpressurePaused) {
@@ -501,8 +542,12 @@ public final class Connection implements IoHandler {
             return;
         }
         if (shutdownOutputPending) doShutdownOutput();
-        if (ep.onWriteComplete != null) {
-            if (writeCompleteTask == null) writeCompleteTask = () -> { if (state == State.CONNECTED) ep.onWriteComplete.onConnection(this); };
+        if (writeCompleteHandler != null && !writeCompletePosted) {
+            if (writeCompleteTask == null) writeCompleteTask = () -> {
+                writeCompletePosted = false;
+                if (state == State.CONNECTED && queue.isEmpty()) writeCompleteHandler.onConnection(this);
+            };
+            writeCompletePosted = true;
             loop.queueInLoop(writeCompleteTask); // not re-entrant: the handler may write again
         }
     }
@@ -627,13 +672,18 @@ public final class Connection implements IoHandler {
         inbuf = null;
         layerIn = null;
         if (stopHook != null) loop.removeOnStop(stopHook);
-        loop.addLoad(-1);
+        if (registered) {
+            registered = false;
+            loop.addLoad(-1);
+        }
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " closed: " + cause);
+        // No longer live before the callbacks run: a handler that lists or counts the server's
+        // connections (a chat server saying goodbye to the others) must not see this one.
+        if (ep instanceof TcpServer server) server.removed(this);
         if (wasUp && ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
         if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
         if (extraCloseHandler != null) callback(() -> extraCloseHandler.onClose(this, cause));
-        if (ep instanceof TcpServer server) server.removed(this);
-        else if (ep instanceof TcpClient tc) tc.closed(this, cause);
+        if (ep instanceof TcpClient tc) tc.closed(this, cause);
     }
 
     private static void cancel(Timer t) {
@@ -709,6 +759,11 @@ public final class Connection implements IoHandler {
         @Override
         public void fail(String detail, Throwable error) {
             closeInLoop(CloseCause.error(detail, error), true);
+        }
+
+        @Override
+        public void fail(CloseCause cause) {
+            closeInLoop(cause, true);
         }
     }
 

@@ -61,6 +61,7 @@ public final class ReconnectPolicy {
 
     /** The delay before retry number {@code retry} (1-based), jitter applied. */
     public long delayMs(int retry) {
+        if (retry < 1) throw new IllegalArgumentException("retries count from 1: " + retry);
         long d = switch (backoff) {
             case FIXED -> minDelayMs;
             case LINEAR -> satMul(minDelayMs, retry);

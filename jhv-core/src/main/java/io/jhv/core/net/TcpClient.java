@@ -88,17 +88,26 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         return this;
     }
 
-    /** Starts connecting (asynchronously) and returns. */
+    /**
+     * Starts connecting (asynchronously) and returns.
+     *
+     * @throws IllegalStateException if already started, or closed
+     */
     public TcpClient start() {
+        EventLoop l;
         synchronized (this) {
+            // Under the lock with close(): a close() racing with start() either sees the loop (and
+            // closes through it) or makes start() fail, never leaves an own loop running unowned.
+            if (closed) throw new IllegalStateException("client closed");
             if (started) throw new IllegalStateException("client already started");
             started = true;
+            if (loop == null) {
+                loop = EventLoop.builder().name("jhv-client-" + host + ":" + port).build().start();
+                ownLoop = true;
+            }
+            l = loop;
         }
-        if (loop == null) {
-            loop = EventLoop.builder().name("jhv-client-" + host + ":" + port).build().start();
-            ownLoop = true;
-        }
-        loop.runInLoop(this::startConnect);
+        l.runInLoop(this::startConnect);
         return this;
     }
 
@@ -245,9 +254,16 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
     /** Stops reconnecting and closes the connection after flushing; stops the client's own loop. Thread-safe. */
     @Override
     public void close() {
-        closed = true;
-        EventLoop l = loop;
-        if (l == null) return;
+        EventLoop l;
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            l = started ? loop : null;
+        }
+        if (l == null) {
+            terminated.countDown(); // never started: nothing runs
+            return;
+        }
         l.runInLoop(() -> {
             if (retryTimer != null) retryTimer.cancel();
             retryTimer = null;
@@ -260,7 +276,14 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
 
     /** Waits until the client has closed (its connection closed and, if it has its own loop, that stopped). */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
         if (!terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) return false;
-        return !ownLoop || loop.awaitTermination(timeout);
+        EventLoop l;
+        boolean own;
+        synchronized (this) {
+            l = loop;
+            own = ownLoop;
+        }
+        return !own || l.awaitTermination(Duration.ofNanos(Math.max(0, end - System.nanoTime())));
     }
 }

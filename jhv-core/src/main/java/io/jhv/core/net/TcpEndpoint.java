@@ -55,7 +55,11 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
     /** Called when the write queue crosses the high-water mark and drains below the low-water mark. */
     public T onWritable(WritableHandler h) { this.onWritable = h; return self(); }
 
-    /** Called exactly once per connection with why it closed. */
+    /**
+     * Called exactly once per connection with why it closed. For a client every connect attempt is a
+     * connection: a failed one (refused, timed out) ends here too, with its cause, though it never
+     * came up.
+     */
     public T onClose(CloseHandler h) { this.onClose = h; return self(); }
 
     /**
@@ -120,6 +124,16 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
 
     /** Puts a layer (TLS) between the socket and the message handler of every connection. */
     public T transportLayer(TransportLayer.Factory factory) { this.layerFactory = factory; return self(); }
+
+    /**
+     * Speaks TLS on every connection ({@link io.jhv.core.tls.TlsConfig#server()} for a server,
+     * {@link io.jhv.core.tls.TlsConfig#client()} for a client); null turns it off. The connection
+     * comes up ({@code onConnection}) when the handshake is done.
+     */
+    public T tls(io.jhv.core.tls.TlsConfig config) {
+        this.layerFactory = config == null ? null : config.layerFactory(this instanceof TcpClient);
+        return self();
+    }
 
     private static long nonNegative(long ms) {
         if (ms < 0) throw new IllegalArgumentException("timeout < 0: " + ms);

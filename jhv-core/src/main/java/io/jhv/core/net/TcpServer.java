@@ -39,6 +39,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
+    /** How long accepting pauses after accept() failed (out of descriptors, usually). */
+    private static final long ACCEPT_RETRY_MS = 100;
 
     private final String host;
     private final int requestedPort;
@@ -58,6 +60,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
     private volatile int port = -1;
     private volatile boolean started, closing;
     private volatile CountDownLatch allClosed;
+    private final CountDownLatch closeDone = new CountDownLatch(1);
 
     private TcpServer(String host, int port) {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
@@ -204,14 +207,17 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
                 try {
                     ch = ssc.accept();
                 } catch (IOException e) {
-                    // EMFILE and the like: log and let the next readiness retry
-                    LOG.log(System.Logger.Level.WARNING, "accept failed on port " + port + ": " + e);
+                    pauseAccepting(e);
                     return;
                 }
                 if (ch == null) return;
                 accepted.incrementAndGet();
-                if (closing || count.incrementAndGet() > maxConnections) {
-                    if (!closing) count.decrementAndGet();
+                if (closing) {
+                    closeQuietly(ch);
+                    continue;
+                }
+                if (count.incrementAndGet() > maxConnections) {
+                    count.decrementAndGet();
                     rejected.incrementAndGet();
                     closeQuietly(ch);
                     continue;
@@ -219,7 +225,10 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
                 EventLoop target = reusePort ? loop : group.next();
                 Connection conn = new Connection(target, ch, TcpServer.this, false);
                 live.put(conn.id(), conn);
+                // If the target loop has stopped, the task waits in its queue; close() then aborts
+                // the connection, which releases it.
                 target.runInLoop(() -> {
+                    if (conn.isClosed()) return; // closed (server close) before its loop got to it
                     try {
                         conn.registerInLoop(false);
                     } catch (IOException | RuntimeException e) {
@@ -233,7 +242,23 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
             }
         }
 
+        /**
+         * EMFILE and the like: the pending connection stays in the backlog and the listener stays
+         * ready, so retrying at once would spin the loop (and the log). Stop accepting for a moment.
+         */
+        private void pauseAccepting(IOException e) {
+            if (!ssc.isOpen()) return;
+            LOG.log(System.Logger.Level.WARNING, "accept failed on port " + port + ", pausing accepts for "
+                    + ACCEPT_RETRY_MS + " ms: " + e);
+            if (key != null && key.isValid()) loop.poller().modify(key, 0);
+            loop.setTimeout(ACCEPT_RETRY_MS, () -> {
+                if (ssc.isOpen() && key != null && key.isValid()) loop.poller().modify(key, SelectionKey.OP_ACCEPT);
+            });
+        }
+
         void closeInLoop() {
+            // The channel's descriptor (and so the port) is released when the selector drops the
+            // cancelled key, at the loop's next poll; close() waits for that.
             if (key != null) key.cancel();
             closeQuietly(ssc);
             if (stopHook != null) loop.removeOnStop(stopHook);
@@ -291,6 +316,14 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
 
     public void broadcast(Buffer b) { broadcast(b.readBytes()); }
 
+    /**
+     * Stops accepting new connections (the listening sockets close); live connections go on.
+     * Thread-safe; returns without waiting. {@link #close(Duration)} does this too.
+     */
+    public void stopAccepting() {
+        for (Acceptor a : acceptors) a.loop.runInLoop(a::closeInLoop);
+    }
+
     /** {@link #close(Duration)} with 5 s. */
     @Override
     public void close() {
@@ -300,34 +333,69 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
     /**
      * Stops accepting, closes every connection after flushing its write queue, aborts what is still
      * open at the deadline, and stops the loops the server made. Thread-safe; blocks until done unless
-     * called on one of the server's loops (then it finishes in the background).
+     * called on one of the server's loops (then it finishes in the background). A concurrent second
+     * call waits for the first; a later one returns at once. When it returns, the port is free.
      */
     public void close(Duration deadline) {
+        long deadlineNanos = System.nanoTime() + deadline.toNanos();
+        // Waiting for loops from one of them would deadlock: finish in the background then.
+        boolean onLoop = false;
+        if (group != null) for (EventLoop l : group.loops()) onLoop |= l.inLoop();
+        boolean first;
         synchronized (this) {
-            if (closing) return;
+            first = !closing;
             closing = true;
         }
-        for (Acceptor a : acceptors) a.loop.runInLoop(a::closeInLoop);
-        allClosed = new CountDownLatch(1);
-        if (live.isEmpty()) allClosed.countDown();
-        for (Connection c : live.values()) c.close();
-        boolean onLoop = group != null && group.loops().stream().anyMatch(EventLoop::inLoop);
+        if (!first) {
+            // Someone else is closing: wait for it like they do (a close() after it is a no-op).
+            if (!onLoop) {
+                try {
+                    closeDone.await(Math.max(0, deadlineNanos - System.nanoTime()) + TimeUnit.SECONDS.toNanos(6), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return;
+        }
         if (onLoop) {
-            Thread.ofVirtual().start(() -> finishClose(deadline));
+            Thread.ofVirtual().name("jhv-server-close-" + port).start(() -> finishClose(deadlineNanos));
         } else {
-            finishClose(deadline);
+            finishClose(deadlineNanos);
         }
     }
 
-    private void finishClose(Duration deadline) {
+    private void finishClose(long deadlineNanos) {
         try {
-            if (!allClosed.await(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
+            // 1. Stop accepting, and wait for it: an acceptor hands connections out on its own loop,
+            //    so once its close ran there, every accepted connection is in `live`. The barrier
+            //    runs after the acceptor loop's next poll, which is when the selector drops the key
+            //    and the listening descriptor (and the port) is really released.
+            CountDownLatch stopped = new CountDownLatch(acceptors.size());
+            for (Acceptor a : acceptors) {
+                a.loop.runInLoop(() -> {
+                    a.closeInLoop();
+                    a.loop.queueInLoop(stopped::countDown);
+                });
+            }
+            awaitUntil(stopped, deadlineNanos);
+            // 2. Close every connection after flushing; abort what is left at the deadline.
+            CountDownLatch all = new CountDownLatch(1);
+            allClosed = all;
+            if (live.isEmpty()) all.countDown();
+            for (Connection c : live.values()) c.close();
+            if (!awaitUntil(all, deadlineNanos)) {
                 for (Connection c : live.values()) c.abort();
-                allClosed.await(1, TimeUnit.SECONDS);
+                all.await(1, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            if (ownGroup && group != null) group.shutdownGracefully(Duration.ofSeconds(5));
+            closeDone.countDown();
         }
-        if (ownGroup && group != null) group.shutdownGracefully(Duration.ofSeconds(5));
+    }
+
+    private static boolean awaitUntil(CountDownLatch latch, long deadlineNanos) throws InterruptedException {
+        return latch.await(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 }

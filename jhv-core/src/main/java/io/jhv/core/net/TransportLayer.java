@@ -32,6 +32,9 @@ public interface TransportLayer {
 
         /** The layer failed: the connection closes with this cause. */
         void fail(String detail, Throwable error);
+
+        /** The layer gives up with {@code cause} (a TLS handshake timeout): the connection closes at once. */
+        void fail(CloseCause cause);
     }
 
     /**
