@@ -1,0 +1,545 @@
+package io.jhv.core.net;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.IoHandler;
+import io.jhv.core.loop.EventLoop;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.ProtocolFamily;
+import java.net.SocketAddress;
+import java.net.SocketOption;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.MembershipKey;
+import java.nio.channels.SelectionKey;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+/**
+ * A UDP socket on an {@link EventLoop}, for servers and clients alike: receive datagrams with
+ * {@link #onMessage}, send with {@link #sendTo}, broadcast, and join multicast groups.
+ *
+ * <p>Thread contract: configure before {@link #start()}. After it, {@code sendTo}, {@code option},
+ * {@code joinGroup}, {@code leaveGroup} and {@code close} are thread-safe; callbacks run on the loop
+ * thread. Sends from another thread are queued on the loop, so each thread's datagrams leave in the
+ * order it sent them.
+ *
+ * <p>Datagrams up to 64 KiB are received whole: the socket reads into the loop's read buffer when it
+ * has room for 65,536 bytes (the default), else into a 64 KiB buffer of its own. A datagram the
+ * kernel does not take at once (a full send buffer) is queued, in order, and sent when the socket
+ * becomes writable.
+ *
+ * {@snippet :
+ * UdpSocket echo = UdpSocket.bind(9000)
+ *     .onMessage((sock, sender, buf) -> sock.sendTo(sender, buf))
+ *     .start();
+ * }
+ */
+public final class UdpSocket implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(UdpSocket.class.getName());
+    /** Receive room: larger than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6). */
+    static final int RECEIVE_BUFFER = 65_536;
+    private static final int MAX_DATAGRAMS_PER_READY = 64;
+
+    private final String host;
+    private final int requestedPort;
+    private EventLoop loop;
+    private boolean ownLoop;
+    private DatagramHandler handler;
+    private BiConsumer<InetSocketAddress, IOException> errorHandler;
+    private final Map<SocketOption<?>, Object> options = new LinkedHashMap<>();
+
+    private volatile DatagramChannel ch;
+    private volatile boolean started, closed;
+    private int maxPayload = 65_507;
+    private final IoHandler io = this::onIoReady;
+    private SelectionKey key;
+    private int interest;
+    private Runnable stopHook;
+    private final List<MembershipKey> memberships = new ArrayList<>();
+
+    // receive: the socket's own buffer when the loop's is too small
+    private Buffer ownBuffer;
+    private ByteBuffer ownNio;
+    // send
+    private record Pending(InetSocketAddress target, ByteBuffer data) {}
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private volatile long queuedBytes;
+    private ByteBuffer sendView; // reused view for sendTo(Buffer) on the loop
+    /** Test seam: the next this-many kernel sends are treated as refused (a full send buffer). Loop thread. */
+    int refuseSends;
+
+    private UdpSocket(String host, int port) {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
+        this.host = host;
+        this.requestedPort = port;
+    }
+
+    /** A socket that binds to {@code port} on all interfaces when started (0: any free port). */
+    public static UdpSocket bind(int port) {
+        return new UdpSocket(null, port);
+    }
+
+    /** A socket that binds to {@code host:port} when started. */
+    public static UdpSocket bind(String host, int port) {
+        return new UdpSocket(Objects.requireNonNull(host, "host"), port);
+    }
+
+    /** A socket on an ephemeral port on all interfaces, typically a client. */
+    public static UdpSocket create() {
+        return new UdpSocket(null, 0);
+    }
+
+    /** Runs on {@code loop} (a started loop, not stopped by {@link #close()}); by default the socket starts its own. */
+    public UdpSocket loop(EventLoop loop) {
+        checkNotStarted();
+        this.loop = Objects.requireNonNull(loop, "loop");
+        return this;
+    }
+
+    /** Called with each received datagram. Without a handler received datagrams are discarded. */
+    public UdpSocket onMessage(DatagramHandler handler) {
+        checkNotStarted();
+        this.handler = handler;
+        return this;
+    }
+
+    /**
+     * Called on the loop thread when a send fails (the datagram is dropped, as UDP may) or a receive
+     * fails; the target is null for a receive. Default: log at WARNING.
+     */
+    public UdpSocket onError(BiConsumer<InetSocketAddress, IOException> handler) {
+        checkNotStarted();
+        this.errorHandler = handler;
+        return this;
+    }
+
+    /** Sets SO_BROADCAST, needed to send to a broadcast address. Thread-safe. */
+    public UdpSocket broadcast(boolean on) {
+        return option(StandardSocketOptions.SO_BROADCAST, on);
+    }
+
+    /**
+     * Sets a socket option (SO_REUSEADDR, SO_RCVBUF, IP_MULTICAST_IF, IP_MULTICAST_LOOP,
+     * IP_MULTICAST_TTL...): before {@link #start()} it is applied before binding, after it at once.
+     * Thread-safe.
+     *
+     * @throws UncheckedIOException if the running socket refuses the option
+     */
+    public <T> UdpSocket option(SocketOption<T> name, T value) {
+        Objects.requireNonNull(name, "name");
+        synchronized (options) {
+            if (closed) throw new IllegalStateException("UDP socket is closed");
+            DatagramChannel c = ch;
+            if (c == null) {
+                options.put(name, value);
+                return this;
+            }
+            try {
+                c.setOption(name, value);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot set " + name + " on " + this + ": " + e.getMessage(), e);
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Opens the socket, binds it and starts receiving. Returns when it is ready.
+     *
+     * @throws UncheckedIOException  if the socket cannot be opened or bound
+     * @throws IllegalStateException if already started, or the given loop is not running
+     */
+    public UdpSocket start() {
+        synchronized (this) {
+            if (started) throw new IllegalStateException("UDP socket already started");
+            started = true;
+        }
+        if (loop == null) {
+            loop = EventLoop.builder().name("jhv-udp-" + (host == null ? "*" : host) + ":" + requestedPort).build().start();
+            ownLoop = true;
+        } else if (loop.poller() == null || !loop.isRunning()) {
+            throw new IllegalStateException("loop " + loop.name() + " is not running");
+        }
+        InetSocketAddress addr = host == null ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
+        if (addr.isUnresolved()) {
+            stopOwnLoop();
+            throw new UncheckedIOException(new IOException("cannot resolve " + host));
+        }
+        ProtocolFamily family = addr.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
+        if (family == StandardProtocolFamily.INET6) maxPayload = 65_527;
+        DatagramChannel c = null;
+        try {
+            c = loop.poller().provider().openDatagramChannel(family);
+            synchronized (options) {
+                for (Map.Entry<SocketOption<?>, Object> e : options.entrySet()) setOption(c, e.getKey(), e.getValue());
+                c.bind(addr);
+                c.configureBlocking(false);
+                ch = c;
+            }
+            register(c);
+        } catch (IOException | RuntimeException e) {
+            ch = null;
+            if (c != null) closeQuietly(c);
+            stopOwnLoop();
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("cannot open a UDP socket on " + (host == null ? "*" : host) + ":" + requestedPort + ": " + io.getMessage(), io);
+            }
+            throw (RuntimeException) e;
+        }
+        return this;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void setOption(DatagramChannel c, SocketOption<T> name, Object value) throws IOException {
+        c.setOption(name, (T) value);
+    }
+
+    private void register(DatagramChannel c) throws IOException {
+        CountDownLatch done = new CountDownLatch(1);
+        IOException[] failure = new IOException[1];
+        loop.runInLoop(() -> {
+            try {
+                interest = SelectionKey.OP_READ;
+                key = loop.poller().register(c, interest, io);
+                stopHook = loop.onStop(this::closeInLoop);
+            } catch (IOException e) {
+                failure[0] = e;
+            } finally {
+                done.countDown();
+            }
+        });
+        try {
+            if (!done.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the UDP socket");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting", e);
+        }
+        if (failure[0] != null) throw failure[0];
+    }
+
+    private void stopOwnLoop() {
+        if (ownLoop) loop.close();
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /** The local port (after {@link #start()}). */
+    public int port() {
+        InetSocketAddress a = localAddress();
+        if (a == null) throw new IllegalStateException("UDP socket not started or closed");
+        return a.getPort();
+    }
+
+    /** The bound local address, or null before start and after close. */
+    public InetSocketAddress localAddress() {
+        DatagramChannel c = ch;
+        if (c == null) return null;
+        try {
+            return (InetSocketAddress) c.getLocalAddress();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    public EventLoop loop() { return loop; }
+
+    /** Bytes of datagrams waiting for the socket to become writable (thread-safe read). */
+    public long queuedBytes() { return queuedBytes; }
+
+    public boolean isClosed() { return closed; }
+
+    @Override
+    public String toString() {
+        return "UdpSocket[" + localAddress() + "]";
+    }
+
+    // ---------------------------------------------------------------- multicast
+
+    /**
+     * Joins multicast group {@code group} on interface {@code nif}; datagrams sent to the group and
+     * this socket's port are then received. Bind to the wildcard address (not 127.0.0.1) to receive
+     * them. Thread-safe.
+     *
+     * @throws UncheckedIOException if the join fails
+     */
+    public UdpSocket joinGroup(InetAddress group, NetworkInterface nif) {
+        Objects.requireNonNull(group, "group");
+        Objects.requireNonNull(nif, "nif");
+        if (!group.isMulticastAddress()) throw new IllegalArgumentException(group + " is not a multicast address");
+        DatagramChannel c = running();
+        try {
+            MembershipKey k = c.join(group, nif);
+            synchronized (memberships) {
+                if (!memberships.contains(k)) memberships.add(k);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot join " + group.getHostAddress() + " on " + nif.getName() + ": " + e.getMessage(), e);
+        }
+        return this;
+    }
+
+    /** Leaves a group joined with {@link #joinGroup}; false if it was not joined. Thread-safe. */
+    public boolean leaveGroup(InetAddress group, NetworkInterface nif) {
+        synchronized (memberships) {
+            for (int i = 0; i < memberships.size(); i++) {
+                MembershipKey k = memberships.get(i);
+                if (k.group().equals(group) && k.networkInterface().equals(nif)) {
+                    memberships.remove(i);
+                    k.drop();
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private DatagramChannel running() {
+        DatagramChannel c = ch;
+        if (c == null || closed) throw new IllegalStateException(closed ? "UDP socket is closed" : "UDP socket not started");
+        return c;
+    }
+
+    // ---------------------------------------------------------------- sending
+
+    /** Sends {@code bytes} as one datagram to {@code target} (the array is taken over). Thread-safe. */
+    public void sendTo(InetSocketAddress target, byte[] bytes) {
+        sendTo(target, ByteBuffer.wrap(bytes));
+    }
+
+    /** Sends {@code s} as UTF-8 in one datagram. Thread-safe. */
+    public void sendTo(InetSocketAddress target, String s) {
+        sendTo(target, s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends the remaining bytes of {@code bytes} as one datagram (taken over: don't change it afterwards). Thread-safe. */
+    public void sendTo(InetSocketAddress target, ByteBuffer bytes) {
+        checkSend(target, bytes.remaining());
+        if (loop.inLoop()) {
+            sendInLoop(target, bytes, true);
+        } else {
+            loop.queueInLoop(() -> sendInLoop(target, bytes, true));
+        }
+    }
+
+    /**
+     * Sends and consumes the readable bytes of {@code buf} as one datagram. On the loop thread a
+     * borrowed buffer may be sent back as is (echo): what cannot go out at once is copied. Thread-safe.
+     */
+    public void sendTo(InetSocketAddress target, Buffer buf) {
+        int n = buf.readableBytes();
+        checkSend(target, n);
+        if (loop.inLoop()) {
+            ByteBuffer view = sendView;
+            if (view == null || view.array() != buf.array()) sendView = view = ByteBuffer.wrap(buf.array());
+            view.limit(buf.readerIndex() + n).position(buf.readerIndex());
+            buf.skip(n);
+            sendInLoop(target, view, false);
+        } else {
+            ByteBuffer copy = ByteBuffer.wrap(buf.readBytes());
+            loop.queueInLoop(() -> sendInLoop(target, copy, true));
+        }
+    }
+
+    private void checkSend(InetSocketAddress target, int size) {
+        Objects.requireNonNull(target, "target");
+        if (target.isUnresolved()) throw new IllegalArgumentException("unresolved address " + target);
+        if (size > maxPayload) {
+            throw new IllegalArgumentException("datagram of " + size + " bytes exceeds the UDP maximum " + maxPayload);
+        }
+        if (closed) throw new IllegalStateException("send on a closed UDP socket " + this);
+        if (ch == null) throw new IllegalStateException("UDP socket not started");
+    }
+
+    private void sendInLoop(InetSocketAddress target, ByteBuffer data, boolean owned) {
+        if (closed || key == null || !key.isValid()) {
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " datagram to " + target + " dropped: closed");
+            return;
+        }
+        if (queue.isEmpty()) {
+            int n;
+            try {
+                n = kernelSend(data, target);
+            } catch (IOException e) {
+                reportError(target, e);
+                return;
+            }
+            if (n > 0 || !data.hasRemaining()) return; // a datagram goes whole or not at all
+        }
+        ByteBuffer rest = data;
+        if (!owned) {
+            rest = ByteBuffer.allocate(data.remaining());
+            rest.put(data).flip();
+        }
+        queue.add(new Pending(target, rest));
+        queuedBytes += rest.remaining();
+        setInterest(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+    }
+
+    private int kernelSend(ByteBuffer data, InetSocketAddress target) throws IOException {
+        if (refuseSends > 0) {
+            refuseSends--;
+            return 0;
+        }
+        return ch.send(data, target);
+    }
+
+    /** Sends queued datagrams until the kernel refuses one. */
+    private void flushQueue() {
+        Pending p;
+        while ((p = queue.peek()) != null) {
+            int size = p.data.remaining();
+            try {
+                if (kernelSend(p.data, p.target) == 0 && size > 0) return;
+            } catch (IOException e) {
+                reportError(p.target, e); // drop this one, go on with the next
+            }
+            queue.poll();
+            queuedBytes -= size;
+        }
+        setInterest(SelectionKey.OP_READ);
+    }
+
+    private void setInterest(int ops) {
+        if (ops != interest && key != null && key.isValid()) {
+            interest = ops;
+            loop.poller().modify(key, ops);
+        }
+    }
+
+    private void reportError(InetSocketAddress target, IOException e) {
+        if (errorHandler != null) {
+            try {
+                errorHandler.accept(target, e);
+            } catch (Throwable t) {
+                loop.reportError(t);
+            }
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, this + (target == null ? " receive failed: " : " send to " + target + " failed: ") + e);
+    }
+
+    // ---------------------------------------------------------------- receiving
+
+    private void onIoReady(int ops) {
+        if ((ops & SelectionKey.OP_READ) != 0) receive();
+        if ((ops & SelectionKey.OP_WRITE) != 0 && !closed) flushQueue();
+    }
+
+    private void receive() {
+        for (int i = 0; i < MAX_DATAGRAMS_PER_READY && !closed; i++) {
+            Buffer buf;
+            ByteBuffer nio;
+            Buffer rb = loop.readBuffer();
+            rb.clear();
+            if (rb.writableBytes() >= RECEIVE_BUFFER) {
+                buf = rb;
+                nio = loop.readNioBuffer();
+            } else {
+                if (ownBuffer == null) {
+                    ownBuffer = Buffer.allocate(RECEIVE_BUFFER);
+                    ownNio = ByteBuffer.wrap(ownBuffer.array());
+                }
+                buf = ownBuffer;
+                buf.clear();
+                if (ownNio.array() != buf.array()) ownNio = ByteBuffer.wrap(buf.array()); // the handler grew it
+                nio = ownNio;
+                nio.limit(buf.capacity()).position(buf.writerIndex());
+            }
+            int start = nio.position();
+            SocketAddress from;
+            try {
+                from = ch.receive(nio);
+            } catch (IOException e) {
+                reportError(null, e);
+                return;
+            }
+            if (from == null) return;
+            buf.advanceWriter(nio.position() - start);
+            DatagramHandler h = handler;
+            if (h == null) continue;
+            try {
+                h.onMessage(this, (InetSocketAddress) from, buf);
+            } catch (Throwable t) {
+                loop.reportError(t);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /**
+     * Closes the socket: datagrams still queued get one last non-blocking attempt, the rest are
+     * dropped; a loop the socket started itself is stopped. Thread-safe; idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            if (!started) return;
+        }
+        EventLoop l = loop;
+        l.runInLoop(this::closeInLoop);
+        if (ownLoop) {
+            l.stop();
+            if (!l.inLoop()) {
+                try {
+                    l.awaitTermination(Duration.ofSeconds(5));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private void closeInLoop() {
+        closed = true;
+        DatagramChannel c = ch;
+        if (c == null) return;
+        if (!queue.isEmpty() && key != null && key.isValid()) flushQueue();
+        if (!queue.isEmpty() && LOG.isLoggable(System.Logger.Level.DEBUG)) {
+            LOG.log(System.Logger.Level.DEBUG, this + " closed with " + queue.size() + " datagrams unsent");
+        }
+        queue.clear();
+        queuedBytes = 0;
+        if (key != null) loop.poller().cancel(key);
+        synchronized (options) {
+            ch = null;
+            closeQuietly(c);
+        }
+        synchronized (memberships) {
+            memberships.clear(); // closing the channel drops them
+        }
+        if (stopHook != null) loop.removeOnStop(stopHook);
+        stopHook = null;
+    }
+
+    private static void closeQuietly(DatagramChannel c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // the descriptor is released either way
+        }
+    }
+
+    private void checkNotStarted() {
+        if (started) throw new IllegalStateException("configure the UDP socket before start()");
+    }
+}

@@ -1,0 +1,236 @@
+package io.jhv.core.net;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.loop.Timer;
+
+/**
+ * Pipes two TCP connections into each other (libhv's {@code hio_setup_tcp_upstream}), and a TCP
+ * proxy built on it.
+ *
+ * <p>Thread contract: {@link #pipe} runs on the connections' loop; {@link #proxy} configures a server
+ * before its {@code start()}. All callbacks of a pipe run on that one loop.
+ *
+ * <p>What a pipe does:
+ * <pre>
+ *   A --onMessage--> B.write        B above its high-water mark -> A.pauseReading()
+ *   B --onMessage--> A.write        B below its low-water mark  -> A.resumeReading()   (and vice versa)
+ *   A closes (any cause)  -> B.close(): B flushes what it has queued, then closes   (and vice versa)
+ * </pre>
+ * A connection in a pipe does not pause its own reading when its own queue is full; it pauses the
+ * other side instead. So the two directions are flow-controlled independently, as on a direct
+ * connection: a client that does not read its download can still upload.
+ *
+ * {@snippet :
+ * // listen on 8000, forward every connection to 127.0.0.1:7000
+ * Upstream.proxy(TcpServer.create(8000), "127.0.0.1", 7000).start();
+ * }
+ */
+public final class Upstream {
+    /** How long the proxy waits for the upstream connection before it closes the downstream one. */
+    static final long PROXY_CONNECT_TIMEOUT_MS = 10_000;
+
+    private Upstream() {}
+
+    /**
+     * Pipes {@code a} and {@code b} both ways with back-pressure in each direction, and closes each
+     * when the other closes. Replaces both connections' message and writable handlers and adds a
+     * close handler. The connections' endpoints should not have an {@link Unpacker}: a pipe forwards
+     * what the message handler receives.
+     *
+     * <p>Loop thread only; both connections must be on the same loop (so bytes move without a copy
+     * and without locks).
+     *
+     * @throws IllegalArgumentException if the connections are the same or on different loops
+     * @throws IllegalStateException    if not called on their loop
+     */
+    public static void pipe(Connection a, Connection b) {
+        if (a == b) throw new IllegalArgumentException("cannot pipe a connection into itself: " + a);
+        if (a.loop() != b.loop()) {
+            throw new IllegalArgumentException("pipe needs both connections on one loop: " + a + " is on "
+                    + a.loop().name() + ", " + b + " on " + b.loop().name());
+        }
+        a.loop().assertInLoop();
+        Pipe p = new Pipe(a, b);
+        for (Connection c : new Connection[] {a, b}) {
+            c.pauseReadingAboveHighWater(false);
+            c.onMessage(p);
+            c.onWritable(p);
+            c.onClose(p);
+        }
+        // A queue already above its mark crossed it before the pipe saw it.
+        if (!b.isWritable()) a.pauseReading();
+        if (!a.isWritable()) b.pauseReading();
+        if (a.isClosed() || !a.isConnected()) b.close();
+        if (b.isClosed() || !b.isConnected()) a.close();
+    }
+
+    /** The handlers of one pipe; the same object serves both connections. */
+    private static final class Pipe implements MessageHandler, WritableHandler, CloseHandler {
+        private final Connection a, b;
+
+        Pipe(Connection a, Connection b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        private Connection other(Connection c) { return c == a ? b : a; }
+
+        @Override
+        public void onMessage(Connection conn, Buffer buf) {
+            Connection peer = other(conn);
+            if (peer.isConnected()) {
+                peer.write(buf); // on the loop: sent now or copied into the queue
+            } else {
+                // The other side is closing or gone; this side follows it from its close handler.
+                buf.skip(buf.readableBytes());
+                conn.close();
+            }
+        }
+
+        @Override
+        public void onWritable(Connection conn, boolean writable) {
+            Connection peer = other(conn);
+            if (peer.isClosed()) return;
+            if (writable) peer.resumeReading();
+            else peer.pauseReading();
+        }
+
+        @Override
+        public void onClose(Connection conn, CloseCause cause) {
+            other(conn).close();
+        }
+    }
+
+    // ---------------------------------------------------------------- proxy
+
+    /**
+     * Makes {@code server} a TCP proxy: each accepted connection opens a connection to
+     * {@code host:port} on the same loop and is piped into it. Bytes that arrive before the upstream
+     * connection is up are held, in order, and sent first (above the server's high-water mark the
+     * downstream connection stops reading until then). If the upstream cannot be reached, the
+     * downstream connection is closed. The upstream connections get the server's water marks and
+     * TCP_NODELAY setting.
+     *
+     * <p>Takes over the server's {@code onConnection} and {@code onMessage} callbacks and each
+     * connection's context; other callbacks ({@code onClose}...) still run. Call before
+     * {@code start()}; don't set an unpacker on the server.
+     *
+     * @return {@code server}, to chain {@code start()}
+     */
+    public static TcpServer proxy(TcpServer server, String host, int port) {
+        java.util.Objects.requireNonNull(host, "host");
+        if (port <= 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
+        server.onConnection(down -> {
+            if (down.isConnected() && down.context() == null) new ProxySession(server, down, host, port).start();
+        });
+        // Until the session installs its own handler; no byte can arrive before onConnection, but
+        // a server-level handler keeps the data path defined either way.
+        server.onMessage((c, buf) -> {
+            if (c.context() instanceof ProxySession s) s.onMessage(c, buf);
+        });
+        return server;
+    }
+
+    /** The upstream connection of a proxied downstream connection, or null (for tests and metrics). */
+    static Connection upstreamOf(Connection down) {
+        return down.context() instanceof ProxySession s ? s.up : null;
+    }
+
+    /** Bytes a proxied downstream connection sent before its upstream was up (for tests and metrics). */
+    static long heldBytes(Connection down) {
+        return down.context() instanceof ProxySession s ? s.heldTotal : 0;
+    }
+
+    /** One downstream connection of a proxy and its upstream client, until they are piped. */
+    private static final class ProxySession implements MessageHandler, ConnectionHandler, CloseHandler {
+        private final TcpServer server;
+        private final Connection down;
+        private final String host;
+        private final int port;
+        private TcpClient client;
+        private Connection up;
+        private Buffer held;
+        private long heldTotal;
+        private boolean heldPaused;
+        private Timer guard;
+
+        ProxySession(TcpServer server, Connection down, String host, int port) {
+            this.server = server;
+            this.down = down;
+            this.host = host;
+            this.port = port;
+        }
+
+        void start() {
+            down.context(this);
+            down.onMessage(this);
+            down.onClose(this);
+            client = TcpClient.create(host, port)
+                    .loop(down.loop())
+                    .connectTimeout(PROXY_CONNECT_TIMEOUT_MS)
+                    .waterMarks(server.highWaterMark, server.lowWaterMark)
+                    .tcpNoDelay(server.tcpNoDelay)
+                    .pauseReadingAboveHighWater(false)
+                    .onConnection(this)
+                    .onClose(this);
+            // TcpClient reports failures before a socket exists (bad host, no descriptors) with no
+            // close callback, so a timer makes sure the downstream side never waits for ever.
+            guard = down.loop().setTimeout(PROXY_CONNECT_TIMEOUT_MS + 1000, this::giveUp);
+            client.start(); // on this loop: may connect (and call onConnection) before it returns
+        }
+
+        private void giveUp() {
+            guard = null;
+            if (up == null) {
+                client.close();
+                down.close();
+            }
+        }
+
+        /** Downstream bytes before the upstream is up: hold them, in order. */
+        @Override
+        public void onMessage(Connection conn, Buffer buf) {
+            if (held == null) held = Buffer.allocate(Math.max(1024, buf.readableBytes()));
+            heldTotal += buf.readableBytes();
+            held.write(buf);
+            if (!heldPaused && held.readableBytes() > server.highWaterMark) {
+                heldPaused = true;
+                down.pauseReading();
+            }
+        }
+
+        /** The upstream connection came up (or went down: then {@link #onClose} acts). */
+        @Override
+        public void onConnection(Connection c) {
+            if (!c.isConnected() || up != null) return;
+            up = c;
+            if (guard != null) guard.cancel();
+            guard = null;
+            if (down.isClosed()) {
+                client.close();
+                return;
+            }
+            // Pipe first, so the write of the held bytes already has the pipe's back-pressure.
+            pipe(down, up);
+            Buffer h = held;
+            held = null;
+            if (h != null && h.isReadable() && up.isConnected()) up.write(h.nioBuffer()); // owned: no copy
+            if (heldPaused && up.isWritable()) down.resumeReading();
+        }
+
+        @Override
+        public void onClose(Connection conn, CloseCause cause) {
+            if (conn == down) {
+                if (guard != null) guard.cancel();
+                guard = null;
+                client.close(); // no reconnect; closes the upstream after flushing, or stops connecting
+                held = null;
+            } else if (up == null || conn == up) {
+                // The upstream failed to connect (or closed): the pipe, if any, closes the other side.
+                if (guard != null) guard.cancel();
+                guard = null;
+                down.close();
+            }
+        }
+    }
+}
