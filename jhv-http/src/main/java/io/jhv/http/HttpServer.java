@@ -3,6 +3,7 @@ package io.jhv.http;
 import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.core.net.Connection;
 import io.jhv.core.net.TcpServer;
+import io.jhv.core.tls.TlsConfig;
 import io.jhv.http.internal.HttpConnection;
 import io.jhv.http.internal.ServerConfig;
 
@@ -26,14 +27,29 @@ import java.util.Objects;
  */
 public final class HttpServer implements AutoCloseable {
     private final TcpServer tcp;
+    private TcpServer httpsTcp;
     private final ServerConfig cfg = new ServerConfig();
     private volatile boolean started;
+    private int threads = Runtime.getRuntime().availableProcessors();
+    private String poller = "default";
+    private EventLoopGroup group;
+    private boolean ownGroup;
 
     private HttpServer(TcpServer tcp) {
         this.tcp = tcp;
         cfg.jsonCodec = Json.detect();
-        tcp.onConnection(c -> connectionChanged(cfg, c))
-           .onMessage((c, buf) -> ((HttpConnection) c.context()).onMessage(buf));
+        wire(tcp);
+    }
+
+    private void wire(TcpServer t) {
+        t.onConnection(c -> connectionChanged(cfg, c))
+         .onMessage((c, buf) -> ((HttpConnection) c.context()).onMessage(buf));
+    }
+
+    /** HTTPS needs ALPN to say http/1.1 unless the configuration chose its own list. */
+    private static TlsConfig forHttp(TlsConfig tls) {
+        if (tls.isClient()) throw new IllegalArgumentException("HTTPS needs a server TlsConfig (TlsConfig.server())");
+        return tls.alpn().isEmpty() ? tls.withAlpn("http/1.1") : tls;
     }
 
     /** A server on all interfaces; port 0 picks a free port. */
@@ -109,17 +125,52 @@ public final class HttpServer implements AutoCloseable {
     // ---------------------------------------------------------------- settings
 
     /** Event loops for connections (default: processors). */
-    public HttpServer threads(int n) { tcp.threads(n); return this; }
+    public HttpServer threads(int n) {
+        if (n < 1) throw new IllegalArgumentException("threads < 1: " + n);
+        threads = n;
+        return this;
+    }
 
-    /** Runs on an existing group. */
-    public HttpServer group(EventLoopGroup g) { tcp.group(g); return this; }
+    /** Runs on an existing group (not stopped by {@link #close()}). */
+    public HttpServer group(EventLoopGroup g) { this.group = Objects.requireNonNull(g); return this; }
 
     /** The poller of the server's loops: "default", "epoll" or "poll". */
-    public HttpServer poller(String kind) { tcp.poller(kind); return this; }
+    public HttpServer poller(String kind) { this.poller = Objects.requireNonNull(kind); return this; }
 
     public HttpServer reusePort(boolean on) { tcp.reusePort(on); return this; }
 
-    public HttpServer maxConnections(int n) { tcp.maxConnections(n); return this; }
+    /** The most open connections per listener; more are closed at once. */
+    public HttpServer maxConnections(int n) {
+        tcp.maxConnections(n);
+        if (httpsTcp != null) httpsTcp.maxConnections(n);
+        maxConnections = n;
+        return this;
+    }
+
+    private int maxConnections;
+
+    /** Serves HTTPS instead of HTTP on this server's port (ALPN http/1.1 unless the config sets a list). */
+    public HttpServer tls(TlsConfig tls) {
+        checkNotStarted();
+        tcp.tls(forHttp(tls));
+        return this;
+    }
+
+    /** Serves HTTPS on {@code port} beside HTTP on the main port, with the same routes. */
+    public HttpServer https(int port, TlsConfig tls) {
+        return https(null, port, tls);
+    }
+
+    /** Serves HTTPS on {@code host:port} beside HTTP, with the same routes. */
+    public HttpServer https(String host, int port, TlsConfig tls) {
+        checkNotStarted();
+        if (httpsTcp != null) throw new IllegalStateException("HTTPS listener already configured");
+        httpsTcp = host == null ? TcpServer.create(port) : TcpServer.create(host, port);
+        httpsTcp.tls(forHttp(tls));
+        if (maxConnections > 0) httpsTcp.maxConnections(maxConnections);
+        wire(httpsTcp);
+        return this;
+    }
 
     /** The longest request line (default 8 KiB); longer gets 414. */
     public HttpServer maxRequestLine(int bytes) { cfg.maxRequestLine = positive(bytes); return this; }
@@ -179,12 +230,31 @@ public final class HttpServer implements AutoCloseable {
             checkNotStarted();
             started = true;
         }
-        tcp.start();
+        if (group == null) {
+            group = EventLoopGroup.create(threads, EventLoopGroup.Balance.ROUND_ROBIN, poller);
+            ownGroup = true;
+        }
+        group.start();
+        tcp.group(group);
+        try {
+            tcp.start();
+            if (httpsTcp != null) httpsTcp.group(group).start();
+        } catch (RuntimeException e) {
+            tcp.close(Duration.ZERO);
+            if (ownGroup) group.shutdownGracefully(Duration.ofSeconds(5));
+            throw e;
+        }
         return this;
     }
 
     /** The port the server listens on. */
     public int port() { return tcp.port(); }
+
+    /** The HTTPS port, when {@link #https} was configured. */
+    public int httpsPort() {
+        if (httpsTcp == null) throw new IllegalStateException("no HTTPS listener configured");
+        return httpsTcp.port();
+    }
 
     /** The TCP server underneath (connections, counters). */
     public TcpServer tcpServer() { return tcp; }
@@ -199,8 +269,18 @@ public final class HttpServer implements AutoCloseable {
      * then closes what is left. Thread-safe.
      */
     public void close(Duration deadline) {
+        EventLoopGroup g = group;
+        if (g != null) {
+            for (io.jhv.core.loop.EventLoop l : g.loops()) {
+                if (l.inLoop()) { // waiting here would block the connections we wait for
+                    Thread.ofVirtual().name("jhv-http-close").start(() -> close(deadline));
+                    return;
+                }
+            }
+        }
         cfg.draining = true;
         tcp.stopAccepting();
+        if (httpsTcp != null) httpsTcp.stopAccepting();
         for (HttpConnection hc : cfg.connections) hc.connection().loop().runInLoop(hc::drain);
         long end = System.nanoTime() + deadline.toNanos();
         try {
@@ -208,6 +288,9 @@ public final class HttpServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        tcp.close(Duration.ofMillis(Math.max(0, (end - System.nanoTime()) / 1_000_000)));
+        Duration left = Duration.ofMillis(Math.max(0, (end - System.nanoTime()) / 1_000_000));
+        tcp.close(left);
+        if (httpsTcp != null) httpsTcp.close(Duration.ZERO);
+        if (ownGroup && group != null) group.shutdownGracefully(Duration.ofSeconds(5));
     }
 }

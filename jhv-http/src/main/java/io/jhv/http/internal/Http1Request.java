@@ -72,7 +72,7 @@ public final class Http1Request implements Request {
     // body
     private byte[] body = EMPTY;
     private int bodyOff, bodyLen;
-    private byte[] bodyOwn;
+    private boolean bodyIsView; // body points into the connection's input bytes
     MultipartParser multipart;
     private Map<String, String> form;
     private Map<String, String> cookies;
@@ -90,6 +90,13 @@ public final class Http1Request implements Request {
         data = a;
         base = start;
         headLen = len;
+        // nothing of the previous request on this exchange may show through a head that fails early
+        methodId = M_UNKNOWN;
+        methodEnd = 0;
+        minor = 1;
+        targetStart = targetEnd = 0;
+        pathStart = pathEnd = -1;
+        keepAlive = false;
         headerCount = 0;
         hostIndex = -1;
         path = target = query = null;
@@ -99,6 +106,7 @@ public final class Http1Request implements Request {
         paramCount = 0;
         body = EMPTY;
         bodyOff = bodyLen = 0;
+        bodyIsView = false;
         multipart = null;
         form = null;
         cookies = null;
@@ -186,6 +194,9 @@ public final class Http1Request implements Request {
                 sawCl = true;
                 cl = v;
             } else if (nl == 17 && nameIs(ns, ne, "transfer-encoding")) {
+                // an earlier Transfer-Encoding line passed the check, so it ended in chunked: any
+                // coding after it means chunked is not the last (or is applied twice)
+                if (sawTe) throw new HttpException(400, "more than one Transfer-Encoding field: chunked must come once, last");
                 sawTe = true;
                 checkTransferEncoding(vs, ve);
             } else if (nl == 10 && nameIs(ns, ne, "connection")) {
@@ -206,7 +217,8 @@ public final class Http1Request implements Request {
             contentLength = cl;
         }
         keepAlive = minor == 1 ? !close : (ka && !close);
-        if (bodyKind == BodyKind.NONE) expectContinue = false;
+        // RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored
+        if (bodyKind == BodyKind.NONE || minor == 0) expectContinue = false;
     }
 
     private void checkHost(int vs, int ve) {
@@ -321,22 +333,26 @@ public final class Http1Request implements Request {
 
     /** The body is {@code a[off, off+len)} (not copied: valid while the head is). */
     void bodyView(byte[] a, int off, int len) {
+        bodyIsView = true;
         body = a;
         bodyOff = off;
         bodyLen = len;
     }
 
-    /** Copies a body view into the request's own array. */
+    /**
+     * Copies a body view into an array of its own. A new one each time, not reused: {@link #body()}
+     * hands the array out, and a handler that keeps it must not see a later request's bytes.
+     */
     void detachBody() {
-        if (bodyLen == 0 || body == bodyOwn) return;
-        if (bodyOwn == null || bodyOwn.length < bodyLen || bodyOwn.length > 1 << 20) bodyOwn = new byte[bodyLen];
-        System.arraycopy(body, bodyOff, bodyOwn, 0, bodyLen);
-        body = bodyOwn;
+        if (bodyLen == 0 || !bodyIsView) return;
+        bodyIsView = false;
+        body = Arrays.copyOfRange(body, bodyOff, bodyOff + bodyLen);
         bodyOff = 0;
     }
 
     /** The body was collected elsewhere. */
     void bodyBytes(byte[] b, int len) {
+        bodyIsView = false;
         body = b;
         bodyOff = 0;
         bodyLen = len;
@@ -346,7 +362,6 @@ public final class Http1Request implements Request {
         MultipartParser mp = multipart;
         multipart = null;
         if (mp != null) mp.cleanup();
-        if (bodyOwn != null && bodyOwn.length > 64 * 1024) bodyOwn = null;
         body = EMPTY;
         bodyLen = 0;
         data = null;
@@ -389,7 +404,7 @@ public final class Http1Request implements Request {
             if (pathStart < 0) {
                 path = "/";
             } else {
-                String raw = new String(data, base + pathStart, pathEnd - pathStart, StandardCharsets.ISO_8859_1);
+                String raw = new String(data, base + pathStart, pathEnd - pathStart, StandardCharsets.UTF_8);
                 path = pathHasEscapes() ? Urls.decode(raw, 0, raw.length(), false, true) : raw;
                 if (path.isEmpty()) path = "/";
             }
@@ -601,7 +616,10 @@ public final class Http1Request implements Request {
     public boolean keepAlive() { return keepAlive; }
 
     @Override
-    public SocketAddress remoteAddress() { return conn.connection().remoteAddress(); }
+    public SocketAddress remoteAddress() {
+        Connection c = conn.connection();
+        return c == null ? null : c.remoteAddress();
+    }
 
     @Override
     public Connection connection() { return conn.connection(); }

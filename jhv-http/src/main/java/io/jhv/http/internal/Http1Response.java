@@ -226,10 +226,16 @@ public final class Http1Response implements Response {
     @Override
     public Response defer() {
         deferred = true;
+        conn.keepRequest(req); // another thread may read the request while the loop reads on
         return this;
     }
 
     boolean deferred() { return deferred; }
+
+    /** False for HEAD and for statuses that never have a body (1xx, 204, 304): nothing after the head. */
+    boolean sendsBody() {
+        return !req.isHead() && status >= 200 && status != 204 && status != 304;
+    }
 
     @Override
     public boolean committed() { return committed; }
@@ -257,6 +263,7 @@ public final class Http1Response implements Response {
     @Override
     public ChunkedWriter stream() {
         beginSend();
+        conn.keepRequest(req);
         chunked = true;
         conn.submit(this, null, 0, 0, -1);
         return new Chunks();

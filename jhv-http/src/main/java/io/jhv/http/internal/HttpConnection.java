@@ -41,11 +41,18 @@ public final class HttpConnection {
     private final EventLoop loop;
     private final Http1Parser parser;
     private final ChunkedDecoder chunked;
+    private final Buffer embeddedOut;
 
     private final ArrayDeque<Exchange> inflight = new ArrayDeque<>();
     private final ArrayDeque<Exchange> free = new ArrayDeque<>();
     private Buffer pending;      // input kept between reads
-    private final Buffer batch = Buffer.allocate(16 * 1024); // output of one read batch
+    /**
+     * The output of one read batch, one buffer per loop thread: every response finished while a read
+     * is processed goes out in one write. Shared by the loop's connections (a batch is always
+     * flushed before the read callback returns), so an idle connection does not keep 16 KiB.
+     */
+    private static final ThreadLocal<Buffer> BATCHES = ThreadLocal.withInitial(() -> Buffer.allocate(16 * 1024));
+    private Buffer batch; // the loop's batch while a read is processed, else null
     private boolean inBatch;
     private boolean stopReading; // no further requests are parsed (close after the in-flight ones)
     private boolean closed;
@@ -59,6 +66,7 @@ public final class HttpConnection {
     private byte[] bodyBuf;
     private int bodyLen;
     private BodySink sink;
+    private boolean continuePending; // a 100 Continue waits for the responses ahead of it
 
     // timeouts
     private long headStart;  // nanoTime when an unfinished head began, 0 if none
@@ -75,6 +83,10 @@ public final class HttpConnection {
         final Http1Response res;
         final Chain chain = new Chain();
         Router.Route route;
+        /** The middleware chain is still running (its "after" part may read the request). */
+        boolean running;
+        /** Answered and off the line while still running: released when the chain ends. */
+        boolean retired;
 
         Exchange(HttpConnection c) {
             req = new Http1Request(c);
@@ -84,17 +96,54 @@ public final class HttpConnection {
     }
 
     public HttpConnection(ServerConfig cfg, Connection conn) {
+        this(cfg, conn, null);
+    }
+
+    /**
+     * Without a socket ({@code conn} null): responses are appended to {@code embeddedOut}, every
+     * call runs on the caller's thread (blocking routes included), and there are no timeouts. For
+     * {@link EmbeddedHttp}.
+     */
+    HttpConnection(ServerConfig cfg, Connection conn, Buffer embeddedOut) {
         this.cfg = cfg;
         this.conn = conn;
-        this.loop = conn.loop();
+        this.loop = conn == null ? null : conn.loop();
+        this.embeddedOut = embeddedOut;
         this.parser = new Http1Parser(cfg.maxRequestLine, cfg.maxHeaderSize, cfg.maxHeaderCount);
         this.chunked = new ChunkedDecoder(cfg.maxHeaderSize);
         this.lastActivity = System.nanoTime();
-        long t = Math.max(1, Math.min(cfg.keepAliveTimeoutMs > 0 ? cfg.keepAliveTimeoutMs : Long.MAX_VALUE,
-                cfg.headerTimeoutMs > 0 ? cfg.headerTimeoutMs : Long.MAX_VALUE));
-        if (t != Long.MAX_VALUE) timer = loop.setTimeout(t, this::checkTimeouts);
-        conn.onWriteComplete(c -> pumpFile());
+        if (loop != null) {
+            long t = Math.max(1, Math.min(cfg.keepAliveTimeoutMs > 0 ? cfg.keepAliveTimeoutMs : Long.MAX_VALUE,
+                    cfg.headerTimeoutMs > 0 ? cfg.headerTimeoutMs : Long.MAX_VALUE));
+            if (t != Long.MAX_VALUE) timer = loop.setTimeout(t, this::checkTimeouts);
+            conn.onWriteComplete(c -> pumpFile());
+        }
     }
+
+    /** True on the connection's loop thread (always in embedded mode). */
+    private boolean inLoop() {
+        return loop == null || loop.inLoop();
+    }
+
+    /** Runs {@code task} on the loop later (at once in embedded mode). */
+    private void toLoop(Runnable task) {
+        if (loop == null) task.run();
+        else loop.queueInLoop(task);
+    }
+
+    /** Closes the socket after what is queued (embedded: marks the connection closed). */
+    private void closeConnection() {
+        closed = true;
+        if (conn != null) conn.close();
+    }
+
+    private void abortConnection() {
+        closed = true;
+        if (conn != null) conn.abort();
+    }
+
+    /** True once this side has decided to close (for {@link EmbeddedHttp}). */
+    boolean isClosing() { return closed; }
 
     ServerConfig server() { return cfg; }
 
@@ -106,7 +155,10 @@ public final class HttpConnection {
         if (timer != null) timer.cancel();
         closeFile();
         if (sink instanceof MultipartParser mp) mp.cleanup();
-        for (Exchange ex : inflight) ex.req.cleanup();
+        for (Exchange ex : inflight) {
+            if (ex.running) ex.retired = true; // a blocking handler still reads it: released when it ends
+            else ex.req.cleanup();
+        }
         inflight.clear();
         cfg.removed(this);
     }
@@ -125,11 +177,13 @@ public final class HttpConnection {
             pending.write(in);
             src = pending;
         }
-        inBatch = true;
+        beginBatch();
+        boolean ok = false;
         try {
             process(src);
+            ok = true;
         } finally {
-            inBatch = false;
+            if (!ok) abandonBatch();
         }
         if (src.isReadable() && !stopReading) {
             if (src == in) {
@@ -139,13 +193,32 @@ public final class HttpConnection {
             if (pending.readableBytes() > MAX_PENDING && !readPaused) {
                 // the pipeline is full and the client keeps sending: let TCP push back
                 readPaused = true;
-                conn.pauseReading();
+                if (conn != null) conn.pauseReading();
             }
         } else {
             src.skip(src.readableBytes());
             if (pending != null && pending.capacity() > 64 * 1024) pending = null;
         }
+        endBatch();
+    }
+
+    private void beginBatch() {
+        inBatch = true;
+        batch = BATCHES.get();
+    }
+
+    /** Sends the batch and leaves batch mode. */
+    private void endBatch() {
         flushBatch();
+        inBatch = false;
+        batch = null;
+    }
+
+    /** Something threw mid-batch: drop its output, so it cannot leak to another connection of the loop. */
+    private void abandonBatch() {
+        if (batch != null) batch.clear();
+        inBatch = false;
+        batch = null;
     }
 
     private void process(Buffer src) {
@@ -176,6 +249,7 @@ public final class HttpConnection {
             }
             src.skip(len);
             Http1Request req = ex.req;
+            if (req.expectContinue && refuseUnread(ex)) return;
             switch (req.bodyKind) {
                 case NONE -> dispatch(ex);
                 case LENGTH -> {
@@ -205,6 +279,30 @@ public final class HttpConnection {
         }
     }
 
+    /**
+     * {@code Expect: 100-continue} for a path or method without a route: answers the final status
+     * (404, 405...) now instead of a 100, leaves the body unread and closes after the answer (the
+     * unread body cannot be told from a next request). True if refused. A body above the limit is
+     * refused with 413 the same way, by the Content-Length check.
+     */
+    private boolean refuseUnread(Exchange ex) {
+        Http1Request req = ex.req;
+        if (req.bodyKind == Http1Request.BodyKind.LENGTH && req.contentLength > cfg.maxBodySize) return false; // 413 below
+        Router.Route route;
+        try {
+            route = cfg.router.match(req);
+        } catch (HttpException e) {
+            protocolError(ex, e);
+            return true;
+        }
+        if (route != null) return false;
+        req.bodyKind = Http1Request.BodyKind.NONE;
+        req.contentLength = 0;
+        req.keepAlive = false; // dispatch closes after the answer and stops reading
+        dispatch(ex);
+        return true;
+    }
+
     /** Prepares to read a body that is not all here yet; false if the request was refused. */
     private boolean startBody(Exchange ex, boolean multipart) {
         Http1Request req = ex.req;
@@ -222,11 +320,16 @@ public final class HttpConnection {
             }
             sink = new MultipartParser(boundary, cfg.multipartMemoryThreshold, cfg.tempDir, cfg.maxBodySize, cfg.maxParts);
         } else if (req.bodyKind == Http1Request.BodyKind.LENGTH) {
-            bodyBuf = new byte[(int) req.contentLength];
+            // grown as the bytes arrive: a claimed length costs nothing until it is sent
+            bodyBuf = new byte[(int) Math.min(req.contentLength, 64 * 1024)];
         } else {
             bodyBuf = new byte[4096];
         }
-        if (req.expectContinue && inflight.isEmpty()) writeNow(CONTINUE);
+        if (req.expectContinue) {
+            // the 100 is an answer too: it may not overtake the responses still in line
+            if (inflight.isEmpty()) writeNow(CONTINUE);
+            else continuePending = true;
+        }
         return true;
     }
 
@@ -250,12 +353,14 @@ public final class HttpConnection {
             if (sink != null) sink.onEnd();
         } catch (HttpException e) {
             reading = null;
+            continuePending = false;
             if (sink instanceof MultipartParser mp) mp.cleanup();
             sink = null;
             protocolError(ex, e);
             return false;
         }
         reading = null;
+        continuePending = false;
         if (sink instanceof MultipartParser mp) {
             ex.req.multipart = mp;
         } else {
@@ -275,7 +380,9 @@ public final class HttpConnection {
             return;
         }
         if (bodyLen + len > bodyBuf.length) {
-            bodyBuf = java.util.Arrays.copyOf(bodyBuf, (int) Math.min(cfg.maxBodySize, Math.max(bodyBuf.length * 2L, bodyLen + (long) len)));
+            // a Content-Length body ends exactly at its length, so the array is the body
+            long limit = reading != null && reading.req.bodyKind == Http1Request.BodyKind.LENGTH ? reading.req.contentLength : cfg.maxBodySize;
+            bodyBuf = java.util.Arrays.copyOf(bodyBuf, (int) Math.min(limit, Math.max(bodyBuf.length * 2L, bodyLen + (long) len)));
         }
         System.arraycopy(b, off, bodyBuf, bodyLen, len);
         bodyLen += len;
@@ -286,6 +393,8 @@ public final class HttpConnection {
         if (ex == null) ex = new Exchange(this);
         ex.res.reset();
         ex.route = null;
+        ex.running = false;
+        ex.retired = false;
         return ex;
     }
 
@@ -309,12 +418,47 @@ public final class HttpConnection {
             req.detach();
             req.detachBody();
             ex.res.blocking = true;
-            Thread.ofVirtual().name("jhv-http-blocking").start(() -> runChain(ex));
+            ex.running = true;
+            if (loop == null) {
+                runChain(ex); // embedded: everything on the caller's thread
+                chainEnded(ex);
+            } else {
+                Thread.ofVirtual().name("jhv-http-blocking").start(() -> {
+                    runChain(ex);
+                    loop.queueInLoop(() -> chainEnded(ex));
+                });
+            }
             return;
         }
+        ex.running = true;
         runChain(ex);
+        chainEnded(ex);
         if (!ex.res.done) {
             // answered later: keep what the request points at
+            req.detach();
+            req.detachBody();
+        }
+        // closeConnection(), or a response to HTTP/1.0 delimited by the close: the requests behind
+        // it would never be answered, so do not read (and run) them
+        if (ex.res.closeAfter) stopReading = true;
+    }
+
+    /** The chain of {@code ex} returned: release the exchange if it was answered meanwhile. Loop thread. */
+    private void chainEnded(Exchange ex) {
+        ex.running = false;
+        if (ex.retired) release(ex);
+    }
+
+    /** Frees an exchange that is off the line and whose chain has ended. */
+    private void release(Exchange ex) {
+        ex.retired = false;
+        ex.req.cleanup();
+        if (!closed) free.push(ex);
+    }
+
+    /** A handler will answer later (defer, stream): keep the request's bytes. Loop thread (or embedded). */
+    void keepRequest(Http1Request req) {
+        if (inLoop()) {
             req.detach();
             req.detachBody();
         }
@@ -380,7 +524,10 @@ public final class HttpConnection {
         Http1Response res = ex.res;
         if (res.committed()) {
             LOG.log(System.Logger.Level.WARNING, conn + " handler failed after the response started: " + ex.req, t);
-            if (!res.done) loop.runInLoop(conn::abort);
+            if (!res.done) {
+                if (inLoop()) abortConnection();
+                else loop.queueInLoop(this::abortConnection);
+            }
             return;
         }
         try {
@@ -393,7 +540,9 @@ public final class HttpConnection {
             t.addSuppressed(t2);
         }
         if (res.committed()) return;
+        boolean close = res.closeAfter; // Connection: close, draining, the last allowed request
         res.reset();
+        res.closeAfter = close;
         if (t instanceof HttpException he) {
             res.status(he.status()).text(he.getMessage() == null ? Status.reason(he.status()) : he.getMessage());
         } else {
@@ -424,23 +573,23 @@ public final class HttpConnection {
 
     /** A response body is ready ({@code contentLength} -1 for chunked). Any thread. */
     void submit(Http1Response res, byte[] body, int off, int len, long contentLength) {
-        if (loop.inLoop()) {
+        if (inLoop()) {
             submitInLoop(res, body, off, len, contentLength);
         } else {
             byte[] copy = body == null ? null : java.util.Arrays.copyOfRange(body, off, off + len);
-            loop.queueInLoop(() -> submitInLoop(res, copy, 0, len, contentLength));
+            toLoop(() -> submitInLoop(res, copy, 0, len, contentLength));
         }
     }
 
     void submitString(Http1Response res, String body) {
-        if (loop.inLoop()) {
+        if (inLoop()) {
             Buffer out = outputFor(res);
             res.writeHead(out, Http1Response.utf8Length(body));
-            if (!res.req.isHead()) Http1Response.writeUtf8(out, body);
+            if (res.sendsBody()) Http1Response.writeUtf8(out, body);
             finished(res);
         } else {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            loop.queueInLoop(() -> submitInLoop(res, b, 0, b.length, b.length));
+            toLoop(() -> submitInLoop(res, b, 0, b.length, b.length));
         }
     }
 
@@ -449,7 +598,7 @@ public final class HttpConnection {
         Buffer out = outputFor(res);
         res.writeHead(out, contentLength);
         if (res.file != null) {
-            if (res.req.isHead() || res.fileLength == 0) {
+            if (!res.sendsBody() || res.fileLength == 0) {
                 res.file = null;
                 finished(res);
             } else {
@@ -462,19 +611,19 @@ public final class HttpConnection {
             afterOutput(res);
             return;
         }
-        if (body != null && len > 0 && !res.req.isHead()) out.write(body, off, len);
+        if (body != null && len > 0 && res.sendsBody()) out.write(body, off, len);
         finished(res);
     }
 
     /** A chunk of a streaming response (null + last to end). Any thread. */
     void chunk(Http1Response res, byte[] data, boolean last) {
-        if (!loop.inLoop()) {
-            loop.queueInLoop(() -> chunk(res, data, last));
+        if (!inLoop()) {
+            toLoop(() -> chunk(res, data, last));
             return;
         }
         if (closed) return;
         Buffer out = outputFor(res);
-        boolean body = !res.req.isHead();
+        boolean body = res.sendsBody();
         if (data != null && body) {
             if (res.req.minorVersion() == 1) {
                 out.writeString(Long.toHexString(data.length), StandardCharsets.ISO_8859_1).writeByte('\r').writeByte('\n');
@@ -543,40 +692,51 @@ public final class HttpConnection {
             }
             inflight.poll();
             boolean close = res.closeAfter;
-            h.req.cleanup();
+            if (h.running) h.retired = true; // middleware after next() may still read the request
+            else release(h);
             if (close) {
                 flushBatch();
-                closed = true;
-                conn.close();
+                closeConnection();
                 return;
             }
-            free.push(h);
         }
         if (inflight.isEmpty()) {
             lastActivity = System.nanoTime();
+            if (continuePending) {
+                continuePending = false;
+                if (reading != null && !closed) writeNow(CONTINUE);
+            }
             if (!inBatch && pending != null && pending.isReadable() && !stopReading) {
                 // requests that waited for the pipeline to drain
-                inBatch = true;
+                beginBatch();
+                boolean ok = false;
                 try {
                     process(pending);
+                    ok = true;
                 } finally {
-                    inBatch = false;
+                    if (!ok) abandonBatch();
                 }
-                flushBatch();
+                endBatch();
             }
             if (readPaused && (pending == null || pending.readableBytes() <= MAX_PENDING)) {
                 readPaused = false;
-                conn.resumeReading();
+                if (conn != null) conn.resumeReading();
             }
         }
     }
 
     private void flushBatch() {
-        if (batch.isReadable() && !closed) write(batch);
-        else if (batch.isReadable()) batch.clear();
+        Buffer b = batch;
+        if (b == null || !b.isReadable()) return;
+        if (closed) b.clear();
+        else write(b);
     }
 
     private void write(Buffer b) {
+        if (conn == null) {
+            embeddedOut.write(b);
+            return;
+        }
         try {
             conn.write(b);
         } catch (IllegalStateException e) {
@@ -586,6 +746,10 @@ public final class HttpConnection {
 
     private void writeNow(byte[] bytes) {
         flushBatch();
+        if (conn == null) {
+            embeddedOut.write(bytes);
+            return;
+        }
         try {
             conn.write(ByteBuffer.wrap(bytes));
         } catch (IllegalStateException ignored) {
@@ -604,8 +768,7 @@ public final class HttpConnection {
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, conn + " cannot open " + res.file + ": " + e);
             res.file = null;
-            closed = true;
-            conn.abort(); // the head promised a body we cannot send
+            abortConnection(); // the head promised a body we cannot send
             return;
         }
         pumpFile();
@@ -616,7 +779,7 @@ public final class HttpConnection {
         FileChannel fc = fileCh;
         if (fc == null || closed) return;
         try {
-            while (fileLeft > 0 && conn.queuedBytes() < FILE_QUEUE_LIMIT) {
+            while (fileLeft > 0 && (conn == null || conn.queuedBytes() < FILE_QUEUE_LIMIT)) {
                 int n = (int) Math.min(FILE_CHUNK, fileLeft);
                 ByteBuffer bb = ByteBuffer.allocate(n);
                 while (bb.hasRemaining()) {
@@ -626,13 +789,13 @@ public final class HttpConnection {
                 bb.flip();
                 filePos += n;
                 fileLeft -= n;
-                conn.write(bb);
+                if (conn == null) embeddedOut.write(bb);
+                else conn.write(bb);
             }
         } catch (IOException | IllegalStateException e) {
             LOG.log(System.Logger.Level.DEBUG, conn + " file send stopped: " + e);
             closeFile();
-            closed = true;
-            conn.abort();
+            abortConnection();
             return;
         }
         if (fileLeft == 0) {
@@ -673,11 +836,24 @@ public final class HttpConnection {
                 return;
             }
             next = left;
+        } else if (reading != null && cfg.headerTimeoutMs > 0) {
+            // a body that stopped arriving holds the connection as a dribbled head would
+            long left = cfg.headerTimeoutMs - (now - lastActivity) / 1_000_000;
+            if (left <= 0) {
+                Exchange ex = reading;
+                reading = null;
+                continuePending = false;
+                if (sink instanceof MultipartParser mp) mp.cleanup();
+                sink = null;
+                bodyBuf = null;
+                protocolError(ex, new HttpException(408, "request body not received in time"));
+                return;
+            }
+            next = left;
         } else if (inflight.isEmpty() && reading == null && cfg.keepAliveTimeoutMs > 0) {
             long left = cfg.keepAliveTimeoutMs - (now - lastActivity) / 1_000_000;
             if (left <= 0) {
-                closed = true;
-                conn.close();
+                closeConnection();
                 return;
             }
             next = left;
@@ -691,8 +867,7 @@ public final class HttpConnection {
         if (closed) return;
         stopReading = true;
         if (inflight.isEmpty() && reading == null) {
-            closed = true;
-            conn.close();
+            closeConnection();
             return;
         }
         Exchange last = inflight.peekLast();

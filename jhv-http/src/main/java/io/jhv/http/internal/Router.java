@@ -18,6 +18,8 @@ import java.util.Set;
  * <p>Built before the server starts, then read-only (safe to share between loops).
  */
 public final class Router {
+    /** Path parameters a route may have (the request keeps their offsets in a fixed array). */
+    static final int MAX_PARAMS = 16;
 
     /** A registered route. */
     public static final class Route {
@@ -53,6 +55,7 @@ public final class Router {
                     segs.add(p);
                 }
             }
+            if (names.size() > MAX_PARAMS) throw new IllegalArgumentException("more than " + MAX_PARAMS + " parameters in " + pattern);
             this.segments = segs.toArray(new String[0]);
             this.paramNames = names.toArray(new String[0]);
             this.wildcard = wild;
