@@ -1,31 +1,32 @@
 package io.jhv.cli;
 
 import io.jhv.core.net.TcpServer;
+import io.jhv.core.tls.SelfSignedCertificate;
+import io.jhv.core.tls.TlsConfig;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code hv echo}: a TCP echo server until Ctrl-C. */
+/** {@code hv echo}: a TCP (or TLS) echo server until Ctrl-C. */
 final class EchoCommand {
-    static final String USAGE = "hv echo [--port 7000] [--host 0.0.0.0] [--threads N] [--poller default|epoll|poll]";
+    static final String USAGE = "hv echo [--port 7000] [--host 0.0.0.0] [--threads N] [--poller default|epoll|poll]"
+            + " [--tls [--cert FILE --key FILE]]";
 
     private EchoCommand() {}
 
     static int run(String[] argv) throws InterruptedException {
-        Args a = Args.parse(argv, 1, Set.of("port", "host", "threads", "poller"), Set.of("help"));
+        Args a = Args.parse(argv, 1, Set.of("port", "host", "threads", "poller", "cert", "key"), Set.of("help", "tls"));
         if (a.has("help")) {
             System.out.println("usage: " + USAGE);
+            System.out.println("--tls serves TLS echo with --cert/--key (PEM); without them it generates a development");
+            System.out.println("certificate for localhost and prints where it wrote it.");
             return 0;
         }
-        int port = a.getInt("port", 7000, 0, 65535);
-        String host = a.get("host", "0.0.0.0");
-        int threads = a.getInt("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
-        TcpServer server = TcpServer.create(host, port)
-                .threads(threads)
-                .poller(a.get("poller", "default"))
-                .onMessage((conn, buf) -> conn.write(buf))
-                .start();
-        System.out.println("hv echo listening on " + host + ":" + server.port() + " with " + threads + " loop(s)");
+        TcpServer server = start(a);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -33,5 +34,45 @@ final class EchoCommand {
         }, "hv-shutdown"));
         done.await();
         return 0;
+    }
+
+    /** Starts the server the options describe and prints where it listens. */
+    static TcpServer start(Args a) {
+        int port = a.getInt("port", 7000, 0, 65535);
+        String host = a.get("host", "0.0.0.0");
+        int threads = a.getInt("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
+        TlsConfig tls = tlsConfig(a);
+        TcpServer server = TcpServer.create(host, port)
+                .threads(threads)
+                .poller(a.get("poller", "default"))
+                .tls(tls)
+                .onMessage((conn, buf) -> conn.write(buf))
+                .start();
+        System.out.println("hv echo listening on " + host + ":" + server.port() + (tls != null ? " (TLS)" : "")
+                + " with " + threads + " loop(s)");
+        return server;
+    }
+
+    /** The TLS config for --tls/--cert/--key, or null for plain TCP. */
+    static TlsConfig tlsConfig(Args a) {
+        boolean cert = a.has("cert"), key = a.has("key");
+        if (cert != key) throw new Args.UsageException("--cert and --key go together");
+        if (!a.has("tls")) {
+            if (cert) throw new Args.UsageException("--cert and --key need --tls");
+            return null;
+        }
+        if (cert) return TlsConfig.server().certificate(Path.of(a.get("cert", null)), Path.of(a.get("key", null))).build();
+        SelfSignedCertificate dev = SelfSignedCertificate.generate("localhost");
+        SelfSignedCertificate.PemFiles files;
+        try {
+            files = dev.writeTo(Files.createTempDirectory("hv-dev-cert-"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a directory for the development certificate: " + e.getMessage(), e);
+        }
+        System.out.println("hv echo: no --cert/--key: generated a development certificate for localhost (never use it in production)");
+        System.out.println("  certificate: " + files.certificate());
+        System.out.println("  key:         " + files.privateKey());
+        System.out.println("  try: openssl s_client -connect 127.0.0.1:PORT -CAfile " + files.certificate());
+        return TlsConfig.server().certificate(dev).build();
     }
 }

@@ -8,11 +8,13 @@ public final class Main {
             usage: hv <command> [options]
 
             commands:
+              httpd    %s
               echo     %s
+              cert     %s
               help     this text
 
             Each command takes --help.
-            """.formatted(EchoCommand.USAGE);
+            """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, CertCommand.USAGE);
 
     public static void main(String[] argv) {
         System.exit(run(argv));
@@ -26,7 +28,9 @@ public final class Main {
         }
         try {
             return switch (argv[0]) {
+                case "httpd" -> HttpdCommand.run(argv);
                 case "echo" -> EchoCommand.run(argv);
+                case "cert" -> CertCommand.run(argv);
                 default -> throw new Args.UsageException("unknown command: " + argv[0]);
             };
         } catch (Args.UsageException e) {

@@ -1,0 +1,294 @@
+package io.jhv.cli;
+
+import io.jhv.core.tls.SelfSignedCertificate;
+import io.jhv.core.tls.TlsConfig;
+
+import io.jhv.http.AccessLog;
+import io.jhv.http.Cors;
+import io.jhv.http.Handler;
+import io.jhv.http.HttpException;
+import io.jhv.http.HttpServer;
+import io.jhv.http.Part;
+import io.jhv.http.StaticFiles;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+
+/**
+ * {@code hv httpd}: serves a directory (by default a small demo site) and a demo API until Ctrl-C
+ * or SIGTERM, then shuts down gracefully.
+ *
+ * <pre>
+ * GET  /plaintext   Hello, World! (text/plain)
+ * GET  /ping        pong
+ * POST /echo        the request body back, with its Content-Type
+ * GET  /json        {"message":"Hello, World!"}
+ * GET  /users/:id   {"id":"..."}
+ * POST /upload      multipart/form-data saved to a temporary folder; a JSON summary of the parts
+ * GET  /*           the files under --root
+ * </pre>
+ */
+final class HttpdCommand {
+    static final String USAGE = "hv httpd [--port 8080] [--host 0.0.0.0] [--root DIR] [--threads N] [--config FILE]\n"
+            + "                [--listing] [--access-log] [--cors ORIGINS] [--https-port N --cert FILE --key FILE]";
+
+    static final String HELP = """
+            usage: %s
+
+            Serves DIR (default: a small demo site) and a demo API:
+              GET /plaintext, GET /ping, POST /echo, GET /json, GET /users/:id, POST /upload
+
+            options:
+              --port N          port to listen on (default 8080; 0 picks a free one)
+              --host ADDR       address to bind (default 0.0.0.0)
+              --root DIR        directory to serve (default: the demo site)
+              --threads N       event loops (default: the number of processors)
+              --config FILE     a config file of 'key = value' lines (see etc/httpd.conf);
+                                flags override it
+              --listing         HTML listings for directories without index.html
+              --access-log      one line per request (common log format) on stderr
+              --cors ORIGINS    allow cross-origin requests: '*' or a comma-separated list
+              --https-port N    also serve HTTPS on port N (same routes)
+              --cert FILE       PEM certificate chain for HTTPS
+              --key FILE        PEM private key for HTTPS (without --cert/--key a development
+                                certificate for localhost is generated)
+            """;
+
+    /** The demo site's files, shipped as resources beside this class. */
+    static final List<String> DEMO_FILES = List.of("index.html", "style.css", "app.js");
+
+    private HttpdCommand() {}
+
+    static int run(String[] argv) throws InterruptedException {
+        Args a = Args.parse(argv, 1,
+                Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key"),
+                Set.of("help", "listing", "access-log"));
+        if (a.has("help")) {
+            System.out.print(HELP.formatted(USAGE));
+            return 0;
+        }
+        Running r = start(configure(a), System.out);
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("hv httpd: shutting down (up to " + r.config.shutdownTimeoutMs + " ms for requests in flight)");
+            r.close();
+            System.out.println("hv httpd: stopped");
+            done.countDown();
+        }, "hv-httpd-shutdown"));
+        done.await();
+        return 0;
+    }
+
+    /** Builds the settings: defaults, then the config file, then the flags. */
+    static HttpdConfig configure(Args a) {
+        HttpdConfig c = new HttpdConfig();
+        if (a.has("config")) c.load(Path.of(a.get("config", null)));
+        for (String flag : List.of("host", "port", "root", "threads", "cors", "https-port", "cert", "key")) {
+            if (a.has(flag)) c.set(flag, a.get(flag, null), "--" + flag);
+        }
+        if (a.has("listing")) c.listing = true;
+        if (a.has("access-log")) c.accessLog = "common";
+        return c;
+    }
+
+    /** A started server and what it owns. */
+    static final class Running implements AutoCloseable {
+        final HttpServer server;
+        final HttpdConfig config;
+        final Path root;
+        final Path uploadDir;
+        /** The extracted demo site, deleted on close; null when serving --root. */
+        final Path demoDir;
+
+        Running(HttpServer server, HttpdConfig config, Path root, Path uploadDir, Path demoDir) {
+            this.server = server;
+            this.config = config;
+            this.root = root;
+            this.uploadDir = uploadDir;
+            this.demoDir = demoDir;
+        }
+
+        int port() {
+            return server.port();
+        }
+
+        /** Graceful shutdown: in-flight requests get up to the shutdown timeout. */
+        @Override
+        public void close() {
+            server.close(Duration.ofMillis(config.shutdownTimeoutMs));
+            if (demoDir != null) deleteTree(demoDir);
+        }
+    }
+
+    /** Starts the server described by {@code c}; prints where it listens to {@code out}. */
+    static Running start(HttpdConfig c, PrintStream out) {
+        if ((c.cert == null) != (c.key == null)) throw new Args.UsageException("--cert and --key go together");
+        if (c.cert != null && c.httpsPort == null) throw new Args.UsageException("--cert/--key need --https-port");
+        Path demoDir = null;
+        Path root = c.root;
+        try {
+            if (root == null) {
+                demoDir = extractDemoSite();
+                root = demoDir;
+            }
+            Path uploads = c.uploadDir != null ? c.uploadDir : Files.createTempDirectory("hv-httpd-uploads-");
+            HttpServer server = build(c, root, uploads);
+            Path devCert = null;
+            if (c.httpsPort != null) {
+                TlsConfig tls;
+                if (c.cert != null) {
+                    tls = TlsConfig.server().certificate(c.cert, c.key).build();
+                } else {
+                    SelfSignedCertificate dev = SelfSignedCertificate.generate("localhost");
+                    devCert = Files.createTempDirectory("hv-httpd-cert-");
+                    dev.writeTo(devCert);
+                    tls = TlsConfig.server().certificate(dev).build();
+                }
+                server.https(c.host, c.httpsPort, tls);
+            }
+            try {
+                server.start();
+            } catch (RuntimeException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+            Running r = new Running(server, c, root, uploads, demoDir);
+            out.println("hv httpd listening on http://" + c.host + ":" + server.port() + " (root: "
+                    + (demoDir != null ? "the demo site" : root.toAbsolutePath()) + ", " + c.threads + " loop"
+                    + (c.threads == 1 ? "" : "s") + ")");
+            if (c.httpsPort != null) {
+                out.println("hv httpd listening on https://" + c.host + ":" + server.httpsPort()
+                        + (devCert != null ? " (development certificate for localhost in " + devCert.toAbsolutePath() + ")" : ""));
+            }
+            out.println("hv httpd: uploads go to " + uploads.toAbsolutePath() + "; Ctrl-C stops");
+            return r;
+        } catch (IOException e) {
+            if (demoDir != null) deleteTree(demoDir);
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            if (demoDir != null) deleteTree(demoDir);
+            throw e;
+        }
+    }
+
+    private static HttpServer build(HttpdConfig c, Path root, Path uploads) {
+        HttpServer s = HttpServer.create(c.host, c.port).threads(c.threads).poller(c.poller).reusePort(c.reusePort);
+        if (c.keepAliveTimeoutMs != null) s.keepAliveTimeout(Duration.ofMillis(c.keepAliveTimeoutMs));
+        if (c.headerTimeoutMs != null) s.headerTimeout(Duration.ofMillis(c.headerTimeoutMs));
+        if (c.maxBodySize != null) s.maxBodySize(c.maxBodySize);
+        if (c.maxHeaderSize != null) s.maxHeaderSize(c.maxHeaderSize);
+        if (c.maxRequestLine != null) s.maxRequestLine(c.maxRequestLine);
+        if (c.maxHeaderCount != null) s.maxHeaderCount(c.maxHeaderCount);
+        if (c.maxConnections != null) s.maxConnections(c.maxConnections);
+        if (c.maxRequestsPerConnection != null) s.maxRequestsPerConnection(c.maxRequestsPerConnection);
+        if (c.maxPipelined != null) s.maxPipelined(c.maxPipelined);
+        if (c.multipartThreshold != null) s.multipartThreshold(c.multipartThreshold);
+        if (c.tempDir != null) s.tempDir(c.tempDir);
+        if (c.serverNameSet) s.serverName(c.serverName);
+
+        if (c.accessLog != null) {
+            AccessLog log = c.accessLog.equals("combined") ? AccessLog.combined() : AccessLog.common();
+            s.use(log.to(System.err::println));
+        }
+        if (c.cors != null) {
+            s.use(c.cors.contains("*") ? Cors.allowAll() : Cors.builder().allowOrigins(c.cors).build());
+        }
+
+        // The demo API. Routes with parameters go before the static files' catch-all "/*".
+        s.get("/plaintext", (req, res) -> res.text("Hello, World!"));
+        s.get("/ping", (req, res) -> res.text("pong"));
+        s.post("/echo", (req, res) -> {
+            String type = req.contentType();
+            res.contentType(type != null ? type : "application/octet-stream");
+            res.bytes(req.body());
+        });
+        s.get("/json", (req, res) -> res.json(Map.of("message", "Hello, World!")));
+        s.get("/users/:id", (req, res) -> res.json(Map.of("id", req.pathParam("id"))));
+        // Moving uploads to their folder is file I/O: run it on a virtual thread, off the loop.
+        s.post("/upload", Handler.blocking((req, res) -> res.json(saveUploads(req, uploads))));
+
+        StaticFiles files = StaticFiles.create(root).index(c.index).listing(c.listing).gzip(c.gzip)
+                .maxAge(Duration.ofSeconds(c.cacheMaxAgeSec));
+        s.staticFiles("/", files);
+        return s;
+    }
+
+    /** Saves the file parts of a multipart body under {@code dir}; returns the JSON summary. */
+    static Map<String, Object> saveUploads(io.jhv.http.Request req, Path dir) throws IOException {
+        String type = req.contentType();
+        if (type == null || !type.regionMatches(true, 0, "multipart/form-data", 0, 19)) {
+            throw new HttpException(415, "POST /upload expects multipart/form-data (try: curl -F file=@FILE ...)");
+        }
+        List<Map<String, Object>> parts = new ArrayList<>();
+        long total = 0;
+        for (Part p : req.parts()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", p.name());
+            m.put("filename", p.filename());
+            m.put("contentType", p.contentType());
+            m.put("size", p.size());
+            total += p.size();
+            if (p.filename() != null) {
+                Path target = Files.createTempFile(dir, "upload-", "-" + safeName(p.filename()));
+                p.saveTo(target);
+                m.put("saved", target.toAbsolutePath().toString());
+            } else if (p.size() <= 1024) {
+                m.put("value", p.string());
+            }
+            parts.add(m);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("parts", parts);
+        out.put("count", parts.size());
+        out.put("bytes", total);
+        return out;
+    }
+
+    /** The last segment of a client's file name, without characters that could escape or confuse. */
+    static String safeName(String filename) {
+        String s = filename;
+        int cut = Math.max(s.lastIndexOf('/'), s.lastIndexOf('\\'));
+        if (cut >= 0) s = s.substring(cut + 1);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length() && sb.length() < 100; i++) {
+            char c = s.charAt(i);
+            if (Character.isLetterOrDigit(c) || c == '.' || c == '-' || c == '_') sb.append(c);
+            else sb.append('_');
+        }
+        String r = sb.toString();
+        while (r.startsWith(".")) r = r.substring(1);
+        return r.isEmpty() ? "file" : r;
+    }
+
+    /** Copies the demo site from the class path into a new temporary directory. */
+    static Path extractDemoSite() throws IOException {
+        Path dir = Files.createTempDirectory("hv-httpd-site-");
+        for (String name : DEMO_FILES) {
+            try (InputStream in = HttpdCommand.class.getResourceAsStream("demo-site/" + name)) {
+                if (in == null) throw new IOException("demo site resource missing from the jar: demo-site/" + name);
+                Files.copy(in, dir.resolve(name));
+            }
+        }
+        return dir;
+    }
+
+    static void deleteTree(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            System.err.println("hv httpd: cannot delete " + dir + ": " + e.getMessage());
+        }
+    }
+}
