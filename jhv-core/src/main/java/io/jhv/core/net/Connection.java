@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -58,7 +59,7 @@ public final class Connection implements IoHandler {
     private final LayerSink sink = new LayerSink();
 
     // write side
-    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>(4);
+    private final ArrayDeque<Object> queue = new ArrayDeque<>(4); // ByteBuffer or FileRegion, in write order
     private volatile long queuedBytes;
     private long maxQueuedBytes;
     private ByteBuffer[] gather;
@@ -340,6 +341,12 @@ public final class Connection implements IoHandler {
                     int len = u.frameLength(src);
                     if (len < 0) break;
                     int strip = u.strip();
+                    // A custom unpacker is user code: a length it cannot mean would spin or throw
+                    // IndexOutOfBounds deep in here, so refuse it with a cause that says so.
+                    if (len == 0 || len > src.readableBytes() || strip < 0 || strip > len) {
+                        throw new UnpackException(u + " returned package length " + len + " (strip " + strip
+                                + ") with " + src.readableBytes() + " bytes readable");
+                    }
                     frameView.rewrap(src.array(), src.readerIndex() + strip, len - strip);
                     src.skip(len);
                     dispatch(frameView);
@@ -421,6 +428,80 @@ public final class Connection implements IoHandler {
         }
     }
 
+    /**
+     * Sends {@code count} bytes of {@code file} from {@code position}, in order with the other writes,
+     * without copying them through the JVM ({@link FileChannel#transferTo}: sendfile on Linux). The
+     * bytes count in {@link #queuedBytes()} until sent, so back-pressure applies. With
+     * {@code closeWhenDone} the channel is closed after the last byte (or when the connection
+     * closes first). Thread-safe.
+     *
+     * @throws IllegalStateException on a closed connection, or when a transport layer (TLS) is set:
+     *         encrypted bytes must pass through the JVM, so write them instead
+     */
+    public void sendFile(FileChannel file, long position, long count, boolean closeWhenDone) {
+        checkOpen();
+        if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
+        if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
+        FileRegion fr = new FileRegion(file, position, count, closeWhenDone);
+        if (loop.inLoop()) sendFileInLoop(fr);
+        else loop.queueInLoop(() -> sendFileInLoop(fr));
+    }
+
+    /** A part of a file waiting in the write queue. */
+    private static final class FileRegion {
+        final FileChannel file;
+        long position;
+        long remaining;
+        final boolean closeWhenDone;
+
+        FileRegion(FileChannel file, long position, long count, boolean closeWhenDone) {
+            this.file = file;
+            this.position = position;
+            this.remaining = count;
+            this.closeWhenDone = closeWhenDone;
+        }
+
+        /** Sends what the socket takes now; returns the bytes sent. */
+        long transferTo(SocketChannel ch) throws IOException {
+            long n = file.transferTo(position, remaining, ch);
+            if (n <= 0 && remaining > 0 && position >= file.size()) throw new IOException("file shorter than the region to send");
+            position += n;
+            remaining -= n;
+            return n;
+        }
+
+        void release() {
+            if (!closeWhenDone) return;
+            try {
+                file.close();
+            } catch (IOException ignored) {
+                // read-only use; nothing to recover
+            }
+        }
+    }
+
+    private void sendFileInLoop(FileRegion fr) {
+        if (state == State.CLOSED || outputShut || shutdownOutputPending) {
+            fr.release();
+            return;
+        }
+        if (queue.isEmpty() && registered) {
+            try {
+                if (fr.remaining > 0 && fr.transferTo(ch) > 0) lastWrite = lastWriteProgress = System.nanoTime();
+            } catch (IOException e) {
+                fr.release();
+                closeInLoop(classify(e), true);
+                return;
+            }
+            if (fr.remaining == 0) {
+                fr.release();
+                writeComplete();
+                return;
+            }
+        }
+        enqueue(fr, fr.remaining);
+    }
+
     /** Sends {@code o}: a byte[], String, Buffer or ByteBuffer. */
     void writeObject(Object o) {
         if (o instanceof byte[] b) write(b);
@@ -481,9 +562,14 @@ public final class Connection implements IoHandler {
             rest = ByteBuffer.allocate(src.remaining());
             rest.put(src).flip();
         }
+        enqueue(rest, rest.remaining());
+    }
+
+    /** Appends to the write queue and applies the high-water mark. */
+    private void enqueue(Object item, long bytes) {
         if (queue.isEmpty()) lastWriteProgress = System.nanoTime();
-        queue.add(rest);
-        long q = queuedBytes + rest.remaining();
+        queue.add(item);
+        long q = queuedBytes + bytes;
         queuedBytes = q;
         if (q > maxQueuedBytes) maxQueuedBytes = q;
         setInterest(interest | SelectionKey.OP_WRITE);
@@ -498,17 +584,34 @@ public final class Connection implements IoHandler {
     }
 
     private void handleWrite() {
+        if (queue.isEmpty()) {
+            setInterest(interest & ~SelectionKey.OP_WRITE);
+            return;
+        }
         if (gather == null) gather = new ByteBuffer[MAX_GATHER];
         ByteBuffer[] g = gather;
         // Take the head of the queue out and put back what was not written: no iterator, so a
         // writable event allocates nothing.
         int k = 0;
-        ByteBuffer b;
-        while (k < MAX_GATHER && (b = queue.pollFirst()) != null) g[k++] = b;
+        while (k < MAX_GATHER && queue.peekFirst() instanceof ByteBuffer b) {
+            queue.pollFirst();
+            g[k++] = b;
+        }
         long n;
         try {
-            n = k == 1 ? ch.write(g[0]) : ch.write(g, 0, k);
+            if (k == 0) {
+                // a file region is first in line: sendfile it, then (next event) what follows
+                FileRegion fr = (FileRegion) queue.peekFirst();
+                n = fr.transferTo(ch);
+                if (fr.remaining == 0) {
+                    queue.pollFirst();
+                    fr.release();
+                }
+            } else {
+                n = k == 1 ? ch.write(g[0]) : ch.write(g, 0, k);
+            }
         } catch (IOException e) {
+            for (int i = k - 1; i >= 0; i--) queue.addFirst(g[i]); // released with the queue on close
             java.util.Arrays.fill(g, 0, k, null);
             closeInLoop(classify(e), true);
             return;
@@ -667,6 +770,7 @@ public final class Connection implements IoHandler {
         } catch (IOException ignored) {
             // the descriptor is released either way
         }
+        for (Object o : queue) if (o instanceof FileRegion fr) fr.release();
         queue.clear();
         queuedBytes = 0;
         inbuf = null;

@@ -603,7 +603,10 @@ public final class HttpConnection {
                 finished(res);
             } else {
                 afterOutput(res);
-                if (isHead(res)) startFile(res);
+                if (isHead(res)) {
+                    startFile(res);
+                    if (res.done) advance(); // handed to the socket whole (sendfile)
+                }
             }
             return;
         }
@@ -761,6 +764,22 @@ public final class HttpConnection {
 
     private void startFile(Http1Response res) {
         flushBatch();
+        if (conn != null && conn.layer() == null) {
+            // Plain TCP: the connection sends the region with sendfile, in order after the head,
+            // counted in its write queue (so back-pressure applies); nothing passes through the heap.
+            try {
+                FileChannel fc = FileChannel.open(res.file, StandardOpenOption.READ);
+                conn.sendFile(fc, res.fileOffset, res.fileLength, true);
+            } catch (IOException | IllegalStateException e) {
+                LOG.log(System.Logger.Level.WARNING, conn + " cannot send " + res.file + ": " + e);
+                res.file = null;
+                abortConnection(); // the head promised a body we cannot send
+                return;
+            }
+            res.file = null;
+            res.done = true;
+            return;
+        }
         try {
             fileCh = FileChannel.open(res.file, StandardOpenOption.READ);
             filePos = res.fileOffset;
@@ -774,7 +793,10 @@ public final class HttpConnection {
         pumpFile();
     }
 
-    /** Sends the next part of the file while the write queue is short; resumes on write-complete. */
+    /**
+     * With TLS (bytes must be encrypted in the JVM): sends the next part of the file while the write
+     * queue is short; resumes on write-complete.
+     */
     private void pumpFile() {
         FileChannel fc = fileCh;
         if (fc == null || closed) return;
