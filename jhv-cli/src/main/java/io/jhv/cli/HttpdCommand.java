@@ -138,13 +138,14 @@ final class HttpdCommand {
         if ((c.cert == null) != (c.key == null)) throw new Args.UsageException("--cert and --key go together");
         if (c.cert != null && c.httpsPort == null) throw new Args.UsageException("--cert/--key need --https-port");
         Path demoDir = null;
+        Path ownUploads = null; // the temporary uploads folder made here: removed again if the start fails
         Path root = c.root;
         try {
             if (root == null) {
                 demoDir = extractDemoSite();
                 root = demoDir;
             }
-            Path uploads = c.uploadDir != null ? c.uploadDir : Files.createTempDirectory("hv-httpd-uploads-");
+            Path uploads = c.uploadDir != null ? c.uploadDir : (ownUploads = Files.createTempDirectory("hv-httpd-uploads-"));
             HttpServer server = build(c, root, uploads);
             Path devCert = null;
             if (c.httpsPort != null) {
@@ -176,9 +177,11 @@ final class HttpdCommand {
             return r;
         } catch (IOException e) {
             if (demoDir != null) deleteTree(demoDir);
+            if (ownUploads != null) deleteTree(ownUploads);
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
             if (demoDir != null) deleteTree(demoDir);
+            if (ownUploads != null) deleteTree(ownUploads);
             throw e;
         }
     }

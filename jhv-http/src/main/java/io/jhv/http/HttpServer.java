@@ -259,6 +259,9 @@ public final class HttpServer implements AutoCloseable {
     /** The TCP server underneath (connections, counters). */
     public TcpServer tcpServer() { return tcp; }
 
+    /** The TCP server of the HTTPS listener added with {@link #https}, or null. */
+    public TcpServer httpsTcpServer() { return httpsTcp; }
+
     /** {@link #close(Duration)} with 5 s. */
     @Override
     public void close() { close(Duration.ofSeconds(5)); }

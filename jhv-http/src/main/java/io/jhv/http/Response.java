@@ -97,7 +97,11 @@ public interface Response {
     /** Closes the connection after this response. */
     Response closeConnection();
 
-    /** A streaming body, sent with chunked transfer coding. Thread-safe. */
+    /**
+     * A streaming body, sent with chunked transfer coding. Thread-safe. Written from another thread
+     * (a blocking handler's virtual thread), {@code write} blocks while about 1 MiB is still on its
+     * way to a slow client, so a stream cannot fill the server's memory; on the loop it never blocks.
+     */
     interface ChunkedWriter extends AutoCloseable {
         ChunkedWriter write(byte[] data);
 

@@ -40,6 +40,8 @@ public final class Http1Response implements Response {
     Path file;
     long fileOffset, fileLength;
     boolean blocking;
+    /** Bytes of a streamed body held until earlier responses finish (read off the loop). */
+    volatile long backlog;
 
     Http1Response(HttpConnection conn, Http1Request req) {
         this.conn = conn;
@@ -59,6 +61,7 @@ public final class Http1Response implements Response {
         chunked = false;
         file = null;
         blocking = false;
+        backlog = 0;
         if (pendingOut != null) {
             if (pendingOut.capacity() > 64 * 1024) pendingOut = null;
             else pendingOut.clear();
@@ -283,7 +286,10 @@ public final class Http1Response implements Response {
         @Override
         public ChunkedWriter write(byte[] data) {
             if (closed) throw new IllegalStateException("stream closed");
-            if (data.length > 0) conn.chunk(Http1Response.this, data.clone(), false);
+            if (data.length > 0) {
+                conn.awaitStreamCapacity(Http1Response.this);
+                conn.chunk(Http1Response.this, data.clone(), false);
+            }
             return this;
         }
 

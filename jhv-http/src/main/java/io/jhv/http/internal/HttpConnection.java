@@ -117,6 +117,9 @@ public final class HttpConnection {
                     cfg.headerTimeoutMs > 0 ? cfg.headerTimeoutMs : Long.MAX_VALUE));
             if (t != Long.MAX_VALUE) timer = loop.setTimeout(t, this::checkTimeouts);
             conn.onWriteComplete(c -> pumpFile());
+            conn.onWritable((c, writable) -> {
+                if (writable) wakeStreamWriters();
+            });
         }
     }
 
@@ -152,6 +155,7 @@ public final class HttpConnection {
     /** The connection closed: release what the exchanges hold. */
     public void onClosed() {
         closed = true;
+        wakeStreamWriters();
         if (timer != null) timer.cancel();
         closeFile();
         if (sink instanceof MultipartParser mp) mp.cleanup();
@@ -621,7 +625,12 @@ public final class HttpConnection {
     /** A chunk of a streaming response (null + last to end). Any thread. */
     void chunk(Http1Response res, byte[] data, boolean last) {
         if (!inLoop()) {
-            toLoop(() -> chunk(res, data, last));
+            int n = data == null ? 0 : data.length;
+            chunkBytesPosted.addAndGet(n);
+            toLoop(() -> {
+                chunkBytesPosted.addAndGet(-n);
+                chunk(res, data, last);
+            });
             return;
         }
         if (closed) return;
@@ -640,6 +649,37 @@ public final class HttpConnection {
             finished(res);
         } else {
             afterOutput(res);
+        }
+        res.backlog = res.pendingOut == null ? 0 : res.pendingOut.readableBytes();
+    }
+
+    /** Streamed bytes a writer may have outstanding (posted, queued or held) before it waits. */
+    static final long STREAM_HIGH_WATER = 1 << 20;
+    private final java.util.concurrent.atomic.AtomicLong chunkBytesPosted = new java.util.concurrent.atomic.AtomicLong();
+    private final Object streamLock = new Object();
+
+    /**
+     * Back-pressure for streamed bodies written off the loop: blocks the writing thread (a virtual
+     * thread, typically) while more than {@link #STREAM_HIGH_WATER} bytes wait to reach the socket.
+     * On the loop it returns at once (the loop must not block; check the connection's queue there).
+     */
+    void awaitStreamCapacity(Http1Response res) {
+        if (inLoop() || conn == null) return;
+        synchronized (streamLock) {
+            while (!closed && chunkBytesPosted.get() + conn.queuedBytes() + res.backlog > STREAM_HIGH_WATER) {
+                try {
+                    streamLock.wait(20); // woken when the write queue drains; the timeout covers posted bytes
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for the client to read", e);
+                }
+            }
+        }
+    }
+
+    private void wakeStreamWriters() {
+        synchronized (streamLock) {
+            streamLock.notifyAll();
         }
     }
 
