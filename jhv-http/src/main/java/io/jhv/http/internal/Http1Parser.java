@@ -24,6 +24,13 @@ public final class Http1Parser {
     private int lineStart;
     private boolean requestLineDone;
 
+    /** Bytes allowed in a field value (RFC 9110 5.5): VCHAR, obs-text, SP and HTAB. */
+    private static final boolean[] FIELD_VALUE = new boolean[256];
+
+    static {
+        for (int b = 0; b < 256; b++) FIELD_VALUE[b] = b == '\t' || (b >= 0x20 && b != 0x7f);
+    }
+
     public Http1Parser(int maxRequestLine, int maxHeaderSize, int maxHeaderCount) {
         this.maxRequestLine = maxRequestLine;
         this.maxHeaderSize = maxHeaderSize;
@@ -121,13 +128,16 @@ public final class Http1Parser {
             while (true) {
                 if (i >= end) throw new HttpException(400, "unterminated header line");
                 int b = a[i] & 0xff;
+                if (FIELD_VALUE[b]) { // the common case: one table lookup a byte
+                    i++;
+                    continue;
+                }
                 if (b == '\r') {
                     if (i + 1 >= end || a[i + 1] != '\n') throw new HttpException(400, "bare CR in a header value");
                     break;
                 }
                 if (b == '\n') throw new HttpException(400, "bare LF in a header value");
-                if ((b < 0x20 && b != '\t') || b == 0x7f) throw new HttpException(400, "control character 0x" + Integer.toHexString(b) + " in a header value");
-                i++;
+                throw new HttpException(400, "control character 0x" + Integer.toHexString(b) + " in a header value");
             }
             int vend = i;
             while (vend > vstart && (a[vend - 1] == ' ' || a[vend - 1] == '\t')) vend--;

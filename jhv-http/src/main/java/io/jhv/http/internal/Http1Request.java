@@ -184,26 +184,27 @@ public final class Http1Request implements Request {
             int k = h * 4;
             int ns = base + hdr[k], ne = base + hdr[k + 1], vs = base + hdr[k + 2], ve = base + hdr[k + 3];
             int nl = ne - ns;
-            if (nl == 4 && nameIs(ns, ne, "host")) {
+            if (nl == 4 && regionIs(ns, ne, HOST)) {
                 if (hostIndex >= 0) throw new HttpException(400, "more than one Host header");
                 hostIndex = h;
                 checkHost(vs, ve);
-            } else if (nl == 14 && nameIs(ns, ne, "content-length")) {
+            } else if (nl == 14 && regionIs(ns, ne, CONTENT_LENGTH)) {
                 long v = parseContentLength(vs, ve);
                 if (sawCl && v != cl) throw new HttpException(400, "differing Content-Length values");
                 sawCl = true;
                 cl = v;
-            } else if (nl == 17 && nameIs(ns, ne, "transfer-encoding")) {
+            } else if (nl == 17 && regionIs(ns, ne, TRANSFER_ENCODING)) {
                 // an earlier Transfer-Encoding line passed the check, so it ended in chunked: any
                 // coding after it means chunked is not the last (or is applied twice)
                 if (sawTe) throw new HttpException(400, "more than one Transfer-Encoding field: chunked must come once, last");
                 sawTe = true;
                 checkTransferEncoding(vs, ve);
-            } else if (nl == 10 && nameIs(ns, ne, "connection")) {
-                close |= hasToken(vs, ve, "close");
-                ka |= hasToken(vs, ve, "keep-alive");
-            } else if (nl == 6 && nameIs(ns, ne, "expect")) {
-                if (ve - vs == 12 && regionIs(vs, ve, "100-continue")) expectContinue = true;
+            } else if (nl == 10 && regionIs(ns, ne, CONNECTION)) {
+                int tokens = connectionTokens(vs, ve);
+                close |= (tokens & CONN_CLOSE) != 0;
+                ka |= (tokens & CONN_KEEP_ALIVE) != 0;
+            } else if (nl == 6 && regionIs(ns, ne, EXPECT)) {
+                if (ve - vs == 12 && regionIs(vs, ve, CONTINUE_100)) expectContinue = true;
                 else throw new HttpException(417, "unsupported expectation");
             }
         }
@@ -221,12 +222,17 @@ public final class Http1Request implements Request {
         if (bodyKind == BodyKind.NONE || minor == 0) expectContinue = false;
     }
 
+    /** Bytes a Host header may not contain: controls, space, DEL, non-ASCII, and URL delimiters. */
+    private static final boolean[] BAD_HOST = new boolean[256];
+
+    static {
+        for (int b = 0; b < 256; b++) BAD_HOST[b] = b <= 0x20 || b >= 0x7f || "/\\@?#,".indexOf(b) >= 0;
+    }
+
     private void checkHost(int vs, int ve) {
+        byte[] d = data;
         for (int i = vs; i < ve; i++) {
-            int b = data[i] & 0xff;
-            if (b <= 0x20 || b == '/' || b == '\\' || b == '@' || b == '?' || b == '#' || b == ',' || b >= 0x7f) {
-                throw new HttpException(400, "invalid Host header");
-            }
+            if (BAD_HOST[d[i] & 0xff]) throw new HttpException(400, "invalid Host header");
         }
     }
 
@@ -265,7 +271,7 @@ public final class Http1Request implements Request {
             int s = i;
             while (i < ve && data[i] != ',' && data[i] != ' ' && data[i] != '\t' && data[i] != ';') i++;
             if (i == s) break;
-            if (i - s == 7 && regionIs(s, i, "chunked")) {
+            if (i - s == 7 && regionIs(s, i, CHUNKED)) {
                 if (chunkedSeen) throw new HttpException(400, "chunked applied twice");
                 chunkedSeen = true;
             } else {
@@ -290,11 +296,53 @@ public final class Http1Request implements Request {
         return false;
     }
 
+    private static final int CONN_CLOSE = 1, CONN_KEEP_ALIVE = 2;
+
+    /** The close and keep-alive tokens of a Connection value, in one pass over it. */
+    private int connectionTokens(int vs, int ve) {
+        int found = 0;
+        int i = vs;
+        while (i < ve) {
+            while (i < ve && (data[i] == ' ' || data[i] == '\t' || data[i] == ',')) i++;
+            int s = i;
+            while (i < ve && data[i] != ',') i++;
+            int e = i;
+            while (e > s && (data[e - 1] == ' ' || data[e - 1] == '\t')) e--;
+            int n = e - s;
+            if (n == 5 && regionIs(s, e, CLOSE)) found |= CONN_CLOSE;
+            else if (n == 10 && regionIs(s, e, KEEP_ALIVE)) found |= CONN_KEEP_ALIVE;
+        }
+        return found;
+    }
+
     private boolean nameIs(int s, int e, String lower) {
         return regionIs(s, e, lower);
     }
 
     /** ASCII case-insensitive compare of data[s, e) with a lower-case string. */
+    // Lower-case names and tokens the head rules look for, compared as bytes.
+    private static final byte[] HOST = "host".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONTENT_LENGTH = "content-length".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TRANSFER_ENCODING = "transfer-encoding".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONNECTION = "connection".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] EXPECT = "expect".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONTINUE_100 = "100-continue".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CHUNKED = "chunked".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLOSE = "close".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEEP_ALIVE = "keep-alive".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * ASCII case-insensitive compare of data[s, e) with lower-case letters, digits and '-': b | 0x20
+     * folds A-Z onto a-z, and no other byte a valid head can hold folds onto those.
+     */
+    private boolean regionIs(int s, int e, byte[] lower) {
+        int n = lower.length;
+        if (e - s != n) return false;
+        byte[] d = data;
+        for (int i = 0; i < n; i++) if ((d[s + i] | 0x20) != lower[i]) return false;
+        return true;
+    }
+
     private boolean regionIs(int s, int e, String lower) {
         if (e - s != lower.length()) return false;
         for (int i = 0; i < lower.length(); i++) {

@@ -33,6 +33,25 @@ public final class Http1Response implements Response {
     boolean closeAfter;
     private volatile boolean deferred;
     volatile boolean committed, done;
+    // Volatile so a handler thread and the loop see each other's progress; written with release
+    // (and, in reset(), plain) stores, because a full volatile store is a fence on every response.
+    private static final java.lang.invoke.VarHandle COMMITTED, DONE, DEFERRED;
+
+    static {
+        try {
+            java.lang.invoke.MethodHandles.Lookup l = java.lang.invoke.MethodHandles.lookup();
+            COMMITTED = l.findVarHandle(Http1Response.class, "committed", boolean.class);
+            DONE = l.findVarHandle(Http1Response.class, "done", boolean.class);
+            DEFERRED = l.findVarHandle(Http1Response.class, "deferred", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Marks the response complete (loop thread). */
+    void markDone() {
+        DONE.setRelease(this, true);
+    }
     boolean chunked;
     /** Output waiting while earlier responses on the connection are not finished. */
     Buffer pendingOut;
@@ -55,9 +74,10 @@ public final class Http1Response implements Response {
         headerCount = 0;
         contentType = null;
         closeAfter = false;
-        deferred = false;
-        committed = false;
-        done = false;
+        // no other thread holds this exchange while it is reset
+        DEFERRED.set(this, false);
+        COMMITTED.set(this, false);
+        DONE.set(this, false);
         chunked = false;
         file = null;
         blocking = false;
@@ -248,7 +268,7 @@ public final class Http1Response implements Response {
 
     private void beginSend() {
         if (committed) throw new IllegalStateException("response already sent for " + req);
-        committed = true;
+        COMMITTED.setRelease(this, true);
     }
 
     private void sendString(String body) {
@@ -402,7 +422,18 @@ public final class Http1Response implements Response {
         return l;
     }
 
+    /** Decimal digits of 0..9999, the lengths nearly every body has: no division per response. */
+    private static final byte[][] SMALL_DECIMALS = new byte[10_000][];
+
+    static {
+        for (int i = 0; i < SMALL_DECIMALS.length; i++) SMALL_DECIMALS[i] = Integer.toString(i).getBytes(StandardCharsets.ISO_8859_1);
+    }
+
     static void writeDecimal(Buffer out, long v) {
+        if (v >= 0 && v < SMALL_DECIMALS.length) {
+            out.write(SMALL_DECIMALS[(int) v]);
+            return;
+        }
         if (v == 0) {
             out.writeByte('0');
             return;

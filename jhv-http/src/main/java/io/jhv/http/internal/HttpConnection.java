@@ -706,7 +706,7 @@ public final class HttpConnection {
 
     /** The response is complete: send what is first in line, in order. */
     private void finished(Http1Response res) {
-        res.done = true;
+        res.markDone();
         afterOutput(res);
         advance();
     }
@@ -744,7 +744,8 @@ public final class HttpConnection {
             }
         }
         if (inflight.isEmpty()) {
-            lastActivity = System.nanoTime();
+            // within a read batch onMessage has just set it: no clock read per response
+            if (!inBatch) lastActivity = System.nanoTime();
             if (continuePending) {
                 continuePending = false;
                 if (reading != null && !closed) writeNow(CONTINUE);
@@ -817,7 +818,7 @@ public final class HttpConnection {
                 return;
             }
             res.file = null;
-            res.done = true;
+            res.markDone();
             return;
         }
         try {
@@ -865,7 +866,7 @@ public final class HttpConnection {
             Exchange h = inflight.peek();
             if (h != null) {
                 h.res.file = null;
-                h.res.done = true;
+                h.res.markDone();
             }
             advance();
         }
