@@ -335,6 +335,11 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
      * open at the deadline, and stops the loops the server made. Thread-safe; blocks until done unless
      * called on one of the server's loops (then it finishes in the background). A concurrent second
      * call waits for the first; a later one returns at once. When it returns, the port is free.
+     *
+     * <p>A client whose connect races with the listener's close may be left connected to nothing:
+     * Linux can finish the handshake and then drop the half-made connection without a reset (it
+     * counts it in TcpExtListenDrops). No descriptor is left open here; the client learns of it
+     * when it next sends.
      */
     public void close(Duration deadline) {
         long deadlineNanos = System.nanoTime() + deadline.toNanos();
