@@ -16,6 +16,10 @@
 #
 # Usage: jhv-bench/compare.sh [--quick] [--only http|echo] [--rounds N] [--duration S] [--warmup S]
 #                             [--no-build] [--port-base P] [--noise-limit PCT] [--quiet-wait S]
+#                             [--echo-client c|java]
+#
+# The echo load comes from pingpong_client.c by default: the Java PingPongClient costs about as
+# much CPU as the server it loads, so with it the client, not the server, is the limit.
 #
 # Other processes on the machine (builds, tests) distort the numbers. Before each run the harness
 # waits up to --quiet-wait seconds (default 30; 240 s in all at most) until other processes use
@@ -33,7 +37,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 die() { echo "compare: $*" >&2; exit 1; }
 note() { echo "compare: $*" >&2; }
 
-quick=0 only=all build=1 port_base=18080 noise_limit=30 quiet_wait=30 gate_budget=240
+echo_client=c quick=0 only=all build=1 port_base=18080 noise_limit=30 quiet_wait=30 gate_budget=240
 rounds="" duration="" warmup=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,12 +50,14 @@ while [ $# -gt 0 ]; do
     --port-base) port_base="${2:?}"; shift ;;
     --noise-limit) noise_limit="${2:?}"; shift ;;
     --quiet-wait) quiet_wait="${2:?}"; shift ;;
+    --echo-client) echo_client="${2:?--echo-client needs c or java}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
   shift
 done
 case "$only" in all|http|echo) ;; *) die "--only must be http or echo, not $only" ;; esac
+case "$echo_client" in c|java) ;; *) die "--echo-client must be c or java, not $echo_client" ;; esac
 if [ "$quick" = 1 ]; then
   rounds="${rounds:-1}" duration="${duration:-3}" warmup="${warmup:-2}"
 else
@@ -119,6 +125,8 @@ hv_jar="$root/jhv-cli/target/hv.jar"
 [ -f "$hv_jar" ] || die "missing $hv_jar (run without --no-build)"
 c_server="$work/plaintext_server"
 gcc -O2 -Wall -o "$c_server" "$bench/src/main/c/plaintext_server.c" || die "gcc failed on plaintext_server.c"
+c_client="$work/pingpong_client"
+gcc -O2 -Wall -o "$c_client" "$bench/src/main/c/pingpong_client.c" || die "gcc failed on pingpong_client.c"
 
 java_major=$(jhv_java_major "$JAVA_HOME/bin/java")
 if [ -n "${JHV_BENCH_JVM_FLAGS:-}" ]; then
@@ -451,9 +459,14 @@ echo_conns=64 echo_size=1024
 # run_pingpong NAME WARMUP SECONDS OUTFILE -> sets msgs, mbs, scpu, ccpu, errs
 run_pingpong() {
   local name="$1" warm="$2" secs="$3" out="$4" port="${sport[$1]}" pid="${spid[$1]}"
-  timeout -k 5 $((warm + secs + 60)) taskset -c "$client_cpu" java "${client_jvm[@]}" -cp "$bench_jar" io.jhv.bench.peer.PingPongClient \
-    --host 127.0.0.1 --port "$port" --connections "$echo_conns" --size "$echo_size" --warmup "$warm" --duration "$secs" \
-    --server-pid "$pid" >"$out" 2>&1 || true
+  if [ "$echo_client" = c ]; then
+    timeout -k 5 $((warm + secs + 60)) taskset -c "$client_cpu" "$c_client" 127.0.0.1 "$port" "$echo_conns" "$echo_size" \
+      "$warm" "$secs" "$pid" >"$out" 2>&1 || true
+  else
+    timeout -k 5 $((warm + secs + 60)) taskset -c "$client_cpu" java "${client_jvm[@]}" -cp "$bench_jar" io.jhv.bench.peer.PingPongClient \
+      --host 127.0.0.1 --port "$port" --connections "$echo_conns" --size "$echo_size" --warmup "$warm" --duration "$secs" \
+      --server-pid "$pid" >"$out" 2>&1 || true
+  fi
   local line
   line=$(grep '^RESULT ' "$out" || true)
   msgs=$(sed -n 's/.*msgs_per_sec=\([^ ]*\).*/\1/p' <<<"$line")
@@ -516,7 +529,9 @@ write_echo_table() {
   echo "# TCP echo: jhv vs Netty 4.2 ($(date -u +%Y-%m-%d))"
   echo
   machine_lines
-  echo "- load: \`PingPongClient\` (one thread, NIO, pinned to CPU $client_cpu): $echo_conns connections, ${echo_size}-byte messages, one in flight per connection, ${duration} s after 2 s of warm-up; MB/s = 10^6 bytes echoed per second"
+  local client_desc='`PingPongClient` (one thread, NIO'
+  [ "$echo_client" = c ] && client_desc='`src/main/c/pingpong_client.c` (one thread, epoll'
+  echo "- load: $client_desc, pinned to CPU $client_cpu): $echo_conns connections, ${echo_size}-byte messages, one in flight per connection, ${duration} s after 2 s of warm-up; MB/s = 10^6 bytes echoed per second"
   echo
   echo "Medians over the rounds (CPU in % of one core; \"other\" is all other processes on the machine):"
   echo

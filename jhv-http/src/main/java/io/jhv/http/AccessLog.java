@@ -22,9 +22,9 @@ import java.util.function.Consumer;
  * first so that it sees every request. Quotes, backslashes and control characters from the request
  * are escaped, so a client cannot forge log lines.
  *
- * <p>The line is written when the chain returns. The byte count is the response's
- * {@code Content-Length} header when a handler set it, else "-"; a response answered later
- * ({@link Response#defer()}) is logged with the status it had when its handler returned.
+ * <p>The line is written when the response is
+ * complete (deferred and streamed ones too), with its final status and the body bytes sent
+ * ("-" for none).
  *
  * <p>Thread contract: immutable; the sink is called from every loop and virtual thread, so it must
  * be thread-safe.
@@ -70,26 +70,15 @@ public final class AccessLog implements Middleware {
             return;
         }
         // The request is recycled once its response is sent, which may happen inside chain.next():
-        // take what the line needs from it now.
+        // take what the line needs from it now; the status and size come when the response is done
+        // (also for deferred and streamed answers, and for the error response of a failing handler).
         String head = head(req, System.currentTimeMillis());
         String tail = combined ? tail(req) : "";
-        int status;
-        try {
-            chain.next();
-            status = res.status();
-        } catch (HttpException e) {
-            write(head, tail, res, e.status());
-            throw e;
-        } catch (Exception | Error e) {
-            write(head, tail, res, 500);
-            throw e;
-        }
-        write(head, tail, res, status);
+        res.onDone((status, bytes) -> write(head + status + ' ' + (bytes > 0 ? Long.toString(bytes) : "-") + tail));
+        chain.next();
     }
 
-    private void write(String head, String tail, Response res, int status) {
-        String len = res.header("Content-Length");
-        String line = head + status + ' ' + (len != null ? len : "-") + tail;
+    private void write(String line) {
         if (sink != null) sink.accept(line);
         else ACCESS.log(System.Logger.Level.INFO, line);
     }

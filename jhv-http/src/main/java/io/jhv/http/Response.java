@@ -98,6 +98,20 @@ public interface Response {
     Response closeConnection();
 
     /**
+     * Calls {@code listener} on the loop once the whole response has been handed to the connection,
+     * with its final status and the body bytes sent (for access logs and metrics; deferred and
+     * streamed responses included). Several listeners run in the order added; none is called
+     * if the connection closes first.
+     */
+    Response onDone(DoneListener listener);
+
+    /** See {@link #onDone}. */
+    @FunctionalInterface
+    interface DoneListener {
+        void done(int status, long bodyBytes);
+    }
+
+    /**
      * A streaming body, sent with chunked transfer coding. Thread-safe. Written from another thread
      * (a blocking handler's virtual thread), {@code write} blocks while about 1 MiB is still on its
      * way to a slow client, so a stream cannot fill the server's memory; on the loop it never blocks.

@@ -51,6 +51,30 @@ public final class Http1Response implements Response {
     /** Marks the response complete (loop thread). */
     void markDone() {
         DONE.setRelease(this, true);
+        DoneListener l = doneListener;
+        if (l != null) {
+            doneListener = null;
+            try {
+                l.done(status, bodyBytes);
+            } catch (RuntimeException e) {
+                System.getLogger(Http1Response.class.getName()).log(System.Logger.Level.WARNING, "onDone listener failed", e);
+            }
+        }
+    }
+
+    private DoneListener doneListener;
+    /** Body bytes handed to the connection so far. */
+    long bodyBytes;
+
+    @Override
+    public Response onDone(DoneListener listener) {
+        java.util.Objects.requireNonNull(listener, "listener");
+        DoneListener prev = doneListener;
+        this.doneListener = prev == null ? listener : (status, bytes) -> {
+            prev.done(status, bytes);
+            listener.done(status, bytes);
+        };
+        return this;
     }
     boolean chunked;
     /** Output waiting while earlier responses on the connection are not finished. */
@@ -65,6 +89,13 @@ public final class Http1Response implements Response {
     Http1Response(HttpConnection conn, Http1Request req) {
         this.conn = conn;
         this.req = req;
+    }
+
+    /** Starts over for an error answer, keeping who waits for the response to be done. */
+    void resetForError() {
+        DoneListener l = doneListener;
+        reset();
+        doneListener = l;
     }
 
     void reset() {
@@ -82,6 +113,8 @@ public final class Http1Response implements Response {
         file = null;
         blocking = false;
         backlog = 0;
+        doneListener = null;
+        bodyBytes = 0;
         if (pendingOut != null) {
             if (pendingOut.capacity() > 64 * 1024) pendingOut = null;
             else pendingOut.clear();
@@ -379,6 +412,7 @@ public final class Http1Response implements Response {
      * delimited by closing the connection).
      */
     void writeHead(Buffer out, long contentLength) {
+        bodyBytes = contentLength > 0 && sendsBody() ? contentLength : 0;
         out.write(statusLine(status));
         out.write(conn.server().serverHeaderLine());
         out.write(DateCache.line());

@@ -545,7 +545,7 @@ public final class HttpConnection {
         }
         if (res.committed()) return;
         boolean close = res.closeAfter; // Connection: close, draining, the last allowed request
-        res.reset();
+        res.resetForError();
         res.closeAfter = close;
         if (t instanceof HttpException he) {
             res.status(he.status()).text(he.getMessage() == null ? Status.reason(he.status()) : he.getMessage());
@@ -567,7 +567,7 @@ public final class HttpConnection {
     private void protocolErrorInFlight(Exchange ex, HttpException e) {
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, conn + " bad request: " + e.getMessage());
         Http1Response res = ex.res;
-        res.reset();
+        res.resetForError();
         res.closeAfter = true;
         stopReading = true;
         res.status(e.status()).text(e.getMessage() == null ? Status.reason(e.status()) : e.getMessage());
@@ -637,6 +637,7 @@ public final class HttpConnection {
         Buffer out = outputFor(res);
         boolean body = res.sendsBody();
         if (data != null && body) {
+            res.bodyBytes += data.length;
             if (res.req.minorVersion() == 1) {
                 out.writeString(Long.toHexString(data.length), StandardCharsets.ISO_8859_1).writeByte('\r').writeByte('\n');
                 out.write(data).writeByte('\r').writeByte('\n');
