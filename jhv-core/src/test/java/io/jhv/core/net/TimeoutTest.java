@@ -320,7 +320,8 @@ class TimeoutTest {
                 for (EventLoop l : server.group().loops()) if (l.isRunning()) return false;
                 return true;
             }, Duration.ofSeconds(5)), "the server's own loops stop");
-            assertEquals(3, closes.get());
+            // isRunning() turns false when stop is asked; the last onClose may still be running then
+            assertTrue(LeakCheck.await(() -> closes.get() == 3, Duration.ofSeconds(5)), "onClose calls: " + closes.get());
         } finally {
             for (Socket s : clients) s.close();
         }
