@@ -65,18 +65,26 @@ public final class NettyHttpServer implements AutoCloseable {
     private static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(false);
 
     private final EventLoopGroup group;
+    private final io.netty.handler.ssl.SslContext ssl; // null: plain HTTP
     private volatile Channel listener;
     private volatile AsciiString date = AsciiString.cached(DateFormatter.format(new Date()));
 
-    private NettyHttpServer(EventLoopGroup group) {
+    private NettyHttpServer(EventLoopGroup group, io.netty.handler.ssl.SslContext ssl) {
         this.group = group;
+        this.ssl = ssl;
     }
 
     /** Binds {@code host:port} (port 0: any free port) and serves on one loop of {@code transport}. */
     public static NettyHttpServer start(String host, int port, NettyTransport transport) throws InterruptedException {
+        return start(host, port, transport, null);
+    }
+
+    /** The same, serving HTTPS through {@code ssl} (an SslHandler in front of the codec); null: HTTP. */
+    public static NettyHttpServer start(String host, int port, NettyTransport transport, io.netty.handler.ssl.SslContext ssl)
+            throws InterruptedException {
         // TechEmpower's Netty entry turns leak detection off: it samples buffers on the hot path.
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
-        NettyHttpServer server = new NettyHttpServer(transport.newSingleLoopGroup());
+        NettyHttpServer server = new NettyHttpServer(transport.newSingleLoopGroup(), ssl);
         try {
             server.bind(host, port, transport);
             return server;
@@ -102,6 +110,7 @@ public final class NettyHttpServer implements AutoCloseable {
                                 .setMaxChunkSize(8192)
                                 .setHeadersFactory(HEADERS)
                                 .setTrailersFactory(TRAILERS);
+                        if (ssl != null) ch.pipeline().addLast(ssl.newHandler(ch.alloc()));
                         ch.pipeline().addLast(new HttpServerCodec(cfg), new PlaintextHandler());
                     }
                 });
