@@ -214,7 +214,30 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
 
     private void failAttempt(String why) {
         LOG.log(System.Logger.Level.DEBUG, "connect to " + host + ":" + port + ": " + why);
+        reportConnectFailure(CloseCause.error(why, null));
         afterClose();
+    }
+
+    private java.util.function.Consumer<CloseCause> onConnectFailed;
+
+    /**
+     * Called on the loop each time a connect attempt fails, with why: a refused or timed-out connect
+     * (which also reaches {@code onClose}) and a failure before any socket exists (a name that does
+     * not resolve, no descriptors left), which reaches no other callback. Configure before start.
+     */
+    public TcpClient onConnectFailed(java.util.function.Consumer<CloseCause> handler) {
+        this.onConnectFailed = handler;
+        return this;
+    }
+
+    private void reportConnectFailure(CloseCause cause) {
+        java.util.function.Consumer<CloseCause> h = onConnectFailed;
+        if (h == null) return;
+        try {
+            h.accept(cause);
+        } catch (RuntimeException e) {
+            loop.reportError(e);
+        }
     }
 
     /** Called by a connection of this client when it has closed (loop thread). */
@@ -224,6 +247,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
             connecting = null;
             if (connectTimer != null) connectTimer.cancel();
             connectTimer = null;
+            if (!closed) reportConnectFailure(cause);
         }
         afterClose();
     }
