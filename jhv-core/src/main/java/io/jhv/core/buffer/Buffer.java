@@ -246,6 +246,24 @@ public final class Buffer {
             writer = w;
             return this;
         }
+        if (cs == StandardCharsets.UTF_8) {
+            // ASCII text (headers, JSON keys, most protocol strings) is its own UTF-8: copy it in
+            // place and fall back to the encoder only from the first non-ASCII char.
+            int n = s.length();
+            ensureWritable(n);
+            byte[] d = data;
+            int w = writer;
+            for (int i = 0; i < n; i++) {
+                char c = s.charAt(i);
+                if (c >= 0x80) {
+                    writer = w;
+                    return write(s.substring(i).getBytes(StandardCharsets.UTF_8));
+                }
+                d[w++] = (byte) c;
+            }
+            writer = w;
+            return this;
+        }
         return write(s.getBytes(cs));
     }
 

@@ -31,7 +31,11 @@ public final class Timer {
     /** Stops the timer; its callback will not run again (nor at all, if it has not run yet). */
     public void cancel() {
         cancelled = true;
-        loop.runInLoop(() -> loop.timers.remove(this));
+        if (loop.inLoop()) {
+            loop.timers.remove(this); // the common case (connection timeouts): no task, no lambda
+        } else {
+            loop.queueInLoop(() -> loop.timers.remove(this));
+        }
     }
 
     /** Restarts the countdown with the timer's own period, from now. */
