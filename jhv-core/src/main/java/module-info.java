@@ -4,6 +4,6 @@ module io.jhv.core {
     exports io.jhv.core.buffer;
     exports io.jhv.core.net;
     exports io.jhv.core.tls;
-    // Transports in other jhv modules (jhv-http, jhv-mqtt) reach the poller; applications should not.
-    exports io.jhv.core.internal to io.jhv.http, io.jhv.mqtt;
+    // io.jhv.core.internal (the poller) stays unexported: no other module uses it yet. A transport
+    // in another jhv module (jhv-mqtt, jhv-native) gets a qualified export when it exists.
 }
