@@ -11,7 +11,6 @@ import io.netty.util.ResourceLeakDetector;
 
 import java.net.InetSocketAddress;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -101,11 +100,6 @@ public final class NettyEchoServer implements AutoCloseable {
         String host = a.get("host", "127.0.0.1");
         NettyEchoServer server = start(host, a.getInt("port", 7001, 0, 65535), t);
         System.out.println("netty echo (" + t.name().toLowerCase() + ", 1 loop) listening on " + host + ":" + server.port());
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            done.countDown();
-        }, "netty-echo-shutdown"));
-        done.await();
+        PeerArgs.serveUntilShutdown(server, "netty-echo");
     }
 }

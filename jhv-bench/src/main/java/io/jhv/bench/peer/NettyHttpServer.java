@@ -31,7 +31,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -191,11 +190,6 @@ public final class NettyHttpServer implements AutoCloseable {
         String host = a.get("host", "127.0.0.1");
         NettyHttpServer server = start(host, a.getInt("port", 8081, 0, 65535), t);
         System.out.println("netty http (" + t.name().toLowerCase() + ", 1 loop) listening on " + host + ":" + server.port());
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            done.countDown();
-        }, "netty-http-shutdown"));
-        done.await();
+        PeerArgs.serveUntilShutdown(server, "netty-http");
     }
 }

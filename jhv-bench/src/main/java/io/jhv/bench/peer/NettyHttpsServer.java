@@ -14,7 +14,6 @@ import java.security.cert.X509Certificate;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 
@@ -94,11 +93,6 @@ public final class NettyHttpsServer {
         SslContext ssl = sslContext(cert == null ? null : new File(cert), cert == null ? null : new File(a.get("key", null)), jdkCiphers);
         NettyHttpServer server = start(host, a.getInt("port", 8443, 0, 65535), t, ssl);
         System.out.println("netty https (" + t.name().toLowerCase() + ", JDK TLS, " + (jdkCiphers ? "JDK" : "Netty") + " cipher order, 1 loop) listening on " + host + ":" + server.port());
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            done.countDown();
-        }, "netty-https-shutdown"));
-        done.await();
+        PeerArgs.serveUntilShutdown(server, "netty-https");
     }
 }

@@ -15,6 +15,23 @@ final class PeerArgs {
 
     private PeerArgs() {}
 
+    /**
+     * Runs a started peer until the JVM is asked to stop (Ctrl-C, SIGTERM), then closes it: the
+     * common end of every peer's main.
+     */
+    static void serveUntilShutdown(AutoCloseable server, String name) throws InterruptedException {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception e) {
+                System.err.println(name + ": close failed: " + e);
+            }
+            done.countDown();
+        }, name + "-shutdown"));
+        done.await();
+    }
+
     static PeerArgs parse(String[] argv, Set<String> known) {
         PeerArgs a = new PeerArgs();
         for (int i = 0; i < argv.length; i++) {

@@ -417,15 +417,15 @@ public final class Http1Response implements Response {
         out.write(conn.server().serverHeaderLine());
         out.write(DateCache.line());
         for (int i = 0; i < headerCount; i++) {
-            writeAscii(out, names[i]);
+            out.writeString(names[i]); // UTF-8: ASCII is copied in place
             out.writeByte(':').writeByte(' ');
-            writeAscii(out, values[i]);
+            out.writeString(values[i]);
             out.write(CRLF);
         }
         boolean bodyless = status < 200 || status == 204 || status == 304;
         if (contentType != null && !bodyless) {
             out.writeString("Content-Type: ", StandardCharsets.ISO_8859_1);
-            writeAscii(out, contentType);
+            out.writeString(contentType);
             out.write(CRLF);
         }
         if (!bodyless) {
@@ -481,23 +481,6 @@ public final class Http1Response implements Response {
         out.advanceWriter(digits);
     }
 
-    /** Writes a string char by char when it is ASCII (no intermediate array), else as UTF-8. */
-    static void writeAscii(Buffer out, String s) {
-        int n = s.length();
-        out.ensureWritable(n);
-        byte[] a = out.array();
-        int w = out.writerIndex();
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x80) {
-                out.write(s.getBytes(StandardCharsets.UTF_8));
-                return;
-            }
-            a[w + i] = (byte) c;
-        }
-        out.advanceWriter(n);
-    }
-
     /** The UTF-8 length of {@code s}. */
     static int utf8Length(String s) {
         int n = s.length(), len = n;
@@ -514,21 +497,4 @@ public final class Http1Response implements Response {
         return len;
     }
 
-    /** Writes {@code s} as UTF-8 without an intermediate array for ASCII text. */
-    static void writeUtf8(Buffer out, String s) {
-        int n = s.length();
-        out.ensureWritable(n);
-        byte[] a = out.array();
-        int w = out.writerIndex();
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x80) {
-                out.advanceWriter(i);
-                out.write(s.substring(i).getBytes(StandardCharsets.UTF_8));
-                return;
-            }
-            a[w + i] = (byte) c;
-        }
-        out.advanceWriter(n);
-    }
 }

@@ -589,7 +589,7 @@ public final class HttpConnection {
         if (inLoop()) {
             Buffer out = outputFor(res);
             res.writeHead(out, Http1Response.utf8Length(body));
-            if (res.sendsBody()) Http1Response.writeUtf8(out, body);
+            if (res.sendsBody()) out.writeString(body); // UTF-8, ASCII copied in place
             finished(res);
         } else {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
@@ -699,6 +699,11 @@ public final class HttpConnection {
     /** Output was added; send it now if the response is first in line. */
     private void afterOutput(Http1Response res) {
         if (!isHead(res) || fileCh != null) return;
+        sendPending(res);
+    }
+
+    /** Sends what {@code res} (first in line) has buffered: into the batch during a read, else now. */
+    private void sendPending(Http1Response res) {
         if (res.pendingOut != null && res.pendingOut.isReadable()) {
             if (inBatch) batch.write(res.pendingOut);
             else write(res.pendingOut);
@@ -717,18 +722,9 @@ public final class HttpConnection {
         Exchange h;
         while ((h = inflight.peek()) != null && fileCh == null) {
             Http1Response res = h.res;
-            if (!res.done && res.file == null) {
-                // first in line but not finished (deferred, streaming): its output so far goes out
-                if (res.pendingOut != null && res.pendingOut.isReadable()) {
-                    if (inBatch) batch.write(res.pendingOut);
-                    else write(res.pendingOut);
-                }
-                break;
-            }
-            if (res.pendingOut != null && res.pendingOut.isReadable()) {
-                if (inBatch) batch.write(res.pendingOut);
-                else write(res.pendingOut);
-            }
+            sendPending(res);
+            // first in line but not finished (deferred, streaming): its output so far has gone out
+            if (!res.done && res.file == null) break;
             if (res.file != null) {
                 startFile(res);
                 if (fileCh != null) break; // the file is on its way; retire the exchange when done
