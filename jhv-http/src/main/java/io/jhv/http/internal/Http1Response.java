@@ -481,7 +481,7 @@ public final class Http1Response implements Response {
         out.advanceWriter(digits);
     }
 
-    /** The UTF-8 length of {@code s}. */
+    /** The length of {@code s} encoded as UTF-8 by the JDK (a lone surrogate becomes '?'). */
     static int utf8Length(String s) {
         int n = s.length(), len = n;
         for (int i = 0; i < n; i++) {
@@ -491,7 +491,10 @@ public final class Http1Response implements Response {
                 else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
                     len += 2;
                     i++;
-                } else len += 2;
+                } else if (!Character.isSurrogate(c)) {
+                    len += 2;
+                } // a lone surrogate is encoded as '?': one byte, as counted
+
             }
         }
         return len;
