@@ -197,8 +197,21 @@ public final class HttpServer implements AutoCloseable {
     /** Requests served on one connection before it is closed (0: no limit). */
     public HttpServer maxRequestsPerConnection(int n) { cfg.maxRequestsPerConnection = Math.max(0, n); return this; }
 
-    /** Pipelined requests in progress per connection before reading pauses (default 64). */
+    /**
+     * Pipelined requests one connection may have in progress (default 64): parsed, being handled or
+     * answered but not yet sent. Above it the connection stops reading until responses go out.
+     */
     public HttpServer maxPipelined(int n) { cfg.maxPipelined = positive(n); return this; }
+
+    /**
+     * Whether the handlers of pipelined GET and HEAD requests on one connection may run at the same
+     * time (default false). By default a connection runs one handler at a time, in request order:
+     * RFC 9112 section 9.3.2 allows parallel processing only for safe methods, and a POST must
+     * never start before the request ahead of it finished. With this on, consecutive GET/HEAD
+     * requests may overlap (up to {@link #maxPipelined}); any other request still waits until
+     * every response ahead of it is complete. Responses go out in request order either way.
+     */
+    public HttpServer pipelinedSafeParallel(boolean parallel) { cfg.pipelinedSafeParallel = parallel; return this; }
 
     /** Multipart parts above this size go to a temporary file (default 64 KiB). */
     public HttpServer multipartThreshold(int bytes) { cfg.multipartMemoryThreshold = positive(bytes); return this; }

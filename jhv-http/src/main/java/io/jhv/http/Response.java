@@ -15,6 +15,11 @@ import java.time.Duration;
  * handler, from any one thread at a time; the bytes go out through the connection's loop, in
  * request order under pipelining. A header name or value containing CR, LF or NUL is refused with
  * an {@link IllegalArgumentException}.
+ *
+ * <p>A response belongs to its request for life: once committed (a body sent or a stream opened),
+ * every further change or answer throws {@link IllegalStateException}, also from another thread
+ * and also after the connection went on to later requests; of two threads answering at once,
+ * exactly one wins. A late answer can therefore never reach another request.
  */
 public interface Response {
 

@@ -20,7 +20,9 @@ import java.util.Map;
 
 /**
  * A request whose head is kept as offsets into the bytes it arrived in; strings are made only when
- * asked for. Reused for later requests on the same connection.
+ * asked for. One per request: a handler that keeps it past its response sees this request or
+ * nothing (its data is released when the exchange ends), never a later one. The offset tables
+ * of a request that never left the loop are handed on to the connection's next request.
  *
  * <p>While a handler runs synchronously on the loop the offsets point into the connection's input
  * bytes; before the request outlives that (a body still to come, an async or blocking handler) the
@@ -45,11 +47,11 @@ public final class Http1Request implements Request {
     // head bytes
     private byte[] data;
     private int base, headLen;
-    private byte[] own = new byte[512];
+    private byte[] own; // the head's own copy, made by detach()
     private int methodEnd, targetStart, targetEnd;
     private int methodId;
     private int minor;
-    private int[] hdr = new int[64]; // 4 ints a header: name start/end, value start/end (relative to base)
+    private int[] hdr; // 4 ints a header: name start/end, value start/end (relative to base)
     private int headerCount;
 
     // semantics
@@ -66,7 +68,7 @@ public final class Http1Request implements Request {
     private Map<String, String> queryFirst;
     private List<Map.Entry<String, String>> queryAll;
     String[] paramNames;
-    final int[] paramOffsets = new int[32]; // start/end into the decoded path, 2 a parameter
+    int[] paramOffsets; // start/end into the decoded path, 2 a parameter
     int paramCount;
 
     // body
@@ -80,8 +82,25 @@ public final class Http1Request implements Request {
 
     private static final byte[] EMPTY = new byte[0];
 
-    Http1Request(HttpConnection conn) {
+    Http1Request(HttpConnection conn, int[] hdr, int[] paramOffsets) {
         this.conn = conn;
+        this.hdr = hdr != null ? hdr : new int[64];
+        this.paramOffsets = paramOffsets != null ? paramOffsets : new int[32];
+    }
+
+    private static final int[] NO_INTS = new int[0];
+
+    /**
+     * The exchange ended and no other thread can hold this request: gives its offset tables to
+     * {@code c} for the next request. A late call on this request finds no header. Loop thread.
+     */
+    void recycleInto(HttpConnection c) {
+        if (hdr.length == 64 && c.spareHdr == null) c.spareHdr = hdr;
+        if (paramOffsets.length == 32 && c.spareParams == null) c.spareParams = paramOffsets;
+        hdr = NO_INTS;
+        paramOffsets = NO_INTS;
+        headerCount = 0;
+        paramCount = 0;
     }
 
     // ---------------------------------------------------------------- filled by the parser
@@ -371,7 +390,7 @@ public final class Http1Request implements Request {
     /** Copies the head into the request's own array, so it outlives the input buffer. */
     void detach() {
         if (data == own) return;
-        if (own.length < headLen) own = new byte[Math.max(headLen, own.length * 2)];
+        if (own == null || own.length < headLen) own = new byte[Math.max(headLen, 256)];
         System.arraycopy(data, base, own, 0, headLen);
         data = own;
         base = 0;

@@ -15,9 +15,12 @@ import java.util.Arrays;
 /**
  * An HTTP/1.1 response, encoded straight into bytes: the status line and headers are written into
  * the connection's output once the body is known, so a plain-text answer costs no intermediate
- * objects. Reused for later requests on the same connection.
+ * objects.
  *
- * <p>Body methods called off the loop (deferred or blocking handlers) are handed to the loop.
+ * <p>Bound to one request for life: it is never reused for another, so a late call (a deferred
+ * handler answering after a timeout already did) fails with {@link IllegalStateException} and can
+ * never answer a later request on the connection. Committing is atomic: of two threads answering
+ * at once, exactly one wins. Body methods called off the loop are handed to the loop.
  */
 public final class Http1Response implements Response {
     private static final byte[] CRLF = {'\r', '\n'};
@@ -26,15 +29,16 @@ public final class Http1Response implements Response {
     final HttpConnection conn;
     final Http1Request req;
     private int status = 200;
-    private String[] names = new String[8];
-    private String[] values = new String[8];
+    private String[] names;
+    private String[] values;
     private int headerCount;
     private String contentType;
     boolean closeAfter;
     private volatile boolean deferred;
     volatile boolean committed, done;
-    // Volatile so a handler thread and the loop see each other's progress; written with release
-    // (and, in reset(), plain) stores, because a full volatile store is a fence on every response.
+    // Volatile so a handler thread and the loop see each other's progress. DONE and DEFERRED are
+    // written with release stores (a full volatile store is a fence on every response); COMMITTED
+    // with a compare-and-set, the one atomic step that decides which answer is the answer.
     private static final java.lang.invoke.VarHandle COMMITTED, DONE, DEFERRED;
 
     static {
@@ -86,39 +90,47 @@ public final class Http1Response implements Response {
     /** Bytes of a streamed body held until earlier responses finish (read off the loop). */
     volatile long backlog;
 
-    Http1Response(HttpConnection conn, Http1Request req) {
+    Http1Response(HttpConnection conn, Http1Request req, String[] names, String[] values) {
         this.conn = conn;
         this.req = req;
+        this.names = names != null ? names : new String[8];
+        this.values = values != null ? values : new String[8];
     }
 
-    /** Starts over for an error answer, keeping who waits for the response to be done. */
+    private static final String[] NO_STRINGS = new String[0];
+
+    /**
+     * The exchange ended and no other thread can hold this response: gives its header tables to
+     * {@code c} for the next request. It stays committed, so any later call fails. Loop thread.
+     */
+    void recycleInto(HttpConnection c) {
+        Arrays.fill(names, 0, headerCount, null);
+        Arrays.fill(values, 0, headerCount, null);
+        if (names.length == 8 && c.spareNames == null) {
+            c.spareNames = names;
+            c.spareValues = values;
+        }
+        names = values = NO_STRINGS;
+        headerCount = 0;
+        pendingOut = null;
+        doneListener = null;
+    }
+
+    /**
+     * Starts over for an error answer that has not been committed (a handler threw, a request could
+     * not be parsed): status and headers are cleared; who waits for the response to be done stays.
+     */
     void resetForError() {
-        DoneListener l = doneListener;
-        reset();
-        doneListener = l;
-    }
-
-    void reset() {
         status = 200;
         Arrays.fill(names, 0, headerCount, null);
         Arrays.fill(values, 0, headerCount, null);
         headerCount = 0;
         contentType = null;
         closeAfter = false;
-        // no other thread holds this exchange while it is reset
-        DEFERRED.set(this, false);
-        COMMITTED.set(this, false);
-        DONE.set(this, false);
         chunked = false;
         file = null;
-        blocking = false;
-        backlog = 0;
-        doneListener = null;
         bodyBytes = 0;
-        if (pendingOut != null) {
-            if (pendingOut.capacity() > 64 * 1024) pendingOut = null;
-            else pendingOut.clear();
-        }
+        if (pendingOut != null) pendingOut.clear();
     }
 
     // ---------------------------------------------------------------- status and headers
@@ -203,7 +215,12 @@ public final class Http1Response implements Response {
     }
 
     private void checkNotCommitted() {
-        if (committed) throw new IllegalStateException("response already sent for " + req);
+        if (committed) throw alreadyCommitted();
+    }
+
+    private IllegalStateException alreadyCommitted() {
+        return new IllegalStateException("response already committed for " + req
+                + ": a Response answers its own request once; headers go before the body is sent");
     }
 
     // ---------------------------------------------------------------- bodies
@@ -299,9 +316,9 @@ public final class Http1Response implements Response {
     @Override
     public boolean done() { return done; }
 
+    /** Commits the response, atomically: of two threads answering at once, one wins, one gets the exception. */
     private void beginSend() {
-        if (committed) throw new IllegalStateException("response already sent for " + req);
-        COMMITTED.setRelease(this, true);
+        if (committed || !COMMITTED.compareAndSet(this, false, true)) throw alreadyCommitted();
     }
 
     private void sendString(String body) {

@@ -44,16 +44,32 @@ public final class HttpConnection {
     private final Buffer embeddedOut;
 
     private final ArrayDeque<Exchange> inflight = new ArrayDeque<>();
-    private final ArrayDeque<Exchange> free = new ArrayDeque<>();
     private Buffer pending;      // input kept between reads
+
     /**
-     * The output of one read batch, one buffer per loop thread: every response finished while a read
-     * is processed goes out in one write. Shared by the loop's connections (a batch is always
-     * flushed before the read callback returns), so an idle connection does not keep 16 KiB.
+     * The output of one read batch: every response finished while a read is processed goes out in
+     * one write. One buffer per loop thread, so an idle connection does not keep 16 KiB; it is lent
+     * to one connection at a time. A handler on connection A may finish a response of connection B
+     * (a chat "publish"), and B may then run its next requests while A's batch is open: B finds the
+     * buffer lent and writes straight to its own socket, so A's bytes can never leave on B's.
      */
-    private static final ThreadLocal<Buffer> BATCHES = ThreadLocal.withInitial(() -> Buffer.allocate(16 * 1024));
-    private Buffer batch; // the loop's batch while a read is processed, else null
-    private boolean inBatch;
+    private static final class BatchSlot {
+        Buffer buf = Buffer.allocate(BATCH_SIZE);
+        HttpConnection owner;
+    }
+
+    private static final int BATCH_SIZE = 16 * 1024;
+    /** A batch grown above this (many pipelined answers) is dropped after use, not kept by the loop. */
+    private static final int BATCH_KEEP = 256 * 1024;
+    private static final ThreadLocal<BatchSlot> BATCHES = ThreadLocal.withInitial(BatchSlot::new);
+    private BatchSlot batchSlot; // the loop's slot while this connection holds its batch, else null
+    private Buffer batch;        // batchSlot.buf while held, else null
+    private boolean processing;  // process() is on the stack: advance() must not start it again
+
+    // Tables of finished exchanges that never left the loop, for the next request's new Request
+    // and Response (each request gets its own objects; their arrays need not be new).
+    int[] spareHdr, spareParams;
+    String[] spareNames, spareValues;
     private boolean stopReading; // no further requests are parsed (close after the in-flight ones)
     private boolean closed;
     private int requests;
@@ -77,7 +93,7 @@ public final class HttpConnection {
     private FileChannel fileCh;
     private long filePos, fileLeft;
 
-    /** One request and its response; pooled per connection. */
+    /** One request and its response; a new one for every request. */
     static final class Exchange {
         final Http1Request req;
         final Http1Response res;
@@ -89,8 +105,10 @@ public final class HttpConnection {
         boolean retired;
 
         Exchange(HttpConnection c) {
-            req = new Http1Request(c);
-            res = new Http1Response(c, req);
+            req = new Http1Request(c, c.spareHdr, c.spareParams);
+            res = new Http1Response(c, req, c.spareNames, c.spareValues);
+            c.spareHdr = c.spareParams = null;
+            c.spareNames = c.spareValues = null;
             chain.ex = this;
         }
     }
@@ -181,14 +199,7 @@ public final class HttpConnection {
             pending.write(in);
             src = pending;
         }
-        beginBatch();
-        boolean ok = false;
-        try {
-            process(src);
-            ok = true;
-        } finally {
-            if (!ok) abandonBatch();
-        }
+        runBatch(src);
         if (src.isReadable() && !stopReading) {
             if (src == in) {
                 if (pending == null) pending = Buffer.allocate(Math.max(4096, src.readableBytes()));
@@ -203,25 +214,43 @@ public final class HttpConnection {
             src.skip(src.readableBytes());
             if (pending != null && pending.capacity() > 64 * 1024) pending = null;
         }
-        endBatch();
     }
 
-    private void beginBatch() {
-        inBatch = true;
-        batch = BATCHES.get();
+    /**
+     * Processes {@code src} with the loop's batch buffer if it is free (else writing directly), and
+     * sends the batch at the end. Not re-entered: a response finished meanwhile only queues output.
+     */
+    private void runBatch(Buffer src) {
+        BatchSlot slot = BATCHES.get();
+        boolean own = slot.owner == null;
+        if (own) {
+            slot.owner = this;
+            batchSlot = slot;
+            batch = slot.buf;
+        }
+        processing = true;
+        boolean ok = false;
+        try {
+            process(src);
+            ok = true;
+        } finally {
+            processing = false;
+            if (own) {
+                if (ok) flushBatch();
+                else batch.clear(); // something threw mid-batch: its output goes nowhere
+                releaseBatch();
+            }
+        }
     }
 
-    /** Sends the batch and leaves batch mode. */
-    private void endBatch() {
-        flushBatch();
-        inBatch = false;
-        batch = null;
-    }
-
-    /** Something threw mid-batch: drop its output, so it cannot leak to another connection of the loop. */
-    private void abandonBatch() {
-        if (batch != null) batch.clear();
-        inBatch = false;
+    /** Gives the batch buffer back to the loop (a grown one is dropped: memory is not kept for ever). */
+    private void releaseBatch() {
+        BatchSlot slot = batchSlot;
+        if (slot == null) return;
+        batch.clear();
+        if (batch.capacity() > BATCH_KEEP) slot.buf = Buffer.allocate(BATCH_SIZE);
+        slot.owner = null;
+        batchSlot = null;
         batch = null;
     }
 
@@ -235,6 +264,7 @@ public final class HttpConnection {
             // RFC 9112 2.2: ignore empty lines before a request line
             while (src.isReadable() && (src.peek(0) == '\r' || src.peek(0) == '\n')) src.skip(1);
             if (!src.isReadable()) return;
+            if (!inflight.isEmpty() && !mayOverlap(src)) return; // advance() goes on when the line is clear
             if (headStart == 0) headStart = System.nanoTime();
             byte[] a = src.array();
             int r = src.readerIndex();
@@ -281,6 +311,29 @@ public final class HttpConnection {
                 }
             }
         }
+    }
+
+    /**
+     * Whether the request starting at {@code src} may be dispatched while others are in flight: by
+     * default never (one handler at a time, RFC 9112 9.3.2: a POST must not start before the
+     * request ahead of it finished); with {@code pipelinedSafeParallel}, a GET or HEAD behind GETs
+     * and HEADs. Looks at the method bytes only: nothing is parsed twice.
+     */
+    private boolean mayOverlap(Buffer src) {
+        if (!cfg.pipelinedSafeParallel || !isSafe(src)) return false;
+        for (Exchange ex : inflight) {
+            int m = ex.req.methodId();
+            if (m != Http1Request.M_GET && m != Http1Request.M_HEAD) return false;
+        }
+        return true;
+    }
+
+    private static boolean isSafe(Buffer src) {
+        int n = src.readableBytes();
+        if (n < 5) return false;
+        byte b0 = src.peek(0), b1 = src.peek(1), b2 = src.peek(2), b3 = src.peek(3);
+        if (b0 == 'G' && b1 == 'E' && b2 == 'T' && b3 == ' ') return true;
+        return b0 == 'H' && b1 == 'E' && b2 == 'A' && b3 == 'D' && src.peek(4) == ' ';
     }
 
     /**
@@ -392,14 +445,9 @@ public final class HttpConnection {
         bodyLen += len;
     }
 
+    /** A new exchange for the next request (never a reused one: see {@link Http1Response}). */
     private Exchange acquire() {
-        Exchange ex = free.poll();
-        if (ex == null) ex = new Exchange(this);
-        ex.res.reset();
-        ex.route = null;
-        ex.running = false;
-        ex.retired = false;
-        return ex;
+        return new Exchange(this);
     }
 
     // ---------------------------------------------------------------- dispatch
@@ -453,11 +501,18 @@ public final class HttpConnection {
         if (ex.retired) release(ex);
     }
 
-    /** Frees an exchange that is off the line and whose chain has ended. */
+    /**
+     * Frees an exchange that is off the line and whose chain has ended. Its tables go to the next
+     * request only if no other thread can hold it (it never was deferred, streamed or blocking).
+     */
     private void release(Exchange ex) {
         ex.retired = false;
         ex.req.cleanup();
-        if (!closed) free.push(ex);
+        Http1Response res = ex.res;
+        if (!closed && !res.blocking && !res.deferred() && !res.chunked) {
+            ex.req.recycleInto(this);
+            res.recycleInto(this);
+        }
     }
 
     /** A handler will answer later (defer, stream): keep the request's bytes. Loop thread (or embedded). */
@@ -691,7 +746,7 @@ public final class HttpConnection {
 
     /** Where a response writes: the batch when it is first in line during a read, else its own buffer. */
     private Buffer outputFor(Http1Response res) {
-        if (isHead(res) && inBatch && fileCh == null) return batch;
+        if (batch != null && fileCh == null && isHead(res)) return batch;
         if (res.pendingOut == null) res.pendingOut = Buffer.allocate(1024);
         return res.pendingOut;
     }
@@ -705,7 +760,7 @@ public final class HttpConnection {
     /** Sends what {@code res} (first in line) has buffered: into the batch during a read, else now. */
     private void sendPending(Http1Response res) {
         if (res.pendingOut != null && res.pendingOut.isReadable()) {
-            if (inBatch) batch.write(res.pendingOut);
+            if (batch != null) batch.write(res.pendingOut);
             else write(res.pendingOut);
         }
     }
@@ -742,22 +797,13 @@ public final class HttpConnection {
         }
         if (inflight.isEmpty()) {
             // within a read batch onMessage has just set it: no clock read per response
-            if (!inBatch) lastActivity = System.nanoTime();
+            if (!processing) lastActivity = System.nanoTime();
             if (continuePending) {
                 continuePending = false;
                 if (reading != null && !closed) writeNow(CONTINUE);
             }
-            if (!inBatch && pending != null && pending.isReadable() && !stopReading) {
-                // requests that waited for the pipeline to drain
-                beginBatch();
-                boolean ok = false;
-                try {
-                    process(pending);
-                    ok = true;
-                } finally {
-                    if (!ok) abandonBatch();
-                }
-                endBatch();
+            if (!processing && pending != null && pending.isReadable() && !stopReading) {
+                runBatch(pending); // requests that waited for the line to clear
             }
             if (readPaused && (pending == null || pending.readableBytes() <= MAX_PENDING)) {
                 readPaused = false;

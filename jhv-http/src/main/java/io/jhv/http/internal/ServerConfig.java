@@ -31,6 +31,8 @@ public final class ServerConfig {
     public long headerTimeoutMs = 10_000;
     public int maxRequestsPerConnection = 0;
     public int maxPipelined = 64;
+    /** Pipelined GET/HEAD handlers of one connection may overlap (else one handler at a time). */
+    public boolean pipelinedSafeParallel;
     public int multipartMemoryThreshold = 64 * 1024;
     public int maxParts = 1000;
     public Path tempDir = Path.of(System.getProperty("java.io.tmpdir"));
