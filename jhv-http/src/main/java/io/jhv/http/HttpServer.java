@@ -213,6 +213,23 @@ public final class HttpServer implements AutoCloseable {
      */
     public HttpServer pipelinedSafeParallel(boolean parallel) { cfg.pipelinedSafeParallel = parallel; return this; }
 
+    /**
+     * The heap that all connections of this server may hold together for input that waits
+     * (unfinished request heads, pipelined requests behind a busy one, bodies being collected);
+     * default half the maximum heap. When it is spent, a connection that holds only an
+     * unfinished request is answered 503 and closed, and one with requests in progress stops
+     * reading until they are answered: thousands of slow or hostile clients cannot exhaust the
+     * heap and take the server down. Requests that arrive whole are served as usual.
+     */
+    public HttpServer maxInputMemory(long bytes) {
+        if (bytes <= 0) throw new IllegalArgumentException("maxInputMemory must be > 0: " + bytes);
+        cfg.maxInputMemory = bytes;
+        return this;
+    }
+
+    /** Bytes of waiting input all connections hold now (see {@link #maxInputMemory}). Thread-safe. */
+    public long inputMemoryInUse() { return cfg.inputInUse(); }
+
     /** Multipart parts above this size go to a temporary file (default 64 KiB). */
     public HttpServer multipartThreshold(int bytes) { cfg.multipartMemoryThreshold = positive(bytes); return this; }
 

@@ -56,10 +56,14 @@ public interface Response {
     /** Sends {@code value} encoded by the server's {@link JsonCodec} as {@code application/json}. */
     void json(Object value);
 
-    /** Sends {@code body} (with the Content-Type set, default {@code application/octet-stream}). */
+    /**
+     * Sends {@code body} (with the Content-Type set, default {@code application/octet-stream}).
+     * A large array is sent as it is, not copied (an echo of a 50 MiB upload costs the upload,
+     * not three copies of it): do not change it after this call.
+     */
     void bytes(byte[] body);
 
-    /** Sends part of an array. */
+    /** Sends part of an array; like {@link #bytes(byte[])}, do not change it after this call. */
     void bytes(byte[] body, int offset, int length);
 
     /** Sends a file (Content-Type from its name, zero-copy for large files). Answers 404 if it does not exist. */

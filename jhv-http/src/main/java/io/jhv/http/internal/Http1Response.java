@@ -83,6 +83,8 @@ public final class Http1Response implements Response {
     boolean chunked;
     /** Output waiting while earlier responses on the connection are not finished. */
     Buffer pendingOut;
+    /** A large body to send after the head, not copied (see HttpConnection.DIRECT_BODY). */
+    java.nio.ByteBuffer body;
     /** A file body waiting to be sent (region). */
     Path file;
     long fileOffset, fileLength;
@@ -219,7 +221,13 @@ public final class Http1Response implements Response {
     }
 
     private IllegalStateException alreadyCommitted() {
-        return new IllegalStateException("response already committed for " + req
+        String what;
+        try {
+            what = req.toString();
+        } catch (RuntimeException released) {
+            what = "a finished request"; // the loop released it meanwhile (this may be another thread)
+        }
+        return new IllegalStateException("response already committed for " + what
                 + ": a Response answers its own request once; headers go before the body is sent");
     }
 

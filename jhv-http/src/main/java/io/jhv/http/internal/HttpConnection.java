@@ -103,6 +103,8 @@ public final class HttpConnection {
         boolean running;
         /** Answered and off the line while still running: released when the chain ends. */
         boolean retired;
+        /** Bytes of the body charged to the server's input budget, given back at release. */
+        long charge;
 
         Exchange(HttpConnection c) {
             req = new Http1Request(c, c.spareHdr, c.spareParams);
@@ -178,10 +180,19 @@ public final class HttpConnection {
         closeFile();
         if (sink instanceof MultipartParser mp) mp.cleanup();
         for (Exchange ex : inflight) {
-            if (ex.running) ex.retired = true; // a blocking handler still reads it: released when it ends
-            else ex.req.cleanup();
+            if (ex.running) {
+                ex.retired = true; // a blocking handler still reads it: released when it ends
+            } else {
+                ex.req.cleanup();
+                refund(ex);
+            }
         }
         inflight.clear();
+        pending = null;
+        bodyBuf = null;
+        // what a blocking handler still holds is given back when its chain ends (release)
+        cfg.releaseInput(pendingCharge + bodyCharge);
+        pendingCharge = bodyCharge = 0;
         cfg.removed(this);
     }
 
@@ -196,23 +207,98 @@ public final class HttpConnection {
         lastActivity = System.nanoTime();
         Buffer src = in;
         if (pending != null && pending.isReadable()) {
-            pending.write(in);
+            stash(in);
             src = pending;
         }
         runBatch(src);
+        if (closed) return;
         if (src.isReadable() && !stopReading) {
-            if (src == in) {
-                if (pending == null) pending = Buffer.allocate(Math.max(4096, src.readableBytes()));
-                pending.write(in);
-            }
+            if (src == in) stash(in);
             if (pending.readableBytes() > MAX_PENDING && !readPaused) {
                 // the pipeline is full and the client keeps sending: let TCP push back
                 readPaused = true;
                 if (conn != null) conn.pauseReading();
             }
+            if (cfg.inputOverBudget()) shed();
         } else {
             src.skip(src.readableBytes());
-            if (pending != null && pending.capacity() > 64 * 1024) pending = null;
+            if (pending != null && pending.capacity() > PENDING_KEEP) dropPending();
+        }
+    }
+
+    // ---------------------------------------------------------------- the server's input budget
+    //
+    // Input that waits (an unfinished head, pipelined requests behind a busy one, a body being
+    // collected) is held in the heap. One connection is bounded by the header and body limits, but
+    // thousands of connections each holding an unfinished 60 KiB head would exhaust the heap and
+    // take every connection down with it. So all connections of a server share one budget
+    // (HttpServer.maxInputMemory): what is held is charged, and when the budget is spent a
+    // connection that only holds an unfinished request is answered 503 and closed, one with
+    // requests in progress stops reading until they are done. Bytes already read are never dropped.
+
+    /** Bytes of the pending buffer charged to the server's budget. */
+    private long pendingCharge;
+    /** Bytes of the body being collected ({@link #bodyBuf}) charged to the budget. */
+    private long bodyCharge;
+    private static final int PENDING_KEEP = 16 * 1024;
+
+    /** Appends {@code in} to the pending input, charging its growth to the server's budget. */
+    private void stash(Buffer in) {
+        if (pending == null) pending = Buffer.allocate(Math.max(4096, in.readableBytes()));
+        pending.write(in);
+        long cap = pending.capacity();
+        if (cap != pendingCharge) {
+            cfg.chargeInput(cap - pendingCharge); // bytes read are kept whatever the budget says
+            pendingCharge = cap;
+        }
+    }
+
+    private void dropPending() {
+        pending = null;
+        cfg.releaseInput(pendingCharge);
+        pendingCharge = 0;
+    }
+
+    /** The budget is spent: make this connection hold no more. */
+    private void shed() {
+        if (!inflight.isEmpty()) {
+            // requests are being answered: read no more until they are (advance resumes)
+            if (!readPaused) {
+                readPaused = true;
+                if (conn != null) conn.pauseReading();
+            }
+            return;
+        }
+        budgetExceeded(reading);
+    }
+
+    /** Answers 503 and closes: the input of this connection cannot be held. */
+    private void budgetExceeded(Exchange collecting) {
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, conn + " input memory budget of the server spent: 503");
+        Exchange ex = collecting;
+        if (ex != null) abandonBody();
+        else ex = acquire();
+        headStart = 0;
+        protocolError(ex, new HttpException(503, "the server is out of memory for request input; retry later"));
+        if (pending != null) pending.clear();
+    }
+
+    /** Stops collecting the body of {@link #reading} (refused or timed out). */
+    private void abandonBody() {
+        reading = null;
+        continuePending = false;
+        if (sink instanceof MultipartParser mp) mp.cleanup();
+        sink = null;
+        bodyBuf = null;
+        cfg.releaseInput(bodyCharge);
+        bodyCharge = 0;
+    }
+
+    /** Gives back what a finished exchange's body held. */
+    private void refund(Exchange ex) {
+        if (ex.charge != 0) {
+            cfg.releaseInput(ex.charge);
+            ex.charge = 0;
         }
     }
 
@@ -376,11 +462,16 @@ public final class HttpConnection {
                 return false;
             }
             sink = new MultipartParser(boundary, cfg.multipartMemoryThreshold, cfg.tempDir, cfg.maxBodySize, cfg.maxParts);
-        } else if (req.bodyKind == Http1Request.BodyKind.LENGTH) {
-            // grown as the bytes arrive: a claimed length costs nothing until it is sent
-            bodyBuf = new byte[(int) Math.min(req.contentLength, 64 * 1024)];
         } else {
-            bodyBuf = new byte[4096];
+            // grown as the bytes arrive: a claimed length costs nothing until it is sent
+            int first = req.bodyKind == Http1Request.BodyKind.LENGTH ? (int) Math.min(req.contentLength, 64 * 1024) : 4096;
+            if (!cfg.reserveInput(first)) {
+                reading = null;
+                budgetExceeded(ex);
+                return false;
+            }
+            bodyCharge = first;
+            bodyBuf = new byte[first];
         }
         if (req.expectContinue) {
             // the 100 is an answer too: it may not overtake the responses still in line
@@ -409,10 +500,7 @@ public final class HttpConnection {
             }
             if (sink != null) sink.onEnd();
         } catch (HttpException e) {
-            reading = null;
-            continuePending = false;
-            if (sink instanceof MultipartParser mp) mp.cleanup();
-            sink = null;
+            abandonBody();
             protocolError(ex, e);
             return false;
         }
@@ -425,6 +513,8 @@ public final class HttpConnection {
         }
         sink = null;
         bodyBuf = null;
+        ex.charge = bodyCharge; // held by the request until the exchange is released
+        bodyCharge = 0;
         dispatch(ex);
         return true;
     }
@@ -439,7 +529,13 @@ public final class HttpConnection {
         if (bodyLen + len > bodyBuf.length) {
             // a Content-Length body ends exactly at its length, so the array is the body
             long limit = reading != null && reading.req.bodyKind == Http1Request.BodyKind.LENGTH ? reading.req.contentLength : cfg.maxBodySize;
-            bodyBuf = java.util.Arrays.copyOf(bodyBuf, (int) Math.min(limit, Math.max(bodyBuf.length * 2L, bodyLen + (long) len)));
+            long doubled = Math.max(bodyBuf.length * 2L, bodyLen + (long) len);
+            // close to the announced length: take it at once rather than double once more and copy again
+            int size = (int) Math.min(limit, doubled * 2 >= limit ? limit : doubled);
+            // The budget bounds what is held; the old array is garbage as soon as it is copied.
+            if (!cfg.reserveInput(size - bodyBuf.length)) throw new HttpException(503, "the server is out of memory for request bodies; retry later");
+            bodyCharge += size - bodyBuf.length;
+            bodyBuf = java.util.Arrays.copyOf(bodyBuf, size);
         }
         System.arraycopy(b, off, bodyBuf, bodyLen, len);
         bodyLen += len;
@@ -508,6 +604,7 @@ public final class HttpConnection {
     private void release(Exchange ex) {
         ex.retired = false;
         ex.req.cleanup();
+        refund(ex);
         Http1Response res = ex.res;
         if (!closed && !res.blocking && !res.deferred() && !res.chunked) {
             ex.req.recycleInto(this);
@@ -630,10 +727,19 @@ public final class HttpConnection {
 
     // ---------------------------------------------------------------- output
 
+    /**
+     * Bodies of at least this size are not copied into the output: the connection's write queue
+     * takes the caller's array as it is (Response.bytes documents that it must not change after).
+     * Smaller ones are cheaper to copy into the batch, where they go out in one write with others.
+     */
+    static final int DIRECT_BODY = 32 * 1024;
+
     /** A response body is ready ({@code contentLength} -1 for chunked). Any thread. */
     void submit(Http1Response res, byte[] body, int off, int len, long contentLength) {
         if (inLoop()) {
             submitInLoop(res, body, off, len, contentLength);
+        } else if (body != null && len >= DIRECT_BODY) {
+            toLoop(() -> submitInLoop(res, body, off, len, contentLength));
         } else {
             byte[] copy = body == null ? null : java.util.Arrays.copyOfRange(body, off, off + len);
             toLoop(() -> submitInLoop(res, copy, 0, len, contentLength));
@@ -673,7 +779,13 @@ public final class HttpConnection {
             afterOutput(res);
             return;
         }
-        if (body != null && len > 0 && res.sendsBody()) out.write(body, off, len);
+        if (body != null && len > 0 && res.sendsBody()) {
+            if (len >= DIRECT_BODY) {
+                res.body = ByteBuffer.wrap(body, off, len); // sent after the head, not copied
+            } else {
+                out.write(body, off, len);
+            }
+        }
         finished(res);
     }
 
@@ -763,6 +875,22 @@ public final class HttpConnection {
             if (batch != null) batch.write(res.pendingOut);
             else write(res.pendingOut);
         }
+        ByteBuffer body = res.body;
+        if (body != null) {
+            // a large body goes to the write queue as it is, behind the head (the batch goes first)
+            res.body = null;
+            flushBatch();
+            if (conn == null) embeddedOut.write(body);
+            else if (!closed) writeOwned(body);
+        }
+    }
+
+    private void writeOwned(ByteBuffer b) {
+        try {
+            conn.write(b);
+        } catch (IllegalStateException e) {
+            // the connection is closing: nothing more to send
+        }
     }
 
     /** The response is complete: send what is first in line, in order. */
@@ -804,6 +932,7 @@ public final class HttpConnection {
             }
             if (!processing && pending != null && pending.isReadable() && !stopReading) {
                 runBatch(pending); // requests that waited for the line to clear
+                if (pending != null && !pending.isReadable() && pending.capacity() > PENDING_KEEP) dropPending();
             }
             if (readPaused && (pending == null || pending.readableBytes() <= MAX_PENDING)) {
                 readPaused = false;
@@ -947,11 +1076,7 @@ public final class HttpConnection {
             long left = cfg.headerTimeoutMs - (now - lastActivity) / 1_000_000;
             if (left <= 0) {
                 Exchange ex = reading;
-                reading = null;
-                continuePending = false;
-                if (sink instanceof MultipartParser mp) mp.cleanup();
-                sink = null;
-                bodyBuf = null;
+                abandonBody();
                 protocolError(ex, new HttpException(408, "request body not received in time"));
                 return;
             }

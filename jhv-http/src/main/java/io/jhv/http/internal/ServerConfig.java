@@ -38,6 +38,29 @@ public final class ServerConfig {
     public Path tempDir = Path.of(System.getProperty("java.io.tmpdir"));
     private byte[] serverHeaderLine = "Server: jhv\r\n".getBytes(StandardCharsets.ISO_8859_1);
 
+    /**
+     * The heap that all connections' waiting input (unfinished heads, parked pipelined requests,
+     * bodies being collected) may hold together; half the maximum heap by default.
+     */
+    public long maxInputMemory = Runtime.getRuntime().maxMemory() / 2;
+    private final java.util.concurrent.atomic.AtomicLong inputInUse = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Takes {@code bytes} from the input budget; false, taking nothing, if that would overspend it. */
+    public boolean reserveInput(long bytes) {
+        if (inputInUse.addAndGet(bytes) <= maxInputMemory) return true;
+        inputInUse.addAndGet(-bytes);
+        return false;
+    }
+
+    /** Charges {@code bytes} (already held: bytes read are never dropped) whatever the budget. */
+    public void chargeInput(long bytes) { inputInUse.addAndGet(bytes); }
+
+    public void releaseInput(long bytes) { if (bytes != 0) inputInUse.addAndGet(-bytes); }
+
+    public boolean inputOverBudget() { return inputInUse.get() > maxInputMemory; }
+
+    public long inputInUse() { return inputInUse.get(); }
+
     /** Connections currently open (for graceful shutdown). */
     public final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
     public volatile boolean draining;
