@@ -479,4 +479,32 @@ class UpstreamTest {
         }
         server.join(5000);
     }
+
+    @Test
+    void anUpstreamThatNeverReadsIsDroppedByTheServersWriteTimeout() throws Exception {
+        // The upstream accepts and then neither reads nor closes. The client's upload fills the
+        // upstream connection's queue and the pipe stops reading the client: without a write timeout
+        // on the upstream side both connections would hang for ever.
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        java.net.ServerSocket up = plainUpstream(s -> release.get(30, TimeUnit.SECONDS), new CompletableFuture<>());
+        proxy = Upstream.proxy(TcpServer.create("127.0.0.1", 0).threads(1).waterMarks(HIGH, LOW).writeTimeout(300)
+                .onClose((c, cause) -> proxyClosed.complete(cause)), "127.0.0.1", up.getLocalPort()).start();
+        Socket s = new Socket("127.0.0.1", proxy.port());
+        Thread writer = Thread.ofPlatform().name("upstream-test-stalled-uploader").start(() -> {
+            try {
+                writePattern(s.getOutputStream(), 256 << 20); // more than all the buffers on the way
+            } catch (IOException expected) {
+                // the proxy dropped the connection
+            }
+        });
+        try {
+            CloseCause cause = proxyClosed.get(15, TimeUnit.SECONDS);
+            assertEquals(CloseCause.Kind.NORMAL, cause.kind(), "aborted because its upstream timed out: " + cause);
+            awaitNoProxyConnections();
+        } finally {
+            release.complete(null);
+            s.close();
+            writer.join(5000);
+        }
+    }
 }
