@@ -44,7 +44,9 @@ import java.util.function.BiConsumer;
  * <p>Datagrams up to 64 KiB are received whole: the socket reads into the loop's read buffer when it
  * has room for 65,536 bytes (the default), else into a 64 KiB buffer of its own. A datagram the
  * kernel does not take at once (a full send buffer) is queued, in order, and sent when the socket
- * becomes writable.
+ * becomes writable; up to {@link #maxQueuedBytes} (default 4 MiB): beyond it a datagram is dropped,
+ * as UDP may, and reported to {@link #onError}, so a sender faster than the network cannot exhaust the
+ * heap.
  *
  * <p>{@link #close()} sends what was queued before it (also sends from another thread still on their
  * way to the loop), for at most the {@linkplain #closeTimeout close timeout}; what is still unsent then
@@ -63,6 +65,8 @@ public final class UdpSocket implements AutoCloseable {
     private static final int MAX_DATAGRAMS_PER_READY = 64;
     /** Default of {@link #closeTimeout}: a UDP send buffer drains in milliseconds unless the host is in trouble. */
     public static final long DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+    /** Default of {@link #maxQueuedBytes}. */
+    public static final long DEFAULT_MAX_QUEUED_BYTES = 4 << 20;
 
     private final String host;
     private final int requestedPort;
@@ -76,6 +80,7 @@ public final class UdpSocket implements AutoCloseable {
     private volatile boolean started, closed;
     private int maxPayload = 65_507;
     private long closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS;
+    private long maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
     private final IoHandler io = this::onIoReady;
     private SelectionKey key;
     private int interest;
@@ -150,6 +155,18 @@ public final class UdpSocket implements AutoCloseable {
         checkNotStarted();
         if (ms < 0) throw new IllegalArgumentException("close timeout < 0: " + ms);
         this.closeTimeoutMs = ms;
+        return this;
+    }
+
+    /**
+     * The most bytes of datagrams waiting for the socket to become writable (default
+     * {@value #DEFAULT_MAX_QUEUED_BYTES}); a datagram that would go above it is dropped and reported
+     * to {@link #onError}. Configure before {@link #start()}.
+     */
+    public UdpSocket maxQueuedBytes(long bytes) {
+        checkNotStarted();
+        if (bytes < 0) throw new IllegalArgumentException("maxQueuedBytes < 0: " + bytes);
+        this.maxQueuedBytes = bytes;
         return this;
     }
 
@@ -407,6 +424,10 @@ public final class UdpSocket implements AutoCloseable {
                 return;
             }
             if (n > 0 || !data.hasRemaining()) return; // a datagram goes whole or not at all
+        }
+        if (queuedBytes + data.remaining() > maxQueuedBytes) {
+            reportError(target, new IOException("UDP send queue full (" + queuedBytes + " bytes waiting for the socket): datagram dropped"));
+            return;
         }
         ByteBuffer rest = data;
         if (!owned) {

@@ -344,4 +344,21 @@ class UdpSocketTest {
                     "the channel is closed once the queue is sent");
         }
     }
+
+    @Test
+    void aSenderFasterThanTheSocketCannotGrowTheQueueWithoutBound() throws Exception {
+        BlockingQueue<String> errors = new LinkedBlockingQueue<>();
+        UdpSocket sender = track(UdpSocket.create().closeTimeout(0).onError((target, e) -> errors.add(e.getMessage())).start());
+        InetSocketAddress to = local(9); // never sent: the kernel "refuses" every attempt
+        CompletableFuture<Long> queued = new CompletableFuture<>();
+        sender.loop().post(() -> {
+            sender.refuseSends = Integer.MAX_VALUE; // a send buffer that never drains
+            for (int i = 0; i < 100; i++) sender.sendTo(to, new byte[60_000]); // 6 MB
+            queued.complete(sender.queuedBytes());
+        });
+        long q = queued.get(5, TimeUnit.SECONDS);
+        assertTrue(q <= UdpSocket.DEFAULT_MAX_QUEUED_BYTES, "queue grew to " + q);
+        assertEquals(100 - q / 60_000, errors.size(), "each dropped datagram is reported: " + errors.peek());
+        assertTrue(errors.peek().contains("send queue full"), errors.peek());
+    }
 }
