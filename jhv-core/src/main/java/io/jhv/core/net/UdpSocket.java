@@ -3,6 +3,7 @@ package io.jhv.core.net;
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.internal.IoHandler;
 import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.Timer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,7 +44,13 @@ import java.util.function.BiConsumer;
  * <p>Datagrams up to 64 KiB are received whole: the socket reads into the loop's read buffer when it
  * has room for 65,536 bytes (the default), else into a 64 KiB buffer of its own. A datagram the
  * kernel does not take at once (a full send buffer) is queued, in order, and sent when the socket
- * becomes writable.
+ * becomes writable; up to {@link #maxQueuedBytes} (default 4 MiB): beyond it a datagram is dropped,
+ * as UDP may, and reported to {@link #onError}, so a sender faster than the network cannot exhaust the
+ * heap.
+ *
+ * <p>{@link #close()} sends what was queued before it (also sends from another thread still on their
+ * way to the loop), for at most the {@linkplain #closeTimeout close timeout}; what is still unsent then
+ * is dropped and reported to {@link #onError} (or logged as one warning with the count).
  *
  * {@snippet :
  * UdpSocket echo = UdpSocket.bind(9000)
@@ -56,6 +63,10 @@ public final class UdpSocket implements AutoCloseable {
     /** Receive room: larger than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6). */
     static final int RECEIVE_BUFFER = 65_536;
     private static final int MAX_DATAGRAMS_PER_READY = 64;
+    /** Default of {@link #closeTimeout}: a UDP send buffer drains in milliseconds unless the host is in trouble. */
+    public static final long DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+    /** Default of {@link #maxQueuedBytes}. */
+    public static final long DEFAULT_MAX_QUEUED_BYTES = 4 << 20;
 
     private final String host;
     private final int requestedPort;
@@ -68,10 +79,15 @@ public final class UdpSocket implements AutoCloseable {
     private volatile DatagramChannel ch;
     private volatile boolean started, closed;
     private int maxPayload = 65_507;
+    private long closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS;
+    private long maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
     private final IoHandler io = this::onIoReady;
     private SelectionKey key;
     private int interest;
     private Runnable stopHook;
+    // closing (loop thread): close() came while datagrams were queued; they go out first
+    private boolean lingering;
+    private Timer lingerTimer;
     private final List<MembershipKey> memberships = new ArrayList<>();
 
     // receive: the socket's own buffer when the loop's is too small
@@ -127,6 +143,30 @@ public final class UdpSocket implements AutoCloseable {
     public UdpSocket onError(BiConsumer<InetSocketAddress, IOException> handler) {
         checkNotStarted();
         this.errorHandler = handler;
+        return this;
+    }
+
+    /**
+     * How long {@link #close()} keeps sending datagrams the kernel has not taken yet (a full send
+     * buffer) before it drops them (default {@value #DEFAULT_CLOSE_TIMEOUT_MS} ms; 0 drops at once
+     * what the kernel refuses on a last attempt). Configure before {@link #start()}.
+     */
+    public UdpSocket closeTimeout(long ms) {
+        checkNotStarted();
+        if (ms < 0) throw new IllegalArgumentException("close timeout < 0: " + ms);
+        this.closeTimeoutMs = ms;
+        return this;
+    }
+
+    /**
+     * The most bytes of datagrams waiting for the socket to become writable (default
+     * {@value #DEFAULT_MAX_QUEUED_BYTES}); a datagram that would go above it is dropped and reported
+     * to {@link #onError}. Configure before {@link #start()}.
+     */
+    public UdpSocket maxQueuedBytes(long bytes) {
+        checkNotStarted();
+        if (bytes < 0) throw new IllegalArgumentException("maxQueuedBytes < 0: " + bytes);
+        this.maxQueuedBytes = bytes;
         return this;
     }
 
@@ -218,7 +258,7 @@ public final class UdpSocket implements AutoCloseable {
             try {
                 interest = SelectionKey.OP_READ;
                 key = loop.poller().register(c, interest, io);
-                stopHook = loop.onStop(this::closeInLoop);
+                stopHook = loop.onStop(this::stopInLoop);
             } catch (IOException e) {
                 failure[0] = e;
             } finally {
@@ -368,8 +408,11 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     private void sendInLoop(InetSocketAddress target, ByteBuffer data, boolean owned) {
-        if (closed || key == null || !key.isValid()) {
-            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " datagram to " + target + " dropped: closed");
+        // Not `closed`: a send queued from another thread before close() still goes out (close runs
+        // after it on the loop). Only once the channel is gone is a send dropped: one that raced
+        // with a close from another thread.
+        if (ch == null || key == null || !key.isValid()) {
+            reportError(target, new IOException("UDP socket closed: datagram not sent"));
             return;
         }
         if (queue.isEmpty()) {
@@ -382,6 +425,10 @@ public final class UdpSocket implements AutoCloseable {
             }
             if (n > 0 || !data.hasRemaining()) return; // a datagram goes whole or not at all
         }
+        if (queuedBytes + data.remaining() > maxQueuedBytes) {
+            reportError(target, new IOException("UDP send queue full (" + queuedBytes + " bytes waiting for the socket): datagram dropped"));
+            return;
+        }
         ByteBuffer rest = data;
         if (!owned) {
             rest = ByteBuffer.allocate(data.remaining());
@@ -389,7 +436,7 @@ public final class UdpSocket implements AutoCloseable {
         }
         queue.add(new Pending(target, rest));
         queuedBytes += rest.remaining();
-        setInterest(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+        setInterest(lingering ? SelectionKey.OP_WRITE : SelectionKey.OP_READ | SelectionKey.OP_WRITE);
     }
 
     private int kernelSend(ByteBuffer data, InetSocketAddress target) throws IOException {
@@ -400,20 +447,20 @@ public final class UdpSocket implements AutoCloseable {
         return ch.send(data, target);
     }
 
-    /** Sends queued datagrams until the kernel refuses one. */
-    private void flushQueue() {
+    /** Sends queued datagrams until the kernel refuses one; true if the queue is empty. */
+    private boolean flushQueue() {
         Pending p;
         while ((p = queue.peek()) != null) {
             int size = p.data.remaining();
             try {
-                if (kernelSend(p.data, p.target) == 0 && size > 0) return;
+                if (kernelSend(p.data, p.target) == 0 && size > 0) return false;
             } catch (IOException e) {
                 reportError(p.target, e); // drop this one, go on with the next
             }
             queue.poll();
             queuedBytes -= size;
         }
-        setInterest(SelectionKey.OP_READ);
+        return true;
     }
 
     private void setInterest(int ops) {
@@ -439,7 +486,13 @@ public final class UdpSocket implements AutoCloseable {
 
     private void onIoReady(int ops) {
         if ((ops & SelectionKey.OP_READ) != 0) receive();
-        if ((ops & SelectionKey.OP_WRITE) != 0 && !closed) flushQueue();
+        if ((ops & SelectionKey.OP_WRITE) != 0 && ch != null && flushQueue()) {
+            if (lingering) {
+                finishClose();
+            } else {
+                setInterest(SelectionKey.OP_READ);
+            }
+        }
     }
 
     private void receive() {
@@ -485,8 +538,12 @@ public final class UdpSocket implements AutoCloseable {
     // ---------------------------------------------------------------- closing
 
     /**
-     * Closes the socket: datagrams still queued get one last non-blocking attempt, the rest are
-     * dropped; a loop the socket started itself is stopped. Thread-safe; idempotent.
+     * Closes the socket: no more datagrams are received or accepted by {@code sendTo}; those sent
+     * before (from any thread) still go out, in order, for at most the {@linkplain #closeTimeout close
+     * timeout}, and what the kernel has not taken by then is dropped and reported to {@link #onError}
+     * (without a handler: one warning with the count). Then the channel is closed and a loop the socket
+     * started itself is stopped. Thread-safe; idempotent. From another thread, with the socket's own
+     * loop, it returns when that is done; on a shared loop or on the loop thread it returns at once.
      */
     @Override
     public void close() {
@@ -496,29 +553,49 @@ public final class UdpSocket implements AutoCloseable {
             if (!started) return;
         }
         EventLoop l = loop;
+        // Queued behind the sends this thread made before: they reach the loop first.
         l.runInLoop(this::closeInLoop);
-        if (ownLoop) {
-            l.stop();
-            if (!l.inLoop()) {
-                try {
-                    l.awaitTermination(Duration.ofSeconds(5));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+        if (ownLoop && !l.inLoop()) {
+            try {
+                l.awaitTermination(Duration.ofMillis(closeTimeoutMs + 5_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }
 
     private void closeInLoop() {
         closed = true;
+        if (ch == null || lingering) return;
+        if (queue.isEmpty() || flushQueue() || closeTimeoutMs == 0) {
+            finishClose();
+            return;
+        }
+        // The kernel refused a datagram: wait for the socket to become writable, up to the deadline.
+        // No OP_READ: a closed socket calls no handler, and an unread datagram would wake the poller
+        // again and again.
+        lingering = true;
+        setInterest(SelectionKey.OP_WRITE);
+        lingerTimer = loop.setTimeout(closeTimeoutMs, this::finishClose);
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+            LOG.log(System.Logger.Level.DEBUG, this + " closing: " + queue.size() + " datagrams still to send");
+        }
+    }
+
+    /** The loop stops (the socket's own after close, or a shared one at any time): close now. */
+    private void stopInLoop() {
+        closed = true;
+        finishClose();
+    }
+
+    /** Drops (and reports) what is still queued, closes the channel, stops the socket's own loop. */
+    private void finishClose() {
         DatagramChannel c = ch;
         if (c == null) return;
-        if (!queue.isEmpty() && key != null && key.isValid()) flushQueue();
-        if (!queue.isEmpty() && LOG.isLoggable(System.Logger.Level.DEBUG)) {
-            LOG.log(System.Logger.Level.DEBUG, this + " closed with " + queue.size() + " datagrams unsent");
-        }
-        queue.clear();
-        queuedBytes = 0;
+        lingering = false;
+        if (lingerTimer != null) lingerTimer.cancel();
+        lingerTimer = null;
+        dropQueue();
         if (key != null) loop.poller().cancel(key);
         synchronized (options) {
             ch = null;
@@ -529,6 +606,25 @@ public final class UdpSocket implements AutoCloseable {
         }
         if (stopHook != null) loop.removeOnStop(stopHook);
         stopHook = null;
+        if (ownLoop) loop.stop(); // runs the tasks already posted, then ends its thread
+    }
+
+    private void dropQueue() {
+        if (queue.isEmpty()) return;
+        int count = queue.size();
+        long bytes = queuedBytes;
+        if (errorHandler != null) {
+            Pending p;
+            while ((p = queue.poll()) != null) {
+                reportError(p.target, new IOException("UDP socket closed: datagram not sent within the close timeout of "
+                        + closeTimeoutMs + " ms"));
+            }
+        } else {
+            LOG.log(System.Logger.Level.WARNING, this + " closed with " + count + " datagrams (" + bytes
+                    + " bytes) not sent: the kernel did not take them within the close timeout of " + closeTimeoutMs + " ms");
+        }
+        queue.clear();
+        queuedBytes = 0;
     }
 
     private static void closeQuietly(DatagramChannel c) {

@@ -14,11 +14,22 @@ import io.jhv.core.loop.Timer;
  * <pre>
  *   A --onMessage--> B.write        B above its high-water mark -> A.pauseReading()
  *   B --onMessage--> A.write        B below its low-water mark  -> A.resumeReading()   (and vice versa)
- *   A closes (any cause)  -> B.close(): B flushes what it has queued, then closes   (and vice versa)
+ *   A's peer half-closes (EOF)  -> B.shutdownOutput(): B flushes its queue, then sends FIN
+ *   both directions ended       -> both connections close
+ *   A resets                    -> B is reset at once (queue dropped, RST sent)
+ *   A errs or times out         -> B is aborted at once (queue dropped)
+ *   A is closed otherwise       -> B.close(): B flushes what it has queued, then closes   (and vice versa)
  * </pre>
  * A connection in a pipe does not pause its own reading when its own queue is full; it pauses the
  * other side instead. So the two directions are flow-controlled independently, as on a direct
- * connection: a client that does not read its download can still upload.
+ * connection: a client that does not read its download can still upload. And a half-close passes
+ * through: a client that sends its request and then shuts down its output (a batch protocol,
+ * {@code nc -q}) still gets the whole reply.
+ *
+ * <p>Half-closes pass through only if both connections' endpoints hand them to the pipe:
+ * {@link #proxy} does that itself; for {@link #pipe} set {@code onPeerShutdown(Upstream::peerShutdown)}
+ * on both endpoints. Without it, an end of stream closes that connection once its queue has drained,
+ * and the pipe then closes the other one.
  *
  * {@snippet :
  * // listen on 8000, forward every connection to 127.0.0.1:7000
@@ -29,13 +40,17 @@ public final class Upstream {
     /** How long the proxy waits for the upstream connection before it closes the downstream one. */
     static final long PROXY_CONNECT_TIMEOUT_MS = 10_000;
 
+    /** The pipe of each piped connection, for {@link #peerShutdown} (a connection has no slot for it but the user's context). */
+    private static final java.util.concurrent.ConcurrentHashMap<Connection, Pipe> PIPES = new java.util.concurrent.ConcurrentHashMap<>();
+
     private Upstream() {}
 
     /**
-     * Pipes {@code a} and {@code b} both ways with back-pressure in each direction, and closes each
-     * when the other closes. Replaces both connections' message and writable handlers and adds a
-     * close handler. The connections' endpoints should not have an {@link Unpacker}: a pipe forwards
-     * what the message handler receives.
+     * Pipes {@code a} and {@code b} both ways with back-pressure in each direction, passes half-closes
+     * on (with {@link #peerShutdown} as the endpoints' {@code onPeerShutdown}), and ends each when the
+     * other ends, as the class description says. Replaces both connections' message and writable
+     * handlers and adds a close handler. The connections' endpoints should not have an
+     * {@link Unpacker}: a pipe forwards what the message handler receives.
      *
      * <p>Loop thread only; both connections must be on the same loop (so bytes move without a copy
      * and without locks).
@@ -44,6 +59,10 @@ public final class Upstream {
      * @throws IllegalStateException    if not called on their loop
      */
     public static void pipe(Connection a, Connection b) {
+        newPipe(a, b);
+    }
+
+    private static Pipe newPipe(Connection a, Connection b) {
         if (a == b) throw new IllegalArgumentException("cannot pipe a connection into itself: " + a);
         if (a.loop() != b.loop()) {
             throw new IllegalArgumentException("pipe needs both connections on one loop: " + a + " is on "
@@ -62,6 +81,29 @@ public final class Upstream {
         if (!a.isWritable()) b.pauseReading();
         if (a.isClosed() || !a.isConnected()) b.close();
         if (b.isClosed() || !b.isConnected()) a.close();
+        if (!a.isClosed() && !b.isClosed()) {
+            PIPES.put(a, p);
+            PIPES.put(b, p);
+        }
+        return p;
+    }
+
+    /**
+     * Passes a half-close on through the pipe of {@code conn}: its peer shut down its output, so the
+     * other connection of the pipe shuts down its output once its queued bytes are flushed, and the
+     * reply can still flow back. Meant as the endpoints' handler:
+     * {@code server.onPeerShutdown(Upstream::peerShutdown)}. A connection in no pipe is closed (after
+     * flushing), which is what happens without a handler. Loop thread (it is a callback).
+     */
+    public static void peerShutdown(Connection conn) {
+        Pipe p = PIPES.get(conn);
+        if (p != null) {
+            p.peerShutdown(conn);
+        } else if (conn.context() instanceof ProxySession s && s.down == conn) {
+            s.downShutdown(); // before the upstream is up
+        } else {
+            conn.close();
+        }
     }
 
     /** The handlers of one pipe; the same object serves both connections. */
@@ -95,9 +137,46 @@ public final class Upstream {
             else peer.pauseReading();
         }
 
+        /** {@code conn}'s peer sent FIN: so does the other side, after what it has queued. */
+        void peerShutdown(Connection conn) {
+            Connection peer = other(conn);
+            if (peer.isConnected()) {
+                peer.shutdownOutput(); // both shut: each connection closes itself
+            } else {
+                conn.close(); // the other side is closing already; nothing more can be passed on
+            }
+        }
+
         @Override
         public void onClose(Connection conn, CloseCause cause) {
-            other(conn).close();
+            PIPES.remove(a);
+            PIPES.remove(b);
+            Connection peer = other(conn);
+            if (peer.isClosed()) return;
+            switch (cause.kind()) {
+                case RESET -> reset(peer);
+                case ERROR, TIMEOUT -> peer.abort();
+                default -> {
+                    if (cause == CloseCause.ABORTED) {
+                        peer.abort();
+                    } else {
+                        peer.close(); // a normal end: what the other side has queued still goes out
+                    }
+                }
+            }
+        }
+
+        /**
+         * Passes a reset on as a reset: a peer must not take a stream cut off by a reset for a complete
+         * one (a clean FIN would say the reply ended there).
+         */
+        private static void reset(Connection c) {
+            try {
+                c.channel().setOption(java.net.StandardSocketOptions.SO_LINGER, 0); // close() then sends RST
+            } catch (java.io.IOException | RuntimeException ignored) {
+                // closed or closing already: the abort below is all there is to do
+            }
+            c.abort();
         }
     }
 
@@ -111,9 +190,15 @@ public final class Upstream {
      * downstream connection is closed. The upstream connections get the server's water marks and
      * TCP_NODELAY setting.
      *
-     * <p>Takes over the server's {@code onConnection} and {@code onMessage} callbacks and each
-     * connection's context; other callbacks ({@code onClose}...) still run. Call before
-     * {@code start()}; don't set an unpacker on the server.
+     * <p>A half-close passes through (see the class description): a client that shuts down its output
+     * after the request (also before the upstream connection is up) still gets the whole reply, and
+     * the connections close when both directions have ended. The upstream connections also get the
+     * server's write, keepalive and close timeouts, so a setting meant to drop stalled peers covers
+     * both sides.
+     *
+     * <p>Takes over the server's {@code onConnection}, {@code onMessage} and {@code onPeerShutdown}
+     * callbacks and each connection's context; other callbacks ({@code onClose}...) still run. Call
+     * before {@code start()}; don't set an unpacker on the server.
      *
      * @return {@code server}, to chain {@code start()}
      */
@@ -123,6 +208,7 @@ public final class Upstream {
         server.onConnection(down -> {
             if (down.isConnected() && down.context() == null) new ProxySession(server, down, host, port).start();
         });
+        server.onPeerShutdown(Upstream::peerShutdown);
         // Until the session installs its own handler; no byte can arrive before onConnection, but
         // a server-level handler keeps the data path defined either way.
         server.onMessage((c, buf) -> {
@@ -152,6 +238,7 @@ public final class Upstream {
         private Buffer held;
         private long heldTotal;
         private boolean heldPaused;
+        private boolean downEnded; // the client half-closed before the upstream was up
         private Timer guard;
 
         ProxySession(TcpServer server, Connection down, String host, int port) {
@@ -170,7 +257,11 @@ public final class Upstream {
                     .connectTimeout(PROXY_CONNECT_TIMEOUT_MS)
                     .waterMarks(server.highWaterMark, server.lowWaterMark)
                     .tcpNoDelay(server.tcpNoDelay)
+                    .writeTimeout(server.writeTimeoutMs)
+                    .keepaliveTimeout(server.keepaliveTimeoutMs)
+                    .closeTimeout(server.closeTimeoutMs)
                     .pauseReadingAboveHighWater(false)
+                    .onPeerShutdown(Upstream::peerShutdown)
                     .onConnection(this)
                     .onClose(this);
             // TcpClient reports failures before a socket exists (bad host, no descriptors) with no
@@ -185,6 +276,11 @@ public final class Upstream {
                 client.close();
                 down.close();
             }
+        }
+
+        /** The client half-closed before the upstream was up: pass it on once it is. */
+        void downShutdown() {
+            downEnded = true;
         }
 
         /** Downstream bytes before the upstream is up: hold them, in order. */
@@ -211,22 +307,25 @@ public final class Upstream {
                 return;
             }
             // Pipe first, so the write of the held bytes already has the pipe's back-pressure.
-            pipe(down, up);
+            Pipe p = newPipe(down, up);
             Buffer h = held;
             held = null;
             if (h != null && h.isReadable() && up.isConnected()) up.write(h.nioBuffer()); // owned: no copy
+            if (downEnded) p.peerShutdown(down);
             if (heldPaused && up.isWritable()) down.resumeReading();
         }
 
         @Override
         public void onClose(Connection conn, CloseCause cause) {
+            // Once piped, the pipe ends the other side as the cause says (flush, reset, abort); this
+            // handler runs before the pipe's, so it must not close that side itself.
             if (conn == down) {
                 if (guard != null) guard.cancel();
                 guard = null;
-                client.close(); // no reconnect; closes the upstream after flushing, or stops connecting
                 held = null;
-            } else if (up == null || conn == up) {
-                // The upstream failed to connect (or closed): the pipe, if any, closes the other side.
+                if (up == null) client.close(); // stops connecting (the client has no reconnect)
+            } else if (up == null) {
+                // An attempt to connect the upstream failed.
                 if (guard != null) guard.cancel();
                 guard = null;
                 down.close();

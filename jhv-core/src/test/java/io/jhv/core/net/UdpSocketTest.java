@@ -213,4 +213,152 @@ class UdpSocketTest {
         UdpSocket c = track(UdpSocket.bind("127.0.0.1", port).start());
         assertEquals(port, c.port());
     }
+
+    // ---------------------------------------------------------------- close sends what was queued
+
+    /** A plain blocking receiver on 127.0.0.1 with room for every datagram a test sends at once. */
+    private static java.net.DatagramSocket receiver() throws IOException {
+        java.net.DatagramSocket r = new java.net.DatagramSocket(null);
+        r.setReceiveBufferSize(4 << 20); // loopback drops only when the receive buffer is full
+        r.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        r.setSoTimeout(5000);
+        return r;
+    }
+
+    /** Receives {@code n} datagrams and checks they are "d0".."d(n-1)" in order. */
+    private static void receiveAll(java.net.DatagramSocket r, int n) throws IOException {
+        byte[] b = new byte[2048];
+        for (int i = 0; i < n; i++) {
+            java.net.DatagramPacket p = new java.net.DatagramPacket(b, b.length);
+            try {
+                r.receive(p);
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("only " + i + " of " + n + " datagrams arrived", e);
+            }
+            assertEquals("d" + i, new String(p.getData(), 0, p.getLength(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {20, 1000})
+    void sendThenCloseFromAnotherThreadSendsEveryDatagram(int n) throws Exception {
+        try (java.net.DatagramSocket r = receiver()) {
+            InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
+            UdpSocket sender = UdpSocket.create().start();
+            for (int i = 0; i < n; i++) sender.sendTo(to, "d" + i);
+            sender.close();
+            receiveAll(r, n);
+            assertTrue(sender.loop().awaitTermination(java.time.Duration.ofSeconds(5)), "own loop stopped");
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {20, 1000})
+    void sendThenCloseFromAnotherThreadOnASharedLoopSendsEveryDatagram(int n) throws Exception {
+        EventLoop loop = track(EventLoop.create().start());
+        try (java.net.DatagramSocket r = receiver()) {
+            InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
+            UdpSocket sender = UdpSocket.create().loop(loop).start();
+            for (int i = 0; i < n; i++) sender.sendTo(to, "d" + i);
+            sender.close();
+            receiveAll(r, n);
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {20, 1000})
+    void sendThenCloseOnTheLoopSendsEveryDatagram(int n) throws Exception {
+        try (java.net.DatagramSocket r = receiver()) {
+            InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
+            UdpSocket sender = UdpSocket.create().start();
+            sender.loop().post(() -> {
+                for (int i = 0; i < n; i++) sender.sendTo(to, "d" + i);
+                sender.close();
+            });
+            receiveAll(r, n);
+            assertTrue(sender.loop().awaitTermination(java.time.Duration.ofSeconds(5)), "own loop stopped");
+        }
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {20, 1000})
+    void sendThenCloseOnTheLoopWithAFullSendBufferSendsEveryDatagram(int n) throws Exception {
+        try (java.net.DatagramSocket r = receiver()) {
+            InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
+            UdpSocket sender = UdpSocket.create().start();
+            sender.loop().post(() -> {
+                sender.refuseSends = 3; // the kernel takes none at first: all are queued when close() comes
+                for (int i = 0; i < n; i++) sender.sendTo(to, "d" + i);
+                sender.close();
+            });
+            receiveAll(r, n);
+            assertTrue(sender.loop().awaitTermination(java.time.Duration.ofSeconds(5)), "own loop stopped");
+        }
+    }
+
+    @Test
+    void closeDropsWhatTheSocketCannotSendByTheCloseTimeout() throws Exception {
+        try (java.net.DatagramSocket r = receiver()) {
+            InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
+            BlockingQueue<String> errors = new LinkedBlockingQueue<>();
+            UdpSocket sender = UdpSocket.create().closeTimeout(300)
+                    .onError((target, e) -> errors.add(target.getPort() + " " + e.getMessage())).start();
+            CompletableFuture<Void> closed = new CompletableFuture<>();
+            sender.loop().post(() -> {
+                sender.refuseSends = Integer.MAX_VALUE; // a send buffer that never drains
+                for (int i = 0; i < 5; i++) sender.sendTo(to, "d" + i);
+                sender.close();
+                closed.complete(null);
+            });
+            closed.get(5, TimeUnit.SECONDS);
+            long t0 = System.nanoTime();
+            assertTrue(sender.loop().awaitTermination(java.time.Duration.ofSeconds(5)), "close gave up and stopped its loop");
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(4), "bounded by the close timeout");
+            for (int i = 0; i < 5; i++) {
+                String e = poll(errors);
+                assertNotNull(e, "each dropped datagram is reported");
+                assertTrue(e.startsWith(to.getPort() + " ") && e.contains("not sent"), e);
+            }
+            assertEquals(0, sender.queuedBytes());
+        }
+    }
+
+    @Test
+    void closeKeepsSendingWhatTheKernelRefusedUntilItDrains() throws Exception {
+        EventLoop loop = track(EventLoop.create().start());
+        try (java.net.DatagramSocket r = receiver()) {
+            InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
+            UdpSocket sender = UdpSocket.create().loop(loop).start();
+            CompletableFuture<Void> queued = new CompletableFuture<>();
+            loop.post(() -> {
+                sender.refuseSends = Integer.MAX_VALUE; // a full send buffer
+                for (int i = 0; i < 20; i++) sender.sendTo(to, "d" + i);
+                queued.complete(null);
+            });
+            queued.get(5, TimeUnit.SECONDS);
+            sender.close(); // on a shared loop: returns at once, the socket lingers
+            assertThrows(IllegalStateException.class, () -> sender.sendTo(to, "late"));
+            loop.post(() -> sender.refuseSends = 0); // after the close: the send buffer drains
+            receiveAll(r, 20);
+            assertTrue(io.jhv.core.loop.LeakCheck.await(() -> sender.localAddress() == null, java.time.Duration.ofSeconds(5)),
+                    "the channel is closed once the queue is sent");
+        }
+    }
+
+    @Test
+    void aSenderFasterThanTheSocketCannotGrowTheQueueWithoutBound() throws Exception {
+        BlockingQueue<String> errors = new LinkedBlockingQueue<>();
+        UdpSocket sender = track(UdpSocket.create().closeTimeout(0).onError((target, e) -> errors.add(e.getMessage())).start());
+        InetSocketAddress to = local(9); // never sent: the kernel "refuses" every attempt
+        CompletableFuture<Long> queued = new CompletableFuture<>();
+        sender.loop().post(() -> {
+            sender.refuseSends = Integer.MAX_VALUE; // a send buffer that never drains
+            for (int i = 0; i < 100; i++) sender.sendTo(to, new byte[60_000]); // 6 MB
+            queued.complete(sender.queuedBytes());
+        });
+        long q = queued.get(5, TimeUnit.SECONDS);
+        assertTrue(q <= UdpSocket.DEFAULT_MAX_QUEUED_BYTES, "queue grew to " + q);
+        assertEquals(100 - q / 60_000, errors.size(), "each dropped datagram is reported: " + errors.peek());
+        assertTrue(errors.peek().contains("send queue full"), errors.peek());
+    }
 }

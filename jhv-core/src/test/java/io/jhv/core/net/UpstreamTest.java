@@ -300,4 +300,211 @@ class UpstreamTest {
             }
         }
     }
+
+    // ---------------------------------------------------------------- half-close and reset
+
+    private static final int BIG = 8 << 20;
+
+    /** What a plain blocking upstream server does with its one connection. */
+    private interface Session {
+        void serve(Socket s) throws Exception;
+    }
+
+    /**
+     * A plain blocking upstream server on 127.0.0.1 (java.net, no jhv) that serves its first
+     * connection with {@code session} on a thread of its own; the future completes when it is done.
+     */
+    private static java.net.ServerSocket plainUpstream(Session session, CompletableFuture<Void> done) throws IOException {
+        java.net.ServerSocket ss = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        Thread.ofPlatform().name("plain-upstream").daemon().start(() -> {
+            try (ss; Socket s = ss.accept()) {
+                s.setSoTimeout(20_000);
+                session.serve(s);
+                done.complete(null);
+            } catch (Throwable t) {
+                done.completeExceptionally(t);
+            }
+        });
+        return ss;
+    }
+
+    private void startProxyTo(int upstreamPort) {
+        proxy = Upstream.proxy(TcpServer.create("127.0.0.1", 0).threads(1).waterMarks(HIGH, LOW)
+                .onClose((c, cause) -> proxyClosed.complete(cause)), "127.0.0.1", upstreamPort).start();
+    }
+
+    /** Reads to the end of the stream, checking every byte against {@link #pattern}; returns the count. */
+    private static long readPatternToEnd(InputStream in) throws IOException {
+        byte[] buf = new byte[64 * 1024];
+        long got = 0;
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+            for (int i = 0; i < n; i++) {
+                if (buf[i] != pattern(got + i)) throw new AssertionError("byte " + (got + i) + " is wrong");
+            }
+            got += n;
+        }
+        return got;
+    }
+
+    private static void writePattern(OutputStream out, int total) throws IOException {
+        byte[] chunk = new byte[64 * 1024];
+        for (int sent = 0; sent < total; sent += chunk.length) {
+            int n = Math.min(chunk.length, total - sent);
+            for (int i = 0; i < n; i++) chunk[i] = pattern(sent + i);
+            out.write(chunk, 0, n);
+        }
+    }
+
+    @Test
+    void aClientHalfCloseStillGetsTheWholeReply() throws Exception {
+        // A batch protocol (like `nc -q`): the upstream replies only once it has seen the end of the
+        // request, with more than the proxy's queues hold, so the reply is in flight long after the
+        // client's FIN went through.
+        CompletableFuture<Long> request = new CompletableFuture<>();
+        CompletableFuture<Void> served = new CompletableFuture<>();
+        java.net.ServerSocket up = plainUpstream(s -> {
+            request.complete(readPatternToEnd(s.getInputStream()));
+            writePattern(s.getOutputStream(), BIG);
+        }, served);
+        startProxyTo(up.getLocalPort());
+        try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+            s.setSoTimeout(20_000);
+            writePattern(s.getOutputStream(), 100_000);
+            s.shutdownOutput();
+            assertEquals(BIG, readPatternToEnd(s.getInputStream()), "the whole reply, then the end of the stream");
+            assertEquals(100_000, request.get(5, TimeUnit.SECONDS));
+            served.get(5, TimeUnit.SECONDS);
+            awaitNoProxyConnections(); // both directions ended: the proxy closed both connections
+        }
+    }
+
+    @Test
+    void anUpstreamHalfCloseStillTakesTheWholeUpload() throws Exception {
+        // The reverse: the upstream says all it has to say and half-closes; the client then uploads.
+        CompletableFuture<Long> upload = new CompletableFuture<>();
+        CompletableFuture<Void> served = new CompletableFuture<>();
+        java.net.ServerSocket up = plainUpstream(s -> {
+            writePattern(s.getOutputStream(), 1 << 20);
+            s.shutdownOutput();
+            upload.complete(readPatternToEnd(s.getInputStream()));
+        }, served);
+        startProxyTo(up.getLocalPort());
+        try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+            s.setSoTimeout(20_000);
+            assertEquals(1 << 20, readPatternToEnd(s.getInputStream()), "the greeting, then the end of the stream");
+            writePattern(s.getOutputStream(), BIG);
+            s.shutdownOutput();
+            assertEquals(BIG, upload.get(15, TimeUnit.SECONDS), "the upstream got the whole upload");
+            served.get(5, TimeUnit.SECONDS);
+            awaitNoProxyConnections();
+        }
+    }
+
+    @Test
+    void aClientResetResetsTheUpstream() throws Exception {
+        CompletableFuture<Void> gotRequest = new CompletableFuture<>();
+        CompletableFuture<String> upstreamSaw = new CompletableFuture<>();
+        java.net.ServerSocket up = plainUpstream(s -> {
+            InputStream in = s.getInputStream();
+            readN(in, 3);
+            gotRequest.complete(null);
+            try {
+                upstreamSaw.complete(in.read() < 0 ? "end of stream" : "more bytes");
+            } catch (SocketException e) {
+                upstreamSaw.complete("reset");
+            }
+        }, new CompletableFuture<>());
+        startProxyTo(up.getLocalPort());
+        Socket s = new Socket("127.0.0.1", proxy.port());
+        s.getOutputStream().write("req".getBytes(StandardCharsets.US_ASCII));
+        gotRequest.get(5, TimeUnit.SECONDS);
+        s.setSoLinger(true, 0);
+        s.close(); // RST
+        assertEquals("reset", upstreamSaw.get(5, TimeUnit.SECONDS), "the proxy passes the reset on");
+        assertEquals(CloseCause.Kind.RESET, proxyClosed.get(5, TimeUnit.SECONDS).kind());
+        awaitNoProxyConnections();
+    }
+
+    @Test
+    void anUpstreamResetResetsTheClient() throws Exception {
+        java.net.ServerSocket up = plainUpstream(s -> {
+            readN(s.getInputStream(), 3);
+            s.getOutputStream().write("partial".getBytes(StandardCharsets.US_ASCII));
+            s.setSoLinger(true, 0);
+        }, new CompletableFuture<>()); // the close after the session sends the RST
+        startProxyTo(up.getLocalPort());
+        try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+            s.getOutputStream().write("req".getBytes(StandardCharsets.US_ASCII));
+            String got = readToEnd(s);
+            assertTrue(got.endsWith("<reset>"), "a reply cut off by a reset must not look complete: " + got);
+        }
+        awaitNoProxyConnections();
+    }
+
+    @Test
+    void aHalfCloseBeforeTheUpstreamIsUpIsPassedOnOnceItIs() throws Exception {
+        // A batch upstream for many connections: reads to the end, replies with the count, closes.
+        java.net.ServerSocket ss = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        Thread server = Thread.ofPlatform().name("batch-upstream").daemon().start(() -> {
+            while (!ss.isClosed()) {
+                try (Socket s = ss.accept()) {
+                    s.setSoTimeout(10_000);
+                    long n = s.getInputStream().transferTo(OutputStream.nullOutputStream());
+                    s.getOutputStream().write(("got " + n).getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    // closed at the end of the test, or one failed session: the client's assertion says which
+                }
+            }
+        });
+        java.util.concurrent.BlockingQueue<Long> held = new java.util.concurrent.LinkedBlockingQueue<>();
+        // "localhost" is resolved off the loop, so the client's bytes and FIN usually arrive before the
+        // upstream is up: try until that path has been taken.
+        proxy = Upstream.proxy(TcpServer.create("127.0.0.1", 0).threads(1)
+                .onClose((c, cause) -> held.add(Upstream.heldBytes(c))), "localhost", ss.getLocalPort()).start();
+        try (ss) {
+            long heldOnce = 0;
+            for (int attempt = 0; attempt < 20 && heldOnce == 0; attempt++) {
+                try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
+                    s.shutdownOutput();
+                    assertEquals("got 7", readToEnd(s));
+                }
+                Long h = held.poll(5, TimeUnit.SECONDS);
+                assertNotNull(h, "the proxy connection closed");
+                heldOnce = h;
+            }
+            assertTrue(heldOnce > 0, "the request never arrived before the upstream was up; that path is untested");
+        }
+        server.join(5000);
+    }
+
+    @Test
+    void anUpstreamThatNeverReadsIsDroppedByTheServersWriteTimeout() throws Exception {
+        // The upstream accepts and then neither reads nor closes. The client's upload fills the
+        // upstream connection's queue and the pipe stops reading the client: without a write timeout
+        // on the upstream side both connections would hang for ever.
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        java.net.ServerSocket up = plainUpstream(s -> release.get(30, TimeUnit.SECONDS), new CompletableFuture<>());
+        proxy = Upstream.proxy(TcpServer.create("127.0.0.1", 0).threads(1).waterMarks(HIGH, LOW).writeTimeout(300)
+                .onClose((c, cause) -> proxyClosed.complete(cause)), "127.0.0.1", up.getLocalPort()).start();
+        Socket s = new Socket("127.0.0.1", proxy.port());
+        Thread writer = Thread.ofPlatform().name("upstream-test-stalled-uploader").start(() -> {
+            try {
+                writePattern(s.getOutputStream(), 256 << 20); // more than all the buffers on the way
+            } catch (IOException expected) {
+                // the proxy dropped the connection
+            }
+        });
+        try {
+            CloseCause cause = proxyClosed.get(15, TimeUnit.SECONDS);
+            assertEquals(CloseCause.Kind.NORMAL, cause.kind(), "aborted because its upstream timed out: " + cause);
+            awaitNoProxyConnections();
+        } finally {
+            release.complete(null);
+            s.close();
+            writer.join(5000);
+        }
+    }
 }
