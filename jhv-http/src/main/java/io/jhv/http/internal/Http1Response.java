@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.function.Consumer;
 
 /**
  * An HTTP/1.1 response, encoded straight into bytes: the status line and headers are written into
@@ -22,6 +23,8 @@ import java.util.Arrays;
 public final class Http1Response implements Response {
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[][] STATUS_LINES = new byte[600][];
+    private static final System.Logger LOG = System.getLogger(Http1Response.class.getName());
+    private static final String HOOK_FAILED_BODY = "Internal Server Error";
 
     final HttpConnection conn;
     final Http1Request req;
@@ -76,6 +79,25 @@ public final class Http1Response implements Response {
         };
         return this;
     }
+    /** {@link #beforeCommit} hooks in the order added (run newest first); null until one is added. */
+    private Consumer<Response>[] commitHooks;
+    private int commitHookCount;
+    /** The hooks are running (loop thread): the head may still change although the response is committed. */
+    private boolean inCommitHooks;
+    /** A hook failed and a 500 went out instead: whatever body the handler chose is dropped. */
+    private boolean bodyDropped;
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Response beforeCommit(Consumer<Response> hook) {
+        java.util.Objects.requireNonNull(hook, "hook");
+        if (committed) throw new IllegalStateException("response already committed for " + req + "; add beforeCommit hooks before the handler answers (before next())");
+        if (commitHooks == null) commitHooks = new Consumer[4];
+        else if (commitHookCount == commitHooks.length) commitHooks = Arrays.copyOf(commitHooks, commitHookCount * 2);
+        commitHooks[commitHookCount++] = hook;
+        return this;
+    }
+
     boolean chunked;
     /** Output waiting while earlier responses on the connection are not finished. */
     Buffer pendingOut;
@@ -91,11 +113,16 @@ public final class Http1Response implements Response {
         this.req = req;
     }
 
-    /** Starts over for an error answer, keeping who waits for the response to be done. */
+    /** Starts over for an error answer, keeping who waits for the response to be done and the beforeCommit hooks. */
     void resetForError() {
         DoneListener l = doneListener;
+        Consumer<Response>[] hooks = commitHooks;
+        int hookCount = commitHookCount;
+        commitHookCount = 0; // reset() would clear the array we keep
         reset();
         doneListener = l;
+        commitHooks = hooks;
+        commitHookCount = hookCount;
     }
 
     void reset() {
@@ -115,6 +142,12 @@ public final class Http1Response implements Response {
         backlog = 0;
         doneListener = null;
         bodyBytes = 0;
+        if (commitHookCount > 0) {
+            Arrays.fill(commitHooks, 0, commitHookCount, null);
+            commitHookCount = 0;
+        }
+        inCommitHooks = false;
+        bodyDropped = false;
         if (pendingOut != null) {
             if (pendingOut.capacity() > 64 * 1024) pendingOut = null;
             else pendingOut.clear();
@@ -203,7 +236,10 @@ public final class Http1Response implements Response {
     }
 
     private void checkNotCommitted() {
-        if (committed) throw new IllegalStateException("response already sent for " + req);
+        if (committed && !inCommitHooks) {
+            throw new IllegalStateException("response already committed for " + req
+                    + "; add headers before next() or in beforeCommit");
+        }
     }
 
     // ---------------------------------------------------------------- bodies
@@ -290,7 +326,7 @@ public final class Http1Response implements Response {
 
     /** False for HEAD and for statuses that never have a body (1xx, 204, 304): nothing after the head. */
     boolean sendsBody() {
-        return !req.isHead() && status >= 200 && status != 204 && status != 304;
+        return !bodyDropped && !req.isHead() && status >= 200 && status != 204 && status != 304;
     }
 
     @Override
@@ -408,10 +444,50 @@ public final class Http1Response implements Response {
     // ---------------------------------------------------------------- encoding (loop thread)
 
     /**
-     * Writes the status line and headers. {@code contentLength} -1 means chunked (or, for HTTP/1.0,
-     * delimited by closing the connection).
+     * Writes the status line and headers, after running the {@link #beforeCommit} hooks.
+     * {@code contentLength} -1 means chunked (or, for HTTP/1.0, delimited by closing the connection).
+     * If a hook throws, a complete 500 is written instead and {@link #sendsBody()} turns false, so
+     * the caller sends nothing of the body (file, chunks) it was given.
      */
     void writeHead(Buffer out, long contentLength) {
+        if (commitHookCount > 0 && !runCommitHooks()) {
+            writeHookFailure(out);
+            return;
+        }
+        encodeHead(out, contentLength);
+    }
+
+    /** Runs the beforeCommit hooks once, newest first; false if one threw (logged, the rest skipped). */
+    private boolean runCommitHooks() {
+        Consumer<Response>[] hooks = commitHooks;
+        int n = commitHookCount;
+        commitHookCount = 0;
+        inCommitHooks = true;
+        try {
+            for (int i = n - 1; i >= 0; i--) hooks[i].accept(this);
+            return true;
+        } catch (Throwable t) { // user code: it must not reach the loop, and the client gets an answer
+            LOG.log(System.Logger.Level.ERROR, "beforeCommit hook failed: " + req, t);
+            return false;
+        } finally {
+            inCommitHooks = false;
+            Arrays.fill(hooks, 0, n, null);
+        }
+    }
+
+    /** Writes a whole 500 in place of the response whose hook failed; nothing of the head was written yet. */
+    private void writeHookFailure(Buffer out) {
+        status = 500;
+        Arrays.fill(names, 0, headerCount, null);
+        Arrays.fill(values, 0, headerCount, null);
+        headerCount = 0;
+        contentType = "text/plain; charset=utf-8";
+        encodeHead(out, HOOK_FAILED_BODY.length());
+        if (sendsBody()) out.writeString(HOOK_FAILED_BODY, StandardCharsets.ISO_8859_1);
+        bodyDropped = true;
+    }
+
+    private void encodeHead(Buffer out, long contentLength) {
         bodyBytes = contentLength > 0 && sendsBody() ? contentLength : 0;
         out.write(statusLine(status));
         out.write(conn.server().serverHeaderLine());
