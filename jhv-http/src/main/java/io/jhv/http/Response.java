@@ -58,7 +58,12 @@ public interface Response {
     /** Sends part of an array. */
     void bytes(byte[] body, int offset, int length);
 
-    /** Sends a file (Content-Type from its name, zero-copy for large files). Answers 404 if it does not exist. */
+    /**
+     * Sends a file (Content-Type from its name, zero-copy for large files). The file is opened by
+     * this call, before the head is produced: if it does not exist the answer is 404, if it cannot
+     * be opened (no file descriptor left, no permission...) 503, each a complete response rather
+     * than a 200 whose body cannot follow.
+     */
     void file(Path file);
 
     /** Redirects with 302. */

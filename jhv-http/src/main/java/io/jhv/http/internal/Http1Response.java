@@ -6,9 +6,13 @@ import io.jhv.http.Headers;
 import io.jhv.http.Response;
 import io.jhv.http.Status;
 
+import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.function.Consumer;
@@ -101,8 +105,12 @@ public final class Http1Response implements Response {
     boolean chunked;
     /** Output waiting while earlier responses on the connection are not finished. */
     Buffer pendingOut;
-    /** A file body waiting to be sent (region). */
-    Path file;
+    /**
+     * A file body waiting to be sent (region): opened when the response was given it, before any
+     * byte of the head exists, and owned by this response until the connection takes it
+     * ({@link #takeFile}) or it is not sent ({@link #releaseFile}).
+     */
+    FileChannel file;
     long fileOffset, fileLength;
     boolean blocking;
     /** Bytes of a streamed body held until earlier responses finish (read off the loop). */
@@ -137,7 +145,7 @@ public final class Http1Response implements Response {
         COMMITTED.set(this, false);
         DONE.set(this, false);
         chunked = false;
-        file = null;
+        releaseFile();
         blocking = false;
         backlog = 0;
         doneListener = null;
@@ -277,29 +285,97 @@ public final class Http1Response implements Response {
 
     @Override
     public void file(Path file) {
-        long size;
-        try {
-            if (!Files.isRegularFile(file)) {
-                status(404).text("Not Found");
-                return;
-            }
-            size = Files.size(file);
-        } catch (java.io.IOException e) {
+        if (!Files.isRegularFile(file)) {
             status(404).text("Not Found");
             return;
         }
+        checkNotCommitted();
+        FileChannel ch = openBody(file);
+        if (ch == null) return; // answered
+        long size;
+        try {
+            size = ch.size(); // of what was opened: the file may have been replaced since the check
+        } catch (IOException e) {
+            close(ch);
+            cannotOpen(file, e);
+            return;
+        }
         if (contentType == null) contentType = MimeTypes.of(file.getFileName().toString());
-        fileRegion(file, 0, size);
+        sendFile(ch, 0, size);
     }
 
-    /** Sends {@code length} bytes of {@code file} from {@code offset} as the body (Content-Length set here). */
+    /**
+     * Sends {@code length} bytes of {@code file} from {@code offset} as the body (Content-Length set
+     * here). The file is opened now, before the head is produced: if that fails the response is a
+     * complete 404 (the file is gone) or 503 (any other error, such as no file descriptor left)
+     * instead of a head that promises a body which cannot follow.
+     */
     public void fileRegion(Path file, long offset, long length) {
         if (offset < 0 || length < 0) throw new IllegalArgumentException("bad file region " + offset + "+" + length);
-        beginSend();
-        this.file = file;
+        checkNotCommitted();
+        FileChannel ch = openBody(file);
+        if (ch != null) sendFile(ch, offset, length);
+    }
+
+    private void sendFile(FileChannel ch, long offset, long length) {
+        try {
+            beginSend();
+        } catch (RuntimeException e) { // answered meanwhile by another thread
+            close(ch);
+            throw e;
+        }
+        this.file = ch;
         this.fileOffset = offset;
         this.fileLength = length;
         conn.submit(this, null, 0, 0, length);
+    }
+
+    /** Opens a file body; null if it cannot be opened, and then the response has been answered. */
+    private FileChannel openBody(Path file) {
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ);
+        } catch (IOException | UnsupportedOperationException e) {
+            cannotOpen(file, e);
+            return null;
+        }
+    }
+
+    /** Answers for a file that could not be opened: 404 if it is gone, else 503, with a fresh head. */
+    private void cannotOpen(Path file, Exception e) {
+        boolean gone = e instanceof NoSuchFileException;
+        if (!gone) LOG.log(System.Logger.Level.WARNING, "cannot open " + file + " for " + req + ": " + e);
+        clearHead(); // no Content-Range, ETag... of the file that is not sent
+        status(gone ? 404 : 503).text(Status.reason(gone ? 404 : 503));
+    }
+
+    /** Drops the status and headers set so far (an error answer starts from scratch). */
+    private void clearHead() {
+        status = 200;
+        Arrays.fill(names, 0, headerCount, null);
+        Arrays.fill(values, 0, headerCount, null);
+        headerCount = 0;
+        contentType = null;
+    }
+
+    /** The file body, handed over to the connection that sends and then closes it. Loop thread. */
+    FileChannel takeFile() {
+        FileChannel f = file;
+        file = null;
+        return f;
+    }
+
+    /** Closes a file body that will not be sent (no body, the connection closed, reuse). Loop thread. */
+    void releaseFile() {
+        FileChannel f = takeFile();
+        if (f != null) close(f);
+    }
+
+    private static void close(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // read-only: nothing was lost
+        }
     }
 
     @Override
@@ -477,10 +553,8 @@ public final class Http1Response implements Response {
 
     /** Writes a whole 500 in place of the response whose hook failed; nothing of the head was written yet. */
     private void writeHookFailure(Buffer out) {
+        clearHead();
         status = 500;
-        Arrays.fill(names, 0, headerCount, null);
-        Arrays.fill(values, 0, headerCount, null);
-        headerCount = 0;
         contentType = "text/plain; charset=utf-8";
         encodeHead(out, HOOK_FAILED_BODY.length());
         if (sendsBody()) out.writeString(HOOK_FAILED_BODY, StandardCharsets.ISO_8859_1);

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.Set;
 
@@ -160,6 +159,7 @@ public final class HttpConnection {
         closeFile();
         if (sink instanceof MultipartParser mp) mp.cleanup();
         for (Exchange ex : inflight) {
+            ex.res.releaseFile(); // opened for a body that will not be sent
             if (ex.running) ex.retired = true; // a blocking handler still reads it: released when it ends
             else ex.req.cleanup();
         }
@@ -598,12 +598,15 @@ public final class HttpConnection {
     }
 
     private void submitInLoop(Http1Response res, byte[] body, int off, int len, long contentLength) {
-        if (closed) return;
+        if (closed) {
+            res.releaseFile();
+            return;
+        }
         Buffer out = outputFor(res);
         res.writeHead(out, contentLength);
         if (res.file != null) {
             if (!res.sendsBody() || res.fileLength == 0) {
-                res.file = null;
+                res.releaseFile();
                 finished(res);
             } else {
                 afterOutput(res);
@@ -805,29 +808,25 @@ public final class HttpConnection {
         if (conn != null && conn.layer() == null) {
             // Plain TCP: the connection sends the region with sendfile, in order after the head,
             // counted in its write queue (so back-pressure applies); nothing passes through the heap.
+            // The response opened the file before its head was written; the connection owns it now.
+            FileChannel fc = res.takeFile();
             try {
-                FileChannel fc = FileChannel.open(res.file, StandardOpenOption.READ);
                 conn.sendFile(fc, res.fileOffset, res.fileLength, true);
-            } catch (IOException | IllegalStateException e) {
-                LOG.log(System.Logger.Level.WARNING, conn + " cannot send " + res.file + ": " + e);
-                res.file = null;
+            } catch (IllegalStateException e) { // closing
+                try {
+                    fc.close();
+                } catch (IOException ignored) {
+                    // read-only
+                }
                 abortConnection(); // the head promised a body we cannot send
                 return;
             }
-            res.file = null;
             res.markDone();
             return;
         }
-        try {
-            fileCh = FileChannel.open(res.file, StandardOpenOption.READ);
-            filePos = res.fileOffset;
-            fileLeft = res.fileLength;
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, conn + " cannot open " + res.file + ": " + e);
-            res.file = null;
-            abortConnection(); // the head promised a body we cannot send
-            return;
-        }
+        fileCh = res.takeFile();
+        filePos = res.fileOffset;
+        fileLeft = res.fileLength;
         pumpFile();
     }
 
