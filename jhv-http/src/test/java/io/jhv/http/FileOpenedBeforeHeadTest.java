@@ -170,7 +170,7 @@ class FileOpenedBeforeHeadTest {
             // loads the classes of the error path (logging included) while files can still be opened
             if (unopenable != null) get(c, "/unopenable");
             List<FileChannel> hoard = new ArrayList<>();
-            RawClient.Resp r;
+            RawClient.Resp r, st;
             try {
                 try {
                     for (long i = 0; i <= limit; i++) hoard.add(FileChannel.open(Path.of("/dev/null"), StandardOpenOption.READ));
@@ -179,11 +179,14 @@ class FileOpenedBeforeHeadTest {
                 }
                 assertTrue(hoard.size() < limit + 1, "the limit was reached");
                 r = get(c, "/file/ok.bin");
+                st = get(c, "/static/ok.bin");
             } finally {
                 for (FileChannel ch : hoard) ch.close();
             }
             assertEquals(503, r.status(), r.toString());
             assertEquals("Service Unavailable", r.text());
+            assertEquals(503, st.status(), "StaticFiles: " + st);
+            assertEquals(null, st.header("ETag"), "the head of the file that is not sent is dropped: " + st);
             assertWhole(c);
         }
     }

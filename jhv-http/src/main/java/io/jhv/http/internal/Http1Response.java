@@ -289,7 +289,7 @@ public final class Http1Response implements Response {
             status(404).text("Not Found");
             return;
         }
-        checkNotCommitted();
+        checkNotSent(); // before opening: a second body must not cost a descriptor
         FileChannel ch = openBody(file);
         if (ch == null) return; // answered
         long size;
@@ -312,7 +312,7 @@ public final class Http1Response implements Response {
      */
     public void fileRegion(Path file, long offset, long length) {
         if (offset < 0 || length < 0) throw new IllegalArgumentException("bad file region " + offset + "+" + length);
-        checkNotCommitted();
+        checkNotSent();
         FileChannel ch = openBody(file);
         if (ch != null) sendFile(ch, offset, length);
     }
@@ -412,8 +412,12 @@ public final class Http1Response implements Response {
     public boolean done() { return done; }
 
     private void beginSend() {
-        if (committed) throw new IllegalStateException("response already sent for " + req);
+        checkNotSent();
         COMMITTED.setRelease(this, true);
+    }
+
+    private void checkNotSent() {
+        if (committed) throw new IllegalStateException("response already sent for " + req);
     }
 
     private void sendString(String body) {
