@@ -38,6 +38,7 @@ public final class HttpServer implements AutoCloseable {
     private HttpServer(TcpServer tcp) {
         this.tcp = tcp;
         cfg.jsonCodec = Json.detect();
+        tcp.writeTimeout(writeTimeoutMs);
         wire(tcp);
     }
 
@@ -149,6 +150,25 @@ public final class HttpServer implements AutoCloseable {
 
     private int maxConnections;
 
+    /** The default {@link #writeTimeout}. */
+    static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(60);
+    private long writeTimeoutMs = DEFAULT_WRITE_TIMEOUT.toMillis();
+
+    /**
+     * How long a connection may have output waiting without a byte of it reaching the client
+     * (default 60 s; {@link Duration#ZERO}: for ever); then it is closed and what it held is freed.
+     * A client that reads slowly is not cut off: the clock restarts whenever bytes go out. This
+     * bounds what a client that requests a large response and never reads it can hold.
+     */
+    public HttpServer writeTimeout(Duration d) {
+        checkNotStarted();
+        if (d.isNegative()) throw new IllegalArgumentException("negative write timeout: " + d);
+        writeTimeoutMs = d.isZero() ? 0 : Math.max(1, d.toMillis());
+        tcp.writeTimeout(writeTimeoutMs);
+        if (httpsTcp != null) httpsTcp.writeTimeout(writeTimeoutMs);
+        return this;
+    }
+
     /** Serves HTTPS instead of HTTP on this server's port (ALPN http/1.1 unless the config sets a list). */
     public HttpServer tls(TlsConfig tls) {
         checkNotStarted();
@@ -168,6 +188,7 @@ public final class HttpServer implements AutoCloseable {
         httpsTcp = host == null ? TcpServer.create(port) : TcpServer.create(host, port);
         httpsTcp.tls(forHttp(tls));
         if (maxConnections > 0) httpsTcp.maxConnections(maxConnections);
+        httpsTcp.writeTimeout(writeTimeoutMs);
         wire(httpsTcp);
         return this;
     }

@@ -5,11 +5,21 @@ package io.jhv.http;
  * after it runs after the handler returned. A middleware may answer early by not calling
  * {@code chain.next()} and sending a response.
  *
+ * <p>By the time {@code chain.next()} returns, the handler has usually answered and the response
+ * is committed: a header set then is refused with an {@link IllegalStateException}. Set headers
+ * before {@code chain.next()}, or, for what is known only after the handler ran (a timing, a
+ * header derived from the status), in a {@link Response#beforeCommit} hook, which runs just before
+ * the head is written, also when the handler answers later or from another thread.
+ *
+ * <p>Thread contract: middleware runs where the route's handler runs (the loop, or a virtual
+ * thread for a {@link Handler#blocking} route); {@code beforeCommit} hooks run on the loop.
+ *
  * {@snippet :
  * server.use((req, res, chain) -> {
  *     long t0 = System.nanoTime();
+ *     res.header("X-Served-By", "jhv"); // before next(): the handler has not answered yet
+ *     res.beforeCommit(r -> r.header("X-Response-Time", (System.nanoTime() - t0) / 1000 + "us"));
  *     chain.next();
- *     res.header("X-Time-Us", Long.toString((System.nanoTime() - t0) / 1000));
  * });
  * }
  */

@@ -2,6 +2,7 @@ package io.jhv.http;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * The response to one request.
@@ -66,7 +67,12 @@ public interface Response {
     /** Sends part of an array; like {@link #bytes(byte[])}, do not change it after this call. */
     void bytes(byte[] body, int offset, int length);
 
-    /** Sends a file (Content-Type from its name, zero-copy for large files). Answers 404 if it does not exist. */
+    /**
+     * Sends a file (Content-Type from its name, zero-copy for large files). The file is opened by
+     * this call, before the head is produced: if it does not exist the answer is 404, if it cannot
+     * be opened (no file descriptor left, no permission...) 503, each a complete response rather
+     * than a 200 whose body cannot follow.
+     */
     void file(Path file);
 
     /** Redirects with 302. */
@@ -113,6 +119,21 @@ public interface Response {
      * if the connection closes first.
      */
     Response onDone(DoneListener listener);
+
+    /**
+     * Calls {@code hook} once the response is about to be committed: after the handler chose the
+     * body, just before the status line and headers are encoded, so it may still change the status
+     * and the headers (not send another body). This is how middleware adds something after the
+     * handler ran: headers set after {@code chain.next()} are too late when the handler has answered.
+     *
+     * <p>Register before the response is committed (typically before {@code chain.next()}); hooks
+     * run on the loop, the most recently added first (the innermost code first, as code after
+     * {@code next()} would), also for the error response of a failing handler. A hook that throws
+     * turns the response into a 500 (it is logged), and the rest of the hooks are skipped.
+     *
+     * @throws IllegalStateException if the response is already committed
+     */
+    Response beforeCommit(Consumer<Response> hook);
 
     /** See {@link #onDone}. */
     @FunctionalInterface

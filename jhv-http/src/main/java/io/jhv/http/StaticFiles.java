@@ -45,9 +45,11 @@ import java.util.zip.GZIPOutputStream;
  * under the root's real path, else 404.
  *
  * <p>Thread contract: immutable (the wither methods return a new instance), shared by all loops.
- * It stats files on the thread that runs the handler (the loop, unless wrapped in
+ * It stats and opens files on the thread that runs the handler (the loop, unless wrapped in
  * {@link Handler#blocking}); the body goes out zero-copy from the file, except for gzip made on the
- * fly and multiple ranges, which are built in memory and bounded in size.
+ * fly and multiple ranges, which are built in memory and bounded in size. A file is opened before
+ * its head is produced, so one that cannot be opened gets a complete 404 (gone) or 503 (no file
+ * descriptor left, another error), never a 200 with a cut body.
  *
  * {@snippet :
  * server.staticFiles("/", StaticFiles.create(Path.of("public")).listing(true).maxAge(Duration.ofHours(1)));

@@ -6,11 +6,16 @@ import io.jhv.http.Headers;
 import io.jhv.http.Response;
 import io.jhv.http.Status;
 
+import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.function.Consumer;
 
 /**
  * An HTTP/1.1 response, encoded straight into bytes: the status line and headers are written into
@@ -25,6 +30,8 @@ import java.util.Arrays;
 public final class Http1Response implements Response {
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[][] STATUS_LINES = new byte[600][];
+    private static final System.Logger LOG = System.getLogger(Http1Response.class.getName());
+    private static final String HOOK_FAILED_BODY = "Internal Server Error";
 
     final HttpConnection conn;
     final Http1Request req;
@@ -80,13 +87,36 @@ public final class Http1Response implements Response {
         };
         return this;
     }
+    /** {@link #beforeCommit} hooks in the order added (run newest first); null until one is added. */
+    private Consumer<Response>[] commitHooks;
+    private int commitHookCount;
+    /** The hooks are running (loop thread): the head may still change although the response is committed. */
+    private boolean inCommitHooks;
+    /** A hook failed and a 500 went out instead: whatever body the handler chose is dropped. */
+    private boolean bodyDropped;
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public Response beforeCommit(Consumer<Response> hook) {
+        java.util.Objects.requireNonNull(hook, "hook");
+        if (committed) throw new IllegalStateException("response already committed for " + req + "; add beforeCommit hooks before the handler answers (before next())");
+        if (commitHooks == null) commitHooks = new Consumer[4];
+        else if (commitHookCount == commitHooks.length) commitHooks = Arrays.copyOf(commitHooks, commitHookCount * 2);
+        commitHooks[commitHookCount++] = hook;
+        return this;
+    }
+
     boolean chunked;
     /** Output waiting while earlier responses on the connection are not finished. */
     Buffer pendingOut;
     /** A large body to send after the head, not copied (see HttpConnection.DIRECT_BODY). */
     java.nio.ByteBuffer body;
-    /** A file body waiting to be sent (region). */
-    Path file;
+    /**
+     * A file body waiting to be sent (region): opened when the response was given it, before any
+     * byte of the head exists, and owned by this response until the connection takes it
+     * ({@link #takeFile}) or it is not sent ({@link #releaseFile}).
+     */
+    FileChannel file;
     long fileOffset, fileLength;
     boolean blocking;
     /** Bytes of a streamed body held until earlier responses finish (read off the loop). */
@@ -120,7 +150,8 @@ public final class Http1Response implements Response {
 
     /**
      * Starts over for an error answer that has not been committed (a handler threw, a request could
-     * not be parsed): status and headers are cleared; who waits for the response to be done stays.
+     * not be parsed): status, headers and a file are cleared; who waits for the response to be done
+     * and the beforeCommit hooks stay.
      */
     void resetForError() {
         status = 200;
@@ -130,8 +161,10 @@ public final class Http1Response implements Response {
         contentType = null;
         closeAfter = false;
         chunked = false;
-        file = null;
+        releaseFile();
         bodyBytes = 0;
+        inCommitHooks = false;
+        bodyDropped = false;
         if (pendingOut != null) pendingOut.clear();
     }
 
@@ -217,18 +250,17 @@ public final class Http1Response implements Response {
     }
 
     private void checkNotCommitted() {
-        if (committed) throw alreadyCommitted();
+        if (committed && !inCommitHooks) throw alreadyCommitted("; add headers before next() or in beforeCommit");
     }
 
-    private IllegalStateException alreadyCommitted() {
+    private IllegalStateException alreadyCommitted(String hint) {
         String what;
         try {
             what = req.toString();
         } catch (RuntimeException released) {
             what = "a finished request"; // the loop released it meanwhile (this may be another thread)
         }
-        return new IllegalStateException("response already committed for " + what
-                + ": a Response answers its own request once; headers go before the body is sent");
+        return new IllegalStateException("response already committed for " + what + hint);
     }
 
     // ---------------------------------------------------------------- bodies
@@ -266,29 +298,97 @@ public final class Http1Response implements Response {
 
     @Override
     public void file(Path file) {
-        long size;
-        try {
-            if (!Files.isRegularFile(file)) {
-                status(404).text("Not Found");
-                return;
-            }
-            size = Files.size(file);
-        } catch (java.io.IOException e) {
+        if (!Files.isRegularFile(file)) {
             status(404).text("Not Found");
             return;
         }
+        checkNotSent(); // before opening: a second body must not cost a descriptor
+        FileChannel ch = openBody(file);
+        if (ch == null) return; // answered
+        long size;
+        try {
+            size = ch.size(); // of what was opened: the file may have been replaced since the check
+        } catch (IOException e) {
+            close(ch);
+            cannotOpen(file, e);
+            return;
+        }
         if (contentType == null) contentType = MimeTypes.of(file.getFileName().toString());
-        fileRegion(file, 0, size);
+        sendFile(ch, 0, size);
     }
 
-    /** Sends {@code length} bytes of {@code file} from {@code offset} as the body (Content-Length set here). */
+    /**
+     * Sends {@code length} bytes of {@code file} from {@code offset} as the body (Content-Length set
+     * here). The file is opened now, before the head is produced: if that fails the response is a
+     * complete 404 (the file is gone) or 503 (any other error, such as no file descriptor left)
+     * instead of a head that promises a body which cannot follow.
+     */
     public void fileRegion(Path file, long offset, long length) {
         if (offset < 0 || length < 0) throw new IllegalArgumentException("bad file region " + offset + "+" + length);
-        beginSend();
-        this.file = file;
+        checkNotSent();
+        FileChannel ch = openBody(file);
+        if (ch != null) sendFile(ch, offset, length);
+    }
+
+    private void sendFile(FileChannel ch, long offset, long length) {
+        try {
+            beginSend();
+        } catch (RuntimeException e) { // answered meanwhile by another thread
+            close(ch);
+            throw e;
+        }
+        this.file = ch;
         this.fileOffset = offset;
         this.fileLength = length;
         conn.submit(this, null, 0, 0, length);
+    }
+
+    /** Opens a file body; null if it cannot be opened, and then the response has been answered. */
+    private FileChannel openBody(Path file) {
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ);
+        } catch (IOException | UnsupportedOperationException e) {
+            cannotOpen(file, e);
+            return null;
+        }
+    }
+
+    /** Answers for a file that could not be opened: 404 if it is gone, else 503, with a fresh head. */
+    private void cannotOpen(Path file, Exception e) {
+        boolean gone = e instanceof NoSuchFileException;
+        if (!gone) LOG.log(System.Logger.Level.WARNING, "cannot open " + file + " for " + req + ": " + e);
+        clearHead(); // no Content-Range, ETag... of the file that is not sent
+        status(gone ? 404 : 503).text(Status.reason(gone ? 404 : 503));
+    }
+
+    /** Drops the status and headers set so far (an error answer starts from scratch). */
+    private void clearHead() {
+        status = 200;
+        Arrays.fill(names, 0, headerCount, null);
+        Arrays.fill(values, 0, headerCount, null);
+        headerCount = 0;
+        contentType = null;
+    }
+
+    /** The file body, handed over to the connection that sends and then closes it. Loop thread. */
+    FileChannel takeFile() {
+        FileChannel f = file;
+        file = null;
+        return f;
+    }
+
+    /** Closes a file body that will not be sent (no body, the connection closed, reuse). Loop thread. */
+    void releaseFile() {
+        FileChannel f = takeFile();
+        if (f != null) close(f);
+    }
+
+    private static void close(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // read-only: nothing was lost
+        }
     }
 
     @Override
@@ -315,7 +415,7 @@ public final class Http1Response implements Response {
 
     /** False for HEAD and for statuses that never have a body (1xx, 204, 304): nothing after the head. */
     boolean sendsBody() {
-        return !req.isHead() && status >= 200 && status != 204 && status != 304;
+        return !bodyDropped && !req.isHead() && status >= 200 && status != 204 && status != 304;
     }
 
     @Override
@@ -326,7 +426,12 @@ public final class Http1Response implements Response {
 
     /** Commits the response, atomically: of two threads answering at once, one wins, one gets the exception. */
     private void beginSend() {
-        if (committed || !COMMITTED.compareAndSet(this, false, true)) throw alreadyCommitted();
+        checkNotSent();
+        if (!COMMITTED.compareAndSet(this, false, true)) throw alreadyCommitted(": a Response answers its own request once");
+    }
+
+    private void checkNotSent() {
+        if (committed) throw alreadyCommitted(": a Response answers its own request once");
     }
 
     private void sendString(String body) {
@@ -433,10 +538,48 @@ public final class Http1Response implements Response {
     // ---------------------------------------------------------------- encoding (loop thread)
 
     /**
-     * Writes the status line and headers. {@code contentLength} -1 means chunked (or, for HTTP/1.0,
-     * delimited by closing the connection).
+     * Writes the status line and headers, after running the {@link #beforeCommit} hooks.
+     * {@code contentLength} -1 means chunked (or, for HTTP/1.0, delimited by closing the connection).
+     * If a hook throws, a complete 500 is written instead and {@link #sendsBody()} turns false, so
+     * the caller sends nothing of the body (file, chunks) it was given.
      */
     void writeHead(Buffer out, long contentLength) {
+        if (commitHookCount > 0 && !runCommitHooks()) {
+            writeHookFailure(out);
+            return;
+        }
+        encodeHead(out, contentLength);
+    }
+
+    /** Runs the beforeCommit hooks once, newest first; false if one threw (logged, the rest skipped). */
+    private boolean runCommitHooks() {
+        Consumer<Response>[] hooks = commitHooks;
+        int n = commitHookCount;
+        commitHookCount = 0;
+        inCommitHooks = true;
+        try {
+            for (int i = n - 1; i >= 0; i--) hooks[i].accept(this);
+            return true;
+        } catch (Throwable t) { // user code: it must not reach the loop, and the client gets an answer
+            LOG.log(System.Logger.Level.ERROR, "beforeCommit hook failed: " + req, t);
+            return false;
+        } finally {
+            inCommitHooks = false;
+            Arrays.fill(hooks, 0, n, null);
+        }
+    }
+
+    /** Writes a whole 500 in place of the response whose hook failed; nothing of the head was written yet. */
+    private void writeHookFailure(Buffer out) {
+        clearHead();
+        status = 500;
+        contentType = "text/plain; charset=utf-8";
+        encodeHead(out, HOOK_FAILED_BODY.length());
+        if (sendsBody()) out.writeString(HOOK_FAILED_BODY, StandardCharsets.ISO_8859_1);
+        bodyDropped = true;
+    }
+
+    private void encodeHead(Buffer out, long contentLength) {
         bodyBytes = contentLength > 0 && sendsBody() ? contentLength : 0;
         out.write(statusLine(status));
         out.write(conn.server().serverHeaderLine());

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.Set;
 
@@ -180,6 +179,7 @@ public final class HttpConnection {
         closeFile();
         if (sink instanceof MultipartParser mp) mp.cleanup();
         for (Exchange ex : inflight) {
+            ex.res.releaseFile(); // opened for a body that will not be sent
             if (ex.running) {
                 ex.retired = true; // a blocking handler still reads it: released when it ends
             } else {
@@ -604,6 +604,7 @@ public final class HttpConnection {
     private void release(Exchange ex) {
         ex.retired = false;
         ex.req.cleanup();
+        ex.res.releaseFile(); // given a file it did not send (an error answer replaced it)
         refund(ex);
         Http1Response res = ex.res;
         if (!closed && !res.blocking && !res.deferred() && !res.chunked) {
@@ -759,12 +760,15 @@ public final class HttpConnection {
     }
 
     private void submitInLoop(Http1Response res, byte[] body, int off, int len, long contentLength) {
-        if (closed) return;
+        if (closed) {
+            res.releaseFile();
+            return;
+        }
         Buffer out = outputFor(res);
         res.writeHead(out, contentLength);
         if (res.file != null) {
             if (!res.sendsBody() || res.fileLength == 0) {
-                res.file = null;
+                res.releaseFile();
                 finished(res);
             } else {
                 afterOutput(res);
@@ -980,29 +984,25 @@ public final class HttpConnection {
         if (conn != null && conn.layer() == null) {
             // Plain TCP: the connection sends the region with sendfile, in order after the head,
             // counted in its write queue (so back-pressure applies); nothing passes through the heap.
+            // The response opened the file before its head was written; the connection owns it now.
+            FileChannel fc = res.takeFile();
             try {
-                FileChannel fc = FileChannel.open(res.file, StandardOpenOption.READ);
                 conn.sendFile(fc, res.fileOffset, res.fileLength, true);
-            } catch (IOException | IllegalStateException e) {
-                LOG.log(System.Logger.Level.WARNING, conn + " cannot send " + res.file + ": " + e);
-                res.file = null;
+            } catch (IllegalStateException e) { // closing
+                try {
+                    fc.close();
+                } catch (IOException ignored) {
+                    // read-only
+                }
                 abortConnection(); // the head promised a body we cannot send
                 return;
             }
-            res.file = null;
             res.markDone();
             return;
         }
-        try {
-            fileCh = FileChannel.open(res.file, StandardOpenOption.READ);
-            filePos = res.fileOffset;
-            fileLeft = res.fileLength;
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, conn + " cannot open " + res.file + ": " + e);
-            res.file = null;
-            abortConnection(); // the head promised a body we cannot send
-            return;
-        }
+        fileCh = res.takeFile();
+        filePos = res.fileOffset;
+        fileLeft = res.fileLength;
         pumpFile();
     }
 
