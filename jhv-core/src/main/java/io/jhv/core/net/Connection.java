@@ -237,6 +237,7 @@ public final class Connection implements IoHandler {
     }
 
     private void becomeConnected() {
+        if (ep instanceof TcpClient tc) tc.established(this); // the attempt succeeded only now (TLS: after the handshake)
         state = State.CONNECTED;
         if (ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
     }
