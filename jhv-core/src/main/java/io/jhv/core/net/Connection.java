@@ -254,6 +254,8 @@ public final class Connection implements IoHandler {
         if ((ops & SelectionKey.OP_WRITE) != 0 && state != State.CLOSED) handleWrite();
     }
 
+    @Override public void onIoFailure(Throwable failure) { closeInLoop(CloseCause.error("IO callback failed", failure), true); }
+
     /** Completes a non-blocking connect; true if connected. Throws the connect failure. */
     boolean finishConnect() throws IOException {
         return ch.finishConnect();

@@ -18,11 +18,14 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * A TCP server: an acceptor on one loop handing connections to the loops of a group (main/sub
@@ -30,6 +33,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Configure before {@link #start()}; after it, {@link #connections()}, {@link #broadcast},
  * {@link #close()} and the counters are thread-safe.
+ *
+ * <p>If one of its loops ends abnormally (see {@link EventLoop#onTerminated}), the server cannot
+ * serve what that loop held: it closes itself (listeners and every connection) and
+ * {@link #closeFuture()} completes exceptionally with the cause.
  *
  * {@snippet :
  * TcpServer server = TcpServer.create(7000)
@@ -61,6 +68,9 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
     private volatile boolean started, closing;
     private volatile CountDownLatch allClosed;
     private final CountDownLatch closeDone = new CountDownLatch(1);
+    private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    private volatile Throwable loopFailure;
+    private final Consumer<Throwable> onLoopTerminated = this::loopTerminated;
 
     private TcpServer(String host, int port) {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
@@ -131,6 +141,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
             ownGroup = true;
         }
         group.start();
+        for (EventLoop l : group.loops()) l.onTerminated(onLoopTerminated);
         try {
             InetSocketAddress addr = host == null ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
             if (reusePort) {
@@ -225,20 +236,26 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
                 EventLoop target = reusePort ? loop : group.next();
                 Connection conn = new Connection(target, ch, TcpServer.this, false);
                 live.put(conn.id(), conn);
-                // If the target loop has stopped, the task waits in its queue; close() then aborts
-                // the connection, which releases it.
-                target.runInLoop(() -> {
-                    if (conn.isClosed()) return; // closed (server close) before its loop got to it
-                    try {
-                        conn.registerInLoop(false);
-                    } catch (IOException | RuntimeException e) {
-                        LOG.log(System.Logger.Level.WARNING, "cannot register " + conn + ": " + e);
-                        closeQuietly(ch);
-                        removed(conn);
-                        return;
-                    }
-                    conn.establishInLoop();
-                });
+                // A target loop that is stopping runs the task in its final drain (registration
+                // fails there and closes the socket); one that has terminated rejects it.
+                try {
+                    target.runInLoop(() -> {
+                        if (conn.isClosed()) return; // closed (server close) before its loop got to it
+                        try {
+                            conn.registerInLoop(false);
+                        } catch (IOException | RuntimeException e) {
+                            if (target.isRunning()) LOG.log(System.Logger.Level.WARNING, "cannot register " + conn + ": " + e);
+                            closeQuietly(ch);
+                            removed(conn);
+                            return;
+                        }
+                        conn.establishInLoop();
+                    });
+                } catch (RejectedExecutionException loopGone) {
+                    // Nobody would ever serve it: close it, so the client is not left hanging.
+                    closeQuietly(ch);
+                    removed(conn);
+                }
             }
         }
 
@@ -321,7 +338,40 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
      * Thread-safe; returns without waiting. {@link #close(Duration)} does this too.
      */
     public void stopAccepting() {
-        for (Acceptor a : acceptors) a.loop.runInLoop(a::closeInLoop);
+        for (Acceptor a : acceptors) {
+            try {
+                a.loop.runInLoop(a::closeInLoop);
+            } catch (RejectedExecutionException loopGone) {
+                closeQuietly(a.ssc); // its loop has ended (and closed its poller): only the socket is left
+            }
+        }
+    }
+
+    /**
+     * Completes when the server has closed: normally after {@link #close(Duration)}, exceptionally
+     * (with an {@link IllegalStateException} whose cause is the loop's) when one of its loops ended
+     * abnormally and the server closed itself. Thread-safe; callbacks run on the closing thread.
+     */
+    public CompletableFuture<Void> closeFuture() { return closeFuture; }
+
+    /** A loop of the group ended (listener, on that loop's ending thread). */
+    private void loopTerminated(Throwable cause) {
+        if (cause == null || closing) return; // a normal stop (group shutdown), or already closing
+        EventLoop dead = null;
+        for (EventLoop l : group.loops()) if (l.isTerminated() && l.terminationCause() == cause) dead = l;
+        loopFailure = new IllegalStateException("event loop " + (dead != null ? dead.name() : "?") + " of the server on port "
+                + port + " ended abnormally: " + cause, cause);
+        try {
+            LOG.log(System.Logger.Level.ERROR, "server on port " + port + " lost an event loop; closing it", cause);
+        } catch (Throwable ignored) {
+            // the close future still reports it
+        }
+        // Off the ending loop thread: close() waits for loops, this one included.
+        try {
+            Thread.ofVirtual().name("jhv-server-close-" + port).start(() -> close(Duration.ofSeconds(1)));
+        } catch (Throwable e) {
+            close(Duration.ofSeconds(1));
+        }
     }
 
     /** {@link #close(Duration)} with 5 s. */
@@ -377,26 +427,48 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
             //    and the listening descriptor (and the port) is really released.
             CountDownLatch stopped = new CountDownLatch(acceptors.size());
             for (Acceptor a : acceptors) {
-                a.loop.runInLoop(() -> {
-                    a.closeInLoop();
-                    a.loop.queueInLoop(stopped::countDown);
-                });
+                try {
+                    a.loop.runInLoop(() -> {
+                        a.closeInLoop();
+                        a.loop.queueInLoop(stopped::countDown);
+                    });
+                } catch (RejectedExecutionException loopGone) {
+                    closeQuietly(a.ssc);
+                    stopped.countDown();
+                }
             }
             awaitUntil(stopped, deadlineNanos);
             // 2. Close every connection after flushing; abort what is left at the deadline.
             CountDownLatch all = new CountDownLatch(1);
             allClosed = all;
             if (live.isEmpty()) all.countDown();
-            for (Connection c : live.values()) c.close();
+            for (Connection c : live.values()) closeOrForget(c, false);
             if (!awaitUntil(all, deadlineNanos)) {
-                for (Connection c : live.values()) c.abort();
+                for (Connection c : live.values()) closeOrForget(c, true);
                 all.await(1, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            if (group != null) for (EventLoop l : group.loops()) l.removeOnTerminated(onLoopTerminated);
             if (ownGroup && group != null) group.shutdownGracefully(Duration.ofSeconds(5));
             closeDone.countDown();
+            Throwable failure = loopFailure;
+            if (failure != null) closeFuture.completeExceptionally(failure);
+            else closeFuture.complete(null);
+        }
+    }
+
+    /**
+     * Closes (or aborts) {@code c}; if its loop has terminated, the loop's stop hooks and poller have
+     * closed the socket already and only the server's record of it is left.
+     */
+    private void closeOrForget(Connection c, boolean abort) {
+        try {
+            if (abort) c.abort();
+            else c.close();
+        } catch (RejectedExecutionException loopGone) {
+            removed(c);
         }
     }
 
