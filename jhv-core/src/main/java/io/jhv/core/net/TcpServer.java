@@ -46,8 +46,12 @@ import java.util.function.Consumer;
  */
 public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
-    /** How long accepting pauses after accept() failed (out of descriptors, usually). */
+    /** How long accepting pauses after accept() failed and the spare descriptor did not help. */
     private static final long ACCEPT_RETRY_MS = 100;
+    /** At most one log line about failing accepts per acceptor in this time. */
+    private static final long ACCEPT_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** What each acceptor holds open to have a descriptor to give back when the process runs out. */
+    private static final java.nio.file.Path SPARE_FD_PATH = java.nio.file.Path.of("/dev/null");
 
     private final String host;
     private final int requestedPort;
@@ -175,6 +179,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         }
         Acceptor a = new Acceptor(loop, ssc, ((InetSocketAddress) ssc.getLocalAddress()).getPort());
         acceptors.add(a);
+        a.spare = Acceptor.openSpare();
         CountDownLatch registered = new CountDownLatch(1);
         IOException[] failure = new IOException[1];
         loop.runInLoop(() -> {
@@ -197,13 +202,27 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         return a;
     }
 
-    /** One listening socket on one loop. */
+    /**
+     * One listening socket on one loop.
+     *
+     * <p>Out of descriptors (EMFILE), accept() fails and the pending connection stays in the backlog:
+     * the listener stays ready, so the loop would spin, and the clients hang. The classic remedy: the
+     * acceptor keeps a spare descriptor (/dev/null) open; at EMFILE it closes it, accepts and closes
+     * what is pending (those clients get a clean close), and opens it again. If it cannot, accepting
+     * pauses briefly. Everything this path uses is loaded at start: loading a class from a directory
+     * takes a descriptor too.
+     */
     private final class Acceptor implements IoHandler {
         final EventLoop loop;
         final ServerSocketChannel ssc;
         final int port;
         SelectionKey key;
         Runnable stopHook;
+        java.nio.channels.FileChannel spare;
+        boolean paused;
+        final Runnable resume = this::resume;
+        long nextLogNanos = System.nanoTime();
+        long shedSinceLog, failuresSinceLog;
 
         Acceptor(EventLoop loop, ServerSocketChannel ssc, int port) {
             this.loop = loop;
@@ -218,7 +237,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
                 try {
                     ch = ssc.accept();
                 } catch (IOException e) {
-                    pauseAccepting(e);
+                    acceptFailed(e);
                     return;
                 }
                 if (ch == null) return;
@@ -259,25 +278,106 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
             }
         }
 
-        /**
-         * EMFILE and the like: the pending connection stays in the backlog and the listener stays
-         * ready, so retrying at once would spin the loop (and the log). Stop accepting for a moment.
-         */
-        private void pauseAccepting(IOException e) {
+        /** accept() failed: out of descriptors (usually), or something odd with the listener. */
+        private void acceptFailed(IOException e) {
             if (!ssc.isOpen()) return;
-            LOG.log(System.Logger.Level.WARNING, "accept failed on port " + port + ", pausing accepts for "
-                    + ACCEPT_RETRY_MS + " ms: " + e);
-            if (key != null && key.isValid()) loop.poller().modify(key, 0);
-            loop.setTimeout(ACCEPT_RETRY_MS, () -> {
-                if (ssc.isOpen() && key != null && key.isValid()) loop.poller().modify(key, SelectionKey.OP_ACCEPT);
-            });
+            failuresSinceLog++;
+            java.nio.channels.FileChannel sp = spare;
+            if (sp != null && isOutOfDescriptors(e)) {
+                spare = null;
+                closeQuietly(sp);
+                // One descriptor is free now: the log line (which may need one) goes first, then the
+                // backlog is accepted and closed one at a time through the same free slot.
+                logAcceptFailure(e);
+                shedSinceLog += shedBacklog();
+                spare = openSpare();
+                if (spare != null) return; // drained: OP_ACCEPT fires again only for new connections
+            } else {
+                logAcceptFailure(e);
+            }
+            pause(); // no spare descriptor (or another failure): stop accepting for a moment
+        }
+
+        /** Accepts and closes pending connections until none is left or accept fails again. */
+        private int shedBacklog() {
+            int n = 0;
+            for (int i = 0; i < 4096; i++) {
+                SocketChannel ch;
+                try {
+                    ch = ssc.accept();
+                } catch (IOException | RuntimeException again) {
+                    break; // another thread took the descriptor: pause, retry later
+                }
+                if (ch == null) break;
+                accepted.incrementAndGet();
+                rejected.incrementAndGet();
+                closeQuietly(ch);
+                n++;
+            }
+            return n;
+        }
+
+        private void pause() {
+            if (paused || key == null || !key.isValid()) return;
+            paused = true;
+            loop.poller().modify(key, 0);
+            try {
+                loop.setTimeout(ACCEPT_RETRY_MS, resume);
+            } catch (RuntimeException | Error e) {
+                paused = false; // cannot even schedule the retry: stay ready rather than deaf
+                loop.poller().modify(key, SelectionKey.OP_ACCEPT);
+            }
+        }
+
+        private void resume() {
+            paused = false;
+            if (spare == null) spare = openSpare();
+            if (ssc.isOpen() && key != null && key.isValid()) loop.poller().modify(key, SelectionKey.OP_ACCEPT);
+        }
+
+        /** At most one line a second, counting what happened in between; never throws. */
+        private void logAcceptFailure(IOException e) {
+            long now = System.nanoTime();
+            if (now - nextLogNanos < 0) return;
+            nextLogNanos = now + ACCEPT_LOG_INTERVAL_NANOS;
+            long failures = failuresSinceLog, shed = shedSinceLog;
+            failuresSinceLog = 0;
+            shedSinceLog = 0;
+            try {
+                LOG.log(System.Logger.Level.WARNING, "accept failed on port " + port + ": " + e.getMessage() + " ("
+                        + failures + " failures, " + shed + " pending connections closed since the last report)");
+            } catch (Throwable logFailed) {
+                // out of descriptors or memory for the log itself: keep serving
+            }
+        }
+
+        static boolean isOutOfDescriptors(IOException e) {
+            String m = e.getMessage();
+            return m != null && m.contains("Too many open files"); // EMFILE, and ENFILE ("... in system")
+        }
+
+        /** The spare descriptor, or null where there is no /dev/null or no descriptor left. */
+        static java.nio.channels.FileChannel openSpare() {
+            try {
+                return java.nio.channels.FileChannel.open(SPARE_FD_PATH, java.nio.file.StandardOpenOption.READ);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /** Closes the listening socket and the spare descriptor. */
+        void closeSockets() {
+            closeQuietly(ssc);
+            java.nio.channels.FileChannel sp = spare;
+            spare = null;
+            if (sp != null) closeQuietly(sp);
         }
 
         void closeInLoop() {
             // The channel's descriptor (and so the port) is released when the selector drops the
             // cancelled key, at the loop's next poll; close() waits for that.
             if (key != null) key.cancel();
-            closeQuietly(ssc);
+            closeSockets();
             if (stopHook != null) loop.removeOnStop(stopHook);
         }
     }
@@ -342,7 +442,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
             try {
                 a.loop.runInLoop(a::closeInLoop);
             } catch (RejectedExecutionException loopGone) {
-                closeQuietly(a.ssc); // its loop has ended (and closed its poller): only the socket is left
+                a.closeSockets(); // its loop has ended (and closed its poller): only the sockets are left
             }
         }
     }
@@ -433,7 +533,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
                         a.loop.queueInLoop(stopped::countDown);
                     });
                 } catch (RejectedExecutionException loopGone) {
-                    closeQuietly(a.ssc);
+                    a.closeSockets();
                     stopped.countDown();
                 }
             }
