@@ -9,16 +9,19 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
+import java.util.List;
 
-/** {@code hv echo}: a TCP (or TLS) echo server until Ctrl-C. */
+/**
+ * {@code hv echo}: a TCP (or TLS) echo server until Ctrl-C or SIGTERM (exit status 1 if an event loop
+ * ends abnormally, 3 if the shutdown does not finish in time).
+ */
 final class EchoCommand {
     static final String USAGE = "hv echo [--port 7000] [--host 0.0.0.0] [--threads N] [--poller default|epoll|poll]"
             + " [--tls [--cert FILE --key FILE]]";
 
     private EchoCommand() {}
 
-    static int run(String[] argv) throws InterruptedException {
+    static int run(String[] argv) {
         Args a = Args.parse(argv, 1, Set.of("port", "host", "threads", "poller", "cert", "key"), Set.of("help", "tls"));
         if (a.has("help")) {
             System.out.println("usage: " + USAGE);
@@ -27,13 +30,10 @@ final class EchoCommand {
             return 0;
         }
         TcpServer server = start(a);
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            done.countDown();
-        }, "hv-shutdown"));
-        done.await();
-        return 0;
+        // SIGTERM/SIGINT: close (5 s for queued writes), halted if that takes longer than 8 s. A loop
+        // that ends abnormally closes the server: exit status 1.
+        return Lifetime.serve("echo", server::close, 8_000, List.of(server.closeFuture()), System.out, System.err,
+                "hv echo: shutting down", "hv echo: stopped");
     }
 
     /** Starts the server the options describe and prints where it listens. */

@@ -24,12 +24,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 
 /**
  * {@code hv httpd}: serves a directory (by default a small demo site) and a demo API until Ctrl-C
- * or SIGTERM, then shuts down gracefully.
+ * or SIGTERM, then shuts down gracefully (halting with status 3 if that takes longer than the
+ * shutdown timeout plus 3 s). If an event loop ends abnormally the server closes and hv exits with
+ * status 1.
  *
  * <pre>
  * GET  /plaintext   Hello, World! (text/plain)
@@ -72,7 +73,7 @@ final class HttpdCommand {
 
     private HttpdCommand() {}
 
-    static int run(String[] argv) throws InterruptedException {
+    static int run(String[] argv) {
         Args a = Args.parse(argv, 1,
                 Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key"),
                 Set.of("help", "listing", "access-log"));
@@ -81,16 +82,18 @@ final class HttpdCommand {
             return 0;
         }
         Running r = start(configure(a), System.out);
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("hv httpd: shutting down (up to " + r.config.shutdownTimeoutMs + " ms for requests in flight)");
-            r.close();
-            System.out.println("hv httpd: stopped");
-            done.countDown();
-        }, "hv-httpd-shutdown"));
-        done.await();
-        return 0;
+        // SIGTERM/SIGINT: graceful close, halted (exit status 3) if it has not finished by the
+        // deadline. A loop that ends abnormally closes its server: exit status 1.
+        io.jhv.core.net.TcpServer https = r.server.httpsTcpServer();
+        return Lifetime.serve("httpd", r::close, r.config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS,
+                java.util.Arrays.asList(r.server.tcpServer().closeFuture(), https == null ? null : https.closeFuture()),
+                System.out, System.err,
+                "hv httpd: shutting down (up to " + r.config.shutdownTimeoutMs + " ms for requests in flight)",
+                "hv httpd: stopped");
     }
+
+    /** Time beyond the shutdown timeout for closing connections and stopping the loops. */
+    static final long SHUTDOWN_MARGIN_MS = 3_000;
 
     /** Builds the settings: defaults, then the config file, then the flags. */
     static HttpdConfig configure(Args a) {

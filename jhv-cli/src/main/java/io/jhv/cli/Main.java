@@ -37,9 +37,6 @@ public final class Main {
             System.err.println("hv: " + e.getMessage());
             System.err.println("try: hv --help");
             return 2;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 130;
         } catch (RuntimeException e) {
             System.err.println("hv " + argv[0] + ": " + e.getMessage());
             return 1;

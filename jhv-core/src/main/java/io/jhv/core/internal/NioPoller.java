@@ -13,9 +13,10 @@ import java.util.function.Consumer;
  * A {@link Poller} on a JDK {@link Selector}. Uses {@code select(Consumer, timeout)} so a poll
  * allocates nothing: no selected-key set is built or iterated.
  *
- * <p>An exception thrown by an {@link IoHandler} is caught per key and handed to the error sink
- * given at {@link #open(String, Consumer)}: one failing handler neither aborts the dispatch of the
- * other ready keys nor ends the loop.
+ * <p>An exception (or error) thrown by an {@link IoHandler} is caught per key, handed to the error
+ * sink given at {@link #open(String, Consumer)}, and the handler is told with
+ * {@link IoHandler#onIoFailure}: one failing handler neither aborts the dispatch of the other ready
+ * keys nor ends the loop.
  */
 public final class NioPoller implements Poller, Consumer<SelectionKey> {
     private static final String POLL_PROVIDER = "sun.nio.ch.PollSelectorProvider";
@@ -126,12 +127,32 @@ public final class NioPoller implements Poller, Consumer<SelectionKey> {
             ((IoHandler) key.attachment()).onIoReady(ready);
             return;
         }
+        IoHandler h = (IoHandler) key.attachment();
         try {
-            ((IoHandler) key.attachment()).onIoReady(ready);
+            h.onIoReady(ready);
         } catch (Throwable t) {
             // An exception escaping select(Consumer) would abort the dispatch of the other ready
-            // keys and, uncaught, end the loop: report it and go on with the next key.
+            // keys and, uncaught, end the loop: report it, let the handler clean up (a connection
+            // closes) and go on with the next key. Errors too: an OutOfMemoryError in one callback
+            // must not take every other connection of the loop down with it.
+            failed(h, t);
+        }
+    }
+
+    private void failed(IoHandler h, Throwable t) {
+        try {
             onError.accept(t);
+        } catch (Throwable ignored) {
+            // the sink does not throw; if it does anyway, the handler must still hear of it
+        }
+        try {
+            h.onIoFailure(t);
+        } catch (Throwable t2) {
+            try {
+                onError.accept(t2);
+            } catch (Throwable ignored) {
+                // nothing more to do: go on with the next key
+            }
         }
     }
 

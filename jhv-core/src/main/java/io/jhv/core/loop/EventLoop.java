@@ -12,11 +12,14 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * One reactor on one platform thread: IO readiness, timers, posted tasks and idle callbacks.
@@ -29,6 +32,19 @@ import java.util.function.BiConsumer;
  * <p>Thread contract: {@link #post}, {@link #runInLoop}, {@link #setTimeout}, {@link #setInterval},
  * {@link #stop()} and {@link #start()} are thread-safe. Everything registered on a loop (connections,
  * timers, listeners) runs its callbacks on the loop thread, so callbacks never need locks.
+ *
+ * <p>Lifecycle of tasks: tasks posted before the first {@link #start()} wait for it. Once a stopping
+ * loop begins its final drain (after its stop hooks ran and its poller closed), tasks from other
+ * threads are rejected with {@link RejectedExecutionException} until the loop is started again; the
+ * tasks that got in before that run once, on the loop thread, in that final drain (their loop is gone
+ * by then: registering a channel fails, which they handle like any failure). No task is kept for a
+ * loop that is not coming back.
+ *
+ * <p>Failures: whatever a callback throws (IO handlers, timers, posted tasks, idle callbacks), errors
+ * such as {@link OutOfMemoryError} included, is reported (to the {@link Builder#errorHandler} or a
+ * rate-limited log line) and the loop goes on; an IO handler that threw is told so
+ * ({@link io.jhv.core.internal.IoHandler#onIoFailure}), a connection closes. If the loop ends
+ * abnormally all the same (its poller fails), the {@link #onTerminated} listeners hear the cause.
  *
  * <p>Wake-ups are coalesced: a post from another thread wakes the poller only when the loop is about
  * to block (or blocked) and no other wake-up is already on its way, so a burst of posts costs one
@@ -97,6 +113,13 @@ public final class EventLoop implements Executor, AutoCloseable {
     private volatile Thread thread;
     private volatile CountDownLatch terminated = new CountDownLatch(1);
     private volatile Poller poller;
+    /** Set when the final drain begins: posts from other threads are rejected from then on. */
+    private volatile boolean rejecting;
+    private volatile Throwable terminationCause;
+    private final CopyOnWriteArrayList<Consumer<Throwable>> terminationListeners = new CopyOnWriteArrayList<>();
+    /** Rate limit of the "callback failed" log line (loop thread mostly; a lost update only costs a line). */
+    private volatile long nextErrorLogNanos = System.nanoTime();
+    private final AtomicInteger unloggedErrors = new AtomicInteger();
     @SuppressWarnings("unused") private volatile int wakeupPending; // 1: a wake-up is already on its way
     private final AtomicInteger wakeups = new AtomicInteger();
     private volatile int load; // connections or other units of work, for least-loaded balancing
@@ -143,7 +166,11 @@ public final class EventLoop implements Executor, AutoCloseable {
         /** Whether the loop thread is a daemon thread (default false: a running loop keeps the JVM up). */
         public Builder daemon(boolean daemon) { this.daemon = daemon; return this; }
 
-        /** Called, on the loop thread, with every exception a callback throws. The loop goes on. */
+        /**
+         * Called, on the loop thread, with every exception (or error) a callback throws; the loop goes
+         * on. Without it, failures are logged at WARNING, at most one line per second per loop. A
+         * handler that throws is ignored (its failure is added to the reported one as suppressed).
+         */
         public Builder errorHandler(BiConsumer<Thread, Throwable> handler) { this.errorHandler = handler; return this; }
 
         /** Size of the one read buffer the loop owns and reads every socket into (default 64 KiB). */
@@ -198,6 +225,8 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
         poller = p;
         stopRequested = false;
+        rejecting = false;
+        terminationCause = null;
         terminated = new CountDownLatch(1);
         Thread t = new Thread(this::runLoop, name);
         t.setDaemon(daemon);
@@ -247,6 +276,33 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     public boolean isRunning() { return state == State.RUNNING && !stopRequested; }
 
+    /**
+     * True once the loop thread has ended (until the loop is started again); false before the first
+     * start. Posts are rejected a little earlier, from the start of the final drain. Thread-safe.
+     */
+    public boolean isTerminated() { return state == State.TERMINATED; }
+
+    /**
+     * Why the loop last ended abnormally (its poller failed, or something else outside any callback
+     * threw), or null: still running, never started, or stopped normally. Thread-safe.
+     */
+    public Throwable terminationCause() { return terminationCause; }
+
+    /**
+     * Adds a listener called each time the loop thread ends, with null after {@link #stop()} or with
+     * the cause when the loop ended abnormally. It runs on the ending loop thread after the loop has
+     * terminated ({@link #awaitTermination} has returned true), so it must not block for long; a
+     * server closes itself from there. Thread-safe; listeners stay registered across restarts.
+     */
+    public void onTerminated(Consumer<Throwable> listener) {
+        terminationListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** Removes a listener added with {@link #onTerminated}. Thread-safe. */
+    public void removeOnTerminated(Consumer<Throwable> listener) {
+        terminationListeners.remove(listener);
+    }
+
     public String name() { return name; }
 
     /** The poller's name ("epoll", "poll", ...); null before the first start. */
@@ -267,7 +323,9 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /**
      * Runs {@code task} on the loop: now if called on the loop thread, else queued. Thread-safe. Tasks
-     * queued while the loop is not running run once it is started (again).
+     * queued before the first start run once it is started.
+     *
+     * @throws RejectedExecutionException if the loop has terminated (see the class comment)
      */
     public void runInLoop(Runnable task) {
         if (inLoop()) {
@@ -277,7 +335,11 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** Queues {@code task} to run on the loop in a later step of this or the next iteration. Thread-safe. */
+    /**
+     * Queues {@code task} to run on the loop in a later step of this or the next iteration. Thread-safe.
+     *
+     * @throws RejectedExecutionException if the loop has terminated (see the class comment)
+     */
     public void queueInLoop(Runnable task) {
         Objects.requireNonNull(task, "task");
         if (inLoop()) {
@@ -285,10 +347,24 @@ public final class EventLoop implements Executor, AutoCloseable {
             return;
         }
         tasks.add(task);
+        // Queue first, then look: the loop sets the flag first, then drains. So either the loop's
+        // final drain sees this task, or this sees the flag and takes the task back (if the drain
+        // did not take it first: then it ran, and the post succeeded).
+        if (rejecting && tasks.remove(task)) throw rejected(task);
         wakeupIfNeeded();
     }
 
-    /** Same as {@link #queueInLoop(Runnable)}: posts a custom event. */
+    private RejectedExecutionException rejected(Runnable task) {
+        return new RejectedExecutionException("event loop " + name + " has terminated"
+                + (terminationCause != null ? " abnormally (" + terminationCause + ")" : "")
+                + ": task " + task + " not accepted (start the loop again to post to it)");
+    }
+
+    /**
+     * Same as {@link #queueInLoop(Runnable)}: posts a custom event.
+     *
+     * @throws RejectedExecutionException if the loop has terminated
+     */
     public void post(Runnable task) { queueInLoop(task); }
 
     /** Posts a custom event with a priority; within one iteration higher priorities run first. */
@@ -330,7 +406,11 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     // ---------------------------------------------------------------- timers
 
-    /** Runs {@code callback} once after {@code millis} ms. Thread-safe. */
+    /**
+     * Runs {@code callback} once after {@code millis} ms. Thread-safe.
+     *
+     * @throws RejectedExecutionException if called from another thread after the loop has terminated
+     */
     public Timer setTimeout(long millis, Runnable callback) {
         return setTimer(millis, 1, PRIORITY_NORMAL, callback);
     }
@@ -386,7 +466,11 @@ public final class EventLoop implements Executor, AutoCloseable {
             cancelled = true;
             // Queued, not run in place: cancel() may be called from an idle callback while the loop
             // walks the list.
-            queueInLoop(() -> idles.remove(this));
+            try {
+                queueInLoop(() -> idles.remove(this));
+            } catch (RejectedExecutionException terminated) {
+                // the loop has ended: its idle callbacks are gone already
+            }
         }
 
         /** True until the callback has run its last time or was cancelled. */
@@ -449,30 +533,63 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** Reports an exception a callback threw; the loop goes on. */
+    /** How often at most a loop logs a failed callback (without an error handler). */
+    private static final long ERROR_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /**
+     * Reports an exception a callback threw, to the error handler or as a log line (at most one per
+     * second; the next one says how many were not logged). Never throws: it runs where the loop has
+     * just caught a failure, perhaps out of memory or descriptors, and must go on.
+     */
     public void reportError(Throwable t) {
         if (errorHandler != null) {
             try {
                 errorHandler.accept(Thread.currentThread(), t);
                 return;
             } catch (Throwable t2) {
-                t.addSuppressed(t2);
+                try {
+                    t.addSuppressed(t2);
+                } catch (Throwable ignored) {
+                    // out of memory: report the original failure alone
+                }
             }
         }
-        LOG.log(System.Logger.Level.WARNING, "[" + name + "] callback failed", t);
+        long now = System.nanoTime();
+        if (now - nextErrorLogNanos < 0) {
+            unloggedErrors.incrementAndGet();
+            return;
+        }
+        nextErrorLogNanos = now + ERROR_LOG_INTERVAL_NANOS;
+        int skipped = unloggedErrors.getAndSet(0);
+        try {
+            LOG.log(System.Logger.Level.WARNING, skipped == 0 ? "[" + name + "] callback failed"
+                    : "[" + name + "] callback failed (and " + skipped + " more not logged in the last second)", t);
+        } catch (Throwable logFailed) {
+            // The logger itself failed (out of memory, no descriptor for its file, a throwing
+            // toString): nothing more can be reported, and the loop must go on.
+        }
     }
 
     // ---------------------------------------------------------------- the loop
 
     private void runLoop() {
+        Throwable cause = null;
         try {
             while (!stopRequested) {
                 iterate();
             }
         } catch (Throwable fatal) {
-            LOG.log(System.Logger.Level.ERROR, "[" + name + "] loop died", fatal);
+            // Callbacks are guarded one by one, so this is the loop's own machinery failing (the
+            // poller, mostly): it cannot go on. Stop as after stop(), and tell the listeners why.
+            cause = fatal;
+            stopRequested = true;
+            try {
+                LOG.log(System.Logger.Level.ERROR, "[" + name + "] loop ended abnormally", fatal);
+            } catch (Throwable ignored) {
+                // the listeners still hear of it
+            }
         } finally {
-            shutdownInLoop();
+            shutdownInLoop(cause);
         }
     }
 
@@ -612,7 +729,10 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    private void shutdownInLoop() {
+    /** Rounds of the final drain before what is still queued is dropped (a task re-posting itself). */
+    private static final int FINAL_DRAIN_ROUNDS = 64;
+
+    private void shutdownInLoop(Throwable cause) {
         try {
             // Tasks posted before stop() still run (a close or a final write queued from elsewhere),
             // then the stop hooks close what is registered (connections, listeners). Their callbacks
@@ -626,19 +746,58 @@ public final class EventLoop implements Executor, AutoCloseable {
             // Closes the selector and, as a backstop, any channel still registered with it.
             if (p != null) p.close();
         } catch (Throwable t) {
-            LOG.log(System.Logger.Level.WARNING, "[" + name + "] error while stopping", t);
+            try {
+                LOG.log(System.Logger.Level.WARNING, "[" + name + "] error while stopping", t);
+            } catch (Throwable ignored) {
+                // go on ending the loop
+            }
         } finally {
+            terminationCause = cause;
+            // From here posts from other threads are rejected; what got in before runs now, once.
+            rejecting = true;
+            finalDrain();
             idles.clear();
             while (timers.poll() != null) { /* drop */ }
-            // Loop-thread tasks belong to this run; tasks from other threads are kept and run if the
-            // loop is started again (the same rule as for posts before the first start).
-            localTasks.clear();
             closeHooks.clear();
             synchronized (lifecycle) {
                 state = State.TERMINATED;
                 thread = null;
             }
             terminated.countDown();
+            for (Consumer<Throwable> l : terminationListeners) {
+                try {
+                    l.accept(cause);
+                } catch (Throwable t) {
+                    reportError(t);
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs what is still queued, until nothing is. Tasks from other threads always run: each one
+     * either got in before {@link #rejecting} was set (and is seen here) or is taken back by its
+     * poster. Tasks the loop thread keeps queueing (a task re-posting itself) are dropped, and
+     * logged, after a bound.
+     */
+    private void finalDrain() {
+        int dropped = 0;
+        try {
+            for (int round = 1; hasTasks(); round++) {
+                if (round > FINAL_DRAIN_ROUNDS) {
+                    for (Runnable r; (r = localTasks.poll()) != null; ) dropped++;
+                }
+                runTasks();
+            }
+        } catch (Throwable t) {
+            reportError(t); // the loop's own machinery (out of memory): nothing more can run
+        }
+        if (dropped > 0) {
+            try {
+                LOG.log(System.Logger.Level.WARNING, "[" + name + "] dropped " + dropped + " tasks the loop kept queueing while it ended");
+            } catch (Throwable ignored) {
+                // nothing more to do
+            }
         }
     }
 

@@ -28,13 +28,20 @@ public final class Timer {
         this.priority = priority;
     }
 
-    /** Stops the timer; its callback will not run again (nor at all, if it has not run yet). */
+    /**
+     * Stops the timer; its callback will not run again (nor at all, if it has not run yet). Harmless
+     * on a loop that has terminated (its timers are gone).
+     */
     public void cancel() {
         cancelled = true;
         if (loop.inLoop()) {
             loop.timers.remove(this); // the common case (connection timeouts): no task, no lambda
         } else {
-            loop.queueInLoop(() -> loop.timers.remove(this));
+            try {
+                loop.queueInLoop(() -> loop.timers.remove(this));
+            } catch (java.util.concurrent.RejectedExecutionException terminated) {
+                // the loop has ended and dropped its timers: nothing to remove
+            }
         }
     }
 
@@ -47,6 +54,9 @@ public final class Timer {
      * Restarts the countdown with a new period in milliseconds, from now. A timer that has already
      * run its last time runs once more (libhv's {@code htimer_reset}); a cancelled timer stays
      * cancelled.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException if called from another thread after
+     *         the loop has terminated
      */
     public void reset(long millis) {
         if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);

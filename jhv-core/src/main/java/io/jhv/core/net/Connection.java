@@ -237,6 +237,7 @@ public final class Connection implements IoHandler {
     }
 
     private void becomeConnected() {
+        if (ep instanceof TcpClient tc) tc.established(this); // the attempt succeeded only now (TLS: after the handshake)
         state = State.CONNECTED;
         if (ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
     }
@@ -252,6 +253,8 @@ public final class Connection implements IoHandler {
         if ((ops & SelectionKey.OP_READ) != 0) handleRead();
         if ((ops & SelectionKey.OP_WRITE) != 0 && state != State.CLOSED) handleWrite();
     }
+
+    @Override public void onIoFailure(Throwable failure) { closeInLoop(CloseCause.error("IO callback failed", failure), true); }
 
     /** Completes a non-blocking connect; true if connected. Throws the connect failure. */
     boolean finishConnect() throws IOException {

@@ -69,7 +69,10 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         return this;
     }
 
-    /** Gives up a connect attempt after {@code ms} (default 10 s). */
+    /**
+     * Gives up a connect attempt after {@code ms} (default 10 s). The attempt lasts until the
+     * connection is up: with TLS, this bounds the TCP connect and the handshake together.
+     */
     public TcpClient connectTimeout(long ms) {
         if (ms <= 0) throw new IllegalArgumentException("connect timeout must be > 0");
         this.connectTimeoutMs = ms;
@@ -119,10 +122,13 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         return c != null && c.isConnected();
     }
 
-    /** Retries in a row since the last successful connect. */
+    /**
+     * Retries in a row since the last successful connect. A connect counts as successful when the
+     * connection is up: with TLS, after the handshake.
+     */
     public int retries() { return retries; }
 
-    /** Successful connects so far. */
+    /** Successful connects so far (with TLS: completed handshakes). */
     public int connectCount() { return connects; }
 
     public EventLoop loop() { return loop; }
@@ -203,13 +209,24 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
             c.closeInLoop(CloseCause.error("connect to " + host + ":" + port + " failed: " + e.getMessage(), e), true);
             return;
         }
+        // Not yet established: with TLS the handshake comes first, and a failed one is a failed
+        // attempt like a refused connect (reported, backed off, counted against maxRetries). The
+        // connect timeout keeps running until then, so it bounds the handshake too.
+        conn = c;
+        c.establishInLoop();
+    }
+
+    /**
+     * Called by {@code c} when it comes up (after the TCP connect, and with TLS after the handshake),
+     * before {@code onConnection}: only now does the attempt count as a success. Loop thread.
+     */
+    void established(Connection c) {
+        if (connecting != c) return;
         if (connectTimer != null) connectTimer.cancel();
         connectTimer = null;
         connecting = null;
         retries = 0;
         connects++;
-        conn = c;
-        c.establishInLoop();
     }
 
     private void failAttempt(String why) {
@@ -221,8 +238,8 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
     private java.util.function.Consumer<CloseCause> onConnectFailed;
 
     /**
-     * Called on the loop each time a connect attempt fails, with why: a refused or timed-out connect
-     * (which also reaches {@code onClose}) and a failure before any socket exists (a name that does
+     * Called on the loop each time a connect attempt fails, with why: a refused or timed-out connect or a
+     * failed TLS handshake (which also reach {@code onClose}), and a failure before any socket exists (a name that does
      * not resolve, no descriptors left), which reaches no other callback. Configure before start.
      */
     public TcpClient onConnectFailed(java.util.function.Consumer<CloseCause> handler) {

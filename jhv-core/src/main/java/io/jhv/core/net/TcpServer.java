@@ -18,11 +18,14 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * A TCP server: an acceptor on one loop handing connections to the loops of a group (main/sub
@@ -30,6 +33,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Configure before {@link #start()}; after it, {@link #connections()}, {@link #broadcast},
  * {@link #close()} and the counters are thread-safe.
+ *
+ * <p>If one of its loops ends abnormally (see {@link EventLoop#onTerminated}), the server cannot
+ * serve what that loop held: it closes itself (listeners and every connection) and
+ * {@link #closeFuture()} completes exceptionally with the cause.
  *
  * {@snippet :
  * TcpServer server = TcpServer.create(7000)
@@ -39,8 +46,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
-    /** How long accepting pauses after accept() failed (out of descriptors, usually). */
+    /** How long accepting pauses after accept() failed and the spare descriptor did not help. */
     private static final long ACCEPT_RETRY_MS = 100;
+    /** At most one log line about failing accepts per acceptor in this time. */
+    private static final long ACCEPT_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** What each acceptor holds open to have a descriptor to give back when the process runs out. */
+    private static final java.nio.file.Path SPARE_FD_PATH = java.nio.file.Path.of("/dev/null");
 
     private final String host;
     private final int requestedPort;
@@ -61,6 +72,9 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
     private volatile boolean started, closing;
     private volatile CountDownLatch allClosed;
     private final CountDownLatch closeDone = new CountDownLatch(1);
+    private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+    private volatile Throwable loopFailure;
+    private final Consumer<Throwable> onLoopTerminated = this::loopTerminated;
 
     private TcpServer(String host, int port) {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
@@ -131,6 +145,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
             ownGroup = true;
         }
         group.start();
+        for (EventLoop l : group.loops()) l.onTerminated(onLoopTerminated);
         try {
             InetSocketAddress addr = host == null ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
             if (reusePort) {
@@ -164,6 +179,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         }
         Acceptor a = new Acceptor(loop, ssc, ((InetSocketAddress) ssc.getLocalAddress()).getPort());
         acceptors.add(a);
+        a.spare = Acceptor.openSpare();
         CountDownLatch registered = new CountDownLatch(1);
         IOException[] failure = new IOException[1];
         loop.runInLoop(() -> {
@@ -186,13 +202,27 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         return a;
     }
 
-    /** One listening socket on one loop. */
+    /**
+     * One listening socket on one loop.
+     *
+     * <p>Out of descriptors (EMFILE), accept() fails and the pending connection stays in the backlog:
+     * the listener stays ready, so the loop would spin, and the clients hang. The classic remedy: the
+     * acceptor keeps a spare descriptor (/dev/null) open; at EMFILE it closes it, accepts and closes
+     * what is pending (those clients get a clean close), and opens it again. If it cannot, accepting
+     * pauses briefly. Everything this path uses is loaded at start: loading a class from a directory
+     * takes a descriptor too.
+     */
     private final class Acceptor implements IoHandler {
         final EventLoop loop;
         final ServerSocketChannel ssc;
         final int port;
         SelectionKey key;
         Runnable stopHook;
+        java.nio.channels.FileChannel spare;
+        boolean paused;
+        final Runnable resume = this::resume;
+        long nextLogNanos = System.nanoTime();
+        long shedSinceLog, failuresSinceLog;
 
         Acceptor(EventLoop loop, ServerSocketChannel ssc, int port) {
             this.loop = loop;
@@ -207,7 +237,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
                 try {
                     ch = ssc.accept();
                 } catch (IOException e) {
-                    pauseAccepting(e);
+                    acceptFailed(e);
                     return;
                 }
                 if (ch == null) return;
@@ -225,42 +255,129 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
                 EventLoop target = reusePort ? loop : group.next();
                 Connection conn = new Connection(target, ch, TcpServer.this, false);
                 live.put(conn.id(), conn);
-                // If the target loop has stopped, the task waits in its queue; close() then aborts
-                // the connection, which releases it.
-                target.runInLoop(() -> {
-                    if (conn.isClosed()) return; // closed (server close) before its loop got to it
-                    try {
-                        conn.registerInLoop(false);
-                    } catch (IOException | RuntimeException e) {
-                        LOG.log(System.Logger.Level.WARNING, "cannot register " + conn + ": " + e);
-                        closeQuietly(ch);
-                        removed(conn);
-                        return;
-                    }
-                    conn.establishInLoop();
-                });
+                // A target loop that is stopping runs the task in its final drain (registration
+                // fails there and closes the socket); one that has terminated rejects it.
+                try {
+                    target.runInLoop(() -> {
+                        if (conn.isClosed()) return; // closed (server close) before its loop got to it
+                        try {
+                            conn.registerInLoop(false);
+                        } catch (IOException | RuntimeException e) {
+                            if (target.isRunning()) LOG.log(System.Logger.Level.WARNING, "cannot register " + conn + ": " + e);
+                            closeQuietly(ch);
+                            removed(conn);
+                            return;
+                        }
+                        conn.establishInLoop();
+                    });
+                } catch (RejectedExecutionException loopGone) {
+                    // Nobody would ever serve it: close it, so the client is not left hanging.
+                    closeQuietly(ch);
+                    removed(conn);
+                }
             }
         }
 
-        /**
-         * EMFILE and the like: the pending connection stays in the backlog and the listener stays
-         * ready, so retrying at once would spin the loop (and the log). Stop accepting for a moment.
-         */
-        private void pauseAccepting(IOException e) {
+        /** accept() failed: out of descriptors (usually), or something odd with the listener. */
+        private void acceptFailed(IOException e) {
             if (!ssc.isOpen()) return;
-            LOG.log(System.Logger.Level.WARNING, "accept failed on port " + port + ", pausing accepts for "
-                    + ACCEPT_RETRY_MS + " ms: " + e);
-            if (key != null && key.isValid()) loop.poller().modify(key, 0);
-            loop.setTimeout(ACCEPT_RETRY_MS, () -> {
-                if (ssc.isOpen() && key != null && key.isValid()) loop.poller().modify(key, SelectionKey.OP_ACCEPT);
-            });
+            failuresSinceLog++;
+            java.nio.channels.FileChannel sp = spare;
+            if (sp != null && isOutOfDescriptors(e)) {
+                spare = null;
+                closeQuietly(sp);
+                // One descriptor is free now: the log line (which may need one) goes first, then the
+                // backlog is accepted and closed one at a time through the same free slot.
+                logAcceptFailure(e);
+                shedSinceLog += shedBacklog();
+                spare = openSpare();
+                if (spare != null) return; // drained: OP_ACCEPT fires again only for new connections
+            } else {
+                logAcceptFailure(e);
+            }
+            pause(); // no spare descriptor (or another failure): stop accepting for a moment
+        }
+
+        /** Accepts and closes pending connections until none is left or accept fails again. */
+        private int shedBacklog() {
+            int n = 0;
+            for (int i = 0; i < 4096; i++) {
+                SocketChannel ch;
+                try {
+                    ch = ssc.accept();
+                } catch (IOException | RuntimeException again) {
+                    break; // another thread took the descriptor: pause, retry later
+                }
+                if (ch == null) break;
+                accepted.incrementAndGet();
+                rejected.incrementAndGet();
+                closeQuietly(ch);
+                n++;
+            }
+            return n;
+        }
+
+        private void pause() {
+            if (paused || key == null || !key.isValid()) return;
+            paused = true;
+            loop.poller().modify(key, 0);
+            try {
+                loop.setTimeout(ACCEPT_RETRY_MS, resume);
+            } catch (RuntimeException | Error e) {
+                paused = false; // cannot even schedule the retry: stay ready rather than deaf
+                loop.poller().modify(key, SelectionKey.OP_ACCEPT);
+            }
+        }
+
+        private void resume() {
+            paused = false;
+            if (spare == null) spare = openSpare();
+            if (ssc.isOpen() && key != null && key.isValid()) loop.poller().modify(key, SelectionKey.OP_ACCEPT);
+        }
+
+        /** At most one line a second, counting what happened in between; never throws. */
+        private void logAcceptFailure(IOException e) {
+            long now = System.nanoTime();
+            if (now - nextLogNanos < 0) return;
+            nextLogNanos = now + ACCEPT_LOG_INTERVAL_NANOS;
+            long failures = failuresSinceLog, shed = shedSinceLog;
+            failuresSinceLog = 0;
+            shedSinceLog = 0;
+            try {
+                LOG.log(System.Logger.Level.WARNING, "accept failed on port " + port + ": " + e.getMessage() + " ("
+                        + failures + " failures, " + shed + " pending connections closed since the last report)");
+            } catch (Throwable logFailed) {
+                // out of descriptors or memory for the log itself: keep serving
+            }
+        }
+
+        static boolean isOutOfDescriptors(IOException e) {
+            String m = e.getMessage();
+            return m != null && m.contains("Too many open files"); // EMFILE, and ENFILE ("... in system")
+        }
+
+        /** The spare descriptor, or null where there is no /dev/null or no descriptor left. */
+        static java.nio.channels.FileChannel openSpare() {
+            try {
+                return java.nio.channels.FileChannel.open(SPARE_FD_PATH, java.nio.file.StandardOpenOption.READ);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /** Closes the listening socket and the spare descriptor. */
+        void closeSockets() {
+            closeQuietly(ssc);
+            java.nio.channels.FileChannel sp = spare;
+            spare = null;
+            if (sp != null) closeQuietly(sp);
         }
 
         void closeInLoop() {
             // The channel's descriptor (and so the port) is released when the selector drops the
             // cancelled key, at the loop's next poll; close() waits for that.
             if (key != null) key.cancel();
-            closeQuietly(ssc);
+            closeSockets();
             if (stopHook != null) loop.removeOnStop(stopHook);
         }
     }
@@ -321,7 +438,40 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
      * Thread-safe; returns without waiting. {@link #close(Duration)} does this too.
      */
     public void stopAccepting() {
-        for (Acceptor a : acceptors) a.loop.runInLoop(a::closeInLoop);
+        for (Acceptor a : acceptors) {
+            try {
+                a.loop.runInLoop(a::closeInLoop);
+            } catch (RejectedExecutionException loopGone) {
+                a.closeSockets(); // its loop has ended (and closed its poller): only the sockets are left
+            }
+        }
+    }
+
+    /**
+     * Completes when the server has closed: normally after {@link #close(Duration)}, exceptionally
+     * (with an {@link IllegalStateException} whose cause is the loop's) when one of its loops ended
+     * abnormally and the server closed itself. Thread-safe; callbacks run on the closing thread.
+     */
+    public CompletableFuture<Void> closeFuture() { return closeFuture; }
+
+    /** A loop of the group ended (listener, on that loop's ending thread). */
+    private void loopTerminated(Throwable cause) {
+        if (cause == null || closing) return; // a normal stop (group shutdown), or already closing
+        EventLoop dead = null;
+        for (EventLoop l : group.loops()) if (l.isTerminated() && l.terminationCause() == cause) dead = l;
+        loopFailure = new IllegalStateException("event loop " + (dead != null ? dead.name() : "?") + " of the server on port "
+                + port + " ended abnormally: " + cause, cause);
+        try {
+            LOG.log(System.Logger.Level.ERROR, "server on port " + port + " lost an event loop; closing it", cause);
+        } catch (Throwable ignored) {
+            // the close future still reports it
+        }
+        // Off the ending loop thread: close() waits for loops, this one included.
+        try {
+            Thread.ofVirtual().name("jhv-server-close-" + port).start(() -> close(Duration.ofSeconds(1)));
+        } catch (Throwable e) {
+            close(Duration.ofSeconds(1));
+        }
     }
 
     /** {@link #close(Duration)} with 5 s. */
@@ -377,26 +527,48 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
             //    and the listening descriptor (and the port) is really released.
             CountDownLatch stopped = new CountDownLatch(acceptors.size());
             for (Acceptor a : acceptors) {
-                a.loop.runInLoop(() -> {
-                    a.closeInLoop();
-                    a.loop.queueInLoop(stopped::countDown);
-                });
+                try {
+                    a.loop.runInLoop(() -> {
+                        a.closeInLoop();
+                        a.loop.queueInLoop(stopped::countDown);
+                    });
+                } catch (RejectedExecutionException loopGone) {
+                    a.closeSockets();
+                    stopped.countDown();
+                }
             }
             awaitUntil(stopped, deadlineNanos);
             // 2. Close every connection after flushing; abort what is left at the deadline.
             CountDownLatch all = new CountDownLatch(1);
             allClosed = all;
             if (live.isEmpty()) all.countDown();
-            for (Connection c : live.values()) c.close();
+            for (Connection c : live.values()) closeOrForget(c, false);
             if (!awaitUntil(all, deadlineNanos)) {
-                for (Connection c : live.values()) c.abort();
+                for (Connection c : live.values()) closeOrForget(c, true);
                 all.await(1, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            if (group != null) for (EventLoop l : group.loops()) l.removeOnTerminated(onLoopTerminated);
             if (ownGroup && group != null) group.shutdownGracefully(Duration.ofSeconds(5));
             closeDone.countDown();
+            Throwable failure = loopFailure;
+            if (failure != null) closeFuture.completeExceptionally(failure);
+            else closeFuture.complete(null);
+        }
+    }
+
+    /**
+     * Closes (or aborts) {@code c}; if its loop has terminated, the loop's stop hooks and poller have
+     * closed the socket already and only the server's record of it is left.
+     */
+    private void closeOrForget(Connection c, boolean abort) {
+        try {
+            if (abort) c.abort();
+            else c.close();
+        } catch (RejectedExecutionException loopGone) {
+            removed(c);
         }
     }
 
