@@ -335,7 +335,13 @@ public final class HttpServer implements AutoCloseable {
         cfg.draining = true;
         tcp.stopAccepting();
         if (httpsTcp != null) httpsTcp.stopAccepting();
-        for (HttpConnection hc : cfg.connections) hc.connection().loop().runInLoop(hc::drain);
+        for (HttpConnection hc : cfg.connections) {
+            try {
+                hc.connection().loop().runInLoop(hc::drain);
+            } catch (java.util.concurrent.RejectedExecutionException deadLoop) {
+                cfg.removed(hc); // its loop has ended and closed its connections: nothing to drain
+            }
+        }
         long end = System.nanoTime() + deadline.toNanos();
         try {
             cfg.awaitNoConnections(end);
