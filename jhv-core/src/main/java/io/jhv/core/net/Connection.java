@@ -700,7 +700,10 @@ public final class Connection implements IoHandler {
         loop.runInLoop(() -> closeInLoop(CloseCause.NORMAL, false));
     }
 
-    /** Closes at once, dropping queued writes. Thread-safe; idempotent. */
+    /**
+     * Closes at once, dropping queued writes; the cause is {@link CloseCause.Kind#ABORTED}.
+     * Thread-safe; idempotent.
+     */
     public void abort() {
         loop.runInLoop(() -> closeInLoop(CloseCause.ABORTED, true));
     }
@@ -747,19 +750,37 @@ public final class Connection implements IoHandler {
                 state = State.CLOSING;
                 closeCauseOnFlush = cause;
                 updateReadInterest();
-                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs),
-                        () -> closeInLoop(CloseCause.timeout("close (flush)"), true));
+                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
                 return;
             }
         }
         doClose(cause);
     }
 
+    /** The close timeout fired before the queue drained: what is left is dropped. */
+    private void closeTimedOut() {
+        closeInLoop(CloseCause.aborted("close timeout (" + ep.closeTimeoutMs + " ms): " + pendingBytesText() + " dropped"), true);
+    }
+
+    /** True while written bytes wait: in the write queue, or in the layer (TLS before its handshake). */
+    private boolean hasPendingWrites() {
+        return !queue.isEmpty() || (layer != null && layer.hasPendingWrites());
+    }
+
+    private String pendingBytesText() {
+        return queue.isEmpty() ? "writes waiting for the transport layer" : queuedBytes + " queued bytes";
+    }
+
     private void finishClosing() {
         doClose(closeCauseOnFlush);
     }
 
-    private void doClose(CloseCause cause) {
+    private void doClose(CloseCause requested) {
+        // NORMAL promises that nothing written was lost: a close that drops queued bytes (the loop
+        // stopping, a client closed while connecting) says so.
+        CloseCause cause = requested.kind() == CloseCause.Kind.NORMAL && hasPendingWrites()
+                ? CloseCause.aborted(requested.detail() + ", " + pendingBytesText() + " dropped")
+                : requested;
         boolean wasUp = state == State.CONNECTED || state == State.CLOSING;
         state = State.CLOSED;
         closeCause = cause;
@@ -794,10 +815,19 @@ public final class Connection implements IoHandler {
         if (t != null) t.cancel();
     }
 
-    private static CloseCause classify(IOException e) {
-        String m = String.valueOf(e.getMessage());
-        if (m.contains("reset") || m.contains("Broken pipe")) return CloseCause.reset(e);
-        return CloseCause.error("I/O error: " + e.getMessage(), e);
+    /**
+     * RESET or ERROR for an exception from the socket. The JDK has no exception type for a reset
+     * connection or a broken pipe on a {@link SocketChannel}, so the message is its only signal: a
+     * read that gets ECONNRESET throws a {@code SocketException("Connection reset")}
+     * (SocketChannelImpl), and a write or sendfile that gets EPIPE or ECONNRESET throws an
+     * {@code IOException} carrying strerror(errno), "Broken pipe" or "Connection reset by peer". This
+     * is the one place that looks at messages, and it matches those exact strings only.
+     */
+    static CloseCause classify(IOException e) {
+        String m = e.getMessage();
+        boolean reset = e instanceof java.net.SocketException ? "Connection reset".equals(m)
+                : "Broken pipe".equals(m) || "Connection reset by peer".equals(m);
+        return reset ? CloseCause.reset(e) : CloseCause.error("I/O error: " + m, e);
     }
 
     private void callback(Runnable r) {

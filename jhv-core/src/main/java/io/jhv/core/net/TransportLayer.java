@@ -56,4 +56,12 @@ public interface TransportLayer {
     default boolean isReady() {
         return true;
     }
+
+    /**
+     * True while the layer holds application writes it has not yet handed to the connection (TLS:
+     * plaintext written before the handshake finished). A close that drops them is not NORMAL.
+     */
+    default boolean hasPendingWrites() {
+        return false;
+    }
 }

@@ -155,6 +155,9 @@ final class TlsLayer implements TransportLayer, TlsInfo {
     public boolean isReady() { return handshakeDone; }
 
     @Override
+    public boolean hasPendingWrites() { return pending != null && !pending.isEmpty(); }
+
+    @Override
     public void onRead(Buffer in) {
         if (failed || engine.isInboundDone()) {
             in.skip(in.readableBytes()); // nothing may follow close_notify or a fatal error
