@@ -323,9 +323,18 @@ public final class Connection implements IoHandler {
 
     private CloseCause closeCauseOnFlush = CloseCause.NORMAL;
 
+    /**
+     * True once close() (or another close) was asked for: no more messages are delivered, even the
+     * rest of a read that already arrived; a handler that closed must not be called again.
+     */
+    private boolean closeRequested() {
+        State s = state;
+        return s == State.CLOSING || s == State.CLOSED;
+    }
+
     /** Application bytes in: unpack (if set) and hand to the message handler. */
     private void inbound(Buffer data) {
-        if (state == State.CLOSED) return;
+        if (closeRequested()) return;
         Buffer src = data;
         if (inbuf != null && inbuf.isReadable()) {
             inbuf.write(data);
@@ -337,7 +346,7 @@ public final class Connection implements IoHandler {
             if (u == null) {
                 dispatch(src);
             } else {
-                while (src.isReadable() && state != State.CLOSED && !readPaused()) {
+                while (src.isReadable() && !closeRequested() && !readPaused()) {
                     int len = u.frameLength(src);
                     if (len < 0) break;
                     int strip = u.strip();
@@ -358,7 +367,7 @@ public final class Connection implements IoHandler {
         } finally {
             delivering = false;
         }
-        if (state == State.CLOSED) return;
+        if (closeRequested()) return; // nothing more is delivered: keep no leftover
         if (src.isReadable()) {
             if (src.readableBytes() > ep.maxInputBuffer) {
                 closeInLoop(CloseCause.error("input buffer above " + ep.maxInputBuffer + " bytes", null), true);
