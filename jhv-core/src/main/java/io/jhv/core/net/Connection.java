@@ -228,7 +228,7 @@ public final class Connection implements IoHandler {
             layer = ep.layerFactory.create(this, client);
             try {
                 ready = layer.start(sink);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 closeInLoop(CloseCause.error("transport layer failed to start", e), true);
                 return;
             }
@@ -292,8 +292,8 @@ public final class Connection implements IoHandler {
         if (layerIn != null && layerIn.isReadable()) src = layerIn.write(rb);
         try {
             layer.onRead(src);
-        } catch (RuntimeException e) {
-            closeInLoop(CloseCause.error("transport layer error: " + e.getMessage(), e), true);
+        } catch (Throwable e) { // a layer may be user code: nothing may escape to the poller
+            closeInLoop(CloseCause.error("transport layer error: " + e, e), true);
             return;
         }
         if (src.isReadable() && state != State.CLOSED) {
@@ -363,6 +363,12 @@ public final class Connection implements IoHandler {
             }
         } catch (UnpackException e) {
             closeInLoop(CloseCause.error("unpack failed: " + e.getMessage(), e), true);
+            return;
+        } catch (Throwable t) {
+            // A custom unpacker is user code: whatever it throws closes this connection (its unread
+            // bytes cannot be framed any more) and never reaches the poller.
+            loop.reportError(t);
+            closeInLoop(CloseCause.error("unpacker " + u + " threw " + t, t), true);
             return;
         } finally {
             delivering = false;
