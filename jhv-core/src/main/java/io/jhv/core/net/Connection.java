@@ -723,11 +723,17 @@ public final class Connection implements IoHandler {
         loop.runInLoop(() -> closeInLoop(CloseCause.ABORTED, true));
     }
 
-    /** Half-closes: sends FIN after the queued writes; reading goes on. Thread-safe. */
+    /**
+     * Half-closes: sends FIN after the queued writes; reading goes on. The heartbeat, if any, stops.
+     * Thread-safe.
+     */
     public void shutdownOutput() {
         loop.runInLoop(() -> {
             if (state == State.CLOSED || outputShut) return;
             shutdownOutputPending = true;
+            // Nothing can be written any more: a heartbeat would only fail every interval.
+            cancel(heartbeatTimer);
+            heartbeatTimer = null;
             if (queue.isEmpty()) doShutdownOutput();
         });
     }
@@ -888,7 +894,7 @@ public final class Connection implements IoHandler {
     }
 
     private void sendHeartbeat() {
-        if (state != State.CONNECTED) return;
+        if (state != State.CONNECTED || outputShut || shutdownOutputPending) return;
         Object msg = ep.heartbeat.get();
         if (msg != null) writeObject(msg);
     }
