@@ -33,6 +33,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * A write never drops, reorders or overwrites an earlier one. Above the high-water mark the
  * connection reports {@code onWritable(false)} and by default stops reading until the queue drains
  * below the low-water mark.
+ *
+ * <p>Writes and close, with or without a transport layer: {@code close()} flushes everything
+ * written before it, and no {@code onMessage} follows it. A write after {@code close()},
+ * {@code abort()} or {@code shutdownOutput()} throws {@link IllegalStateException} when the caller
+ * can know, that is when the close was requested before {@code write} looked (always so on the
+ * loop thread). A write from another thread that passed that check but reaches the loop after a
+ * {@code close()} from elsewhere lost the race: it is dropped (logged at DEBUG), and it never aborts
+ * the connection nor touches what was queued before the close.
  */
 public final class Connection implements IoHandler {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
@@ -414,7 +422,14 @@ public final class Connection implements IoHandler {
         write(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Sends the remaining bytes of {@code bytes} (taken over: don't change it afterwards). Thread-safe. */
+    /**
+     * Sends the remaining bytes of {@code bytes} (taken over: don't change it afterwards). Thread-safe:
+     * from another thread the write is queued on the loop, in call order.
+     *
+     * @throws IllegalStateException if the connection is closed or closing, or its output is shut
+     *         down (see the class comment for a write that races with a close on another thread),
+     *         or if its loop has stopped
+     */
     public void write(ByteBuffer bytes) {
         checkOpen();
         if (loop.inLoop()) {
@@ -536,10 +551,15 @@ public final class Connection implements IoHandler {
     }
 
     private void writeInLoop(ByteBuffer src, boolean owned) {
-        if (state == State.CLOSED || outputShut || shutdownOutputPending) {
+        if (closeRequested() || outputShut || shutdownOutputPending) {
             // Only a write queued from another thread that raced with close()/shutdownOutput() gets
-            // here (write() checks first); its bytes could not go out after the FIN anyway.
-            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " write dropped: " + (state == State.CLOSED ? "closed (" + closeCause + ")" : "output shut down"));
+            // here (write() checks first). It was made after the close, so close() owes it nothing:
+            // drop it, the same with TLS (whose session may already be closing) as without, and never
+            // let it disturb what was queued before the close.
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+                LOG.log(System.Logger.Level.DEBUG, this + " write of " + src.remaining() + " bytes dropped: "
+                        + (state == State.CLOSED ? "closed (" + closeCause + ")" : state == State.CLOSING ? "closing" : "output shut down"));
+            }
             return;
         }
         if (layer != null) {
@@ -710,7 +730,15 @@ public final class Connection implements IoHandler {
 
     // ---------------------------------------------------------------- closing
 
-    /** Flushes the write queue, then closes (with a deadline: the close timeout). Thread-safe; idempotent. */
+    /**
+     * Closes after flushing what was written before: the write queue (and, during a TLS handshake or
+     * a client's connect, the writes waiting for it), then close_notify with TLS, then FIN. Bounded
+     * by the close timeout; what is left then is dropped and the cause is
+     * {@link CloseCause.Kind#ABORTED}, else {@link CloseCause.Kind#NORMAL}. From the call on, no
+     * {@code onMessage} is delivered and {@code write} throws; a write racing in from another thread
+     * is dropped (see the class comment). Thread-safe; idempotent; a no-op once the loop has stopped
+     * (which closed the connection).
+     */
     public void close() {
         loop.runInLoop(() -> closeInLoop(CloseCause.NORMAL, false));
     }
