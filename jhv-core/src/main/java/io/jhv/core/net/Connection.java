@@ -95,6 +95,11 @@ public final class Connection implements IoHandler {
     private Timer readTimer, writeTimer, keepaliveTimer, heartbeatTimer, closeTimer;
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
+    private boolean tcpUp;      // the TCP connection is established: the socket may be written
+    private boolean reportedUp; // onConnection was told the connection is up
+    // close() came while connecting or during the TLS handshake with writes waiting: they go out
+    // once the connection is up, then it closes with this cause. Volatile: write() checks it.
+    private volatile CloseCause closeWhenUp;
     private volatile SocketAddress remote; // kept after close, for messages and logs
     private volatile CloseCause closeCause;
 
@@ -219,6 +224,7 @@ public final class Connection implements IoHandler {
 
     /** The TCP connection is up: start the layer (if any), timers, reading, and report it. */
     void establishInLoop() {
+        tcpUp = true;
         remoteAddress(); // cache it while the channel is open (a client learns it only now)
         long now = System.nanoTime();
         lastRead = lastWrite = lastWriteProgress = now;
@@ -246,6 +252,16 @@ public final class Connection implements IoHandler {
 
     private void becomeConnected() {
         state = State.CONNECTED;
+        CloseCause pendingClose = closeWhenUp;
+        if (pendingClose != null) {
+            // close() came while connecting or during the handshake: the writes made before it go
+            // out now (a layer has just handed them over), then the close goes on as usual. The
+            // application asked to close, so it is not told that the connection is up.
+            closeWhenUp = null;
+            closeInLoop(pendingClose, false);
+            return;
+        }
+        reportedUp = true;
         if (ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
     }
 
@@ -320,7 +336,8 @@ public final class Connection implements IoHandler {
             if (outputShut && state != State.CLOSED) closeInLoop(CloseCause.PEER_CLOSED, true);
             return;
         }
-        if (queue.isEmpty()) {
+        if (queue.isEmpty() || state == State.CONNECTING) {
+            // (while connecting, a TLS handshake can never finish now: nothing to wait for)
             closeInLoop(CloseCause.PEER_CLOSED, true);
         } else {
             // Let the queued writes drain, then close: a half-closed peer still reads.
@@ -337,7 +354,7 @@ public final class Connection implements IoHandler {
      */
     private boolean closeRequested() {
         State s = state;
-        return s == State.CLOSING || s == State.CLOSED;
+        return s == State.CLOSING || s == State.CLOSED || (s == State.CONNECTING && closeWhenUp != null);
     }
 
     /** Application bytes in: unpack (if set) and hand to the message handler. */
@@ -515,7 +532,7 @@ public final class Connection implements IoHandler {
             fr.release();
             return;
         }
-        if (queue.isEmpty() && registered) {
+        if (queue.isEmpty() && tcpUp) {
             try {
                 if (fr.remaining > 0 && fr.transferTo(ch) > 0) lastWrite = lastWriteProgress = System.nanoTime();
             } catch (IOException e) {
@@ -543,7 +560,7 @@ public final class Connection implements IoHandler {
 
     private void checkOpen() {
         State s = state;
-        if (s == State.CLOSED || s == State.CLOSING) {
+        if (s == State.CLOSED || s == State.CLOSING || closeWhenUp != null) {
             throw new IllegalStateException("write on a " + (s == State.CLOSED ? "closed" : "closing") + " connection " + this
                     + (closeCause != null ? ": " + closeCause : ""));
         }
@@ -577,9 +594,10 @@ public final class Connection implements IoHandler {
     private void writeRaw(ByteBuffer src, boolean owned) {
         if (state == State.CLOSED || outputShut) return;
         if (!src.hasRemaining()) return;
-        // Not yet registered (a server connection is listed before its loop registers it, so a
-        // broadcast can reach it first): the channel may still block, so queue; establish flushes.
-        if (queue.isEmpty() && registered) {
+        // Not yet established (a server connection is listed before its loop registers it, so a
+        // broadcast can reach it first; a client still connecting): the channel may still block or
+        // not be connected, so queue; establishInLoop flushes.
+        if (queue.isEmpty() && tcpUp) {
             try {
                 int n = ch.write(src);
                 if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
@@ -607,7 +625,7 @@ public final class Connection implements IoHandler {
         long q = queuedBytes + bytes;
         queuedBytes = q;
         if (q > maxQueuedBytes) maxQueuedBytes = q;
-        setInterest(interest | SelectionKey.OP_WRITE);
+        if (tcpUp) setInterest(interest | SelectionKey.OP_WRITE); // else establishInLoop asks for it
         if (!aboveHighWater && q > ep.highWaterMark) {
             aboveHighWater = true;
             if (pauseAboveHighWater) {
@@ -786,7 +804,17 @@ public final class Connection implements IoHandler {
     void closeInLoop(CloseCause cause, boolean now) {
         State s = state;
         if (s == State.CLOSED) return;
-        if (!now && s != State.CONNECTING) {
+        if (!now && s == State.CONNECTING) {
+            if (closeWhenUp != null) return; // already waiting for the connection to come up
+            if (registered && hasPendingWrites()) {
+                // Still connecting, or in the TLS handshake, with writes made before close(): they
+                // are not dropped; becomeConnected() flushes them and closes (within the close timeout).
+                closeWhenUp = cause; // (reading goes on: the handshake needs it)
+                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
+                return;
+            }
+            // nothing written: nothing to wait for
+        } else if (!now) {
             if (s == State.CLOSING) return;
             if (layer != null && !outputShut) {
                 try {
@@ -799,7 +827,8 @@ public final class Connection implements IoHandler {
                 state = State.CLOSING;
                 closeCauseOnFlush = cause;
                 updateReadInterest();
-                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
+                // after a close that waited for the connection to come up, its deadline still holds
+                if (closeTimer == null) closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
                 return;
             }
         }
@@ -830,7 +859,7 @@ public final class Connection implements IoHandler {
         CloseCause cause = requested.kind() == CloseCause.Kind.NORMAL && hasPendingWrites()
                 ? CloseCause.aborted(requested.detail() + ", " + pendingBytesText() + " dropped")
                 : requested;
-        boolean wasUp = state == State.CONNECTED || state == State.CLOSING;
+        boolean wasUp = reportedUp;
         state = State.CLOSED;
         closeCause = cause;
         cancel(readTimer); cancel(writeTimer); cancel(keepaliveTimer); cancel(heartbeatTimer); cancel(closeTimer);

@@ -204,7 +204,7 @@ class HardeningCloseTest {
                 FileChannel fc = FileChannel.open(file, StandardOpenOption.READ);
                 IllegalStateException e = assertThrows(IllegalStateException.class, () -> c.sendFile(fc, 0, 1024, true));
                 assertNotNull(e.getMessage());
-                assertFalse(fc.isOpen(), "closeWhenDone: the file is closed although it could not be sent");
+                assertFalse(fc.isOpen(), "closeWhenDone: the file must be closed although it could not be sent");
                 assertThrows(IllegalStateException.class, () -> c.write("late"));
                 c.close();
                 c.close();
