@@ -15,6 +15,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -23,7 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread contract: {@code write}, {@code close}, {@code abort}, {@code shutdownOutput},
  * {@code pauseReading} and {@code resumeReading} are thread-safe (from another thread they are queued
  * on the loop, in call order). Everything else is meant for the loop thread; callbacks always run
- * there.
+ * there. Once the loop has stopped (its stop hooks closed the connection), {@code write} and
+ * {@code sendFile} throw {@link IllegalStateException}; {@code close}, {@code abort},
+ * {@code shutdownOutput} and the reading controls do nothing.
  *
  * <p>Data path:
  * <pre>
@@ -452,7 +455,11 @@ public final class Connection implements IoHandler {
         if (loop.inLoop()) {
             writeInLoop(bytes, true);
         } else {
-            loop.queueInLoop(() -> writeInLoop(bytes, true));
+            try {
+                loop.queueInLoop(() -> writeInLoop(bytes, true));
+            } catch (RejectedExecutionException e) {
+                throw loopStopped("write", e);
+            }
         }
     }
 
@@ -480,18 +487,27 @@ public final class Connection implements IoHandler {
      * without copying them through the JVM ({@link FileChannel#transferTo}: sendfile on Linux). The
      * bytes count in {@link #queuedBytes()} until sent, so back-pressure applies. With
      * {@code closeWhenDone} the channel is closed after the last byte (or when the connection
-     * closes first). Thread-safe.
+     * closes first, or when this call throws). Thread-safe.
      *
-     * @throws IllegalStateException on a closed connection, or when a transport layer (TLS) is set:
-     *         encrypted bytes must pass through the JVM, so write them instead
+     * @throws IllegalStateException on a closed or closing connection, when its loop has stopped, or
+     *         when a transport layer (TLS) is set: encrypted bytes must pass through the JVM, so
+     *         write them instead
      */
     public void sendFile(FileChannel file, long position, long count, boolean closeWhenDone) {
-        checkOpen();
-        if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
-        if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
         FileRegion fr = new FileRegion(file, position, count, closeWhenDone);
-        if (loop.inLoop()) sendFileInLoop(fr);
-        else loop.queueInLoop(() -> sendFileInLoop(fr));
+        try {
+            checkOpen();
+            if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
+            if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
+            if (loop.inLoop()) sendFileInLoop(fr);
+            else loop.queueInLoop(() -> sendFileInLoop(fr));
+        } catch (RejectedExecutionException e) {
+            fr.release();
+            throw loopStopped("sendFile", e);
+        } catch (RuntimeException e) {
+            fr.release(); // closeWhenDone: the channel was handed over, also when it cannot be sent
+            throw e;
+        }
     }
 
     /** A part of a file waiting in the write queue. */
@@ -556,6 +572,24 @@ public final class Connection implements IoHandler {
         else if (o instanceof Buffer b) write(b);
         else if (o instanceof ByteBuffer b) write(b);
         else if (o != null) throw new IllegalArgumentException("cannot write a " + o.getClass().getName());
+    }
+
+    /** For a thread-safe method called after the connection's loop has stopped (and closed it). */
+    private IllegalStateException loopStopped(String what, RejectedExecutionException e) {
+        return new IllegalStateException(what + " on " + this + ": its loop " + loop.name() + " has stopped"
+                + (closeCause != null ? " (" + closeCause + ")" : ""), e);
+    }
+
+    /**
+     * Runs a close or reading-control task on the loop. Once the loop has stopped (its stop hooks
+     * closed this connection already) there is nothing left to do: no exception.
+     */
+    private void runInLoopQuietly(Runnable task, String what) {
+        try {
+            loop.runInLoop(task);
+        } catch (RejectedExecutionException e) {
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " " + what + " ignored: loop " + loop.name() + " has stopped");
+        }
     }
 
     private void checkOpen() {
@@ -712,16 +746,16 @@ public final class Connection implements IoHandler {
 
     /** Stops reading from the socket (bytes stay in the kernel; TCP flow control slows the peer). Thread-safe. */
     public void pauseReading() {
-        loop.runInLoop(() -> { userPaused = true; updateReadInterest(); });
+        runInLoopQuietly(() -> { userPaused = true; updateReadInterest(); }, "pauseReading");
     }
 
     /** Resumes reading after {@link #pauseReading()}. Thread-safe. */
     public void resumeReading() {
-        loop.runInLoop(() -> {
+        runInLoopQuietly(() -> {
             userPaused = false;
             updateReadInterest();
             resumeDelivery();
-        });
+        }, "resumeReading");
     }
 
     private static final Buffer EMPTY = Buffer.wrap(new byte[0]);
@@ -758,7 +792,7 @@ public final class Connection implements IoHandler {
      * (which closed the connection).
      */
     public void close() {
-        loop.runInLoop(() -> closeInLoop(CloseCause.NORMAL, false));
+        runInLoopQuietly(() -> closeInLoop(CloseCause.NORMAL, false), "close");
     }
 
     /**
@@ -766,7 +800,7 @@ public final class Connection implements IoHandler {
      * Thread-safe; idempotent.
      */
     public void abort() {
-        loop.runInLoop(() -> closeInLoop(CloseCause.ABORTED, true));
+        runInLoopQuietly(() -> closeInLoop(CloseCause.ABORTED, true), "abort");
     }
 
     /**
@@ -774,14 +808,14 @@ public final class Connection implements IoHandler {
      * Thread-safe.
      */
     public void shutdownOutput() {
-        loop.runInLoop(() -> {
+        runInLoopQuietly(() -> {
             if (state == State.CLOSED || outputShut) return;
             shutdownOutputPending = true;
             // Nothing can be written any more: a heartbeat would only fail every interval.
             cancel(heartbeatTimer);
             heartbeatTimer = null;
             if (queue.isEmpty()) doShutdownOutput();
-        });
+        }, "shutdownOutput");
     }
 
     private void doShutdownOutput() {
@@ -874,6 +908,13 @@ public final class Connection implements IoHandler {
         queuedBytes = 0;
         inbuf = null;
         layerIn = null;
+        if (layer != null) {
+            try {
+                layer.release(); // its timers must not keep this closed connection alive
+            } catch (Throwable t) {
+                loop.reportError(t);
+            }
+        }
         if (stopHook != null) loop.removeOnStop(stopHook);
         if (registered) {
             registered = false;

@@ -64,4 +64,13 @@ public interface TransportLayer {
     default boolean hasPendingWrites() {
         return false;
     }
+
+    /**
+     * The connection has closed: cancel timers and let go of what the layer holds (pending writes,
+     * engine state), so that nothing (a timer on the loop) keeps the closed connection reachable.
+     * Called once, on the loop thread, before the close callbacks; afterwards the layer is only
+     * asked for information (such as {@code TlsInfo}).
+     */
+    default void release() {
+    }
 }

@@ -108,6 +108,8 @@ final class TlsLayer implements TransportLayer, TlsInfo {
     private boolean outboundClosed;
     private boolean closeDeferred;    // closeOutbound() arrived inside wrapApp
     private boolean failed;
+    private boolean released;         // the connection closed (release())
+    private boolean handshakeAbandoned; // released during the handshake: we closed the engine's inbound side
     private ArrayDeque<ByteBuffer> pending; // plaintext, in order
 
     TlsLayer(TlsConfig config, Connection conn, boolean clientMode) {
@@ -156,6 +158,34 @@ final class TlsLayer implements TransportLayer, TlsInfo {
 
     @Override
     public boolean hasPendingWrites() { return pending != null && !pending.isEmpty(); }
+
+    /**
+     * The connection closed: the handshake timer goes (it would keep the connection and this engine
+     * reachable until it fired), and so do pending plaintext writes. An engine closed during its
+     * handshake is closed both ways, which drops its handshake state; an established one is left as
+     * it is: TlsInfo getters in close callbacks still read its session, and closing its inbound side
+     * without the peer's close_notify would invalidate that session for resumption.
+     */
+    @Override
+    public void release() {
+        if (released) return;
+        released = true;
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel();
+            handshakeTimer = null;
+        }
+        pending = null;
+        closeDeferred = false;
+        if (engine != null && !handshakeDone) {
+            handshakeAbandoned = true;
+            engine.closeOutbound();
+            try {
+                engine.closeInbound();
+            } catch (SSLException expected) {
+                // "closing inbound before receiving peer's close_notify": we know, we are closed
+            }
+        }
+    }
 
     @Override
     public void onRead(Buffer in) {
@@ -572,7 +602,7 @@ final class TlsLayer implements TransportLayer, TlsInfo {
     }
 
     @Override
-    public boolean closeNotifyReceived() { return engine != null && engine.isInboundDone() && !failed; }
+    public boolean closeNotifyReceived() { return engine != null && engine.isInboundDone() && !failed && !handshakeAbandoned; }
 
     @Override
     public SSLSession session() { return engine.getSession(); }
