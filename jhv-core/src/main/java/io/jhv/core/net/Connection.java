@@ -786,9 +786,10 @@ public final class Connection implements IoHandler {
      * Closes after flushing what was written before: the write queue (and, during a TLS handshake or
      * a client's connect, the writes waiting for it), then close_notify with TLS, then FIN. Bounded
      * by the close timeout; what is left then is dropped and the cause is
-     * {@link CloseCause.Kind#ABORTED}, else {@link CloseCause.Kind#NORMAL}. From the call on, no
-     * {@code onMessage} is delivered and {@code write} throws; a write racing in from another thread
-     * is dropped (see the class comment). Thread-safe; idempotent; a no-op once the loop has stopped
+     * {@link CloseCause.Kind#ABORTED}, else {@link CloseCause.Kind#NORMAL}. Once the close has run
+     * on the loop (at once when called there), no {@code onMessage} is delivered, not even for the
+     * rest of the current read, and {@code write} throws; a write racing in from another thread is
+     * dropped (see the class comment). Thread-safe; idempotent; a no-op once the loop has stopped
      * (which closed the connection).
      */
     public void close() {
