@@ -15,6 +15,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -23,7 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread contract: {@code write}, {@code close}, {@code abort}, {@code shutdownOutput},
  * {@code pauseReading} and {@code resumeReading} are thread-safe (from another thread they are queued
  * on the loop, in call order). Everything else is meant for the loop thread; callbacks always run
- * there.
+ * there. Once the loop has stopped (its stop hooks closed the connection), {@code write} and
+ * {@code sendFile} throw {@link IllegalStateException}; {@code close}, {@code abort},
+ * {@code shutdownOutput} and the reading controls do nothing.
  *
  * <p>Data path:
  * <pre>
@@ -33,6 +36,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * A write never drops, reorders or overwrites an earlier one. Above the high-water mark the
  * connection reports {@code onWritable(false)} and by default stops reading until the queue drains
  * below the low-water mark.
+ *
+ * <p>Writes and close, with or without a transport layer: {@code close()} flushes everything
+ * written before it, and no {@code onMessage} follows it. A write after {@code close()},
+ * {@code abort()} or {@code shutdownOutput()} throws {@link IllegalStateException} when the caller
+ * can know, that is when the close was requested before {@code write} looked (always so on the
+ * loop thread). A write from another thread that passed that check but reaches the loop after a
+ * {@code close()} from elsewhere lost the race: it is dropped (logged at DEBUG), and it never aborts
+ * the connection nor touches what was queued before the close.
  */
 public final class Connection implements IoHandler {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
@@ -87,6 +98,11 @@ public final class Connection implements IoHandler {
     private Timer readTimer, writeTimer, keepaliveTimer, heartbeatTimer, closeTimer;
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
+    private boolean tcpUp;      // the TCP connection is established: the socket may be written
+    private boolean reportedUp; // onConnection was told the connection is up
+    // close() came while connecting or during the TLS handshake with writes waiting: they go out
+    // once the connection is up, then it closes with this cause. Volatile: write() checks it.
+    private volatile CloseCause closeWhenUp;
     private volatile SocketAddress remote; // kept after close, for messages and logs
     private volatile CloseCause closeCause;
 
@@ -211,6 +227,7 @@ public final class Connection implements IoHandler {
 
     /** The TCP connection is up: start the layer (if any), timers, reading, and report it. */
     void establishInLoop() {
+        tcpUp = true;
         remoteAddress(); // cache it while the channel is open (a client learns it only now)
         long now = System.nanoTime();
         lastRead = lastWrite = lastWriteProgress = now;
@@ -228,7 +245,7 @@ public final class Connection implements IoHandler {
             layer = ep.layerFactory.create(this, client);
             try {
                 ready = layer.start(sink);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 closeInLoop(CloseCause.error("transport layer failed to start", e), true);
                 return;
             }
@@ -239,6 +256,16 @@ public final class Connection implements IoHandler {
     private void becomeConnected() {
         if (ep instanceof TcpClient tc) tc.established(this); // the attempt succeeded only now (TLS: after the handshake)
         state = State.CONNECTED;
+        CloseCause pendingClose = closeWhenUp;
+        if (pendingClose != null) {
+            // close() came while connecting or during the handshake: the writes made before it go
+            // out now (a layer has just handed them over), then the close goes on as usual. The
+            // application asked to close, so it is not told that the connection is up.
+            closeWhenUp = null;
+            closeInLoop(pendingClose, false);
+            return;
+        }
+        reportedUp = true;
         if (ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
     }
 
@@ -295,8 +322,8 @@ public final class Connection implements IoHandler {
         if (layerIn != null && layerIn.isReadable()) src = layerIn.write(rb);
         try {
             layer.onRead(src);
-        } catch (RuntimeException e) {
-            closeInLoop(CloseCause.error("transport layer error: " + e.getMessage(), e), true);
+        } catch (Throwable e) { // a layer may be user code: nothing may escape to the poller
+            closeInLoop(CloseCause.error("transport layer error: " + e, e), true);
             return;
         }
         if (src.isReadable() && state != State.CLOSED) {
@@ -315,7 +342,8 @@ public final class Connection implements IoHandler {
             if (outputShut && state != State.CLOSED) closeInLoop(CloseCause.PEER_CLOSED, true);
             return;
         }
-        if (queue.isEmpty()) {
+        if (queue.isEmpty() || state == State.CONNECTING) {
+            // (while connecting, a TLS handshake can never finish now: nothing to wait for)
             closeInLoop(CloseCause.PEER_CLOSED, true);
         } else {
             // Let the queued writes drain, then close: a half-closed peer still reads.
@@ -326,9 +354,18 @@ public final class Connection implements IoHandler {
 
     private CloseCause closeCauseOnFlush = CloseCause.NORMAL;
 
+    /**
+     * True once close() (or another close) was asked for: no more messages are delivered, even the
+     * rest of a read that already arrived; a handler that closed must not be called again.
+     */
+    private boolean closeRequested() {
+        State s = state;
+        return s == State.CLOSING || s == State.CLOSED || (s == State.CONNECTING && closeWhenUp != null);
+    }
+
     /** Application bytes in: unpack (if set) and hand to the message handler. */
     private void inbound(Buffer data) {
-        if (state == State.CLOSED) return;
+        if (closeRequested()) return;
         Buffer src = data;
         if (inbuf != null && inbuf.isReadable()) {
             inbuf.write(data);
@@ -340,7 +377,7 @@ public final class Connection implements IoHandler {
             if (u == null) {
                 dispatch(src);
             } else {
-                while (src.isReadable() && state != State.CLOSED && !readPaused()) {
+                while (src.isReadable() && !closeRequested() && !readPaused()) {
                     int len = u.frameLength(src);
                     if (len < 0) break;
                     int strip = u.strip();
@@ -358,10 +395,16 @@ public final class Connection implements IoHandler {
         } catch (UnpackException e) {
             closeInLoop(CloseCause.error("unpack failed: " + e.getMessage(), e), true);
             return;
+        } catch (Throwable t) {
+            // A custom unpacker is user code: whatever it throws closes this connection (its unread
+            // bytes cannot be framed any more) and never reaches the poller.
+            loop.reportError(t);
+            closeInLoop(CloseCause.error("unpacker " + u + " threw " + t, t), true);
+            return;
         } finally {
             delivering = false;
         }
-        if (state == State.CLOSED) return;
+        if (closeRequested()) return; // nothing more is delivered: keep no leftover
         if (src.isReadable()) {
             if (src.readableBytes() > ep.maxInputBuffer) {
                 closeInLoop(CloseCause.error("input buffer above " + ep.maxInputBuffer + " bytes", null), true);
@@ -402,13 +445,24 @@ public final class Connection implements IoHandler {
         write(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Sends the remaining bytes of {@code bytes} (taken over: don't change it afterwards). Thread-safe. */
+    /**
+     * Sends the remaining bytes of {@code bytes} (taken over: don't change it afterwards). Thread-safe:
+     * from another thread the write is queued on the loop, in call order.
+     *
+     * @throws IllegalStateException if the connection is closed or closing, or its output is shut
+     *         down (see the class comment for a write that races with a close on another thread),
+     *         or if its loop has stopped
+     */
     public void write(ByteBuffer bytes) {
         checkOpen();
         if (loop.inLoop()) {
             writeInLoop(bytes, true);
         } else {
-            loop.queueInLoop(() -> writeInLoop(bytes, true));
+            try {
+                loop.queueInLoop(() -> writeInLoop(bytes, true));
+            } catch (RejectedExecutionException e) {
+                throw loopStopped("write", e);
+            }
         }
     }
 
@@ -436,18 +490,27 @@ public final class Connection implements IoHandler {
      * without copying them through the JVM ({@link FileChannel#transferTo}: sendfile on Linux). The
      * bytes count in {@link #queuedBytes()} until sent, so back-pressure applies. With
      * {@code closeWhenDone} the channel is closed after the last byte (or when the connection
-     * closes first). Thread-safe.
+     * closes first, or when this call throws). Thread-safe.
      *
-     * @throws IllegalStateException on a closed connection, or when a transport layer (TLS) is set:
-     *         encrypted bytes must pass through the JVM, so write them instead
+     * @throws IllegalStateException on a closed or closing connection, when its loop has stopped, or
+     *         when a transport layer (TLS) is set: encrypted bytes must pass through the JVM, so
+     *         write them instead
      */
     public void sendFile(FileChannel file, long position, long count, boolean closeWhenDone) {
-        checkOpen();
-        if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
-        if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
         FileRegion fr = new FileRegion(file, position, count, closeWhenDone);
-        if (loop.inLoop()) sendFileInLoop(fr);
-        else loop.queueInLoop(() -> sendFileInLoop(fr));
+        try {
+            checkOpen();
+            if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
+            if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
+            if (loop.inLoop()) sendFileInLoop(fr);
+            else loop.queueInLoop(() -> sendFileInLoop(fr));
+        } catch (RejectedExecutionException e) {
+            fr.release();
+            throw loopStopped("sendFile", e);
+        } catch (RuntimeException e) {
+            fr.release(); // closeWhenDone: the channel was handed over, also when it cannot be sent
+            throw e;
+        }
     }
 
     /** A part of a file waiting in the write queue. */
@@ -488,7 +551,7 @@ public final class Connection implements IoHandler {
             fr.release();
             return;
         }
-        if (queue.isEmpty() && registered) {
+        if (queue.isEmpty() && tcpUp) {
             try {
                 if (fr.remaining > 0 && fr.transferTo(ch) > 0) lastWrite = lastWriteProgress = System.nanoTime();
             } catch (IOException e) {
@@ -514,9 +577,27 @@ public final class Connection implements IoHandler {
         else if (o != null) throw new IllegalArgumentException("cannot write a " + o.getClass().getName());
     }
 
+    /** For a thread-safe method called after the connection's loop has stopped (and closed it). */
+    private IllegalStateException loopStopped(String what, RejectedExecutionException e) {
+        return new IllegalStateException(what + " on " + this + ": its loop " + loop.name() + " has stopped"
+                + (closeCause != null ? " (" + closeCause + ")" : ""), e);
+    }
+
+    /**
+     * Runs a close or reading-control task on the loop. Once the loop has stopped (its stop hooks
+     * closed this connection already) there is nothing left to do: no exception.
+     */
+    private void runInLoopQuietly(Runnable task, String what) {
+        try {
+            loop.runInLoop(task);
+        } catch (RejectedExecutionException e) {
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " " + what + " ignored: loop " + loop.name() + " has stopped");
+        }
+    }
+
     private void checkOpen() {
         State s = state;
-        if (s == State.CLOSED || s == State.CLOSING) {
+        if (s == State.CLOSED || s == State.CLOSING || closeWhenUp != null) {
             throw new IllegalStateException("write on a " + (s == State.CLOSED ? "closed" : "closing") + " connection " + this
                     + (closeCause != null ? ": " + closeCause : ""));
         }
@@ -524,10 +605,15 @@ public final class Connection implements IoHandler {
     }
 
     private void writeInLoop(ByteBuffer src, boolean owned) {
-        if (state == State.CLOSED || outputShut || shutdownOutputPending) {
+        if (closeRequested() || outputShut || shutdownOutputPending) {
             // Only a write queued from another thread that raced with close()/shutdownOutput() gets
-            // here (write() checks first); its bytes could not go out after the FIN anyway.
-            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " write dropped: " + (state == State.CLOSED ? "closed (" + closeCause + ")" : "output shut down"));
+            // here (write() checks first). It was made after the close, so close() owes it nothing:
+            // drop it, the same with TLS (whose session may already be closing) as without, and never
+            // let it disturb what was queued before the close.
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+                LOG.log(System.Logger.Level.DEBUG, this + " write of " + src.remaining() + " bytes dropped: "
+                        + (state == State.CLOSED ? "closed (" + closeCause + ")" : state == State.CLOSING ? "closing" : "output shut down"));
+            }
             return;
         }
         if (layer != null) {
@@ -545,9 +631,10 @@ public final class Connection implements IoHandler {
     private void writeRaw(ByteBuffer src, boolean owned) {
         if (state == State.CLOSED || outputShut) return;
         if (!src.hasRemaining()) return;
-        // Not yet registered (a server connection is listed before its loop registers it, so a
-        // broadcast can reach it first): the channel may still block, so queue; establish flushes.
-        if (queue.isEmpty() && registered) {
+        // Not yet established (a server connection is listed before its loop registers it, so a
+        // broadcast can reach it first; a client still connecting): the channel may still block or
+        // not be connected, so queue; establishInLoop flushes.
+        if (queue.isEmpty() && tcpUp) {
             try {
                 int n = ch.write(src);
                 if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
@@ -575,7 +662,7 @@ public final class Connection implements IoHandler {
         long q = queuedBytes + bytes;
         queuedBytes = q;
         if (q > maxQueuedBytes) maxQueuedBytes = q;
-        setInterest(interest | SelectionKey.OP_WRITE);
+        if (tcpUp) setInterest(interest | SelectionKey.OP_WRITE); // else establishInLoop asks for it
         if (!aboveHighWater && q > ep.highWaterMark) {
             aboveHighWater = true;
             if (pauseAboveHighWater) {
@@ -662,16 +749,16 @@ public final class Connection implements IoHandler {
 
     /** Stops reading from the socket (bytes stay in the kernel; TCP flow control slows the peer). Thread-safe. */
     public void pauseReading() {
-        loop.runInLoop(() -> { userPaused = true; updateReadInterest(); });
+        runInLoopQuietly(() -> { userPaused = true; updateReadInterest(); }, "pauseReading");
     }
 
     /** Resumes reading after {@link #pauseReading()}. Thread-safe. */
     public void resumeReading() {
-        loop.runInLoop(() -> {
+        runInLoopQuietly(() -> {
             userPaused = false;
             updateReadInterest();
             resumeDelivery();
-        });
+        }, "resumeReading");
     }
 
     private static final Buffer EMPTY = Buffer.wrap(new byte[0]);
@@ -698,23 +785,41 @@ public final class Connection implements IoHandler {
 
     // ---------------------------------------------------------------- closing
 
-    /** Flushes the write queue, then closes (with a deadline: the close timeout). Thread-safe; idempotent. */
+    /**
+     * Closes after flushing what was written before: the write queue (and, during a TLS handshake or
+     * a client's connect, the writes waiting for it), then close_notify with TLS, then FIN. Bounded
+     * by the close timeout; what is left then is dropped and the cause is
+     * {@link CloseCause.Kind#ABORTED}, else {@link CloseCause.Kind#NORMAL}. Once the close has run
+     * on the loop (at once when called there), no {@code onMessage} is delivered, not even for the
+     * rest of the current read, and {@code write} throws; a write racing in from another thread is
+     * dropped (see the class comment). Thread-safe; idempotent; a no-op once the loop has stopped
+     * (which closed the connection).
+     */
     public void close() {
-        loop.runInLoop(() -> closeInLoop(CloseCause.NORMAL, false));
+        runInLoopQuietly(() -> closeInLoop(CloseCause.NORMAL, false), "close");
     }
 
-    /** Closes at once, dropping queued writes. Thread-safe; idempotent. */
+    /**
+     * Closes at once, dropping queued writes; the cause is {@link CloseCause.Kind#ABORTED}.
+     * Thread-safe; idempotent.
+     */
     public void abort() {
-        loop.runInLoop(() -> closeInLoop(CloseCause.ABORTED, true));
+        runInLoopQuietly(() -> closeInLoop(CloseCause.ABORTED, true), "abort");
     }
 
-    /** Half-closes: sends FIN after the queued writes; reading goes on. Thread-safe. */
+    /**
+     * Half-closes: sends FIN after the queued writes; reading goes on. The heartbeat, if any, stops.
+     * Thread-safe.
+     */
     public void shutdownOutput() {
-        loop.runInLoop(() -> {
+        runInLoopQuietly(() -> {
             if (state == State.CLOSED || outputShut) return;
             shutdownOutputPending = true;
+            // Nothing can be written any more: a heartbeat would only fail every interval.
+            cancel(heartbeatTimer);
+            heartbeatTimer = null;
             if (queue.isEmpty()) doShutdownOutput();
-        });
+        }, "shutdownOutput");
     }
 
     private void doShutdownOutput() {
@@ -737,7 +842,17 @@ public final class Connection implements IoHandler {
     void closeInLoop(CloseCause cause, boolean now) {
         State s = state;
         if (s == State.CLOSED) return;
-        if (!now && s != State.CONNECTING) {
+        if (!now && s == State.CONNECTING) {
+            if (closeWhenUp != null) return; // already waiting for the connection to come up
+            if (registered && hasPendingWrites()) {
+                // Still connecting, or in the TLS handshake, with writes made before close(): they
+                // are not dropped; becomeConnected() flushes them and closes (within the close timeout).
+                closeWhenUp = cause; // (reading goes on: the handshake needs it)
+                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
+                return;
+            }
+            // nothing written: nothing to wait for
+        } else if (!now) {
             if (s == State.CLOSING) return;
             if (layer != null && !outputShut) {
                 try {
@@ -750,20 +865,39 @@ public final class Connection implements IoHandler {
                 state = State.CLOSING;
                 closeCauseOnFlush = cause;
                 updateReadInterest();
-                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs),
-                        () -> closeInLoop(CloseCause.timeout("close (flush)"), true));
+                // after a close that waited for the connection to come up, its deadline still holds
+                if (closeTimer == null) closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
                 return;
             }
         }
         doClose(cause);
     }
 
+    /** The close timeout fired before the queue drained: what is left is dropped. */
+    private void closeTimedOut() {
+        closeInLoop(CloseCause.aborted("close timeout (" + ep.closeTimeoutMs + " ms): " + pendingBytesText() + " dropped"), true);
+    }
+
+    /** True while written bytes wait: in the write queue, or in the layer (TLS before its handshake). */
+    private boolean hasPendingWrites() {
+        return !queue.isEmpty() || (layer != null && layer.hasPendingWrites());
+    }
+
+    private String pendingBytesText() {
+        return queue.isEmpty() ? "writes waiting for the transport layer" : queuedBytes + " queued bytes";
+    }
+
     private void finishClosing() {
         doClose(closeCauseOnFlush);
     }
 
-    private void doClose(CloseCause cause) {
-        boolean wasUp = state == State.CONNECTED || state == State.CLOSING;
+    private void doClose(CloseCause requested) {
+        // NORMAL promises that nothing written was lost: a close that drops queued bytes (the loop
+        // stopping, a client closed while connecting) says so.
+        CloseCause cause = requested.kind() == CloseCause.Kind.NORMAL && hasPendingWrites()
+                ? CloseCause.aborted(requested.detail() + ", " + pendingBytesText() + " dropped")
+                : requested;
+        boolean wasUp = reportedUp;
         state = State.CLOSED;
         closeCause = cause;
         cancel(readTimer); cancel(writeTimer); cancel(keepaliveTimer); cancel(heartbeatTimer); cancel(closeTimer);
@@ -778,6 +912,13 @@ public final class Connection implements IoHandler {
         queuedBytes = 0;
         inbuf = null;
         layerIn = null;
+        if (layer != null) {
+            try {
+                layer.release(); // its timers must not keep this closed connection alive
+            } catch (Throwable t) {
+                loop.reportError(t);
+            }
+        }
         if (stopHook != null) loop.removeOnStop(stopHook);
         if (registered) {
             registered = false;
@@ -797,10 +938,19 @@ public final class Connection implements IoHandler {
         if (t != null) t.cancel();
     }
 
-    private static CloseCause classify(IOException e) {
-        String m = String.valueOf(e.getMessage());
-        if (m.contains("reset") || m.contains("Broken pipe")) return CloseCause.reset(e);
-        return CloseCause.error("I/O error: " + e.getMessage(), e);
+    /**
+     * RESET or ERROR for an exception from the socket. The JDK has no exception type for a reset
+     * connection or a broken pipe on a {@link SocketChannel}, so the message is its only signal: a
+     * read that gets ECONNRESET throws a {@code SocketException("Connection reset")}
+     * (SocketChannelImpl), and a write or sendfile that gets EPIPE or ECONNRESET throws an
+     * {@code IOException} carrying strerror(errno), "Broken pipe" or "Connection reset by peer". This
+     * is the one place that looks at messages, and it matches those exact strings only.
+     */
+    static CloseCause classify(IOException e) {
+        String m = e.getMessage();
+        boolean reset = e instanceof java.net.SocketException ? "Connection reset".equals(m)
+                : "Broken pipe".equals(m) || "Connection reset by peer".equals(m);
+        return reset ? CloseCause.reset(e) : CloseCause.error("I/O error: " + m, e);
     }
 
     private void callback(Runnable r) {
@@ -846,7 +996,7 @@ public final class Connection implements IoHandler {
     }
 
     private void sendHeartbeat() {
-        if (state != State.CONNECTED) return;
+        if (state != State.CONNECTED || outputShut || shutdownOutputPending) return;
         Object msg = ep.heartbeat.get();
         if (msg != null) writeObject(msg);
     }

@@ -97,7 +97,8 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
 
     /**
      * Sends what {@code supplier} returns (a {@code byte[]}, {@link String}, {@link Buffer} or
-     * {@link java.nio.ByteBuffer}) every {@code ms} on each connection.
+     * {@link java.nio.ByteBuffer}) every {@code ms} on each connection, until it closes or its output
+     * is shut down ({@link Connection#shutdownOutput()}).
      */
     public T heartbeat(long ms, Supplier<?> supplier) {
         if (ms <= 0) throw new IllegalArgumentException("heartbeat interval must be > 0: " + ms);

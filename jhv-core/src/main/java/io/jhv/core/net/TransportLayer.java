@@ -56,4 +56,21 @@ public interface TransportLayer {
     default boolean isReady() {
         return true;
     }
+
+    /**
+     * True while the layer holds application writes it has not yet handed to the connection (TLS:
+     * plaintext written before the handshake finished). A close that drops them is not NORMAL.
+     */
+    default boolean hasPendingWrites() {
+        return false;
+    }
+
+    /**
+     * The connection has closed: cancel timers and let go of what the layer holds (pending writes,
+     * engine state), so that nothing (a timer on the loop) keeps the closed connection reachable.
+     * Called once, on the loop thread, before the close callbacks; afterwards the layer is only
+     * asked for information (such as {@code TlsInfo}).
+     */
+    default void release() {
+    }
 }

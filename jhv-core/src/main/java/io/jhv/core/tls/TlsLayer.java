@@ -49,6 +49,9 @@ import javax.net.ssl.SSLSession;
  * ciphertext at once, and copies plaintext it keeps), so an idle TLS connection holds none of them.
  * Delegated tasks (key exchange, certificate checks) run inline on the loop: a handshake costs the
  * loop about a millisecond of CPU, which we accept rather than hop threads for every handshake.
+ * For the same reason a server refuses a client-initiated TLS 1.2 renegotiation: the connection
+ * closes with an ERROR cause (TLS 1.3 post-handshake messages, key updates and session tickets,
+ * work as usual).
  */
 final class TlsLayer implements TransportLayer, TlsInfo {
     private static final System.Logger LOG = System.getLogger(TlsLayer.class.getName());
@@ -108,6 +111,11 @@ final class TlsLayer implements TransportLayer, TlsInfo {
     private boolean outboundClosed;
     private boolean closeDeferred;    // closeOutbound() arrived inside wrapApp
     private boolean failed;
+    private boolean released;         // the connection closed (release())
+    // A server on TLS 1.2 or older after its handshake: a new handshake can only be a client's
+    // renegotiation, which is refused (TLS 1.3 has none; its post-handshake messages are fine).
+    private boolean refuseHandshakes;
+    private boolean handshakeAbandoned; // released during the handshake: we closed the engine's inbound side
     private ArrayDeque<ByteBuffer> pending; // plaintext, in order
 
     TlsLayer(TlsConfig config, Connection conn, boolean clientMode) {
@@ -153,6 +161,37 @@ final class TlsLayer implements TransportLayer, TlsInfo {
 
     @Override
     public boolean isReady() { return handshakeDone; }
+
+    @Override
+    public boolean hasPendingWrites() { return pending != null && !pending.isEmpty(); }
+
+    /**
+     * The connection closed: the handshake timer goes (it would keep the connection and this engine
+     * reachable until it fired), and so do pending plaintext writes. An engine closed during its
+     * handshake is closed both ways, which drops its handshake state; an established one is left as
+     * it is: TlsInfo getters in close callbacks still read its session, and closing its inbound side
+     * without the peer's close_notify would invalidate that session for resumption.
+     */
+    @Override
+    public void release() {
+        if (released) return;
+        released = true;
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel();
+            handshakeTimer = null;
+        }
+        pending = null;
+        closeDeferred = false;
+        if (engine != null && !handshakeDone) {
+            handshakeAbandoned = true;
+            engine.closeOutbound();
+            try {
+                engine.closeInbound();
+            } catch (SSLException expected) {
+                // "closing inbound before receiving peer's close_notify": we know, we are closed
+            }
+        }
+    }
 
     @Override
     public void onRead(Buffer in) {
@@ -260,6 +299,13 @@ final class TlsLayer implements TransportLayer, TlsInfo {
                     return;
                 }
                 if (hs != HandshakeStatus.NOT_HANDSHAKING) {
+                    if (refuseHandshakes && hs != HandshakeStatus.FINISHED) {
+                        // A ClientHello on an established TLS 1.2 session: renegotiation.
+                        deliver(app); // what came before it, in order
+                        if (in.isReadable()) in.skip(in.readableBytes());
+                        refuseRenegotiation();
+                        return;
+                    }
                     if (hs == HandshakeStatus.FINISHED) deliver(app); // nothing is expected; keep order anyway
                     drive(hs);
                 }
@@ -434,6 +480,7 @@ final class TlsLayer implements TransportLayer, TlsInfo {
     private void handshakeFinished() {
         if (handshakeDone) return;
         handshakeDone = true;
+        refuseHandshakes = !clientMode && isTls12OrOlder(engine.getSession().getProtocol());
         if (handshakeTimer != null) {
             handshakeTimer.cancel();
             handshakeTimer = null;
@@ -452,6 +499,27 @@ final class TlsLayer implements TransportLayer, TlsInfo {
         packetSize = Math.max(packetSize, s.getPacketBufferSize());
         appSize = Math.max(appSize, s.getApplicationBufferSize());
         scratch.ensure(packetSize, appSize);
+    }
+
+    private static boolean isTls12OrOlder(String protocol) {
+        return switch (protocol) {
+            case "TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Refuses a client-initiated renegotiation, as nginx and Go do: each one costs the server a full
+     * handshake of CPU (a cheap denial of service), and no client needs it. Closes the connection at
+     * once with an ERROR cause. Per connection, unlike the JVM-wide
+     * {@code jdk.tls.rejectClientInitiatedRenegotiation}.
+     */
+    private void refuseRenegotiation() {
+        if (failed) return;
+        failed = true;
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, conn + " TLS renegotiation refused");
+        sink.fail(CloseCause.error("TLS renegotiation refused: the client started a new handshake on an established "
+                + engine.getSession().getProtocol() + " session", null));
     }
 
     private void onHandshakeTimeout() {
@@ -569,7 +637,7 @@ final class TlsLayer implements TransportLayer, TlsInfo {
     }
 
     @Override
-    public boolean closeNotifyReceived() { return engine != null && engine.isInboundDone() && !failed; }
+    public boolean closeNotifyReceived() { return engine != null && engine.isInboundDone() && !failed && !handshakeAbandoned; }
 
     @Override
     public SSLSession session() { return engine.getSession(); }

@@ -115,7 +115,7 @@ class CloseTest {
                 .start();
              Socket s = new Socket("127.0.0.1", server.port())) {
             // onClose comes before the client has read anything: abort does not wait for the queue
-            assertEquals(CloseCause.Kind.NORMAL, closes.await().kind());
+            assertEquals(CloseCause.Kind.ABORTED, closes.await().kind());
             long got = drain(s.getInputStream());
             assertTrue(got < size, "abort must drop the queue, but all " + got + " bytes arrived");
             closes.assertOncePerConnection();
