@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * An HTTP server in a child JVM, for exhaustion tests that must not risk the test runner's heap:
- * {@code /ping}, {@code POST /echo} (the body back), {@code /heap} (heap in use after a GC). Prints
+ * {@code /ping}, {@code POST /echo} (the body back), {@code /heap} (heap in use after a GC),
+ * {@code /rss} (resident memory in KiB after a GC). Prints
  * {@code port N} when it listens.
  */
 public final class ForkedServer {
@@ -21,10 +22,26 @@ public final class ForkedServer {
                     System.gc();
                     res.text(Long.toString((Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory())));
                 })
+                .get("/rss", (req, res) -> {
+                    System.gc();
+                    res.text(Long.toString(rssKib()));
+                })
                 .start();
         System.out.println("port " + server.port());
         System.out.flush();
         Thread.currentThread().join();
+    }
+
+    /** This process's resident set in KiB (Linux), or -1. */
+    static long rssKib() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmRSS:")) return Long.parseLong(l.replaceAll("\\D", ""));
+            }
+        } catch (java.io.IOException e) {
+            // not Linux
+        }
+        return -1;
     }
 
     /** Starts this class in a child JVM with {@code jvmArgs}; returns the process and its port. */

@@ -71,6 +71,10 @@ public final class Connection implements IoHandler {
 
     // write side
     private final ArrayDeque<Object> queue = new ArrayDeque<>(4); // ByteBuffer or FileRegion, in write order
+    // Plaintext written before the transport layer (TLS) exists: a server connection is listed (and
+    // reachable by a broadcast) before its loop registers it and starts the layer. It must go to
+    // the layer, never to the socket ahead of the handshake.
+    private ArrayDeque<ByteBuffer> beforeLayer;
     private volatile long queuedBytes;
     private long maxQueuedBytes;
     private ByteBuffer[] gather;
@@ -249,6 +253,9 @@ public final class Connection implements IoHandler {
                 closeInLoop(CloseCause.error("transport layer failed to start", e), true);
                 return;
             }
+            ArrayDeque<ByteBuffer> early = beforeLayer;
+            beforeLayer = null;
+            if (early != null) for (ByteBuffer b : early) writeInLoop(b, true); // the layer holds them until its handshake is done
         }
         if (ready && state == State.CONNECTING) becomeConnected();
     }
@@ -616,6 +623,11 @@ public final class Connection implements IoHandler {
             }
             return;
         }
+        if (layer == null && ep.layerFactory != null) {
+            if (beforeLayer == null) beforeLayer = new ArrayDeque<>(2);
+            beforeLayer.add(owned ? src : ByteBuffer.allocate(src.remaining()).put(src).flip());
+            return;
+        }
         if (layer != null) {
             try {
                 layer.write(src, owned);
@@ -636,7 +648,7 @@ public final class Connection implements IoHandler {
         // not be connected, so queue; establishInLoop flushes.
         if (queue.isEmpty() && tcpUp) {
             try {
-                int n = ch.write(src);
+                long n = writeSome(src);
                 if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
             } catch (IOException e) {
                 closeInLoop(classify(e), true);
@@ -673,6 +685,33 @@ public final class Connection implements IoHandler {
         }
     }
 
+    /**
+     * The most bytes one write call is given from heap buffers. The JDK copies a heap buffer into a
+     * temporary native buffer of the size it is handed and caches it per thread for good: a 50 MiB
+     * response written in one call left the loop holding 64 MiB of native memory for ever (seen as
+     * resident memory that never came back; HeapExhaustionTest). Gathering writes are capped too.
+     */
+    private static final int MAX_WRITE = 256 * 1024;
+
+    /** Writes what the socket takes of {@code b}, at most {@link #MAX_WRITE} bytes a call. */
+    private long writeSome(ByteBuffer b) throws IOException {
+        if (b.isDirect() || b.remaining() <= MAX_WRITE) return ch.write(b);
+        long total = 0;
+        int limit = b.limit();
+        try {
+            while (b.position() < limit) {
+                int slice = Math.min(MAX_WRITE, limit - b.position());
+                b.limit(b.position() + slice);
+                int n = ch.write(b);
+                total += n;
+                if (n < slice) break; // the socket is full
+            }
+        } finally {
+            b.limit(limit);
+        }
+        return total;
+    }
+
     private void handleWrite() {
         if (queue.isEmpty()) {
             setInterest(interest & ~SelectionKey.OP_WRITE);
@@ -683,9 +722,12 @@ public final class Connection implements IoHandler {
         // Take the head of the queue out and put back what was not written: no iterator, so a
         // writable event allocates nothing.
         int k = 0;
-        while (k < MAX_GATHER && queue.peekFirst() instanceof ByteBuffer b) {
+        long gathered = 0;
+        while (k < MAX_GATHER && gathered < MAX_WRITE && queue.peekFirst() instanceof ByteBuffer b) {
+            if (k > 0 && gathered + b.remaining() > MAX_WRITE) break; // see MAX_WRITE
             queue.pollFirst();
             g[k++] = b;
+            gathered += b.remaining();
         }
         long n;
         try {
@@ -698,7 +740,7 @@ public final class Connection implements IoHandler {
                     fr.release();
                 }
             } else {
-                n = k == 1 ? ch.write(g[0]) : ch.write(g, 0, k);
+                n = k == 1 ? writeSome(g[0]) : ch.write(g, 0, k);
             }
         } catch (IOException e) {
             for (int i = k - 1; i >= 0; i--) queue.addFirst(g[i]); // released with the queue on close

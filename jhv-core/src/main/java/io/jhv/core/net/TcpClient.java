@@ -305,14 +305,19 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
             terminated.countDown(); // never started: nothing runs
             return;
         }
-        l.runInLoop(() -> {
-            if (retryTimer != null) retryTimer.cancel();
-            retryTimer = null;
-            Connection c = conn, p = connecting;
-            if (p != null) p.closeInLoop(CloseCause.NORMAL, true);
-            if (c != null) c.closeInLoop(CloseCause.NORMAL, false);
-            if (c == null && p == null) finish();
-        });
+        try {
+            l.runInLoop(() -> {
+                if (retryTimer != null) retryTimer.cancel();
+                retryTimer = null;
+                Connection c = conn, p = connecting;
+                if (p != null) p.closeInLoop(CloseCause.NORMAL, true);
+                if (c != null) c.closeInLoop(CloseCause.NORMAL, false);
+                if (c == null && p == null) finish();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException deadLoop) {
+            // the loop has ended, and its connections with it: close is idempotent and never throws
+            terminated.countDown();
+        }
     }
 
     /** Waits until the client has closed (its connection closed and, if it has its own loop, that stopped). */

@@ -155,14 +155,8 @@ public final class Upstream {
             if (peer.isClosed()) return;
             switch (cause.kind()) {
                 case RESET -> reset(peer);
-                case ERROR, TIMEOUT -> peer.abort();
-                default -> {
-                    if (cause == CloseCause.ABORTED) {
-                        peer.abort();
-                    } else {
-                        peer.close(); // a normal end: what the other side has queued still goes out
-                    }
-                }
+                case ERROR, TIMEOUT, ABORTED -> peer.abort(); // data was lost on this side: so it is on the other
+                default -> peer.close(); // a normal end: what the other side has queued still goes out
             }
         }
 
