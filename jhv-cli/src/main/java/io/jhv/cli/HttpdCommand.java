@@ -193,6 +193,8 @@ final class HttpdCommand {
         HttpServer s = HttpServer.create(c.host, c.port).threads(c.threads).poller(c.poller).reusePort(c.reusePort);
         if (c.keepAliveTimeoutMs != null) s.keepAliveTimeout(Duration.ofMillis(c.keepAliveTimeoutMs));
         if (c.headerTimeoutMs != null) s.headerTimeout(Duration.ofMillis(c.headerTimeoutMs));
+        if (c.writeTimeoutMs != null) s.writeTimeout(Duration.ofMillis(c.writeTimeoutMs));
+        if (c.maxInputMemory != null) s.maxInputMemory(c.maxInputMemory);
         if (c.maxBodySize != null) s.maxBodySize(c.maxBodySize);
         if (c.maxHeaderSize != null) s.maxHeaderSize(c.maxHeaderSize);
         if (c.maxRequestLine != null) s.maxRequestLine(c.maxRequestLine);

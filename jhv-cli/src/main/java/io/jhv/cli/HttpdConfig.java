@@ -28,6 +28,8 @@ final class HttpdConfig {
     long cacheMaxAgeSec;             // 0: Cache-Control: no-cache
     Long keepAliveTimeoutMs;         // null: the server's default
     Long headerTimeoutMs;
+    Long writeTimeoutMs;
+    Long maxInputMemory;
     Long maxBodySize;
     Integer maxHeaderSize;
     Integer maxRequestLine;
@@ -58,7 +60,7 @@ final class HttpdConfig {
 
     static final List<String> KEYS = List.of(
             "host", "port", "root", "threads", "index", "listing", "access_log", "cors", "gzip", "cache_max_age",
-            "keepalive_timeout", "header_timeout", "max_body_size", "max_header_size", "max_request_line",
+            "keepalive_timeout", "header_timeout", "write_timeout", "max_input_memory", "max_body_size", "max_header_size", "max_request_line",
             "max_header_count", "max_connections", "max_requests_per_connection", "max_pipelined",
             "multipart_threshold", "upload_dir", "temp_dir", "server_name", "poller", "reuse_port",
             "shutdown_timeout", "https_port", "cert", "key");
@@ -130,6 +132,8 @@ final class HttpdConfig {
             case "cache_max_age" -> cacheMaxAgeSec = number(value, 0, 10L * 365 * 24 * 3600, w);
             case "keepalive_timeout" -> keepAliveTimeoutMs = number(value, 0, Integer.MAX_VALUE, w);
             case "header_timeout" -> headerTimeoutMs = number(value, 1, Integer.MAX_VALUE, w);
+            case "write_timeout" -> writeTimeoutMs = number(value, 0, Integer.MAX_VALUE, w);
+            case "max_input_memory" -> maxInputMemory = size(value, 64 * 1024, Long.MAX_VALUE / 2, w);
             case "max_body_size" -> maxBodySize = size(value, 1, Integer.MAX_VALUE - 16, w);
             case "max_header_size" -> maxHeaderSize = (int) size(value, 256, 16 << 20, w);
             case "max_request_line" -> maxRequestLine = (int) size(value, 64, 1 << 20, w);

@@ -200,6 +200,28 @@ class HttpdCommandTest {
         c.load(sample);
         assertEquals(8080, c.port);
         assertEquals(64L << 20, c.maxBodySize);
+        assertEquals(60_000L, c.writeTimeoutMs);
+    }
+
+    @Test
+    void writeTimeoutAndInputMemoryKeysReachTheServer() throws Exception {
+        Path conf = tmp.resolve("limits.conf");
+        Files.writeString(conf, """
+                host = 127.0.0.1
+                threads = 1
+                write_timeout = 1500
+                max_input_memory = 3M
+                """);
+        HttpdConfig c = new HttpdConfig();
+        c.load(conf);
+        assertEquals(1500L, c.writeTimeoutMs);
+        assertEquals(3L << 20, c.maxInputMemory);
+        HttpdCommand.Running r = start("--config", conf.toString(), "--port", "0");
+        assertEquals("pong", text(send(HttpRequest.newBuilder(uri(r, "/ping")))));
+        Files.writeString(conf, "max_input_memory = 1K\n");
+        HttpdConfig tooSmall = new HttpdConfig();
+        Args.UsageException e = org.junit.jupiter.api.Assertions.assertThrows(Args.UsageException.class, () -> tooSmall.load(conf));
+        assertTrue(e.getMessage().contains("max_input_memory"), e.getMessage());
     }
 
     /** Runs {@code hv ...} in-process; returns the exit code and what went to stderr. */
