@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -228,7 +230,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         rejecting = false;
         terminationCause = null;
         terminated = new CountDownLatch(1);
-        Thread t = new Thread(this::runLoop, name);
+        Thread t = new LoopThread(this, name);
         t.setDaemon(daemon);
         thread = t;
         state = State.RUNNING;
@@ -375,6 +377,66 @@ public final class EventLoop implements Executor, AutoCloseable {
     @Override
     public void execute(Runnable task) { queueInLoop(task); }
 
+    /**
+     * Runs {@code task} on the loop and returns a future of its result, completed on the loop thread
+     * (exceptionally with what the task threw). Thread-safe; from the loop thread the task is queued,
+     * not run inline, so the caller never waits on its own loop.
+     *
+     * @throws RejectedExecutionException if the loop has terminated
+     */
+    public <T> CompletableFuture<T> submit(Callable<T> task) {
+        Objects.requireNonNull(task, "task");
+        CompletableFuture<T> f = new CompletableFuture<>();
+        queueInLoop(() -> {
+            if (f.isDone()) return; // cancelled before it ran
+            try {
+                f.complete(task.call());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    /**
+     * Runs {@code callback} once after {@code delay} on the loop; the future completes (on the loop)
+     * with what it returns. Cancelling the future cancels the timer. Thread-safe.
+     *
+     * @throws RejectedExecutionException if called from another thread after the loop has terminated
+     */
+    public <T> CompletableFuture<T> schedule(Duration delay, Callable<T> callback) {
+        Objects.requireNonNull(callback, "callback");
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Timer t = setTimeout(delay.toMillis(), () -> {
+            if (f.isDone()) return;
+            try {
+                f.complete(callback.call());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        f.whenComplete((v, e) -> { if (f.isCancelled()) t.cancel(); });
+        return f;
+    }
+
+    /**
+     * The loop whose thread is calling, or null when the caller is not a loop thread (libhv's
+     * {@code currentThreadEventLoop}). Thread-safe; no lookup table: loop threads know their loop.
+     */
+    public static EventLoop current() {
+        return Thread.currentThread() instanceof LoopThread t ? t.loop : null;
+    }
+
+    /** A loop's thread: knows its loop, so {@link #current()} is a type check, not a ThreadLocal. */
+    private static final class LoopThread extends Thread {
+        final EventLoop loop;
+
+        LoopThread(EventLoop loop, String name) {
+            super(loop::runLoop, name);
+            this.loop = loop;
+        }
+    }
+
     private record Prioritized(int priority, Runnable task) implements Runnable {
         @Override public void run() { task.run(); }
     }
@@ -413,6 +475,16 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     public Timer setTimeout(long millis, Runnable callback) {
         return setTimer(millis, 1, PRIORITY_NORMAL, callback);
+    }
+
+    /** Runs {@code callback} once after {@code delay}. Thread-safe. See {@link #setTimeout(long, Runnable)}. */
+    public Timer setTimeout(Duration delay, Runnable callback) {
+        return setTimeout(delay.toMillis(), callback);
+    }
+
+    /** Runs {@code callback} every {@code period} until cancelled. Thread-safe. */
+    public Timer setInterval(Duration period, Runnable callback) {
+        return setInterval(period.toMillis(), callback);
     }
 
     /** Runs {@code callback} every {@code millis} ms until cancelled. Thread-safe. */

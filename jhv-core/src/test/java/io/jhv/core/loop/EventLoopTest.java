@@ -371,4 +371,57 @@ class EventLoopTest {
             assertTrue(lc.shutdownGracefully(Duration.ofSeconds(5)));
         }
     }
+
+    @Test
+    void currentIsTheCallingLoopOrNull() throws Exception {
+        assertEquals(null, EventLoop.current());
+        try (EventLoop a = EventLoop.create().start(); EventLoop b = EventLoop.create().start()) {
+            assertSame(a, a.submit(EventLoop::current).get(5, TimeUnit.SECONDS));
+            assertSame(b, b.submit(EventLoop::current).get(5, TimeUnit.SECONDS));
+            // A virtual thread started from a loop callback is not that loop.
+            CompletableFuture<EventLoop> fromOther = new CompletableFuture<>();
+            a.post(() -> Thread.ofVirtual().start(() -> fromOther.complete(EventLoop.current())));
+            assertEquals(null, fromOther.get(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void submitCompletesWithTheResultOrTheFailureOnTheLoop() throws Exception {
+        try (EventLoop loop = EventLoop.create().start()) {
+            assertEquals("on loop", loop.submit(() -> loop.inLoop() ? "on loop" : "elsewhere").get(5, TimeUnit.SECONDS));
+            CompletableFuture<Object> failing = loop.submit(() -> { throw new IllegalStateException("boom"); });
+            java.util.concurrent.ExecutionException e =
+                    assertThrows(java.util.concurrent.ExecutionException.class, () -> failing.get(5, TimeUnit.SECONDS));
+            assertEquals("boom", e.getCause().getMessage());
+            // Submitted from the loop itself: queued, never run inline.
+            AtomicReference<String> order = new AtomicReference<>("");
+            loop.submit(() -> {
+                CompletableFuture<Void> inner = loop.submit(() -> { order.updateAndGet(o -> o + "inner "); return null; });
+                order.updateAndGet(o -> o + "outer ");
+                return inner;
+            }).get(5, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS);
+            assertEquals("outer inner ", order.get());
+        }
+        EventLoop stopped = EventLoop.create().start();
+        stopped.stop();
+        assertTrue(stopped.awaitTermination(Duration.ofSeconds(5)));
+        assertThrows(java.util.concurrent.RejectedExecutionException.class, () -> stopped.submit(() -> 1));
+    }
+
+    @Test
+    void scheduleRunsAfterTheDelayAndCancelStopsTheTimer() throws Exception {
+        try (EventLoop loop = EventLoop.create().start()) {
+            long t0 = System.nanoTime();
+            assertEquals(42, loop.schedule(Duration.ofMillis(50), () -> 42).get(5, TimeUnit.SECONDS));
+            assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(50), "ran before its delay");
+
+            AtomicInteger ran = new AtomicInteger();
+            CompletableFuture<Integer> cancelled = loop.schedule(Duration.ofMillis(100), ran::incrementAndGet);
+            assertTrue(cancelled.cancel(false));
+            assertEquals(0, (int) onLoop(loop, loop::timerCount), "the cancelled timer is gone");
+            // A later timer proves the loop moved past the cancelled one's deadline.
+            loop.schedule(Duration.ofMillis(150), () -> null).get(5, TimeUnit.SECONDS);
+            assertEquals(0, ran.get());
+        }
+    }
 }
