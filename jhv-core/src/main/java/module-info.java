@@ -4,6 +4,9 @@ module io.jhv.core {
     exports io.jhv.core.buffer;
     exports io.jhv.core.net;
     exports io.jhv.core.tls;
-    // io.jhv.core.internal (the poller) stays unexported: no other module uses it yet. A transport
-    // in another jhv module (jhv-mqtt, jhv-native) gets a qualified export when it exists.
+    // io.jhv.core.internal stays unexported: the transport SPI (Transport, Poller, StreamSocket...)
+    // and the bridges to the non-public parts of EventLoop and Buffer (Internals). No other module
+    // uses it yet; a transport or protocol in another jhv module (jhv-native, jhv-testing, jhv-http
+    // if it needs the read buffer) gets a qualified export when it exists:
+    //   exports io.jhv.core.internal to io.jhv.native;
 }

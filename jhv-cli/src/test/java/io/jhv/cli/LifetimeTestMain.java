@@ -35,7 +35,7 @@ public final class LifetimeTestMain {
             System.out.println("STUCK");
             System.out.flush();
         } else if (args[0].equals("die")) {
-            loop.post(() -> loop.poller().close()); // the poller fails under the loop: it ends abnormally
+            loop.post(() -> io.jhv.core.internal.Internals.loops().poller(loop).close()); // the poller fails under the loop: it ends abnormally
         }
         Lifetime life = Lifetime.install("test", () -> server.close(Duration.ofSeconds(30)), 1_000, List.of(server.closeFuture()),
                 System.out, System.err, "test: shutting down", "test: stopped");

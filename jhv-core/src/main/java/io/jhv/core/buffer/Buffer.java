@@ -71,12 +71,17 @@ public final class Buffer {
         return new Buffer(bytes, offset, offset + length, 0);
     }
 
+    static {
+        // The connection code reaches rewrap through this bridge; applications cannot (not public API).
+        io.jhv.core.internal.Internals.install((io.jhv.core.internal.BufferAccess) (view, array, offset, length) -> view.rewrap(array, offset, length));
+    }
+
     /**
      * Re-points this buffer at {@code bytes[offset, offset+length)} with no prepend reserve, so one
-     * view object can be reused for many frames (transports use it to hand out frames without
-     * allocating). Returns this.
+     * view object can be reused for many frames (transports use it, through
+     * {@code Internals.buffers()}, to hand out frames without allocating). Returns this.
      */
-    public Buffer rewrap(byte[] bytes, int offset, int length) {
+    Buffer rewrap(byte[] bytes, int offset, int length) {
         java.util.Objects.checkFromIndexSize(offset, length, bytes.length);
         this.data = bytes;
         this.reader = offset;

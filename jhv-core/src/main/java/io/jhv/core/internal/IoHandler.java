@@ -2,7 +2,7 @@ package io.jhv.core.internal;
 
 /** Receives readiness from a {@link Poller}. Called on the loop thread only. */
 public interface IoHandler {
-    /** {@code readyOps} uses the {@link java.nio.channels.SelectionKey} {@code OP_*} bits. */
+    /** {@code readyOps} uses the {@link Poller} bits ({@link Poller#READ}, {@link Poller#WRITE}, ...). */
     void onIoReady(int readyOps);
 
     /**

@@ -3,14 +3,13 @@ package io.jhv.core.internal;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.nio.channels.CancelledKeyException;
-import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.spi.SelectorProvider;
 import java.util.function.Consumer;
 
 /**
- * A {@link Poller} on a JDK {@link Selector}. Uses {@code select(Consumer, timeout)} so a poll
+ * A {@link Poller} on a JDK {@link Selector}, watching the sockets of a {@link NioTransport}. Uses {@code select(Consumer, timeout)} so a poll
  * allocates nothing: no selected-key set is built or iterated.
  *
  * <p>An exception (or error) thrown by an {@link IoHandler} is caught per key, handed to the error
@@ -26,7 +25,7 @@ public final class NioPoller implements Poller, Consumer<SelectionKey> {
     private final String name;
     private final Consumer<Throwable> onError;
 
-    private NioPoller(SelectorProvider provider, String name, Consumer<Throwable> onError) throws IOException {
+    NioPoller(SelectorProvider provider, String name, Consumer<Throwable> onError) throws IOException {
         this.provider = provider;
         this.selector = provider.openSelector();
         this.name = name;
@@ -45,20 +44,10 @@ public final class NioPoller implements Poller, Consumer<SelectionKey> {
      * {@link IoHandler} throws (null: it propagates out of {@link #poll}).
      */
     public static NioPoller open(String kind, Consumer<Throwable> onError) throws IOException {
-        SelectorProvider def = SelectorProvider.provider();
-        return switch (kind) {
-            case "default", "selector" -> new NioPoller(def, providerName(def), onError);
-            case "epoll" -> {
-                String n = providerName(def);
-                if (!n.equals("epoll")) throw new IllegalArgumentException("the epoll selector is not available here (default provider is " + def.getClass().getName() + ")");
-                yield new NioPoller(def, n, onError);
-            }
-            case "poll" -> new NioPoller(pollProvider(), "poll", onError);
-            default -> throw new IllegalArgumentException("unknown poller \"" + kind + "\": use default, epoll or poll");
-        };
+        return (NioPoller) NioTransport.forKind(kind).openPoller(onError);
     }
 
-    private static String providerName(SelectorProvider p) {
+    static String providerName(SelectorProvider p) {
         String cn = p.getClass().getSimpleName();
         if (cn.startsWith("EPoll")) return "epoll";
         if (cn.startsWith("Poll")) return "poll";
@@ -68,7 +57,7 @@ public final class NioPoller implements Poller, Consumer<SelectionKey> {
 
     private static volatile SelectorProvider pollProvider;
 
-    private static SelectorProvider pollProvider() {
+    static SelectorProvider pollProvider() {
         SelectorProvider p = pollProvider;
         if (p != null) return p;
         synchronized (NioPoller.class) {
@@ -89,23 +78,30 @@ public final class NioPoller implements Poller, Consumer<SelectionKey> {
         }
     }
 
-    @Override public SelectorProvider provider() { return provider; }
+    /** The provider sockets must be opened with to be registrable here. */
+    SelectorProvider provider() { return provider; }
+
     @Override public String name() { return name; }
 
+    // The Poller bits are SelectionKey's OP_* values: passed through as they are.
+
     @Override
-    public SelectionKey register(SelectableChannel ch, int ops, IoHandler handler) throws IOException {
-        ch.configureBlocking(false);
-        return ch.register(selector, ops, handler);
+    public void register(Pollable socket, int ops, IoHandler handler) throws IOException {
+        NioTransport.Channel s = (NioTransport.Channel) socket;
+        s.channel().configureBlocking(false);
+        s.key = s.channel().register(selector, ops, handler);
     }
 
     @Override
-    public void modify(SelectionKey key, int ops) {
-        if (key.isValid() && key.interestOps() != ops) key.interestOps(ops);
+    public void modify(Pollable socket, int ops) {
+        SelectionKey key = ((NioTransport.Channel) socket).key;
+        if (key != null && key.isValid() && key.interestOps() != ops) key.interestOps(ops);
     }
 
     @Override
-    public void cancel(SelectionKey key) {
-        key.cancel();
+    public void cancel(Pollable socket) {
+        SelectionKey key = ((NioTransport.Channel) socket).key;
+        if (key != null) key.cancel();
     }
 
     @Override

@@ -1,8 +1,10 @@
 package io.jhv.core.loop;
 
 import io.jhv.core.buffer.Buffer;
-import io.jhv.core.internal.NioPoller;
+import io.jhv.core.internal.Internals;
+import io.jhv.core.internal.LoopAccess;
 import io.jhv.core.internal.Poller;
+import io.jhv.core.internal.Transport;
 
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
@@ -115,6 +117,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     private volatile Thread thread;
     private volatile CountDownLatch terminated = new CountDownLatch(1);
     private volatile Poller poller;
+    private volatile Transport transport; // from pollerKind, resolved at the first start (or first use)
     /** Set when the final drain begins: posts from other threads are rejected from then on. */
     private volatile boolean rejecting;
     private volatile Throwable terminationCause;
@@ -221,7 +224,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     private void startLocked() {
         Poller p;
         try {
-            p = NioPoller.open(pollerKind, this::reportError);
+            p = transport().openPoller(this::reportError);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot open the poller of " + name, e);
         }
@@ -562,15 +565,40 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     // ---------------------------------------------------------------- for transports (io.jhv.core.net)
+    // Package-private: the transports reach these through Internals.loops() (LoopAccess), which
+    // is not exported; they are not public API.
+
+    static {
+        Internals.install(new LoopAccess() {
+            @Override public Transport transport(EventLoop loop) { return loop.transport(); }
+            @Override public Poller poller(EventLoop loop) { return loop.poller; }
+            @Override public Buffer readBuffer(EventLoop loop) { return loop.readBuffer(); }
+            @Override public java.nio.ByteBuffer readNioBuffer(EventLoop loop) { return loop.readNioBuffer(); }
+            @Override public void addLoad(EventLoop loop, int delta) { loop.addLoad(delta); }
+            @Override public void reportError(EventLoop loop, Throwable t) { loop.reportError(t); }
+        });
+    }
+
+    /**
+     * The transport of this loop's poller kind: what opens the sockets its poller can watch (also
+     * before the loop's first start). Thread-safe.
+     *
+     * @throws IllegalArgumentException if the poller kind is unknown or not available here
+     */
+    Transport transport() {
+        Transport t = transport;
+        if (t == null) transport = t = Transport.forKind(pollerKind); // a race makes two equal ones
+        return t;
+    }
 
     /** The poller. Loop-thread only; for transports in this library, not for applications. */
-    public Poller poller() { return poller; }
+    Poller poller() { return poller; }
 
     /**
      * The loop's one read buffer, which every socket on the loop reads into. Loop-thread only; for
      * transports in this library. Its content is valid until the next read on this loop.
      */
-    public Buffer readBuffer() {
+    Buffer readBuffer() {
         Buffer b = readBuffer;
         if (b == null) readBuffer = b = Buffer.allocate(readBufferSize);
         return b;
@@ -582,7 +610,7 @@ public final class EventLoop implements Executor, AutoCloseable {
      * A heap {@link java.nio.ByteBuffer} over {@link #readBuffer()}'s array, positioned at its writer
      * index with the limit at its capacity, for a channel read. Loop-thread only; for transports.
      */
-    public java.nio.ByteBuffer readNioBuffer() {
+    java.nio.ByteBuffer readNioBuffer() {
         Buffer b = readBuffer();
         java.nio.ByteBuffer nio = readNio;
         if (nio == null || nio.array() != b.array()) readNio = nio = java.nio.ByteBuffer.wrap(b.array());
@@ -590,9 +618,10 @@ public final class EventLoop implements Executor, AutoCloseable {
         return nio;
     }
 
-    /** Adds {@code delta} to this loop's load (live connections), for least-loaded balancing. */
-    public void addLoad(int delta) { LOAD.getAndAdd(this, delta); }
+    /** Adds {@code delta} to this loop's load (live connections), for least-loaded balancing. Thread-safe. */
+    void addLoad(int delta) { LOAD.getAndAdd(this, delta); }
 
+    /** This loop's load (live connections), for least-loaded balancing. Thread-safe. */
     public int load() { return load; }
 
     private static final VarHandle LOAD;
@@ -611,9 +640,10 @@ public final class EventLoop implements Executor, AutoCloseable {
     /**
      * Reports an exception a callback threw, to the error handler or as a log line (at most one per
      * second; the next one says how many were not logged). Never throws: it runs where the loop has
-     * just caught a failure, perhaps out of memory or descriptors, and must go on.
+     * just caught a failure, perhaps out of memory or descriptors, and must go on. Thread-safe; for
+     * the transports of this library (through {@code Internals.loops()}), not public API.
      */
-    public void reportError(Throwable t) {
+    void reportError(Throwable t) {
         if (errorHandler != null) {
             try {
                 errorHandler.accept(Thread.currentThread(), t);

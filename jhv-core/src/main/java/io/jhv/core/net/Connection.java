@@ -1,7 +1,12 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.BufferAccess;
+import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.IoHandler;
+import io.jhv.core.internal.LoopAccess;
+import io.jhv.core.internal.Poller;
+import io.jhv.core.internal.StreamSocket;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.Timer;
 
@@ -10,8 +15,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Objects;
@@ -45,8 +48,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code close()} from elsewhere lost the race: it is dropped (logged at DEBUG), and it never aborts
  * the connection nor touches what was queued before the close.
  */
-public final class Connection implements IoHandler {
+public final class Connection {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
+    private static final LoopAccess LOOPS = Internals.loops();
+    private static final BufferAccess BUFFERS = Internals.buffers();
     private static final AtomicLong IDS = new AtomicLong();
     private static final int MAX_GATHER = 64;
 
@@ -54,10 +59,11 @@ public final class Connection implements IoHandler {
 
     private final long id;
     private final EventLoop loop;
-    private final SocketChannel ch;
+    private final StreamSocket ch;
     private final TcpEndpoint<?> ep;
     private final boolean client;
-    private SelectionKey key;
+    private Poller poller; // the loop's, once registered
+    private final IoHandler io = new Io();
     private volatile State state = State.CONNECTING;
     private int interest;
 
@@ -110,7 +116,7 @@ public final class Connection implements IoHandler {
     private volatile SocketAddress remote; // kept after close, for messages and logs
     private volatile CloseCause closeCause;
 
-    Connection(EventLoop loop, SocketChannel ch, TcpEndpoint<?> ep, boolean client) {
+    Connection(EventLoop loop, StreamSocket ch, TcpEndpoint<?> ep, boolean client) {
         this.id = IDS.incrementAndGet();
         this.loop = loop;
         this.ch = ch;
@@ -144,21 +150,13 @@ public final class Connection implements IoHandler {
     public SocketAddress remoteAddress() {
         SocketAddress r = remote;
         if (r != null) return r;
-        try {
-            r = ch.getRemoteAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        r = ch.remoteAddress();
         if (r != null) remote = r;
         return r;
     }
 
     public SocketAddress localAddress() {
-        try {
-            return ch.getLocalAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return ch.localAddress();
     }
 
     /** The attachment you set with {@link #context(Object)}. */
@@ -219,13 +217,12 @@ public final class Connection implements IoHandler {
 
     /** Registers the connection with its loop. For a client, {@code connecting} waits for OP_CONNECT. */
     void registerInLoop(boolean connecting) throws IOException {
-        ch.configureBlocking(false);
         if (!connecting) ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, ep.tcpNoDelay);
-        interest = connecting ? SelectionKey.OP_CONNECT : 0;
-        key = loop.poller().register(ch, interest, this);
+        interest = connecting ? Poller.CONNECT : 0;
+        (poller = LOOPS.poller(loop)).register(ch, interest, io);
         registered = true;
         stopHook = loop.onStop(() -> closeInLoop(CloseCause.NORMAL, true));
-        loop.addLoad(1);
+        LOOPS.addLoad(loop, 1);
         remoteAddress(); // cache it while the channel is open
     }
 
@@ -242,7 +239,7 @@ public final class Connection implements IoHandler {
             return;
         }
         // Writes (or a pauseReading()) may have come before registration.
-        setInterest((readPaused() ? 0 : SelectionKey.OP_READ) | (queue.isEmpty() ? 0 : SelectionKey.OP_WRITE));
+        setInterest((readPaused() ? 0 : Poller.READ) | (queue.isEmpty() ? 0 : Poller.WRITE));
         armTimers();
         boolean ready = true;
         if (ep.layerFactory != null) {
@@ -278,32 +275,36 @@ public final class Connection implements IoHandler {
 
     // ---------------------------------------------------------------- IO readiness
 
-    @Override
-    public void onIoReady(int ops) {
-        if ((ops & SelectionKey.OP_CONNECT) != 0) {
+    /** The poller's view of this connection: not public API of {@code Connection}. */
+    private final class Io implements IoHandler {
+        @Override public void onIoReady(int ops) { Connection.this.onIoReady(ops); }
+
+        @Override public void onIoFailure(Throwable failure) { closeInLoop(CloseCause.error("IO callback failed", failure), true); }
+    }
+
+    private void onIoReady(int ops) {
+        if ((ops & Poller.CONNECT) != 0) {
             ((TcpClient) ep).finishConnectInLoop(this);
             return;
         }
-        if ((ops & SelectionKey.OP_READ) != 0) handleRead();
-        if ((ops & SelectionKey.OP_WRITE) != 0 && state != State.CLOSED) handleWrite();
+        if ((ops & Poller.READ) != 0) handleRead();
+        if ((ops & Poller.WRITE) != 0 && state != State.CLOSED) handleWrite();
     }
-
-    @Override public void onIoFailure(Throwable failure) { closeInLoop(CloseCause.error("IO callback failed", failure), true); }
 
     /** Completes a non-blocking connect; true if connected. Throws the connect failure. */
     boolean finishConnect() throws IOException {
         return ch.finishConnect();
     }
 
-    SocketChannel channel() { return ch; }
+    StreamSocket channel() { return ch; }
 
     private void handleRead() {
         if (state == State.CLOSED) return;
-        Buffer rb = loop.readBuffer();
+        Buffer rb = LOOPS.readBuffer(loop);
         rb.clear();
         int n;
         try {
-            n = ch.read(loop.readNioBuffer());
+            n = ch.read(LOOPS.readNioBuffer(loop));
         } catch (IOException e) {
             closeInLoop(classify(e), true);
             return;
@@ -341,7 +342,7 @@ public final class Connection implements IoHandler {
 
     private void onEof() {
         inputShut = true;
-        setInterest(interest & ~SelectionKey.OP_READ);
+        setInterest(interest & ~Poller.READ);
         if (ep.onPeerShutdown != null && state == State.CONNECTED) {
             callback(() -> ep.onPeerShutdown.onConnection(this));
             // Our output was shut down already: both directions are done and nothing more can
@@ -394,7 +395,7 @@ public final class Connection implements IoHandler {
                         throw new UnpackException(u + " returned package length " + len + " (strip " + strip
                                 + ") with " + src.readableBytes() + " bytes readable");
                     }
-                    frameView.rewrap(src.array(), src.readerIndex() + strip, len - strip);
+                    BUFFERS.rewrap(frameView, src.array(), src.readerIndex() + strip, len - strip);
                     src.skip(len);
                     dispatch(frameView);
                 }
@@ -405,7 +406,7 @@ public final class Connection implements IoHandler {
         } catch (Throwable t) {
             // A custom unpacker is user code: whatever it throws closes this connection (its unread
             // bytes cannot be framed any more) and never reaches the poller.
-            loop.reportError(t);
+            LOOPS.reportError(loop, t);
             closeInLoop(CloseCause.error("unpacker " + u + " threw " + t, t), true);
             return;
         } finally {
@@ -435,7 +436,7 @@ public final class Connection implements IoHandler {
         try {
             h.onMessage(this, b);
         } catch (Throwable t) {
-            loop.reportError(t);
+            LOOPS.reportError(loop, t);
             closeInLoop(CloseCause.error("onMessage threw " + t, t), true);
         }
     }
@@ -535,8 +536,8 @@ public final class Connection implements IoHandler {
         }
 
         /** Sends what the socket takes now; returns the bytes sent. */
-        long transferTo(SocketChannel ch) throws IOException {
-            long n = file.transferTo(position, remaining, ch);
+        long transferTo(StreamSocket ch) throws IOException {
+            long n = ch.transferFrom(file, position, remaining);
             if (n <= 0 && remaining > 0 && position >= file.size()) throw new IOException("file shorter than the region to send");
             position += n;
             remaining -= n;
@@ -674,7 +675,7 @@ public final class Connection implements IoHandler {
         long q = queuedBytes + bytes;
         queuedBytes = q;
         if (q > maxQueuedBytes) maxQueuedBytes = q;
-        if (tcpUp) setInterest(interest | SelectionKey.OP_WRITE); // else establishInLoop asks for it
+        if (tcpUp) setInterest(interest | Poller.WRITE); // else establishInLoop asks for it
         if (!aboveHighWater && q > ep.highWaterMark) {
             aboveHighWater = true;
             if (pauseAboveHighWater) {
@@ -714,7 +715,7 @@ public final class Connection implements IoHandler {
 
     private void handleWrite() {
         if (queue.isEmpty()) {
-            setInterest(interest & ~SelectionKey.OP_WRITE);
+            setInterest(interest & ~Poller.WRITE);
             return;
         }
         if (gather == null) gather = new ByteBuffer[MAX_GATHER];
@@ -764,7 +765,7 @@ public final class Connection implements IoHandler {
             if (writableHandler != null) callback(() -> writableHandler.onWritable(this, true));
         }
         if (queue.isEmpty()) {
-            setInterest(interest & ~SelectionKey.OP_WRITE);
+            setInterest(interest & ~Poller.WRITE);
             writeComplete();
         }
     }
@@ -815,14 +816,12 @@ public final class Connection implements IoHandler {
     private void updateReadInterest() {
         if (state == State.CLOSED || inputShut) return;
         boolean want = !readPaused() && state != State.CLOSING;
-        setInterest(want ? interest | SelectionKey.OP_READ : interest & ~SelectionKey.OP_READ);
+        setInterest(want ? interest | Poller.READ : interest & ~Poller.READ);
     }
 
     private void setInterest(int ops) {
-        if (ops != interest || (key != null && key.isValid() && key.interestOps() != ops)) {
-            interest = ops;
-            if (key != null && key.isValid()) loop.poller().modify(key, ops);
-        }
+        interest = ops;
+        if (poller != null) poller.modify(ch, ops); // a no-op when unchanged or no longer registered
     }
 
     // ---------------------------------------------------------------- closing
@@ -943,12 +942,8 @@ public final class Connection implements IoHandler {
         state = State.CLOSED;
         closeCause = cause;
         cancel(readTimer); cancel(writeTimer); cancel(keepaliveTimer); cancel(heartbeatTimer); cancel(closeTimer);
-        if (key != null) loop.poller().cancel(key);
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // the descriptor is released either way
-        }
+        if (poller != null) poller.cancel(ch);
+        ch.close(); // never throws: the descriptor is released either way
         for (Object o : queue) if (o instanceof FileRegion fr) fr.release();
         queue.clear();
         queuedBytes = 0;
@@ -958,13 +953,13 @@ public final class Connection implements IoHandler {
             try {
                 layer.release(); // its timers must not keep this closed connection alive
             } catch (Throwable t) {
-                loop.reportError(t);
+                LOOPS.reportError(loop, t);
             }
         }
         if (stopHook != null) loop.removeOnStop(stopHook);
         if (registered) {
             registered = false;
-            loop.addLoad(-1);
+            LOOPS.addLoad(loop, -1);
         }
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " closed: " + cause);
         // No longer live before the callbacks run: a handler that lists or counts the server's
@@ -982,7 +977,7 @@ public final class Connection implements IoHandler {
 
     /**
      * RESET or ERROR for an exception from the socket. The JDK has no exception type for a reset
-     * connection or a broken pipe on a {@link SocketChannel}, so the message is its only signal: a
+     * connection or a broken pipe on a {@code SocketChannel}, so the message is its only signal: a
      * read that gets ECONNRESET throws a {@code SocketException("Connection reset")}
      * (SocketChannelImpl), and a write or sendfile that gets EPIPE or ECONNRESET throws an
      * {@code IOException} carrying strerror(errno), "Broken pipe" or "Connection reset by peer". This
@@ -999,7 +994,7 @@ public final class Connection implements IoHandler {
         try {
             r.run();
         } catch (Throwable t) {
-            loop.reportError(t);
+            LOOPS.reportError(loop, t);
         }
     }
 

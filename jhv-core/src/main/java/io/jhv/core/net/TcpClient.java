@@ -1,6 +1,8 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.Internals;
+import io.jhv.core.internal.StreamSocket;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.Timer;
 
@@ -9,7 +11,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
@@ -179,17 +180,16 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
 
     private void connectInLoop(InetSocketAddress addr) {
         if (closed) return;
-        SocketChannel ch;
+        StreamSocket ch;
         Connection c;
         try {
-            ch = loop.poller().provider().openSocketChannel();
+            ch = Internals.loops().transport(loop).openStream();
         } catch (IOException e) {
             failAttempt("cannot open a socket: " + e.getMessage());
             return;
         }
         c = new Connection(loop, ch, this, true);
         try {
-            ch.configureBlocking(false);
             if (localAddress != null) ch.bind(localAddress);
             c.registerInLoop(true);
             connecting = c;
@@ -253,7 +253,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         try {
             h.accept(cause);
         } catch (RuntimeException e) {
-            loop.reportError(e);
+            Internals.loops().reportError(loop, e);
         }
     }
 

@@ -1,7 +1,12 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.IoHandler;
+import io.jhv.core.internal.ListenSocket;
+import io.jhv.core.internal.LoopAccess;
+import io.jhv.core.internal.Poller;
+import io.jhv.core.internal.StreamSocket;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
 
@@ -10,9 +15,6 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -46,6 +48,7 @@ import java.util.function.Consumer;
  */
 public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(TcpServer.class.getName());
+    private static final LoopAccess LOOPS = Internals.loops();
     /** How long accepting pauses after accept() failed and the spare descriptor did not help. */
     private static final long ACCEPT_RETRY_MS = 100;
     /** At most one log line about failing accepts per acceptor in this time. */
@@ -167,24 +170,23 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
     }
 
     private Acceptor openAcceptor(EventLoop loop, InetSocketAddress addr, boolean reuse) throws IOException {
-        ServerSocketChannel ssc = loop.poller() != null ? loop.poller().provider().openServerSocketChannel() : ServerSocketChannel.open();
+        ListenSocket ssc = LOOPS.transport(loop).openListener();
         try {
             ssc.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             if (reuse) ssc.setOption(StandardSocketOptions.SO_REUSEPORT, true);
             ssc.bind(addr, backlog);
-            ssc.configureBlocking(false);
         } catch (IOException | RuntimeException e) {
             ssc.close();
             throw e;
         }
-        Acceptor a = new Acceptor(loop, ssc, ((InetSocketAddress) ssc.getLocalAddress()).getPort());
+        Acceptor a = new Acceptor(loop, ssc, ((InetSocketAddress) ssc.localAddress()).getPort());
         acceptors.add(a);
         a.spare = Acceptor.openSpare();
         CountDownLatch registered = new CountDownLatch(1);
         IOException[] failure = new IOException[1];
         loop.runInLoop(() -> {
             try {
-                a.key = loop.poller().register(ssc, SelectionKey.OP_ACCEPT, a);
+                (a.poller = LOOPS.poller(loop)).register(ssc, Poller.ACCEPT, a);
                 a.stopHook = loop.onStop(a::closeInLoop);
             } catch (IOException e) {
                 failure[0] = e;
@@ -214,9 +216,9 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
      */
     private final class Acceptor implements IoHandler {
         final EventLoop loop;
-        final ServerSocketChannel ssc;
+        final ListenSocket ssc;
         final int port;
-        SelectionKey key;
+        Poller poller; // the loop's, once registered
         Runnable stopHook;
         java.nio.channels.FileChannel spare;
         boolean paused;
@@ -224,7 +226,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         long nextLogNanos = System.nanoTime();
         long shedSinceLog, failuresSinceLog;
 
-        Acceptor(EventLoop loop, ServerSocketChannel ssc, int port) {
+        Acceptor(EventLoop loop, ListenSocket ssc, int port) {
             this.loop = loop;
             this.ssc = ssc;
             this.port = port;
@@ -233,7 +235,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         @Override
         public void onIoReady(int readyOps) {
             for (int i = 0; i < 256; i++) {
-                SocketChannel ch;
+                StreamSocket ch;
                 try {
                     ch = ssc.accept();
                 } catch (IOException e) {
@@ -302,7 +304,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         private int shedBacklog() {
             int n = 0;
             for (int i = 0; i < 4096; i++) {
-                SocketChannel ch;
+                StreamSocket ch;
                 try {
                     ch = ssc.accept();
                 } catch (IOException | RuntimeException again) {
@@ -318,21 +320,21 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         }
 
         private void pause() {
-            if (paused || key == null || !key.isValid()) return;
+            if (paused || poller == null || !ssc.isOpen()) return;
             paused = true;
-            loop.poller().modify(key, 0);
+            poller.modify(ssc, 0);
             try {
                 loop.setTimeout(ACCEPT_RETRY_MS, resume);
             } catch (RuntimeException | Error e) {
                 paused = false; // cannot even schedule the retry: stay ready rather than deaf
-                loop.poller().modify(key, SelectionKey.OP_ACCEPT);
+                poller.modify(ssc, Poller.ACCEPT);
             }
         }
 
         private void resume() {
             paused = false;
             if (spare == null) spare = openSpare();
-            if (ssc.isOpen() && key != null && key.isValid()) loop.poller().modify(key, SelectionKey.OP_ACCEPT);
+            if (ssc.isOpen() && poller != null) poller.modify(ssc, Poller.ACCEPT);
         }
 
         /** At most one line a second, counting what happened in between; never throws. */
@@ -376,7 +378,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         void closeInLoop() {
             // The channel's descriptor (and so the port) is released when the selector drops the
             // cancelled key, at the loop's next poll; close() waits for that.
-            if (key != null) key.cancel();
+            if (poller != null) poller.cancel(ssc);
             closeSockets();
             if (stopHook != null) loop.removeOnStop(stopHook);
         }

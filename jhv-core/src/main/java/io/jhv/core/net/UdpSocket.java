@@ -1,7 +1,11 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.DatagramSocket;
+import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.IoHandler;
+import io.jhv.core.internal.LoopAccess;
+import io.jhv.core.internal.Poller;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.Timer;
 
@@ -17,15 +21,10 @@ import java.net.SocketOption;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
-import java.nio.channels.MembershipKey;
-import java.nio.channels.SelectionKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
@@ -60,6 +59,7 @@ import java.util.function.BiConsumer;
  */
 public final class UdpSocket implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(UdpSocket.class.getName());
+    private static final LoopAccess LOOPS = Internals.loops();
     /** Receive room: larger than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6). */
     static final int RECEIVE_BUFFER = 65_536;
     private static final int MAX_DATAGRAMS_PER_READY = 64;
@@ -76,19 +76,18 @@ public final class UdpSocket implements AutoCloseable {
     private BiConsumer<InetSocketAddress, IOException> errorHandler;
     private final Map<SocketOption<?>, Object> options = new LinkedHashMap<>();
 
-    private volatile DatagramChannel ch;
+    private volatile DatagramSocket ch;
     private volatile boolean started, closed;
     private int maxPayload = 65_507;
     private long closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS;
     private long maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
     private final IoHandler io = this::onIoReady;
-    private SelectionKey key;
+    private Poller poller; // the loop's, once registered
     private int interest;
     private Runnable stopHook;
     // closing (loop thread): close() came while datagrams were queued; they go out first
     private boolean lingering;
     private Timer lingerTimer;
-    private final List<MembershipKey> memberships = new ArrayList<>();
 
     // receive: the socket's own buffer when the loop's is too small
     private Buffer ownBuffer;
@@ -186,7 +185,7 @@ public final class UdpSocket implements AutoCloseable {
         Objects.requireNonNull(name, "name");
         synchronized (options) {
             if (closed) throw new IllegalStateException("UDP socket is closed");
-            DatagramChannel c = ch;
+            DatagramSocket c = ch;
             if (c == null) {
                 options.put(name, value);
                 return this;
@@ -214,7 +213,7 @@ public final class UdpSocket implements AutoCloseable {
         if (loop == null) {
             loop = EventLoop.builder().name("jhv-udp-" + (host == null ? "*" : host) + ":" + requestedPort).build().start();
             ownLoop = true;
-        } else if (loop.poller() == null || !loop.isRunning()) {
+        } else if (LOOPS.poller(loop) == null || !loop.isRunning()) {
             throw new IllegalStateException("loop " + loop.name() + " is not running");
         }
         InetSocketAddress addr = host == null ? new InetSocketAddress(requestedPort) : new InetSocketAddress(host, requestedPort);
@@ -224,13 +223,12 @@ public final class UdpSocket implements AutoCloseable {
         }
         ProtocolFamily family = addr.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
         if (family == StandardProtocolFamily.INET6) maxPayload = 65_527;
-        DatagramChannel c = null;
+        DatagramSocket c = null;
         try {
-            c = loop.poller().provider().openDatagramChannel(family);
+            c = LOOPS.transport(loop).openDatagram(family);
             synchronized (options) {
                 for (Map.Entry<SocketOption<?>, Object> e : options.entrySet()) setOption(c, e.getKey(), e.getValue());
                 c.bind(addr);
-                c.configureBlocking(false);
                 ch = c;
             }
             register(c);
@@ -247,17 +245,17 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     @SuppressWarnings("unchecked")
-    private static <T> void setOption(DatagramChannel c, SocketOption<T> name, Object value) throws IOException {
+    private static <T> void setOption(DatagramSocket c, SocketOption<T> name, Object value) throws IOException {
         c.setOption(name, (T) value);
     }
 
-    private void register(DatagramChannel c) throws IOException {
+    private void register(DatagramSocket c) throws IOException {
         CountDownLatch done = new CountDownLatch(1);
         IOException[] failure = new IOException[1];
         loop.runInLoop(() -> {
             try {
-                interest = SelectionKey.OP_READ;
-                key = loop.poller().register(c, interest, io);
+                interest = Poller.READ;
+                (poller = LOOPS.poller(loop)).register(c, interest, io);
                 stopHook = loop.onStop(this::stopInLoop);
             } catch (IOException e) {
                 failure[0] = e;
@@ -289,13 +287,9 @@ public final class UdpSocket implements AutoCloseable {
 
     /** The bound local address, or null before start and after close. */
     public InetSocketAddress localAddress() {
-        DatagramChannel c = ch;
+        DatagramSocket c = ch;
         if (c == null) return null;
-        try {
-            return (InetSocketAddress) c.getLocalAddress();
-        } catch (IOException e) {
-            return null;
-        }
+        return (InetSocketAddress) c.localAddress();
     }
 
     public EventLoop loop() { return loop; }
@@ -323,12 +317,9 @@ public final class UdpSocket implements AutoCloseable {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(nif, "nif");
         if (!group.isMulticastAddress()) throw new IllegalArgumentException(group + " is not a multicast address");
-        DatagramChannel c = running();
+        DatagramSocket c = running();
         try {
-            MembershipKey k = c.join(group, nif);
-            synchronized (memberships) {
-                if (!memberships.contains(k)) memberships.add(k);
-            }
+            c.join(group, nif);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot join " + group.getHostAddress() + " on " + nif.getName() + ": " + e.getMessage(), e);
         }
@@ -337,21 +328,12 @@ public final class UdpSocket implements AutoCloseable {
 
     /** Leaves a group joined with {@link #joinGroup}; false if it was not joined. Thread-safe. */
     public boolean leaveGroup(InetAddress group, NetworkInterface nif) {
-        synchronized (memberships) {
-            for (int i = 0; i < memberships.size(); i++) {
-                MembershipKey k = memberships.get(i);
-                if (k.group().equals(group) && k.networkInterface().equals(nif)) {
-                    memberships.remove(i);
-                    k.drop();
-                    return true;
-                }
-            }
-        }
-        return false;
+        DatagramSocket c = ch;
+        return c != null && c.leave(group, nif);
     }
 
-    private DatagramChannel running() {
-        DatagramChannel c = ch;
+    private DatagramSocket running() {
+        DatagramSocket c = ch;
         if (c == null || closed) throw new IllegalStateException(closed ? "UDP socket is closed" : "UDP socket not started");
         return c;
     }
@@ -411,7 +393,7 @@ public final class UdpSocket implements AutoCloseable {
         // Not `closed`: a send queued from another thread before close() still goes out (close runs
         // after it on the loop). Only once the channel is gone is a send dropped: one that raced
         // with a close from another thread.
-        if (ch == null || key == null || !key.isValid()) {
+        if (ch == null || poller == null || !ch.isOpen()) {
             reportError(target, new IOException("UDP socket closed: datagram not sent"));
             return;
         }
@@ -436,7 +418,7 @@ public final class UdpSocket implements AutoCloseable {
         }
         queue.add(new Pending(target, rest));
         queuedBytes += rest.remaining();
-        setInterest(lingering ? SelectionKey.OP_WRITE : SelectionKey.OP_READ | SelectionKey.OP_WRITE);
+        setInterest(lingering ? Poller.WRITE : Poller.READ | Poller.WRITE);
     }
 
     private int kernelSend(ByteBuffer data, InetSocketAddress target) throws IOException {
@@ -464,9 +446,9 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     private void setInterest(int ops) {
-        if (ops != interest && key != null && key.isValid()) {
+        if (ops != interest && poller != null && ch != null) {
             interest = ops;
-            loop.poller().modify(key, ops);
+            poller.modify(ch, ops);
         }
     }
 
@@ -475,7 +457,7 @@ public final class UdpSocket implements AutoCloseable {
             try {
                 errorHandler.accept(target, e);
             } catch (Throwable t) {
-                loop.reportError(t);
+                LOOPS.reportError(loop, t);
             }
             return;
         }
@@ -485,12 +467,12 @@ public final class UdpSocket implements AutoCloseable {
     // ---------------------------------------------------------------- receiving
 
     private void onIoReady(int ops) {
-        if ((ops & SelectionKey.OP_READ) != 0) receive();
-        if ((ops & SelectionKey.OP_WRITE) != 0 && ch != null && flushQueue()) {
+        if ((ops & Poller.READ) != 0) receive();
+        if ((ops & Poller.WRITE) != 0 && ch != null && flushQueue()) {
             if (lingering) {
                 finishClose();
             } else {
-                setInterest(SelectionKey.OP_READ);
+                setInterest(Poller.READ);
             }
         }
     }
@@ -499,11 +481,11 @@ public final class UdpSocket implements AutoCloseable {
         for (int i = 0; i < MAX_DATAGRAMS_PER_READY && !closed; i++) {
             Buffer buf;
             ByteBuffer nio;
-            Buffer rb = loop.readBuffer();
+            Buffer rb = LOOPS.readBuffer(loop);
             rb.clear();
             if (rb.writableBytes() >= RECEIVE_BUFFER) {
                 buf = rb;
-                nio = loop.readNioBuffer();
+                nio = LOOPS.readNioBuffer(loop);
             } else {
                 if (ownBuffer == null) {
                     ownBuffer = Buffer.allocate(RECEIVE_BUFFER);
@@ -530,7 +512,7 @@ public final class UdpSocket implements AutoCloseable {
             try {
                 h.onMessage(this, (InetSocketAddress) from, buf);
             } catch (Throwable t) {
-                loop.reportError(t);
+                LOOPS.reportError(loop, t);
             }
         }
     }
@@ -575,7 +557,7 @@ public final class UdpSocket implements AutoCloseable {
         // No OP_READ: a closed socket calls no handler, and an unread datagram would wake the poller
         // again and again.
         lingering = true;
-        setInterest(SelectionKey.OP_WRITE);
+        setInterest(Poller.WRITE);
         lingerTimer = loop.setTimeout(closeTimeoutMs, this::finishClose);
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
             LOG.log(System.Logger.Level.DEBUG, this + " closing: " + queue.size() + " datagrams still to send");
@@ -590,19 +572,16 @@ public final class UdpSocket implements AutoCloseable {
 
     /** Drops (and reports) what is still queued, closes the channel, stops the socket's own loop. */
     private void finishClose() {
-        DatagramChannel c = ch;
+        DatagramSocket c = ch;
         if (c == null) return;
         lingering = false;
         if (lingerTimer != null) lingerTimer.cancel();
         lingerTimer = null;
         dropQueue();
-        if (key != null) loop.poller().cancel(key);
+        if (poller != null) poller.cancel(c);
         synchronized (options) {
             ch = null;
             closeQuietly(c);
-        }
-        synchronized (memberships) {
-            memberships.clear(); // closing the channel drops them
         }
         if (stopHook != null) loop.removeOnStop(stopHook);
         stopHook = null;
@@ -627,12 +606,8 @@ public final class UdpSocket implements AutoCloseable {
         queuedBytes = 0;
     }
 
-    private static void closeQuietly(DatagramChannel c) {
-        try {
-            c.close();
-        } catch (IOException ignored) {
-            // the descriptor is released either way
-        }
+    private static void closeQuietly(DatagramSocket c) {
+        c.close(); // never throws: the descriptor is released either way (and its memberships dropped)
     }
 
     private void checkNotStarted() {

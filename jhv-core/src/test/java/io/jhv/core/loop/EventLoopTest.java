@@ -1,12 +1,14 @@
 package io.jhv.core.loop;
 
+import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.IoHandler;
+import io.jhv.core.internal.ListenSocket;
+import io.jhv.core.internal.Poller;
+import io.jhv.core.internal.StreamSocket;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.ByteBuffer;
-import java.nio.channels.Pipe;
-import java.nio.channels.SelectionKey;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -240,28 +242,31 @@ class EventLoopTest {
             loop.addIdle(1, () -> { throw new IllegalStateException("from an idle"); });
 
             // An IO handler that throws (registered through the poller as transports do).
-            Pipe pipe = loop.poller().provider().openPipe();
+            ListenSocket listener = Internals.loops().transport(loop).openListener();
             try {
+                listener.bind(new InetSocketAddress("127.0.0.1", 0), 8);
                 CountDownLatch registered = new CountDownLatch(1);
                 loop.post(() -> {
                     try {
                         IoHandler h = ops -> {
                             try {
-                                pipe.source().read(ByteBuffer.allocate(16));
+                                StreamSocket s = listener.accept();
+                                if (s != null) s.close();
                             } catch (java.io.IOException e) {
                                 throw new java.io.UncheckedIOException(e);
                             }
                             throw new IllegalStateException("from an IO handler");
                         };
-                        loop.poller().register(pipe.source(), SelectionKey.OP_READ, h);
+                        Internals.loops().poller(loop).register(listener, Poller.ACCEPT, h);
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
                     registered.countDown();
                 });
                 await(registered);
-                pipe.sink().write(ByteBuffer.wrap(new byte[] {1}));
-                assertTrue(LeakCheck.await(() -> errors.size() >= 4, Duration.ofSeconds(5)), "reported: " + errors);
+                try (java.net.Socket client = new java.net.Socket("127.0.0.1", ((InetSocketAddress) listener.localAddress()).getPort())) {
+                    assertTrue(LeakCheck.await(() -> errors.size() >= 4, Duration.ofSeconds(5)), "reported: " + errors);
+                }
                 List<String> messages = new ArrayList<>();
                 for (Throwable e : errors) messages.add(e.getMessage());
                 assertTrue(messages.containsAll(List.of("from a task", "from a timer", "from an idle", "from an IO handler")), messages.toString());
@@ -269,8 +274,7 @@ class EventLoopTest {
                 assertTrue(loop.isRunning());
                 assertEquals(42, (int) onLoop(loop, () -> 42));
             } finally {
-                pipe.sink().close();
-                pipe.source().close();
+                listener.close();
             }
         }
     }

@@ -117,7 +117,7 @@ class LoopDeathTest {
             assertEquals("a", echo(a, "a"));
             assertEquals("b", echo(b, "b")); // round robin: one connection on each loop
             // Break the loop's machinery (not a callback): its next poll fails and the loop ends.
-            acceptorLoop.post(() -> acceptorLoop.poller().close());
+            acceptorLoop.post(() -> io.jhv.core.internal.Internals.loops().poller(acceptorLoop).close());
 
             Throwable cause = heard.get(5, TimeUnit.SECONDS);
             assertNotNull(cause, "ended abnormally");

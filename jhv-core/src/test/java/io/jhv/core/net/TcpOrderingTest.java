@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Writes never drop, reorder or overwrite: within a callback, and from many threads at once. */
@@ -111,10 +112,13 @@ class TcpOrderingTest {
         int size = 16 << 20; // far more than the socket buffers: a blocking write would hang
         io.jhv.core.loop.EventLoop loop = io.jhv.core.loop.EventLoop.create().start();
         TcpServer settings = TcpServer.create("127.0.0.1", 0);
-        try (java.nio.channels.ServerSocketChannel listener = java.nio.channels.ServerSocketChannel.open()) {
-            listener.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
-            try (Socket peer = new Socket("127.0.0.1", ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort())) {
-                java.nio.channels.SocketChannel ch = listener.accept(); // blocking, as accept() hands it out
+        try (io.jhv.core.internal.ListenSocket listener = io.jhv.core.internal.Internals.loops().transport(loop).openListener()) {
+            listener.bind(new java.net.InetSocketAddress("127.0.0.1", 0), 8);
+            try (Socket peer = new Socket("127.0.0.1", ((java.net.InetSocketAddress) listener.localAddress()).getPort())) {
+                io.jhv.core.internal.StreamSocket ch = null; // blocking, as accept() hands it out
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (ch == null && System.nanoTime() < deadline) ch = listener.accept(); // the listener is non-blocking
+                assertNotNull(ch, "accepted");
                 Connection conn = new Connection(loop, ch, settings, false);
                 CompletableFuture<Void> registered = new CompletableFuture<>();
                 loop.post(() -> {

@@ -1,0 +1,56 @@
+package io.jhv.core.internal;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.loop.EventLoop;
+
+/**
+ * Holder of the bridges to package-private parts of the public classes ({@link LoopAccess} for
+ * {@link EventLoop}, {@link BufferAccess} for {@link Buffer}). Each public class installs its
+ * bridge in its static initializer; the getters make sure that has run.
+ */
+public final class Internals {
+    private static volatile LoopAccess loops;
+    private static volatile BufferAccess buffers;
+
+    private Internals() {}
+
+    /** The {@link EventLoop} bridge. Thread-safe. */
+    public static LoopAccess loops() {
+        LoopAccess a = loops;
+        if (a == null) {
+            init(EventLoop.class);
+            a = loops;
+        }
+        return a;
+    }
+
+    /** The {@link Buffer} bridge. Thread-safe. */
+    public static BufferAccess buffers() {
+        BufferAccess a = buffers;
+        if (a == null) {
+            init(Buffer.class);
+            a = buffers;
+        }
+        return a;
+    }
+
+    /** Called once by {@link EventLoop}'s static initializer. */
+    public static void install(LoopAccess access) {
+        if (loops != null) throw new IllegalStateException("loop access already installed");
+        loops = access;
+    }
+
+    /** Called once by {@link Buffer}'s static initializer. */
+    public static void install(BufferAccess access) {
+        if (buffers != null) throw new IllegalStateException("buffer access already installed");
+        buffers = access;
+    }
+
+    private static void init(Class<?> c) {
+        try {
+            Class.forName(c.getName(), true, c.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new AssertionError(e); // it is loaded: c is its Class
+        }
+    }
+}
