@@ -1,9 +1,10 @@
 package io.jhv.http;
 
 import io.jhv.core.loop.EventLoopGroup;
-import io.jhv.core.net.Connection;
+import io.jhv.core.net.ProtocolSelector;
 import io.jhv.core.net.TcpServer;
 import io.jhv.core.tls.TlsConfig;
+import io.jhv.http.internal.Http1Protocol;
 import io.jhv.http.internal.HttpConnection;
 import io.jhv.http.internal.ServerConfig;
 
@@ -43,9 +44,18 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private void wire(TcpServer t) {
-        t.onConnection(c -> connectionChanged(cfg, c))
-         .onMessage((c, buf) -> ((HttpConnection) c.context()).onMessage(buf));
+        t.protocol(protocols);
     }
+
+    /**
+     * Which protocol a new connection speaks: HTTP/1.1 by ALPN, and otherwise (plain TCP, no ALPN).
+     * Without first-bytes rules the selector shares one stateless handler: no allocation per
+     * connection beyond the HTTP/1.1 handler. h2 joins here (ALPN "h2", the preface) later.
+     */
+    private final ProtocolSelector protocols = ProtocolSelector.builder()
+            .alpn("http/1.1", () -> new Http1Protocol(cfg))
+            .otherwise(() -> new Http1Protocol(cfg))
+            .build();
 
     /** HTTPS needs ALPN to say http/1.1 unless the configuration chose its own list. */
     private static TlsConfig forHttp(TlsConfig tls) {
@@ -60,17 +70,6 @@ public final class HttpServer implements AutoCloseable {
 
     public static HttpServer create(String host, int port) {
         return new HttpServer(TcpServer.create(host, port));
-    }
-
-    private static void connectionChanged(ServerConfig cfg, Connection c) {
-        if (c.isConnected()) {
-            HttpConnection hc = new HttpConnection(cfg, c);
-            c.context(hc);
-            cfg.connections.add(hc);
-            if (cfg.draining) hc.drain();
-        } else if (c.context() instanceof HttpConnection hc) {
-            hc.onClosed();
-        }
     }
 
     // ---------------------------------------------------------------- routes

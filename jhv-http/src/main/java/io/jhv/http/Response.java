@@ -86,6 +86,26 @@ public interface Response {
     /** Sends the response with what it has (an empty body unless one was set). */
     void end();
 
+    /**
+     * Switches the connection to another protocol (WebSocket, h2c): answers
+     * {@code 101 Switching Protocols} with the headers set on this response (set {@code Upgrade}
+     * and what the protocol needs, such as {@code Sec-WebSocket-Accept}, before calling this;
+     * {@code Connection: Upgrade} is added if absent), and once the 101 has gone to the connection,
+     * after the responses ahead of it, hands the connection to {@code next}
+     * ({@link io.jhv.core.net.Connection#handover}). Bytes the client sent after the upgrade
+     * request, already read by HTTP, reach {@code next} first; none is parsed as HTTP, since
+     * nothing behind a request with an {@code Upgrade} header is parsed before it is answered. No
+     * HTTP timer or callback stays on the connection. Decide from the request's headers; answer
+     * normally instead to refuse (HTTP then goes on with the requests behind it).
+     *
+     * <p>Thread contract: like the other answers (the loop, or any one thread after
+     * {@link #defer()}); {@code next} is attached on the loop.
+     *
+     * @throws IllegalStateException if the request has no {@code Upgrade} header or is not
+     *         HTTP/1.1, the connection closes after this response, or the response is committed
+     */
+    void upgrade(io.jhv.core.net.ProtocolHandler next);
+
     /** Sends {@code status} with its reason phrase as a text body. */
     default void sendStatus(int status) {
         status(status).text(Status.reason(status));

@@ -33,7 +33,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Data path:
  * <pre>
- *  socket --read--> loop read buffer --[layer: TLS]--> [unpacker] --> onMessage(conn, borrowed Buffer)
+ *  socket --read--> loop read buffer --[layer: TLS]--> protocol handler (one at a time)
+ *                                                     default: [unpacker] --> onMessage(conn, borrowed Buffer)
  *  write(..) --[layer: TLS]--> socket now, or the write queue (in order) --gathering write--> socket
  * </pre>
  * A write never drops, reorders or overwrites an earlier one. Above the high-water mark the
@@ -51,7 +52,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Connection {
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
     private static final LoopAccess LOOPS = Internals.loops();
-    private static final BufferAccess BUFFERS = Internals.buffers();
+    static final BufferAccess BUFFERS = Internals.buffers();
     private static final AtomicLong IDS = new AtomicLong();
     private static final int MAX_GATHER = 64;
 
@@ -68,6 +69,10 @@ public final class Connection {
     private int interest;
 
     private MessageHandler messageHandler;
+    // The protocol handler that gets the input; null only before the endpoint's supplied one is
+    // attached (when the connection comes up). See ProtocolHandler for its life.
+    private ProtocolHandler handler;
+    private Buffer carry; // bytes a handler handed over with handover(next, unconsumed), not yet delivered
     private WritableHandler writableHandler;
     private ConnectionHandler writeCompleteHandler;
     private CloseHandler extraCloseHandler;
@@ -123,6 +128,7 @@ public final class Connection {
         this.ep = ep;
         this.client = client;
         this.messageHandler = ep.onMessage;
+        if (ep.protocol == null) this.handler = MessageProtocol.INSTANCE; // stateless: nothing to attach
         this.writableHandler = ep.onWritable;
         this.writeCompleteHandler = ep.onWriteComplete;
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
@@ -166,7 +172,11 @@ public final class Connection {
     /** Attaches per-connection state (loop-thread confined like the connection). */
     public void context(Object ctx) { this.context = ctx; }
 
-    /** Replaces this connection's message handler (protocol upgrades, proxying). Loop thread only. */
+    /**
+     * Replaces this connection's message handler (proxying), used while the default protocol
+     * handler (unpacker + onMessage) has the input; see {@link #handover} for a stateful one.
+     * Loop thread only.
+     */
     public void onMessage(MessageHandler handler) { this.messageHandler = Objects.requireNonNull(handler); }
 
     /** Replaces this connection's write-complete handler (streaming a file, say). Loop thread only. */
@@ -268,6 +278,20 @@ public final class Connection {
             closeWhenUp = null;
             closeInLoop(pendingClose, false);
             return;
+        }
+        if (handler == null) {
+            // The endpoint's protocol: attached before the application hears of the connection, so
+            // it owns every byte; it may hand over at once (a selector deciding by ALPN) or close.
+            ProtocolHandler first;
+            try {
+                first = Objects.requireNonNull(ep.protocol.get(), "the protocol supplier returned null");
+            } catch (Throwable t) {
+                LOOPS.reportError(loop, t);
+                closeInLoop(CloseCause.error("protocol supplier failed: " + t, t), true);
+                return;
+            }
+            attach(first);
+            if (closeRequested()) return; // the handler refused the connection: it never was up
         }
         reportedUp = true;
         if (ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
@@ -371,7 +395,11 @@ public final class Connection {
         return s == State.CLOSING || s == State.CLOSED || (s == State.CONNECTING && closeWhenUp != null);
     }
 
-    /** Application bytes in: unpack (if set) and hand to the message handler. */
+    /**
+     * Application bytes in: to the protocol handler, and on to the next one at once when it hands
+     * over in the middle of them. What no handler consumed is kept (bounded by maxInputBuffer)
+     * and offered again in front of the next read.
+     */
     private void inbound(Buffer data) {
         if (closeRequested()) return;
         Buffer src = data;
@@ -379,36 +407,23 @@ public final class Connection {
             inbuf.write(data);
             src = inbuf;
         }
-        Unpacker u = ep.unpacker;
         delivering = true;
         try {
-            if (u == null) {
-                dispatch(src);
-            } else {
-                while (src.isReadable() && !closeRequested() && !readPaused()) {
-                    int len = u.frameLength(src);
-                    if (len < 0) break;
-                    int strip = u.strip();
-                    // A custom unpacker is user code: a length it cannot mean would spin or throw
-                    // IndexOutOfBounds deep in here, so refuse it with a cause that says so.
-                    if (len == 0 || len > src.readableBytes() || strip < 0 || strip > len) {
-                        throw new UnpackException(u + " returned package length " + len + " (strip " + strip
-                                + ") with " + src.readableBytes() + " bytes readable");
-                    }
-                    BUFFERS.rewrap(frameView, src.array(), src.readerIndex() + strip, len - strip);
-                    src.skip(len);
-                    dispatch(frameView);
+            for (;;) {
+                ProtocolHandler h = handler;
+                if (h == null) break; // not attached yet (cannot happen before the connection is up): keep the bytes
+                if (src.isReadable() && !deliverTo(h, src)) return;
+                if (handler == h || closeRequested()) break;
+                // Handed over during onData: what the old handler carried comes first, then the rest
+                // of this read; the next handler gets them now, not only at the next read.
+                Buffer c = carry;
+                if (c != null) {
+                    carry = null;
+                    c.write(src);
+                    src = c;
                 }
+                if (!src.isReadable()) break;
             }
-        } catch (UnpackException e) {
-            closeInLoop(CloseCause.error("unpack failed: " + e.getMessage(), e), true);
-            return;
-        } catch (Throwable t) {
-            // A custom unpacker is user code: whatever it throws closes this connection (its unread
-            // bytes cannot be framed any more) and never reaches the poller.
-            LOOPS.reportError(loop, t);
-            closeInLoop(CloseCause.error("unpacker " + u + " threw " + t, t), true);
-            return;
         } finally {
             delivering = false;
         }
@@ -427,7 +442,35 @@ public final class Connection {
         }
     }
 
-    private void dispatch(Buffer b) {
+    /** Calls {@code h.onData}; false if it threw (the connection is then closed). */
+    private boolean deliverTo(ProtocolHandler h, Buffer src) {
+        try {
+            h.onData(this, src);
+            return true;
+        } catch (UnpackException e) {
+            closeInLoop(CloseCause.error("unpack failed: " + e.getMessage(), e), true);
+        } catch (Throwable t) {
+            // A handler (or a custom unpacker) is user code: whatever it throws closes this
+            // connection (its unread bytes cannot be framed any more) and never reaches the poller.
+            LOOPS.reportError(loop, t);
+            closeInLoop(CloseCause.error("protocol handler " + h + " threw " + t, t), true);
+        }
+        return false;
+    }
+
+    /** For {@link MessageProtocol}: the endpoint's settings. */
+    TcpEndpoint<?> endpoint() { return ep; }
+
+    /** For {@link MessageProtocol}: the reusable view a package is delivered in. */
+    Buffer frameView() { return frameView; }
+
+    /** True while {@code h} may be given more input in this read: still attached, not closing, not paused. */
+    boolean mayDeliver(ProtocolHandler h) {
+        return handler == h && !closeRequested() && !readPaused();
+    }
+
+    /** Hands {@code b} to the message handler (the default protocol). */
+    void dispatch(Buffer b) {
         MessageHandler h = messageHandler;
         if (h == null) {
             b.skip(b.readableBytes());
@@ -438,6 +481,86 @@ public final class Connection {
         } catch (Throwable t) {
             LOOPS.reportError(loop, t);
             closeInLoop(CloseCause.error("onMessage threw " + t, t), true);
+        }
+    }
+
+    // ---------------------------------------------------------------- protocol handler
+
+    /** The protocol handler that has this connection's input now. Loop thread only. */
+    public ProtocolHandler protocol() {
+        assert loop.inLoop() : "protocol() off the loop thread of " + this;
+        return handler;
+    }
+
+    /**
+     * Hands this connection to {@code next}: the current handler is detached ({@code onDetach}: it
+     * cancels its timers and callbacks), {@code next} is attached, and the bytes the old one has
+     * not consumed go to {@code next} at once, none lost or repeated. Called from inside the old
+     * handler's {@code onData}, the rest of that read (the bytes after what it consumed, such as
+     * what a client pipelined behind an upgrade request) reaches {@code next} as soon as that call
+     * returns. Loop thread only.
+     *
+     * @throws IllegalStateException off the loop thread, or when the connection is closing or closed
+     */
+    public void handover(ProtocolHandler next) {
+        handover(next, null);
+    }
+
+    /**
+     * {@link #handover(ProtocolHandler)} for a handler that copied input out of the borrowed
+     * buffers (an HTTP parser keeping pipelined requests): its {@code unconsumed} bytes go to
+     * {@code next} first, before what the connection still holds. They are copied (and consumed
+     * from {@code unconsumed}) before the old handler's {@code onDetach} runs, so that one may drop
+     * its buffer. Loop thread only.
+     *
+     * @throws IllegalStateException off the loop thread, or when the connection is closing or closed
+     */
+    public void handover(ProtocolHandler next, Buffer unconsumed) {
+        Objects.requireNonNull(next, "next");
+        if (!loop.inLoop()) throw new IllegalStateException("handover off the loop thread of " + this);
+        if (closeRequested()) {
+            throw new IllegalStateException("handover on a " + (state == State.CLOSED ? "closed" : "closing") + " connection " + this
+                    + (closeCause != null ? ": " + closeCause : ""));
+        }
+        if (unconsumed != null && unconsumed.isReadable()) {
+            Buffer c = carry;
+            if (c == null) carry = c = Buffer.allocate(Math.max(1024, unconsumed.readableBytes()));
+            c.write(unconsumed);
+        }
+        ProtocolHandler old = handler;
+        handler = next;
+        if (old != null) {
+            try {
+                old.onDetach(this);
+            } catch (Throwable t) { // user code: it is gone either way; the connection goes on with next
+                LOOPS.reportError(loop, t);
+            }
+        }
+        if (handler != next || closeRequested()) return; // onDetach closed the connection or handed over itself
+        if (!attach(next)) return;
+        if (!delivering) {
+            // Not inside a read: what was carried over and what the connection kept go to next now.
+            Buffer c = carry;
+            if (c != null) {
+                carry = null;
+                if (inbuf != null && inbuf.isReadable()) c.write(inbuf);
+                if (inbuf != null) inbuf.clear();
+                inbuf = c;
+            }
+            if (inbuf != null && inbuf.isReadable()) inbound(EMPTY);
+        }
+    }
+
+    /** Makes {@code h} the handler and calls its onAttach; false if that threw (the connection is closed). */
+    private boolean attach(ProtocolHandler h) {
+        handler = h;
+        try {
+            h.onAttach(this);
+            return true;
+        } catch (Throwable t) {
+            LOOPS.reportError(loop, t);
+            closeInLoop(CloseCause.error("protocol handler " + h + " failed to attach: " + t, t), true);
+            return false;
         }
     }
 
@@ -808,7 +931,8 @@ public final class Connection {
 
     /** Packages that arrived while reading was paused and are still buffered are delivered now. */
     private void resumeDelivery() {
-        if (inbuf != null && inbuf.isReadable() && ep.unpacker != null && !delivering && !readPaused()) inbound(EMPTY);
+        if (inbuf != null && inbuf.isReadable() && handler == MessageProtocol.INSTANCE && ep.unpacker != null
+                && !delivering && !readPaused()) inbound(EMPTY);
     }
 
     private boolean readPaused() { return userPaused || backpressurePaused; }
@@ -948,6 +1072,7 @@ public final class Connection {
         queue.clear();
         queuedBytes = 0;
         inbuf = null;
+        carry = null;
         layerIn = null;
         if (layer != null) {
             try {
@@ -965,6 +1090,14 @@ public final class Connection {
         // No longer live before the callbacks run: a handler that lists or counts the server's
         // connections (a chat server saying goodbye to the others) must not see this one.
         if (ep instanceof TcpServer server) server.removed(this);
+        ProtocolHandler h = handler;
+        if (h != null && h != MessageProtocol.INSTANCE) {
+            try {
+                h.onClose(this, cause); // the protocol releases its state (timers) first
+            } catch (Throwable t) {
+                LOOPS.reportError(loop, t);
+            }
+        }
         if (wasUp && ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
         if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
         if (extraCloseHandler != null) callback(() -> extraCloseHandler.onClose(this, cause));

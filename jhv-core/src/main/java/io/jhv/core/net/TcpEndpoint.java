@@ -22,6 +22,7 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
     CloseHandler onClose;
     ConnectionHandler onPeerShutdown;
     Unpacker unpacker;
+    Supplier<? extends ProtocolHandler> protocol;
     int highWaterMark = DEFAULT_HIGH_WATER_MARK;
     int lowWaterMark = DEFAULT_HIGH_WATER_MARK / 2;
     boolean pauseReadingAboveHighWater = true;
@@ -71,6 +72,17 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
 
     /** Splits the stream into packages; see {@link Unpackers}. */
     public T unpacker(Unpacker u) { this.unpacker = u; return self(); }
+
+    /**
+     * The protocol every new connection speaks: {@code supplier} makes a fresh (stateful)
+     * {@link ProtocolHandler} per connection, attached when the connection comes up (after the TLS
+     * handshake) and before {@code onConnection}. It then gets all the input; {@link #onMessage}
+     * and {@link #unpacker} are not used. A {@link ProtocolSelector} picks the protocol by ALPN or
+     * the first bytes. Null (the default):
+     * the unpacker and {@code onMessage}. Configure before {@code start()}; the supplier is called
+     * on the connection's loop thread.
+     */
+    public T protocol(Supplier<? extends ProtocolHandler> supplier) { this.protocol = supplier; return self(); }
 
     /**
      * The write-queue high- and low-water marks in bytes (default 1 MiB and 512 KiB). Above the high

@@ -405,6 +405,21 @@ public final class Http1Response implements Response {
     }
 
     @Override
+    public void upgrade(io.jhv.core.net.ProtocolHandler next) {
+        java.util.Objects.requireNonNull(next, "next");
+        if (!req.hasHeader("upgrade")) throw new IllegalStateException("upgrade needs a request with an Upgrade header: " + req);
+        if (req.minorVersion() != 1) throw new IllegalStateException("upgrade needs an HTTP/1.1 request: " + req);
+        if (closeAfter) throw new IllegalStateException("the connection closes after this response: " + req);
+        if (conn.connection() == null) throw new IllegalStateException("no connection to upgrade (embedded): " + req);
+        checkNotCommitted();
+        status = 101;
+        // RFC 9110 7.8: a 101 lists the new protocol in Upgrade, and Upgrade is a connection option
+        if (header("Connection") == null) setHeader("Connection", "Upgrade");
+        conn.upgradeTo(this, next); // kept by the connection (not a field per response: the hot path allocates per request)
+        sendBytes(null, 0, 0);
+    }
+
+    @Override
     public Response defer() {
         deferred = true;
         conn.keepRequest(req); // another thread may read the request while the loop reads on

@@ -4,6 +4,7 @@ import io.jhv.core.buffer.Buffer;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.Timer;
 import io.jhv.core.net.Connection;
+import io.jhv.core.net.ProtocolHandler;
 import io.jhv.http.Handler;
 import io.jhv.http.HttpException;
 import io.jhv.http.Middleware;
@@ -70,6 +71,13 @@ public final class HttpConnection {
     int[] spareHdr, spareParams;
     String[] spareNames, spareValues;
     private boolean stopReading; // no further requests are parsed (close after the in-flight ones)
+    // A request with an Upgrade header is in flight: what follows it may be another protocol, so
+    // nothing behind it is parsed until it is answered (upgrade: the bytes go to the new protocol).
+    private Exchange awaitingUpgrade;
+    // The protocol awaitingUpgrade's 101 switches to; set by Response.upgrade (any thread) before
+    // the 101 is submitted, which publishes it to the loop.
+    private volatile ProtocolHandler upgradeNext;
+    private volatile Http1Response upgradeRes;
     private boolean closed;
     private int requests;
     private boolean readPaused;
@@ -170,6 +178,22 @@ public final class HttpConnection {
     ServerConfig server() { return cfg; }
 
     public Connection connection() { return conn; }
+
+    /**
+     * The connection was handed to another protocol (an upgrade): release what HTTP holds (as on
+     * close) and the callbacks it set on the connection, and let reading go on for the new one.
+     */
+    void detached() {
+        if (conn != null) {
+            conn.onWriteComplete(null);
+            conn.onWritable(null);
+            if (readPaused) {
+                readPaused = false;
+                conn.resumeReading();
+            }
+        }
+        onClosed();
+    }
 
     /** The connection closed: release what the exchanges hold. */
     public void onClosed() {
@@ -346,7 +370,7 @@ public final class HttpConnection {
                 if (!readBody(src)) return;
                 continue;
             }
-            if (stopReading || inflight.size() >= cfg.maxPipelined) return;
+            if (stopReading || awaitingUpgrade != null || inflight.size() >= cfg.maxPipelined) return;
             // RFC 9112 2.2: ignore empty lines before a request line
             while (src.isReadable() && (src.peek(0) == '\r' || src.peek(0) == '\n')) src.skip(1);
             if (!src.isReadable()) return;
@@ -552,6 +576,8 @@ public final class HttpConnection {
         inflight.add(ex);
         requests++;
         Http1Request req = ex.req;
+        // a scan of the header table (lengths first): no field per request, nothing allocated
+        if (req.hasHeader("upgrade")) awaitingUpgrade = ex;
         if (!req.keepAlive || cfg.draining || (cfg.maxRequestsPerConnection > 0 && requests >= cfg.maxRequestsPerConnection)) {
             ex.res.closeAfter = true;
             stopReading = true;
@@ -919,8 +945,18 @@ public final class HttpConnection {
             }
             inflight.poll();
             boolean close = res.closeAfter;
+            if (h == awaitingUpgrade) awaitingUpgrade = null; // answered: parsing goes on, or the protocol changes
+            ProtocolHandler next = res == upgradeRes ? upgradeNext : null;
+            if (next != null) {
+                upgradeRes = null;
+                upgradeNext = null;
+            }
             if (h.running) h.retired = true; // middleware after next() may still read the request
             else release(h);
+            if (next != null && !close && res.status() == 101) {
+                switchProtocols(next);
+                return;
+            }
             if (close) {
                 flushBatch();
                 closeConnection();
@@ -942,6 +978,27 @@ public final class HttpConnection {
                 readPaused = false;
                 if (conn != null) conn.resumeReading();
             }
+        }
+    }
+
+    /**
+     * The 101 is first in line and complete: it goes out, then the connection goes to {@code next}
+     * with the bytes read after the upgrade request (HTTP's pending copy first, then what the
+     * connection still holds of the current read). onDetach releases this HTTP connection.
+     */
+    private void switchProtocols(ProtocolHandler next) {
+        flushBatch();
+        if (closed || conn == null) return;
+        if (!conn.isConnected()) {
+            closeConnection(); // closing already: nothing to hand over
+            return;
+        }
+        Buffer rest = pending;
+        try {
+            conn.handover(next, rest);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, conn + " upgrade to " + next + " failed", e);
+            abortConnection();
         }
     }
 
@@ -1091,6 +1148,12 @@ public final class HttpConnection {
         }
         if (next == Long.MAX_VALUE) next = Math.max(1000, Math.min(cfg.headerTimeoutMs, cfg.keepAliveTimeoutMs));
         timer = loop.setTimeout(Math.max(1, next), this::checkTimeouts);
+    }
+
+    /** {@code res} (the 101 to a request with an Upgrade header) switches to {@code next}. Any thread, before submitting. */
+    void upgradeTo(Http1Response res, ProtocolHandler next) {
+        upgradeNext = next;
+        upgradeRes = res;
     }
 
     /** Graceful shutdown: close now if idle, else after the in-flight requests. Loop thread. */
