@@ -84,9 +84,8 @@ final class HttpdCommand {
         Running r = start(configure(a), System.out);
         // SIGTERM/SIGINT: graceful close, halted (exit status 3) if it has not finished by the
         // deadline. A loop that ends abnormally closes its server: exit status 1.
-        io.jhv.core.net.TcpServer https = r.server.httpsTcpServer();
         return Lifetime.serve("httpd", r::close, r.config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS,
-                java.util.Arrays.asList(r.server.tcpServer().closeFuture(), https == null ? null : https.closeFuture()),
+                java.util.List.of(r.server.closeFuture()),
                 System.out, System.err,
                 "hv httpd: shutting down (up to " + r.config.shutdownTimeoutMs + " ms for requests in flight)",
                 "hv httpd: stopped");

@@ -4,6 +4,7 @@ import io.jhv.core.net.ReconnectPolicy;
 import io.jhv.core.net.TcpClient;
 import io.jhv.core.net.Unpackers;
 
+import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
@@ -17,8 +18,8 @@ public final class ReconnectingClient {
     public static TcpClient start(String host, int port, Consumer<String> onLine) {
         return TcpClient.create(host, port)
                 .reconnect(ReconnectPolicy.exponential(100, 5_000).jitter(0.2))
-                .heartbeat(1_000, () -> "ping\n")
-                .readTimeout(3_000)
+                .heartbeat(Duration.ofSeconds(1), () -> "ping\n")
+                .readTimeout(Duration.ofSeconds(3))
                 .unpacker(Unpackers.delimiter(new byte[] {'\n'}, 64 * 1024))
                 .onConnection(c -> {
                     if (c.isConnected()) c.write("hello\n");

@@ -1,6 +1,7 @@
 package io.jhv.http;
 
 import io.jhv.core.loop.EventLoopGroup;
+import io.jhv.core.net.Connection;
 import io.jhv.core.net.ProtocolSelector;
 import io.jhv.core.net.TcpServer;
 import io.jhv.core.tls.TlsConfig;
@@ -10,7 +11,10 @@ import io.jhv.http.internal.ServerConfig;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * An HTTP/1.1 server on jhv event loops: routes, middleware, keep-alive, pipelining, chunked
@@ -39,7 +43,7 @@ public final class HttpServer implements AutoCloseable {
     private HttpServer(TcpServer tcp) {
         this.tcp = tcp;
         cfg.jsonCodec = Json.detect();
-        tcp.writeTimeout(writeTimeoutMs);
+        tcp.writeTimeout(DEFAULT_WRITE_TIMEOUT);
         wire(tcp);
     }
 
@@ -117,30 +121,48 @@ public final class HttpServer implements AutoCloseable {
         return this;
     }
 
+    private io.jhv.core.net.ErrorHandler<Connection> onError;
+
+    /**
+     * Called on the loop thread when a connection ends with an error (an IO error or reset, a
+     * failed TLS handshake, a timeout), before it is gone: the same shape as
+     * {@code TcpServer.onError} and {@code UdpSocket.onError}. Exceptions from handlers go to
+     * {@link #errorHandler}, which turns them into responses. Configure before {@link #start()}.
+     */
+    public HttpServer onError(io.jhv.core.net.ErrorHandler<Connection> h) {
+        checkNotStarted();
+        onError = h;
+        tcp.onError(h);
+        if (httpsTcp != null) httpsTcp.onError(h);
+        return this;
+    }
+
     /** Turns handler exceptions into responses (default: HttpException's status, else 500). */
     public HttpServer errorHandler(ErrorHandler h) { checkNotStarted(); cfg.errorHandler = h; return this; }
 
-    public HttpServer jsonCodec(JsonCodec codec) { cfg.jsonCodec = Objects.requireNonNull(codec); return this; }
+    public HttpServer jsonCodec(JsonCodec codec) { checkNotStarted(); cfg.jsonCodec = Objects.requireNonNull(codec); return this; }
 
     // ---------------------------------------------------------------- settings
 
     /** Event loops for connections (default: processors). */
     public HttpServer threads(int n) {
+        checkNotStarted();
         if (n < 1) throw new IllegalArgumentException("threads < 1: " + n);
         threads = n;
         return this;
     }
 
     /** Runs on an existing group (not stopped by {@link #close()}). */
-    public HttpServer group(EventLoopGroup g) { this.group = Objects.requireNonNull(g); return this; }
+    public HttpServer group(EventLoopGroup g) { checkNotStarted(); this.group = Objects.requireNonNull(g); return this; }
 
     /** The poller of the server's loops: "default", "epoll" or "poll". */
-    public HttpServer poller(String kind) { this.poller = Objects.requireNonNull(kind); return this; }
+    public HttpServer poller(String kind) { checkNotStarted(); this.poller = Objects.requireNonNull(kind); return this; }
 
-    public HttpServer reusePort(boolean on) { tcp.reusePort(on); return this; }
+    public HttpServer reusePort(boolean on) { checkNotStarted(); tcp.reusePort(on); return this; }
 
     /** The most open connections per listener; more are closed at once. */
     public HttpServer maxConnections(int n) {
+        checkNotStarted();
         tcp.maxConnections(n);
         if (httpsTcp != null) httpsTcp.maxConnections(n);
         maxConnections = n;
@@ -151,7 +173,7 @@ public final class HttpServer implements AutoCloseable {
 
     /** The default {@link #writeTimeout}. */
     static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(60);
-    private long writeTimeoutMs = DEFAULT_WRITE_TIMEOUT.toMillis();
+    private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
 
     /**
      * How long a connection may have output waiting without a byte of it reaching the client
@@ -161,10 +183,9 @@ public final class HttpServer implements AutoCloseable {
      */
     public HttpServer writeTimeout(Duration d) {
         checkNotStarted();
-        if (d.isNegative()) throw new IllegalArgumentException("negative write timeout: " + d);
-        writeTimeoutMs = d.isZero() ? 0 : Math.max(1, d.toMillis());
-        tcp.writeTimeout(writeTimeoutMs);
-        if (httpsTcp != null) httpsTcp.writeTimeout(writeTimeoutMs);
+        tcp.writeTimeout(d); // checks d
+        writeTimeout = d;
+        if (httpsTcp != null) httpsTcp.writeTimeout(d);
         return this;
     }
 
@@ -187,41 +208,48 @@ public final class HttpServer implements AutoCloseable {
         httpsTcp = host == null ? TcpServer.create(port) : TcpServer.create(host, port);
         httpsTcp.tls(forHttp(tls));
         if (maxConnections > 0) httpsTcp.maxConnections(maxConnections);
-        httpsTcp.writeTimeout(writeTimeoutMs);
+        httpsTcp.writeTimeout(writeTimeout);
+        if (onError != null) httpsTcp.onError(onError);
         wire(httpsTcp);
         return this;
     }
 
     /** The longest request line (default 8 KiB); longer gets 414. */
-    public HttpServer maxRequestLine(int bytes) { cfg.maxRequestLine = positive(bytes); return this; }
+    public HttpServer maxRequestLine(int bytes) { checkNotStarted(); cfg.maxRequestLine = positive(bytes); return this; }
 
     /** The largest request head (default 64 KiB); larger gets 431. */
-    public HttpServer maxHeaderSize(int bytes) { cfg.maxHeaderSize = positive(bytes); return this; }
+    public HttpServer maxHeaderSize(int bytes) { checkNotStarted(); cfg.maxHeaderSize = positive(bytes); return this; }
 
     /** The most header fields (default 100); more gets 431. */
-    public HttpServer maxHeaderCount(int n) { cfg.maxHeaderCount = positive(n); return this; }
+    public HttpServer maxHeaderCount(int n) { checkNotStarted(); cfg.maxHeaderCount = positive(n); return this; }
 
     /** The largest request body (default 64 MiB); larger gets 413. */
     public HttpServer maxBodySize(long bytes) {
+        checkNotStarted();
         if (bytes <= 0 || bytes > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("maxBodySize out of range: " + bytes);
         cfg.maxBodySize = bytes;
         return this;
     }
 
-    /** How long an idle keep-alive connection stays open (default 60 s; 0: for ever). */
-    public HttpServer keepAliveTimeout(Duration d) { cfg.keepAliveTimeoutMs = d.toMillis(); return this; }
+    /** How long an idle keep-alive connection stays open (default 60 s; {@link Duration#ZERO}: for ever). */
+    public HttpServer keepAliveTimeout(Duration d) { checkNotStarted(); cfg.keepAliveTimeoutMs = millis(d, "keep-alive timeout"); return this; }
 
-    /** How long a client may take to send a request head (default 10 s); then 408 and close. */
-    public HttpServer headerTimeout(Duration d) { cfg.headerTimeoutMs = d.toMillis(); return this; }
+    /** How long a client may take to send a request head (default 10 s; {@link Duration#ZERO}: for ever); then 408 and close. */
+    public HttpServer headerTimeout(Duration d) { checkNotStarted(); cfg.headerTimeoutMs = millis(d, "header timeout"); return this; }
+
+    private static long millis(Duration d, String what) {
+        if (d.isNegative()) throw new IllegalArgumentException("negative " + what + ": " + d);
+        return d.isZero() ? 0 : Math.max(1, d.toMillis());
+    }
 
     /** Requests served on one connection before it is closed (0: no limit). */
-    public HttpServer maxRequestsPerConnection(int n) { cfg.maxRequestsPerConnection = Math.max(0, n); return this; }
+    public HttpServer maxRequestsPerConnection(int n) { checkNotStarted(); cfg.maxRequestsPerConnection = Math.max(0, n); return this; }
 
     /**
      * Pipelined requests one connection may have in progress (default 64): parsed, being handled or
      * answered but not yet sent. Above it the connection stops reading until responses go out.
      */
-    public HttpServer maxPipelined(int n) { cfg.maxPipelined = positive(n); return this; }
+    public HttpServer maxPipelined(int n) { checkNotStarted(); cfg.maxPipelined = positive(n); return this; }
 
     /**
      * Whether the handlers of pipelined GET and HEAD requests on one connection may run at the same
@@ -231,7 +259,7 @@ public final class HttpServer implements AutoCloseable {
      * requests may overlap (up to {@link #maxPipelined}); any other request still waits until
      * every response ahead of it is complete. Responses go out in request order either way.
      */
-    public HttpServer pipelinedSafeParallel(boolean parallel) { cfg.pipelinedSafeParallel = parallel; return this; }
+    public HttpServer pipelinedSafeParallel(boolean parallel) { checkNotStarted(); cfg.pipelinedSafeParallel = parallel; return this; }
 
     /**
      * The heap that all connections of this server may hold together for input that waits
@@ -242,6 +270,7 @@ public final class HttpServer implements AutoCloseable {
      * heap and take the server down. Requests that arrive whole are served as usual.
      */
     public HttpServer maxInputMemory(long bytes) {
+        checkNotStarted();
         if (bytes <= 0) throw new IllegalArgumentException("maxInputMemory must be > 0: " + bytes);
         cfg.maxInputMemory = bytes;
         return this;
@@ -251,13 +280,14 @@ public final class HttpServer implements AutoCloseable {
     public long inputMemoryInUse() { return cfg.inputInUse(); }
 
     /** Multipart parts above this size go to a temporary file (default 64 KiB). */
-    public HttpServer multipartThreshold(int bytes) { cfg.multipartMemoryThreshold = positive(bytes); return this; }
+    public HttpServer multipartThreshold(int bytes) { checkNotStarted(); cfg.multipartMemoryThreshold = positive(bytes); return this; }
 
     /** Where uploaded file parts are stored while a request is handled. */
-    public HttpServer tempDir(Path dir) { cfg.tempDir = dir; return this; }
+    public HttpServer tempDir(Path dir) { checkNotStarted(); cfg.tempDir = dir; return this; }
 
     /** The Server header (default "jhv"; null: none). */
     public HttpServer serverName(String name) {
+        checkNotStarted();
         if (name != null) Headers.checkValue(name, "server name");
         cfg.serverName(name);
         return this;
@@ -269,7 +299,7 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private void checkNotStarted() {
-        if (started) throw new IllegalStateException("server already started");
+        if (started) throw new IllegalStateException("HttpServer settings and routes cannot change after start()");
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -306,11 +336,31 @@ public final class HttpServer implements AutoCloseable {
         return httpsTcp.port();
     }
 
-    /** The TCP server underneath (connections, counters). */
-    public TcpServer tcpServer() { return tcp; }
+    /**
+     * The open connections of every listener (HTTP and HTTPS), a snapshot. Thread-safe; a
+     * connection's own methods keep their thread contracts.
+     */
+    public List<Connection> connections() {
+        List<Connection> all = new ArrayList<>(tcp.connections());
+        if (httpsTcp != null) all.addAll(httpsTcp.connections());
+        return all;
+    }
 
-    /** The TCP server of the HTTPS listener added with {@link #https}, or null. */
-    public TcpServer httpsTcpServer() { return httpsTcp; }
+    /** The loops the server runs on (null before {@link #start()}). Thread-safe. */
+    public EventLoopGroup group() { return group; }
+
+    /**
+     * Completes when every listener has closed and its connections are gone; exceptionally when a
+     * loop ended abnormally and took the server down. Thread-safe.
+     */
+    public CompletableFuture<Void> closeFuture() {
+        if (httpsTcp == null) return tcp.closeFuture();
+        CompletableFuture<Void> both = CompletableFuture.allOf(tcp.closeFuture(), httpsTcp.closeFuture());
+        // A failure of either listener is reported at once, not when the other one closes too.
+        tcp.closeFuture().exceptionally(t -> { both.completeExceptionally(t); return null; });
+        httpsTcp.closeFuture().exceptionally(t -> { both.completeExceptionally(t); return null; });
+        return both;
+    }
 
     /** {@link #close(Duration)} with 5 s. */
     @Override

@@ -486,7 +486,7 @@ class HttpsTest {
             CompletableFuture<Connection> serverConn = new CompletableFuture<>();
             Thread monitor = Thread.ofPlatform().name("https-queue-monitor").start(() -> {
                 while (monitoring.get()) {
-                    for (Connection c : tlsServer.tcpServer().connections()) {
+                    for (Connection c : tlsServer.connections()) {
                         serverConn.complete(c);
                         sampledMax.accumulateAndGet(c.queuedBytes(), Math::max);
                     }

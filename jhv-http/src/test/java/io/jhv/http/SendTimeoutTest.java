@@ -66,7 +66,7 @@ class SendTimeoutTest {
     /** The server's side of {@code client}. */
     static Connection serverSide(Socket client) {
         return await(() -> {
-            for (Connection c : server.tcpServer().connections()) {
+            for (Connection c : server.connections()) {
                 if (c.remoteAddress() instanceof InetSocketAddress a && a.getPort() == client.getLocalPort()) return c;
             }
             return null;
@@ -102,7 +102,7 @@ class SendTimeoutTest {
             CloseCause cause = await(c::closeCause, "the server closes a connection whose output makes no progress");
             assertEquals(CloseCause.Kind.TIMEOUT, cause.kind(), cause.toString());
             assertEquals(0, c.queuedBytes(), "the queue is freed");
-            assertFalse(server.tcpServer().connections().contains(c));
+            assertFalse(server.connections().contains(c));
             // the client sees the end: far fewer bytes than the response, then EOF or reset
             long got = 0;
             s.setSoTimeout(10_000);

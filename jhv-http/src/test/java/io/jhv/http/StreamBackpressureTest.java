@@ -48,7 +48,7 @@ class StreamBackpressureTest {
             }
             long stalledAt = written.get();
             assertTrue(stalledAt < 8L << 20, "writer ran ahead of a client that reads nothing: " + stalledAt);
-            long queued = server.tcpServer().connections().iterator().next().queuedBytes();
+            long queued = server.connections().iterator().next().queuedBytes();
             assertTrue(queued <= 2L << 20, "queued " + queued);
             // Now read everything: the stream completes.
             InputStream in = s.getInputStream();

@@ -131,7 +131,7 @@ class UpgradeTest {
         // No HTTP timer is left: the connection outlives the keep-alive and header timeouts
         // (checked from the server's loop, well after both would have fired).
         CompletableFuture<Boolean> open = new CompletableFuture<>();
-        server.tcpServer().group().get(0).setTimeout(700, () -> open.complete(!lines.closed.isDone()));
+        server.group().get(0).setTimeout(700, () -> open.complete(!lines.closed.isDone()));
         assertTrue(open.get(5, TimeUnit.SECONDS), "closed by an HTTP timer after the upgrade: " + lines.closed.getNow(null));
         send("GET / HTTP/1.1\r\n\r\n"); // not HTTP any more: lines
         assertEquals("L:GET / HTTP/1.1", line());

@@ -200,8 +200,14 @@ public final class Connection {
         }
     }
 
-    /** Adds a close handler for this connection only, called after the endpoint's. Loop thread only. */
-    public void onClose(CloseHandler handler) {
+    /**
+     * Adds a close listener for this connection only, called after the endpoint's {@code onClose}
+     * (in the order added). Unlike the {@code onX} setters, which replace, this adds: several
+     * parties (a pipe, a pool) may each watch one connection. Loop thread only.
+     */
+    public void addCloseListener(CloseHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        assert loop.inLoop() : "addCloseListener off the loop thread of " + this;
         CloseHandler prev = extraCloseHandler;
         extraCloseHandler = prev == null ? handler : (c, cause) -> { prev.onClose(c, cause); handler.onClose(c, cause); };
     }
@@ -1099,9 +1105,25 @@ public final class Connection {
             }
         }
         if (wasUp && ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
+        if (ep.onError != null && isError(cause)) callback(() -> ep.onError.onError(this, errorOf(cause)));
         if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
         if (extraCloseHandler != null) callback(() -> extraCloseHandler.onClose(this, cause));
         if (ep instanceof TcpClient tc) tc.closed(this, cause);
+    }
+
+    private static boolean isError(CloseCause cause) {
+        return switch (cause.kind()) {
+            case ERROR, RESET, TIMEOUT -> true;
+            case NORMAL, ABORTED, PEER_CLOSED -> cause.error() != null;
+        };
+    }
+
+    /** The exception for {@code onError}: the cause's own, or one that says what happened. */
+    private static Throwable errorOf(CloseCause cause) {
+        if (cause.error() != null) return cause.error();
+        return cause.kind() == CloseCause.Kind.TIMEOUT
+                ? new java.net.SocketTimeoutException(cause.detail())
+                : new java.io.IOException(cause.kind() + ": " + cause.detail());
     }
 
     private static void cancel(Timer t) {
@@ -1136,7 +1158,7 @@ public final class Connection {
     private void armTimers() {
         if (ep.readTimeoutMs > 0) readTimer = loop.setTimeout(ep.readTimeoutMs, this::checkRead);
         if (ep.writeTimeoutMs > 0) writeTimer = loop.setTimeout(ep.writeTimeoutMs, this::checkWrite);
-        if (ep.keepaliveTimeoutMs > 0) keepaliveTimer = loop.setTimeout(ep.keepaliveTimeoutMs, this::checkKeepalive);
+        if (ep.keepAliveTimeoutMs > 0) keepaliveTimer = loop.setTimeout(ep.keepAliveTimeoutMs, this::checkKeepalive);
         if (ep.heartbeatMs > 0) heartbeatTimer = loop.setInterval(ep.heartbeatMs, this::sendHeartbeat);
     }
 
@@ -1160,7 +1182,7 @@ public final class Connection {
     private void checkKeepalive() {
         if (state == State.CLOSED) return;
         long last = Math.max(lastRead, lastWrite);
-        long left = ep.keepaliveTimeoutMs - (System.nanoTime() - last) / 1_000_000;
+        long left = ep.keepAliveTimeoutMs - (System.nanoTime() - last) / 1_000_000;
         if (left <= 0) closeInLoop(CloseCause.timeout("keepalive"), true);
         else keepaliveTimer = loop.setTimeout(left, this::checkKeepalive);
     }

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * {@snippet :
  * TcpClient client = TcpClient.create("127.0.0.1", 7000)
  *     .reconnect(ReconnectPolicy.exponential(100, 5000))
- *     .heartbeat(1000, () -> "ping\n").readTimeout(3000)
+ *     .heartbeat(Duration.ofSeconds(1), () -> "ping\n").readTimeout(Duration.ofSeconds(3))
  *     .onConnection(c -> { if (c.isConnected()) c.write("hello\n"); })
  *     .onMessage((c, buf) -> System.out.println(buf.readString()))
  *     .start();
@@ -105,6 +105,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
             if (closed) throw new IllegalStateException("client closed");
             if (started) throw new IllegalStateException("client already started");
             started = true;
+            freeze();
             if (loop == null) {
                 loop = EventLoop.builder().name("jhv-client-" + host + ":" + port).build().start();
                 ownLoop = true;

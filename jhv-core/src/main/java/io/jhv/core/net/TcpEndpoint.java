@@ -2,12 +2,17 @@ package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
 
+import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
  * Settings and callbacks shared by {@link TcpServer} and {@link TcpClient}: what every connection
- * they make gets. Configure before {@code start()}; the setters are not thread-safe.
+ * they make gets. Configure before {@code start()}, from one thread: the setters are not
+ * thread-safe, and after {@code start()} they throw {@link IllegalStateException} (a setting
+ * changed under running connections would apply to some and not others). Every timeout is a
+ * {@link Duration}; {@link Duration#ZERO} turns it off. Every {@code onX} setter replaces the
+ * handler set before (null removes it); handlers run on the connection's loop thread.
  *
  * @param <T> the concrete endpoint, for fluent setters
  */
@@ -21,6 +26,7 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
     WritableHandler onWritable;
     CloseHandler onClose;
     ConnectionHandler onPeerShutdown;
+    ErrorHandler<Connection> onError;
     Unpacker unpacker;
     Supplier<? extends ProtocolHandler> protocol;
     int highWaterMark = DEFAULT_HIGH_WATER_MARK;
@@ -28,7 +34,7 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
     boolean pauseReadingAboveHighWater = true;
     long readTimeoutMs;
     long writeTimeoutMs;
-    long keepaliveTimeoutMs;
+    long keepAliveTimeoutMs;
     long heartbeatMs;
     Supplier<?> heartbeat;
     long closeTimeoutMs = 30_000;
@@ -37,6 +43,9 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
     /** Wraps each new connection's byte stream (TLS); null for plain TCP. */
     TransportLayer.Factory layerFactory;
 
+    /** Set by {@code start()}: the settings are read by running connections from then on. */
+    private volatile boolean frozen;
+
     TcpEndpoint() {}
 
     @SuppressWarnings("unchecked")
@@ -44,34 +53,59 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
         return (T) this;
     }
 
+    /** Throws when {@code start()} was called: settings are fixed from then on. */
+    final void mutable() {
+        if (frozen) throw new IllegalStateException(getClass().getSimpleName() + " settings cannot change after start()");
+    }
+
+    /** Called by {@code start()}: the setters refuse from now on. */
+    final void freeze() {
+        frozen = true;
+    }
+
+    /** Whether {@code start()} was called. */
+    final boolean frozen() {
+        return frozen;
+    }
+
     /** Called when a connection comes up and when it goes down. */
-    public T onConnection(ConnectionHandler h) { this.onConnection = h; return self(); }
+    public T onConnection(ConnectionHandler h) { mutable(); this.onConnection = h; return self(); }
 
     /** Called with received bytes, or one package at a time when an {@link #unpacker} is set. */
-    public T onMessage(MessageHandler h) { this.onMessage = h; return self(); }
+    public T onMessage(MessageHandler h) { mutable(); this.onMessage = h; return self(); }
 
     /** Called when the write queue has been fully flushed to the socket. */
-    public T onWriteComplete(ConnectionHandler h) { this.onWriteComplete = h; return self(); }
+    public T onWriteComplete(ConnectionHandler h) { mutable(); this.onWriteComplete = h; return self(); }
 
     /** Called when the write queue crosses the high-water mark and drains below the low-water mark. */
-    public T onWritable(WritableHandler h) { this.onWritable = h; return self(); }
+    public T onWritable(WritableHandler h) { mutable(); this.onWritable = h; return self(); }
 
     /**
      * Called exactly once per connection with why it closed. For a client every connect attempt is a
      * connection: a failed one (refused, timed out) ends here too, with its cause, though it never
      * came up.
      */
-    public T onClose(CloseHandler h) { this.onClose = h; return self(); }
+    public T onClose(CloseHandler h) { mutable(); this.onClose = h; return self(); }
 
     /**
      * Called when the peer shuts down its output (half-close). The connection stays open for writing
      * until you {@code close()} it. Without this handler a peer's half-close closes the connection
      * once the write queue has drained, with cause {@link CloseCause.Kind#PEER_CLOSED}.
      */
-    public T onPeerShutdown(ConnectionHandler h) { this.onPeerShutdown = h; return self(); }
+    public T onPeerShutdown(ConnectionHandler h) { mutable(); this.onPeerShutdown = h; return self(); }
+
+    /**
+     * Called when a connection ends because of an error: an IO error or a reset, a TLS failure (a
+     * handshake the peer fails, a bad record), a timeout, or an exception thrown by a handler on
+     * this connection. It runs on the loop thread just before {@link #onClose} with the same
+     * connection, and {@code error} is the cause's {@link CloseCause#error()} (or an exception made
+     * from its message when the cause carries none). The same shape as {@code UdpSocket.onError}
+     * and {@code HttpServer.onError}. Default: nothing (the cause still reaches {@code onClose}).
+     */
+    public T onError(ErrorHandler<Connection> h) { mutable(); this.onError = h; return self(); }
 
     /** Splits the stream into packages; see {@link Unpackers}. */
-    public T unpacker(Unpacker u) { this.unpacker = u; return self(); }
+    public T unpacker(Unpacker u) { mutable(); this.unpacker = u; return self(); }
 
     /**
      * The protocol every new connection speaks: {@code supplier} makes a fresh (stateful)
@@ -82,13 +116,14 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
      * the unpacker and {@code onMessage}. Configure before {@code start()}; the supplier is called
      * on the connection's loop thread.
      */
-    public T protocol(Supplier<? extends ProtocolHandler> supplier) { this.protocol = supplier; return self(); }
+    public T protocol(Supplier<? extends ProtocolHandler> supplier) { mutable(); this.protocol = supplier; return self(); }
 
     /**
      * The write-queue high- and low-water marks in bytes (default 1 MiB and 512 KiB). Above the high
      * mark, {@code onWritable(false)} is called and reading pauses (see {@link #pauseReadingAboveHighWater}).
      */
     public T waterMarks(int high, int low) {
+        mutable();
         if (high <= 0 || low < 0 || low > high) throw new IllegalArgumentException("need 0 <= low <= high, high > 0: " + low + ", " + high);
         this.highWaterMark = high;
         this.lowWaterMark = low;
@@ -96,47 +131,57 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
     }
 
     /** Whether reading pauses while the write queue is above the high-water mark (default true). */
-    public T pauseReadingAboveHighWater(boolean pause) { this.pauseReadingAboveHighWater = pause; return self(); }
+    public T pauseReadingAboveHighWater(boolean pause) { mutable(); this.pauseReadingAboveHighWater = pause; return self(); }
 
-    /** Closes a connection that received nothing for {@code ms} (0: off). */
-    public T readTimeout(long ms) { this.readTimeoutMs = nonNegative(ms); return self(); }
+    /** Closes a connection that received nothing for {@code timeout} (default and {@link Duration#ZERO}: off). */
+    public T readTimeout(Duration timeout) { mutable(); this.readTimeoutMs = millis(timeout); return self(); }
 
-    /** Closes a connection whose write queue made no progress for {@code ms} (0: off). */
-    public T writeTimeout(long ms) { this.writeTimeoutMs = nonNegative(ms); return self(); }
+    /**
+     * Closes a connection whose write queue made no progress for {@code timeout} while output is
+     * pending (a peer that does not read); default and {@link Duration#ZERO}: off.
+     */
+    public T writeTimeout(Duration timeout) { mutable(); this.writeTimeoutMs = millis(timeout); return self(); }
 
-    /** Closes a connection with no IO at all in either direction for {@code ms} (0: off). */
-    public T keepaliveTimeout(long ms) { this.keepaliveTimeoutMs = nonNegative(ms); return self(); }
+    /** Closes a connection with no IO at all in either direction for {@code timeout} (default and {@link Duration#ZERO}: off). */
+    public T keepAliveTimeout(Duration timeout) { mutable(); this.keepAliveTimeoutMs = millis(timeout); return self(); }
 
     /**
      * Sends what {@code supplier} returns (a {@code byte[]}, {@link String}, {@link Buffer} or
-     * {@link java.nio.ByteBuffer}) every {@code ms} on each connection, until it closes or its output
-     * is shut down ({@link Connection#shutdownOutput()}).
+     * {@link java.nio.ByteBuffer}) every {@code interval} on each connection, until it closes or
+     * its output is shut down ({@link Connection#shutdownOutput()}). The supplier is called on the
+     * connection's loop thread.
      */
-    public T heartbeat(long ms, Supplier<?> supplier) {
-        if (ms <= 0) throw new IllegalArgumentException("heartbeat interval must be > 0: " + ms);
+    public T heartbeat(Duration interval, Supplier<?> supplier) {
+        mutable();
+        long ms = millis(interval);
+        if (ms <= 0) throw new IllegalArgumentException("heartbeat interval must be > 0: " + interval);
         this.heartbeatMs = ms;
         this.heartbeat = Objects.requireNonNull(supplier, "supplier");
         return self();
     }
 
-    /** How long {@code close()} waits for the write queue to flush before aborting (default 30 s). */
-    public T closeTimeout(long ms) { this.closeTimeoutMs = nonNegative(ms); return self(); }
+    /**
+     * How long {@code close()} waits for the write queue to flush before it aborts the connection
+     * (cause {@link CloseCause.Kind#ABORTED}); default 30 s, {@link Duration#ZERO} aborts at once.
+     */
+    public T closeTimeout(Duration timeout) { mutable(); this.closeTimeoutMs = millis(timeout); return self(); }
 
     /** TCP_NODELAY (default true). */
-    public T tcpNoDelay(boolean on) { this.tcpNoDelay = on; return self(); }
+    public T tcpNoDelay(boolean on) { mutable(); this.tcpNoDelay = on; return self(); }
 
     /**
      * The most bytes kept for a message handler that leaves input unread, or for one unfinished
      * package (default 64 MiB); above it the connection closes with an error.
      */
     public T maxInputBuffer(int bytes) {
+        mutable();
         if (bytes <= 0) throw new IllegalArgumentException("maxInputBuffer must be > 0");
         this.maxInputBuffer = bytes;
         return self();
     }
 
     /** Puts a layer (TLS) between the socket and the message handler of every connection. */
-    public T transportLayer(TransportLayer.Factory factory) { this.layerFactory = factory; return self(); }
+    public T transportLayer(TransportLayer.Factory factory) { mutable(); this.layerFactory = factory; return self(); }
 
     /**
      * Speaks TLS on every connection ({@link io.jhv.core.tls.TlsConfig#server()} for a server,
@@ -144,12 +189,20 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
      * comes up ({@code onConnection}) when the handshake is done.
      */
     public T tls(io.jhv.core.tls.TlsConfig config) {
+        mutable();
         this.layerFactory = config == null ? null : config.layerFactory(this instanceof TcpClient);
         return self();
     }
 
-    private static long nonNegative(long ms) {
-        if (ms < 0) throw new IllegalArgumentException("timeout < 0: " + ms);
-        return ms;
+    /** A timeout in milliseconds: a positive duration below 1 ms counts as 1 ms, not as off. */
+    static long millis(Duration d) {
+        Objects.requireNonNull(d, "timeout");
+        if (d.isNegative()) throw new IllegalArgumentException("timeout < 0: " + d);
+        if (d.isZero()) return 0;
+        try {
+            return Math.max(1, d.toMillis());
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE / 4; // "for ever", still safe to add to a nanoTime-based deadline
+        }
     }
 }

@@ -97,6 +97,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
 
     /** Loops to run connections on, when the server makes its own group (default: processors). */
     public TcpServer threads(int n) {
+        mutable();
         if (n < 1) throw new IllegalArgumentException("threads < 1: " + n);
         this.threads = n;
         return this;
@@ -104,23 +105,27 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
 
     /** Runs on an existing group (not stopped by {@link #close()}). */
     public TcpServer group(EventLoopGroup group) {
+        mutable();
         this.group = group;
         return this;
     }
 
     /** One acceptor per loop on the same port with SO_REUSEPORT, instead of one acceptor handing out. */
     public TcpServer reusePort(boolean on) {
+        mutable();
         this.reusePort = on;
         return this;
     }
 
     public TcpServer backlog(int n) {
+        mutable();
         this.backlog = n;
         return this;
     }
 
     /** Connections above this many are closed at once, and counted in {@link #rejectedCount()}. */
     public TcpServer maxConnections(int n) {
+        mutable();
         if (n < 1) throw new IllegalArgumentException("maxConnections < 1: " + n);
         this.maxConnections = n;
         return this;
@@ -128,6 +133,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
 
     /** The poller of the loops the server makes: "default", "epoll" or "poll". */
     public TcpServer poller(String kind) {
+        mutable();
         this.poller = kind;
         return this;
     }
@@ -142,6 +148,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         synchronized (this) {
             if (started) throw new IllegalStateException("server already started");
             started = true;
+            freeze();
         }
         if (group == null) {
             group = EventLoopGroup.create(threads, EventLoopGroup.Balance.ROUND_ROBIN, poller);

@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 
 /**
  * A UDP socket on an {@link EventLoop}, for servers and clients alike: receive datagrams with
@@ -73,7 +72,7 @@ public final class UdpSocket implements AutoCloseable {
     private EventLoop loop;
     private boolean ownLoop;
     private DatagramHandler handler;
-    private BiConsumer<InetSocketAddress, IOException> errorHandler;
+    private ErrorHandler<InetSocketAddress> errorHandler;
     private final Map<SocketOption<?>, Object> options = new LinkedHashMap<>();
 
     private volatile DatagramSocket ch;
@@ -139,7 +138,7 @@ public final class UdpSocket implements AutoCloseable {
      * Called on the loop thread when a send fails (the datagram is dropped, as UDP may) or a receive
      * fails; the target is null for a receive. Default: log at WARNING.
      */
-    public UdpSocket onError(BiConsumer<InetSocketAddress, IOException> handler) {
+    public UdpSocket onError(ErrorHandler<InetSocketAddress> handler) {
         checkNotStarted();
         this.errorHandler = handler;
         return this;
@@ -147,13 +146,12 @@ public final class UdpSocket implements AutoCloseable {
 
     /**
      * How long {@link #close()} keeps sending datagrams the kernel has not taken yet (a full send
-     * buffer) before it drops them (default {@value #DEFAULT_CLOSE_TIMEOUT_MS} ms; 0 drops at once
+     * buffer) before it drops them (default {@value #DEFAULT_CLOSE_TIMEOUT_MS} ms; {@link Duration#ZERO} drops at once
      * what the kernel refuses on a last attempt). Configure before {@link #start()}.
      */
-    public UdpSocket closeTimeout(long ms) {
+    public UdpSocket closeTimeout(Duration timeout) {
         checkNotStarted();
-        if (ms < 0) throw new IllegalArgumentException("close timeout < 0: " + ms);
-        this.closeTimeoutMs = ms;
+        this.closeTimeoutMs = TcpEndpoint.millis(timeout);
         return this;
     }
 
@@ -455,7 +453,7 @@ public final class UdpSocket implements AutoCloseable {
     private void reportError(InetSocketAddress target, IOException e) {
         if (errorHandler != null) {
             try {
-                errorHandler.accept(target, e);
+                errorHandler.onError(target, e);
             } catch (Throwable t) {
                 LOOPS.reportError(loop, t);
             }

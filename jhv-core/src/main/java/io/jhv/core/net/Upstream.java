@@ -3,6 +3,8 @@ package io.jhv.core.net;
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.loop.Timer;
 
+import java.time.Duration;
+
 /**
  * Pipes two TCP connections into each other (libhv's {@code hio_setup_tcp_upstream}), and a TCP
  * proxy built on it.
@@ -74,7 +76,7 @@ public final class Upstream {
             c.pauseReadingAboveHighWater(false);
             c.onMessage(p);
             c.onWritable(p);
-            c.onClose(p);
+            c.addCloseListener(p);
         }
         // A queue already above its mark crossed it before the pipe saw it.
         if (!b.isWritable()) a.pauseReading();
@@ -245,15 +247,15 @@ public final class Upstream {
         void start() {
             down.context(this);
             down.onMessage(this);
-            down.onClose(this);
+            down.addCloseListener(this);
             client = TcpClient.create(host, port)
                     .loop(down.loop())
                     .connectTimeout(PROXY_CONNECT_TIMEOUT_MS)
                     .waterMarks(server.highWaterMark, server.lowWaterMark)
                     .tcpNoDelay(server.tcpNoDelay)
-                    .writeTimeout(server.writeTimeoutMs)
-                    .keepaliveTimeout(server.keepaliveTimeoutMs)
-                    .closeTimeout(server.closeTimeoutMs)
+                    .writeTimeout(Duration.ofMillis(server.writeTimeoutMs))
+                    .keepAliveTimeout(Duration.ofMillis(server.keepAliveTimeoutMs))
+                    .closeTimeout(Duration.ofMillis(server.closeTimeoutMs))
                     .pauseReadingAboveHighWater(false)
                     .onPeerShutdown(Upstream::peerShutdown)
                     .onConnection(this)

@@ -247,7 +247,7 @@ class CloseTest {
         Map<String, CompletableFuture<CloseCause>> byTag = new ConcurrentHashMap<>();
         for (String tag : List.of("normal", "peer", "reset", "timeout", "error")) byTag.put(tag, new CompletableFuture<>());
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1)
-                .readTimeout(1_000)
+                .readTimeout(Duration.ofMillis(1_000))
                 .onMessage((c, buf) -> {
                     String tag = buf.readString().trim();
                     c.context(tag);

@@ -159,7 +159,7 @@ class HardeningCloseTest {
         try (EventLoop loop = EventLoop.builder().errorHandler((t, e) -> loopErrors.add(e)).build().start();
              ServerSocket peer = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             TcpClient client = TcpClient.create("127.0.0.1", peer.getLocalPort()).loop(loop)
-                    .heartbeat(10, () -> {
+                    .heartbeat(Duration.ofMillis(10), () -> {
                         if (shut[0]) beatsAfterShutdown.incrementAndGet();
                         return "hb\n";
                     })
@@ -269,7 +269,7 @@ class HardeningCloseTest {
         CompletableFuture<CloseCause> closed = new CompletableFuture<>();
         try (ServerSocket peer = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             TcpClient client = TcpClient.create("127.0.0.1", peer.getLocalPort())
-                    .closeTimeout(100)
+                    .closeTimeout(Duration.ofMillis(100))
                     .onConnection(c -> {
                         if (!c.isConnected()) return;
                         c.write(filled(32 << 20, 't'));

@@ -144,8 +144,8 @@ class ReconnectTest {
             acceptor.start();
             List<CloseCause> causes = new CopyOnWriteArrayList<>();
             TcpClient client = TcpClient.create("127.0.0.1", silent.getLocalPort())
-                    .heartbeat(50, () -> "ping\n")
-                    .readTimeout(300)
+                    .heartbeat(Duration.ofMillis(50), () -> "ping\n")
+                    .readTimeout(Duration.ofMillis(300))
                     .reconnect(ReconnectPolicy.fixed(50))
                     .onClose((c, cause) -> causes.add(cause))
                     .start();

@@ -56,7 +56,7 @@ class TimeoutTest {
         Socket talker = new Socket();
         talker.bind(new InetSocketAddress("127.0.0.1", 0));
         int talkerPort = talker.getLocalPort(); // tells the two connections apart on the server
-        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).readTimeout(400)
+        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).readTimeout(Duration.ofMillis(400))
                 .onConnection(c -> { if (c.isConnected()) pick(c, talkerPort, silent, active).up(); })
                 .onMessage((c, buf) -> buf.skip(buf.readableBytes()))
                 .onClose((c, cause) -> pick(c, talkerPort, silent, active).closed(cause))
@@ -86,7 +86,7 @@ class TimeoutTest {
     void writeTimeoutClosesWhenTheQueueDoesNotDrain() throws Exception {
         Timed t = new Timed();
         CompletableFuture<Connection> serverSide = new CompletableFuture<>();
-        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).writeTimeout(300)
+        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).writeTimeout(Duration.ofMillis(300))
                 .onConnection(c -> {
                     if (!c.isConnected()) return;
                     serverSide.complete(c);
@@ -103,7 +103,7 @@ class TimeoutTest {
         }
         // With nothing queued, the write timeout never fires.
         Timed idle = new Timed();
-        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).writeTimeout(100)
+        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).writeTimeout(Duration.ofMillis(100))
                 .onClose((c, cause) -> idle.closed(cause))
                 .start();
              Socket s = new Socket("127.0.0.1", server.port())) {
@@ -117,7 +117,7 @@ class TimeoutTest {
     @Test
     void keepaliveTimeoutClosesAConnectionWithNoIoAtAll() throws Exception {
         Timed t = new Timed();
-        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).keepaliveTimeout(400)
+        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).keepAliveTimeout(Duration.ofMillis(400))
                 .onConnection(c -> { if (c.isConnected()) t.up(); })
                 .onMessage((c, buf) -> c.write(buf))
                 .onClose((c, cause) -> t.closed(cause))
@@ -145,7 +145,7 @@ class TimeoutTest {
     @Test
     void heartbeatSendsTheSuppliersOutputAtTheInterval() throws Exception {
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1)
-                .heartbeat(100, () -> "hb\n")
+                .heartbeat(Duration.ofMillis(100), () -> "hb\n")
                 .start();
              Socket s = new Socket("127.0.0.1", server.port())) {
             long start = System.nanoTime();

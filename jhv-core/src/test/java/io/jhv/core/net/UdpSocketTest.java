@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.time.Duration;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -126,7 +127,7 @@ class UdpSocketTest {
     void broadcastNeedsSoBroadcast() throws Exception {
         BlockingQueue<String> got = new LinkedBlockingQueue<>();
         UdpSocket receiver = collector(UdpSocket.bind(0), got); // wildcard: broadcasts are addressed to 127.255.255.255
-        CompletableFuture<IOException> refused = new CompletableFuture<>();
+        CompletableFuture<Throwable> refused = new CompletableFuture<>();
         UdpSocket plain = track(UdpSocket.create().onError((target, e) -> refused.complete(e)).start());
         InetSocketAddress bcast = new InetSocketAddress(InetAddress.getByName("127.255.255.255"), receiver.port());
         plain.sendTo(bcast, "not allowed");
@@ -301,7 +302,7 @@ class UdpSocketTest {
         try (java.net.DatagramSocket r = receiver()) {
             InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
             BlockingQueue<String> errors = new LinkedBlockingQueue<>();
-            UdpSocket sender = UdpSocket.create().closeTimeout(300)
+            UdpSocket sender = UdpSocket.create().closeTimeout(Duration.ofMillis(300))
                     .onError((target, e) -> errors.add(target.getPort() + " " + e.getMessage())).start();
             CompletableFuture<Void> closed = new CompletableFuture<>();
             sender.loop().post(() -> {
@@ -348,7 +349,7 @@ class UdpSocketTest {
     @Test
     void aSenderFasterThanTheSocketCannotGrowTheQueueWithoutBound() throws Exception {
         BlockingQueue<String> errors = new LinkedBlockingQueue<>();
-        UdpSocket sender = track(UdpSocket.create().closeTimeout(0).onError((target, e) -> errors.add(e.getMessage())).start());
+        UdpSocket sender = track(UdpSocket.create().closeTimeout(Duration.ofMillis(0)).onError((target, e) -> errors.add(e.getMessage())).start());
         InetSocketAddress to = local(9); // never sent: the kernel "refuses" every attempt
         CompletableFuture<Long> queued = new CompletableFuture<>();
         sender.loop().post(() -> {

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.time.Duration;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -487,7 +488,7 @@ class UpstreamTest {
         // on the upstream side both connections would hang for ever.
         CompletableFuture<Void> release = new CompletableFuture<>();
         java.net.ServerSocket up = plainUpstream(s -> release.get(30, TimeUnit.SECONDS), new CompletableFuture<>());
-        proxy = Upstream.proxy(TcpServer.create("127.0.0.1", 0).threads(1).waterMarks(HIGH, LOW).writeTimeout(300)
+        proxy = Upstream.proxy(TcpServer.create("127.0.0.1", 0).threads(1).waterMarks(HIGH, LOW).writeTimeout(Duration.ofMillis(300))
                 .onClose((c, cause) -> proxyClosed.complete(cause)), "127.0.0.1", up.getLocalPort()).start();
         Socket s = new Socket("127.0.0.1", proxy.port());
         Thread writer = Thread.ofPlatform().name("upstream-test-stalled-uploader").start(() -> {

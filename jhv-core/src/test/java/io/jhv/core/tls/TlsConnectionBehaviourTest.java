@@ -74,7 +74,7 @@ class TlsConnectionBehaviourTest {
     void readTimeoutStillApplies() throws Exception {
         CompletableFuture<CloseCause> closed = new CompletableFuture<>();
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).tls(TlsTestSupport.server().build())
-                .readTimeout(300)
+                .readTimeout(Duration.ofMillis(300))
                 .onClose((c, cause) -> closed.complete(cause))
                 .start();
              SSLSocket s = TlsTestSupport.jdkClient(server.port(), TlsTestSupport.client().build())) {
