@@ -2,15 +2,17 @@ package io.jhv.core.internal;
 
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.loop.EventLoop;
+import io.jhv.core.tls.TlsConfig;
 
 /**
  * Holder of the bridges to package-private parts of the public classes ({@link LoopAccess} for
- * {@link EventLoop}, {@link BufferAccess} for {@link Buffer}). Each public class installs its
+ * {@link EventLoop}, {@link BufferAccess} for {@link Buffer}, {@link TlsAccess} for {@link TlsConfig}). Each public class installs its
  * bridge in its static initializer; the getters make sure that has run.
  */
 public final class Internals {
     private static volatile LoopAccess loops;
     private static volatile BufferAccess buffers;
+    private static volatile TlsAccess tls;
 
     private Internals() {}
 
@@ -32,6 +34,22 @@ public final class Internals {
             a = buffers;
         }
         return a;
+    }
+
+    /** The {@link TlsConfig} bridge. Thread-safe. */
+    public static TlsAccess tls() {
+        TlsAccess a = tls;
+        if (a == null) {
+            init(TlsConfig.class);
+            a = tls;
+        }
+        return a;
+    }
+
+    /** Called once by {@link TlsConfig}'s static initializer. */
+    public static void install(TlsAccess access) {
+        if (tls != null) throw new IllegalStateException("TLS access already installed");
+        tls = access;
     }
 
     /** Called once by {@link EventLoop}'s static initializer. */

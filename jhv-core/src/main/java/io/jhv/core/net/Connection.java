@@ -1,12 +1,14 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.TransportLayer;
 import io.jhv.core.internal.BufferAccess;
 import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.IoHandler;
 import io.jhv.core.internal.LoopAccess;
 import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.StreamSocket;
+import io.jhv.core.tls.TlsInfo;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.Timer;
 
@@ -212,8 +214,15 @@ public final class Connection {
         extraCloseHandler = prev == null ? handler : (c, cause) -> { prev.onClose(c, cause); handler.onClose(c, cause); };
     }
 
-    /** The transport layer (TLS) of this connection, or null. */
-    public TransportLayer layer() { return layer; }
+    /** Whether this connection speaks TLS. Thread-safe once the connection is up. */
+    public boolean isSecure() { return layer instanceof TlsInfo; }
+
+    /**
+     * What TLS negotiated on this connection (protocol, cipher suite, ALPN, SNI, peer
+     * certificates), or null for plain TCP. Read it on the loop thread; final once the connection
+     * is up.
+     */
+    public TlsInfo tls() { return layer instanceof TlsInfo t ? t : null; }
 
     /** Bytes waiting in the write queue (thread-safe read). */
     public long queuedBytes() { return queuedBytes; }

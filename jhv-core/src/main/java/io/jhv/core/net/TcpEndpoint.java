@@ -1,6 +1,8 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.Internals;
+import io.jhv.core.internal.TransportLayer;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -180,8 +182,8 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
         return self();
     }
 
-    /** Puts a layer (TLS) between the socket and the message handler of every connection. */
-    public T transportLayer(TransportLayer.Factory factory) { mutable(); this.layerFactory = factory; return self(); }
+    /** Puts a layer between the socket and the protocol of every connection (TLS; tests). Internal. */
+    T transportLayer(TransportLayer.Factory factory) { mutable(); this.layerFactory = factory; return self(); }
 
     /**
      * Speaks TLS on every connection ({@link io.jhv.core.tls.TlsConfig#server()} for a server,
@@ -190,7 +192,7 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
      */
     public T tls(io.jhv.core.tls.TlsConfig config) {
         mutable();
-        this.layerFactory = config == null ? null : config.layerFactory(this instanceof TcpClient);
+        this.layerFactory = config == null ? null : Internals.tls().layerFactory(config, this instanceof TcpClient);
         return self();
     }
 

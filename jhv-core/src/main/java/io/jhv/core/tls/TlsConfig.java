@@ -1,6 +1,8 @@
 package io.jhv.core.tls;
 
-import io.jhv.core.net.TransportLayer;
+import io.jhv.core.internal.Internals;
+import io.jhv.core.internal.TlsAccess;
+import io.jhv.core.internal.TransportLayer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -159,13 +161,18 @@ public final class TlsConfig {
 
     long handshakeTimeoutMillis() { return handshakeTimeoutMs; }
 
+    static {
+        Internals.install((TlsAccess) TlsConfig::layerFactory);
+    }
+
     /**
-     * The transport layer factory that {@code TcpServer.tls} and {@code TcpClient.tls} install; one
-     * {@link TlsInfo} layer per connection. {@code forClient} says which endpoint installs it.
+     * The transport layer factory that {@code TcpServer.tls} and {@code TcpClient.tls} install
+     * (through {@link Internals#tls()}); one {@link TlsInfo} layer per connection.
+     * {@code forClient} says which endpoint installs it.
      *
      * @throws IllegalArgumentException if a server config is put on a client or the other way round
      */
-    public TransportLayer.Factory layerFactory(boolean forClient) {
+    TransportLayer.Factory layerFactory(boolean forClient) {
         if (forClient != client) {
             throw new IllegalArgumentException("a TLS " + (client ? "client" : "server") + " config on a "
                     + (forClient ? "client" : "server") + ": use TlsConfig." + (forClient ? "client()" : "server()"));

@@ -24,7 +24,7 @@ public interface TlsInfo {
 
     /** The TLS information of {@code conn}, or null if it does not speak TLS. */
     static TlsInfo of(Connection conn) {
-        return conn.layer() instanceof TlsInfo t ? t : null;
+        return conn.tls();
     }
 
     /** True once the handshake has finished. */

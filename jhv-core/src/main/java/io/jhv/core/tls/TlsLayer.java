@@ -3,7 +3,7 @@ package io.jhv.core.tls;
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.net.CloseCause;
 import io.jhv.core.net.Connection;
-import io.jhv.core.net.TransportLayer;
+import io.jhv.core.internal.TransportLayer;
 import io.jhv.core.loop.Timer;
 
 import java.net.InetSocketAddress;

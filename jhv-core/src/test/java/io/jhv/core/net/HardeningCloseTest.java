@@ -1,6 +1,7 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.internal.TransportLayer;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.LeakCheck;
 import org.junit.jupiter.api.Test;

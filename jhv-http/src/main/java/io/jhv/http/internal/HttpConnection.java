@@ -1038,7 +1038,7 @@ public final class HttpConnection {
 
     private void startFile(Http1Response res) {
         flushBatch();
-        if (conn != null && conn.layer() == null) {
+        if (conn != null && !conn.isSecure()) {
             // Plain TCP: the connection sends the region with sendfile, in order after the head,
             // counted in its write queue (so back-pressure applies); nothing passes through the heap.
             // The response opened the file before its head was written; the connection owns it now.

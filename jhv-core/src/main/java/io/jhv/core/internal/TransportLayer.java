@@ -1,6 +1,8 @@
-package io.jhv.core.net;
+package io.jhv.core.internal;
 
 import io.jhv.core.buffer.Buffer;
+import io.jhv.core.net.CloseCause;
+import io.jhv.core.net.Connection;
 
 import java.nio.ByteBuffer;
 
@@ -8,7 +10,8 @@ import java.nio.ByteBuffer;
  * A layer between a connection's socket and its message handler, such as TLS. It turns bytes read
  * from the socket into application bytes, and application writes into bytes for the socket.
  *
- * <p>All methods run on the connection's loop thread. The public connection API (ordered writes,
+ * <p>Internal: TLS ({@code io.jhv.core.tls}) is the one layer; users turn it on with
+ * {@code TcpEndpoint.tls(TlsConfig)}. All methods run on the connection's loop thread. The public connection API (ordered writes,
  * back-pressure, timeouts, {@code close()} flushing, half-close) is the same with or without a layer.
  */
 public interface TransportLayer {
