@@ -140,11 +140,12 @@ public final class EventLoop implements Executor, AutoCloseable {
         this.readBufferSize = b.readBufferSize;
     }
 
-    /** A loop with default settings (not started). */
+    /** A loop with default settings (not started). Any thread. */
     public static EventLoop create() {
         return builder().build();
     }
 
+    /** A builder for a loop. Any thread; a builder is used from one thread. */
     public static Builder builder() {
         return new Builder();
     }
@@ -159,10 +160,10 @@ public final class EventLoop implements Executor, AutoCloseable {
 
         private Builder() {}
 
-        /** The thread's name. */
+        /** The thread's name. Builder methods: one thread at a time. */
         public Builder name(String name) { this.name = name; return this; }
 
-        /** "default" (epoll on Linux), "epoll" or "poll" (the JDK's poll(2) selector). */
+        /** "default" (epoll on Linux), "epoll" or "poll" (the JDK's poll(2) selector). Builder methods: one thread at a time. */
         public Builder poller(String kind) {
             this.poller = Objects.requireNonNull(kind, "kind");
             return this;
@@ -185,6 +186,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             return this;
         }
 
+        /** Builds the loop (not started). Any thread. */
         public EventLoop build() { return new EventLoop(this); }
     }
 
@@ -279,6 +281,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
+    /** Thread-safe. */
     public boolean isRunning() { return state == State.RUNNING && !stopRequested; }
 
     /**
@@ -308,9 +311,10 @@ public final class EventLoop implements Executor, AutoCloseable {
         terminationListeners.remove(listener);
     }
 
+    /** The thread name. Thread-safe. */
     public String name() { return name; }
 
-    /** The poller's name ("epoll", "poll", ...); null before the first start. */
+    /** The poller's name ("epoll", "poll", ...); null before the first start. Thread-safe. */
     public String pollerName() {
         Poller p = poller;
         return p == null ? null : p.name();
@@ -369,14 +373,16 @@ public final class EventLoop implements Executor, AutoCloseable {
      * Same as {@link #queueInLoop(Runnable)}: posts a custom event.
      *
      * @throws RejectedExecutionException if the loop has terminated
+     * Runs {@code task} on the loop thread, after what is queued. Any thread; {@link java.util.concurrent.RejectedExecutionException} once the loop has terminated.
      */
     public void post(Runnable task) { queueInLoop(task); }
 
-    /** Posts a custom event with a priority; within one iteration higher priorities run first. */
+    /** Posts a custom event with a priority; within one iteration higher priorities run first. Any thread. */
     public void post(int priority, Runnable task) {
         queueInLoop(priority == PRIORITY_NORMAL ? task : new Prioritized(priority, task));
     }
 
+    /** {@link java.util.concurrent.Executor} view of {@link #post(Runnable)}. Any thread. */
     @Override
     public void execute(Runnable task) { queueInLoop(task); }
 
@@ -466,7 +472,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** Tasks waiting to run (approximate when called from another thread). */
     public int pendingTasks() { return tasks.size() + localTasks.size(); }
 
-    /** Completed loop iterations (for tests and metrics). */
+    /** Completed loop iterations (for tests and metrics). Thread-safe (approximate off the loop). */
     public long iterations() { return iterations; }
 
     // ---------------------------------------------------------------- timers
@@ -548,7 +554,7 @@ public final class EventLoop implements Executor, AutoCloseable {
             }
         }
 
-        /** True until the callback has run its last time or was cancelled. */
+        /** True until the callback has run its last time or was cancelled. Thread-safe. */
         public boolean isActive() { return !cancelled; }
     }
 

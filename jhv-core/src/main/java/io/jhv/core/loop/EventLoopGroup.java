@@ -30,17 +30,17 @@ public final class EventLoopGroup implements AutoCloseable {
         this.balance = balance;
     }
 
-    /** A group of as many loops as there are processors (not started). */
+    /** A group of as many loops as there are processors (not started). Any thread. */
     public static EventLoopGroup create() {
         return create(Runtime.getRuntime().availableProcessors());
     }
 
-    /** A group of {@code n} loops (not started). */
+    /** A group of {@code n} loops (not started). Any thread. */
     public static EventLoopGroup create(int n) {
         return create(n, Balance.ROUND_ROBIN, "default");
     }
 
-    /** A group of {@code n} loops with a balance policy and a poller kind (see {@link EventLoop.Builder#poller}). */
+    /** A group of {@code n} loops with a balance policy and a poller kind (see {@link EventLoop.Builder#poller}). Any thread. */
     public static EventLoopGroup create(int n, Balance balance, String poller) {
         if (n < 1) throw new IllegalArgumentException("loops < 1: " + n);
         EventLoop[] loops = new EventLoop[n];
@@ -49,7 +49,7 @@ public final class EventLoopGroup implements AutoCloseable {
         return new EventLoopGroup(loops, balance);
     }
 
-    /** A group over loops you built. */
+    /** A group over loops you built. Any thread. */
     public static EventLoopGroup of(Balance balance, EventLoop... loops) {
         if (loops.length == 0) throw new IllegalArgumentException("no loops");
         return new EventLoopGroup(loops.clone(), balance);
@@ -57,13 +57,13 @@ public final class EventLoopGroup implements AutoCloseable {
 
     private static final AtomicInteger GROUP_IDS = new AtomicInteger();
 
-    /** Starts every loop that is not running. */
+    /** Starts every loop that is not running. Thread-safe. */
     public EventLoopGroup start() {
         for (EventLoop l : loops) if (!l.isRunning()) l.start();
         return this;
     }
 
-    /** The next loop by the group's balance policy. */
+    /** The next loop by the group's balance policy. Thread-safe. */
     public EventLoop next() {
         if (loops.length == 1) return loops[0];
         if (balance == Balance.LEAST_CONNECTIONS) {
@@ -74,10 +74,13 @@ public final class EventLoopGroup implements AutoCloseable {
         return loops[Math.floorMod(index.getAndIncrement(), loops.length)];
     }
 
+    /** Thread-safe. */
     public int size() { return loops.length; }
 
+    /** Thread-safe. */
     public EventLoop get(int i) { return loops[i]; }
 
+    /** Thread-safe. */
     public List<EventLoop> loops() { return List.of(loops); }
 
     /** Stops every loop and waits up to {@code timeout} for all threads to end. Returns true if they did. */
@@ -97,6 +100,7 @@ public final class EventLoopGroup implements AutoCloseable {
         return all;
     }
 
+    /** Thread-safe. */
     @Override
     public void close() {
         shutdownGracefully(Duration.ofSeconds(5));

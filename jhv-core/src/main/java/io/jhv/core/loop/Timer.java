@@ -31,6 +31,7 @@ public final class Timer {
     /**
      * Stops the timer; its callback will not run again (nor at all, if it has not run yet). Harmless
      * on a loop that has terminated (its timers are gone).
+     * Any thread.
      */
     public void cancel() {
         cancelled = true;
@@ -45,7 +46,7 @@ public final class Timer {
         }
     }
 
-    /** Restarts the countdown with the timer's own period, from now. */
+    /** Restarts the countdown with the timer's own period, from now. Any thread. */
     public void reset() {
         reset(periodNanos / 1_000_000L);
     }
@@ -54,6 +55,7 @@ public final class Timer {
      * Restarts the countdown with a new period in milliseconds, from now. A timer that has already
      * run its last time runs once more (libhv's {@code htimer_reset}); a cancelled timer stays
      * cancelled.
+     * Any thread.
      *
      * @throws java.util.concurrent.RejectedExecutionException if called from another thread after
      *         the loop has terminated
@@ -70,11 +72,11 @@ public final class Timer {
         });
     }
 
-    /** True until the timer has run its last time or was cancelled. */
+    /** True until the timer has run its last time or was cancelled. Thread-safe (a snapshot off the loop). */
     public boolean isActive() {
         return !cancelled && (heapIndex >= 0 || repeat != 0);
     }
 
-    /** The loop this timer runs on. */
+    /** The loop this timer runs on. Thread-safe. */
     public EventLoop loop() { return loop; }
 }

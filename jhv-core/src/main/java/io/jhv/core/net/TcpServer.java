@@ -85,17 +85,17 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         this.requestedPort = port;
     }
 
-    /** A server on all interfaces; port 0 picks a free port ({@link #port()} after start). */
+    /** A server on all interfaces; port 0 picks a free port ({@link #port()} after start). Any thread. */
     public static TcpServer create(int port) {
         return new TcpServer(null, port);
     }
 
-    /** A server on {@code host}. */
+    /** A server on {@code host}. Any thread. */
     public static TcpServer create(String host, int port) {
         return new TcpServer(host, port);
     }
 
-    /** Loops to run connections on, when the server makes its own group (default: processors). */
+    /** Loops to run connections on, when the server makes its own group (default: processors). Before {@link #start()}, one thread. */
     public TcpServer threads(int n) {
         mutable();
         if (n < 1) throw new IllegalArgumentException("threads < 1: " + n);
@@ -103,27 +103,28 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         return this;
     }
 
-    /** Runs on an existing group (not stopped by {@link #close()}). */
+    /** Runs on an existing group (not stopped by {@link #close()}). Before {@link #start()}, one thread. */
     public TcpServer group(EventLoopGroup group) {
         mutable();
         this.group = group;
         return this;
     }
 
-    /** One acceptor per loop on the same port with SO_REUSEPORT, instead of one acceptor handing out. */
+    /** One acceptor per loop on the same port with SO_REUSEPORT, instead of one acceptor handing out. Before {@link #start()}, one thread. */
     public TcpServer reusePort(boolean on) {
         mutable();
         this.reusePort = on;
         return this;
     }
 
+    /** The listen backlog. Before {@link #start()}, one thread. */
     public TcpServer backlog(int n) {
         mutable();
         this.backlog = n;
         return this;
     }
 
-    /** Connections above this many are closed at once, and counted in {@link #rejectedCount()}. */
+    /** Connections above this many are closed at once, and counted in {@link #rejectedCount()}. Before {@link #start()}, one thread. */
     public TcpServer maxConnections(int n) {
         mutable();
         if (n < 1) throw new IllegalArgumentException("maxConnections < 1: " + n);
@@ -131,7 +132,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         return this;
     }
 
-    /** The poller of the loops the server makes: "default", "epoll" or "poll". */
+    /** The poller of the loops the server makes: "default", "epoll" or "poll". Before {@link #start()}, one thread. */
     public TcpServer poller(String kind) {
         mutable();
         this.poller = kind;
@@ -140,6 +141,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
 
     /**
      * Binds and starts accepting. Returns when the server listens.
+     * Any thread, once.
      *
      * @throws UncheckedIOException if the address cannot be bound
      * @throws IllegalStateException if already started
@@ -408,7 +410,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         }
     }
 
-    /** The port the server listens on (after {@link #start()}). */
+    /** The port the server listens on (after {@link #start()}). Thread-safe. */
     public int port() {
         if (port < 0) throw new IllegalStateException("server not started");
         return port;
@@ -417,14 +419,16 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
     /** The live connections (a thread-safe view). */
     public Collection<Connection> connections() { return Collections.unmodifiableCollection(live.values()); }
 
+    /** Thread-safe. */
     public int connectionCount() { return count.get(); }
 
-    /** Connections closed at once because {@link #maxConnections} was reached. */
+    /** Connections closed at once because {@link #maxConnections} was reached. Thread-safe. */
     public long rejectedCount() { return rejected.get(); }
 
+    /** Connections accepted so far. Thread-safe. */
     public long acceptedCount() { return accepted.get(); }
 
-    /** The loops connections run on. */
+    /** The loops connections run on. Thread-safe. */
     public EventLoopGroup group() { return group; }
 
     /** Sends {@code bytes} to every live connection. Thread-safe. */
@@ -438,8 +442,10 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         }
     }
 
+    /** Any thread. */
     public void broadcast(String s) { broadcast(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)); }
 
+    /** Any thread. */
     public void broadcast(Buffer b) { broadcast(b.readBytes()); }
 
     /**
@@ -483,7 +489,7 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         }
     }
 
-    /** {@link #close(Duration)} with 5 s. */
+    /** {@link #close(Duration)} with 5 s. Thread-safe. */
     @Override
     public void close() {
         close(Duration.ofSeconds(5));

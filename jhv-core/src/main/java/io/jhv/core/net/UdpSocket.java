@@ -105,29 +105,29 @@ public final class UdpSocket implements AutoCloseable {
         this.requestedPort = port;
     }
 
-    /** A socket that binds to {@code port} on all interfaces when started (0: any free port). */
+    /** A socket that binds to {@code port} on all interfaces when started (0: any free port). Any thread. */
     public static UdpSocket bind(int port) {
         return new UdpSocket(null, port);
     }
 
-    /** A socket that binds to {@code host:port} when started. */
+    /** A socket that binds to {@code host:port} when started. Any thread. */
     public static UdpSocket bind(String host, int port) {
         return new UdpSocket(Objects.requireNonNull(host, "host"), port);
     }
 
-    /** A socket on an ephemeral port on all interfaces, typically a client. */
+    /** A socket on an ephemeral port on all interfaces, typically a client. Any thread. */
     public static UdpSocket create() {
         return new UdpSocket(null, 0);
     }
 
-    /** Runs on {@code loop} (a started loop, not stopped by {@link #close()}); by default the socket starts its own. */
+    /** Runs on {@code loop} (a started loop, not stopped by {@link #close()}); by default the socket starts its own. Before {@link #start()}, one thread. */
     public UdpSocket loop(EventLoop loop) {
         checkNotStarted();
         this.loop = Objects.requireNonNull(loop, "loop");
         return this;
     }
 
-    /** Called with each received datagram. Without a handler received datagrams are discarded. */
+    /** Called with each received datagram. Without a handler received datagrams are discarded. Before {@link #start()}, one thread; the handler runs on the loop thread. */
     public UdpSocket onMessage(DatagramHandler handler) {
         checkNotStarted();
         this.handler = handler;
@@ -148,6 +148,7 @@ public final class UdpSocket implements AutoCloseable {
      * How long {@link #close()} keeps sending datagrams the kernel has not taken yet (a full send
      * buffer) before it drops them (default {@value #DEFAULT_CLOSE_TIMEOUT_MS} ms; {@link Duration#ZERO} drops at once
      * what the kernel refuses on a last attempt). Configure before {@link #start()}.
+     * One thread.
      */
     public UdpSocket closeTimeout(Duration timeout) {
         checkNotStarted();
@@ -159,6 +160,7 @@ public final class UdpSocket implements AutoCloseable {
      * The most bytes of datagrams waiting for the socket to become writable (default
      * {@value #DEFAULT_MAX_QUEUED_BYTES}); a datagram that would go above it is dropped and reported
      * to {@link #onError}. Configure before {@link #start()}.
+     * One thread.
      */
     public UdpSocket maxQueuedBytes(long bytes) {
         checkNotStarted();
@@ -199,6 +201,7 @@ public final class UdpSocket implements AutoCloseable {
 
     /**
      * Opens the socket, binds it and starts receiving. Returns when it is ready.
+     * Any thread, once.
      *
      * @throws UncheckedIOException  if the socket cannot be opened or bound
      * @throws IllegalStateException if already started, or the given loop is not running
@@ -276,25 +279,27 @@ public final class UdpSocket implements AutoCloseable {
 
     // ---------------------------------------------------------------- state
 
-    /** The local port (after {@link #start()}). */
+    /** The local port (after {@link #start()}). Thread-safe. */
     public int port() {
         InetSocketAddress a = localAddress();
         if (a == null) throw new IllegalStateException("UDP socket not started or closed");
         return a.getPort();
     }
 
-    /** The bound local address, or null before start and after close. */
+    /** The bound local address, or null before start and after close. Thread-safe. */
     public InetSocketAddress localAddress() {
         DatagramSocket c = ch;
         if (c == null) return null;
         return (InetSocketAddress) c.localAddress();
     }
 
+    /** Thread-safe. */
     public EventLoop loop() { return loop; }
 
     /** Bytes of datagrams waiting for the socket to become writable (thread-safe read). */
     public long queuedBytes() { return queuedBytes; }
 
+    /** Thread-safe. */
     public boolean isClosed() { return closed; }
 
     @Override
