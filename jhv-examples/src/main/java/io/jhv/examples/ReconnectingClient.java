@@ -17,7 +17,7 @@ public final class ReconnectingClient {
 
     public static TcpClient start(String host, int port, Consumer<String> onLine) {
         return TcpClient.create(host, port)
-                .reconnect(ReconnectPolicy.exponential(100, 5_000).jitter(0.2))
+                .reconnect(ReconnectPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(5)).jitter(0.2))
                 .heartbeat(Duration.ofSeconds(1), () -> "ping\n")
                 .readTimeout(Duration.ofSeconds(3))
                 .unpacker(Unpackers.delimiter(new byte[] {'\n'}, 64 * 1024))

@@ -1,14 +1,15 @@
 package io.jhv.core.net;
 
+import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * When a {@link TcpClient} tries again after a failed connect or a lost connection (libhv's
  * {@code reconn_setting_t}): the delay grows fixed, linearly or exponentially from {@code min} to
- * {@code max}, with optional jitter, up to a maximum number of retries.
+ * {@code max}, with optional jitter, up to a maximum number of retries. Immutable and thread-safe.
  *
  * {@snippet :
- * client.reconnect(ReconnectPolicy.exponential(100, 10_000).maxRetries(20).jitter(0.2));
+ * client.reconnect(ReconnectPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(10)).maxRetries(20).jitter(0.2));
  * }
  */
 public final class ReconnectPolicy {
@@ -36,13 +37,20 @@ public final class ReconnectPolicy {
     }
 
     /** The same delay every time. */
-    public static ReconnectPolicy fixed(long delayMs) { return new ReconnectPolicy(Backoff.FIXED, delayMs, delayMs, INFINITE, 0); }
+    public static ReconnectPolicy fixed(Duration delay) {
+        long d = TcpEndpoint.millis(delay);
+        return new ReconnectPolicy(Backoff.FIXED, d, d, INFINITE, 0);
+    }
 
     /** min, 2*min, 3*min, ... up to max. */
-    public static ReconnectPolicy linear(long minMs, long maxMs) { return new ReconnectPolicy(Backoff.LINEAR, minMs, maxMs, INFINITE, 0); }
+    public static ReconnectPolicy linear(Duration min, Duration max) {
+        return new ReconnectPolicy(Backoff.LINEAR, TcpEndpoint.millis(min), TcpEndpoint.millis(max), INFINITE, 0);
+    }
 
     /** min, 2*min, 4*min, ... up to max. */
-    public static ReconnectPolicy exponential(long minMs, long maxMs) { return new ReconnectPolicy(Backoff.EXPONENTIAL, minMs, maxMs, INFINITE, 0); }
+    public static ReconnectPolicy exponential(Duration min, Duration max) {
+        return new ReconnectPolicy(Backoff.EXPONENTIAL, TcpEndpoint.millis(min), TcpEndpoint.millis(max), INFINITE, 0);
+    }
 
     /** Gives up after this many retries in a row ({@link #INFINITE}: never). */
     public ReconnectPolicy maxRetries(int n) { return new ReconnectPolicy(backoff, minDelayMs, maxDelayMs, n, jitter); }

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  *
  * {@snippet :
  * TcpClient client = TcpClient.create("127.0.0.1", 7000)
- *     .reconnect(ReconnectPolicy.exponential(100, 5000))
+ *     .reconnect(ReconnectPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(5)))
  *     .heartbeat(Duration.ofSeconds(1), () -> "ping\n").readTimeout(Duration.ofSeconds(3))
  *     .onConnection(c -> { if (c.isConnected()) c.write("hello\n"); })
  *     .onMessage((c, buf) -> System.out.println(buf.readString()))

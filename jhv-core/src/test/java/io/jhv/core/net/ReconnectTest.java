@@ -31,17 +31,17 @@ class ReconnectTest {
 
     @Test
     void policyDelaysGrowAsConfigured() {
-        ReconnectPolicy fixed = ReconnectPolicy.fixed(100);
+        ReconnectPolicy fixed = ReconnectPolicy.fixed(Duration.ofMillis(100));
         for (int r = 1; r <= 5; r++) assertEquals(100, fixed.delayMs(r));
 
-        ReconnectPolicy linear = ReconnectPolicy.linear(100, 350);
+        ReconnectPolicy linear = ReconnectPolicy.linear(Duration.ofMillis(100), Duration.ofMillis(350));
         assertEquals(List.of(100L, 200L, 300L, 350L, 350L), delays(linear, 5));
 
-        ReconnectPolicy exp = ReconnectPolicy.exponential(100, 1_000);
+        ReconnectPolicy exp = ReconnectPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(1));
         assertEquals(List.of(100L, 200L, 400L, 800L, 1_000L, 1_000L), delays(exp, 6));
         assertEquals(1_000, exp.delayMs(63), "no overflow for late retries");
         assertEquals(1_000, exp.delayMs(Integer.MAX_VALUE));
-        assertEquals(Long.MAX_VALUE / 2, ReconnectPolicy.linear(Long.MAX_VALUE / 4, Long.MAX_VALUE / 2).delayMs(1_000), "saturates");
+        assertEquals(Long.MAX_VALUE / 2, ReconnectPolicy.linear(Duration.ofMillis(Long.MAX_VALUE / 4), Duration.ofMillis(Long.MAX_VALUE / 2)).delayMs(1_000), "saturates");
 
         ReconnectPolicy limited = exp.maxRetries(3);
         assertTrue(limited.allows(3));
@@ -49,7 +49,7 @@ class ReconnectTest {
         assertTrue(exp.allows(1_000_000), "infinite by default");
         assertEquals(3, limited.maxRetries());
 
-        ReconnectPolicy jittered = ReconnectPolicy.fixed(1_000).jitter(0.2);
+        ReconnectPolicy jittered = ReconnectPolicy.fixed(Duration.ofSeconds(1)).jitter(0.2);
         Set<Long> seen = new HashSet<>();
         for (int i = 0; i < 1_000; i++) {
             long d = jittered.delayMs(1);
@@ -57,16 +57,16 @@ class ReconnectTest {
             seen.add(d);
         }
         assertTrue(seen.size() > 10, "jitter should spread the delays");
-        ReconnectPolicy expJitter = ReconnectPolicy.exponential(100, 1_000).jitter(0.5);
+        ReconnectPolicy expJitter = ReconnectPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(1)).jitter(0.5);
         for (int i = 0; i < 200; i++) {
             long d = expJitter.delayMs(10);
             assertTrue(d >= 500 && d <= 1_500, "jitter around the capped delay: " + d);
         }
 
-        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.linear(500, 100));
-        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.fixed(-1));
-        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.fixed(1).jitter(1.5));
-        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.fixed(1).maxRetries(-2));
+        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.linear(Duration.ofMillis(500), Duration.ofMillis(100)));
+        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.fixed(Duration.ofMillis(-1)));
+        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.fixed(Duration.ofMillis(1)).jitter(1.5));
+        assertThrows(IllegalArgumentException.class, () -> ReconnectPolicy.fixed(Duration.ofMillis(1)).maxRetries(-2));
     }
 
     private static List<Long> delays(ReconnectPolicy p, int n) {
@@ -89,7 +89,7 @@ class ReconnectTest {
         List<CloseCause> causes = new CopyOnWriteArrayList<>();
         AtomicInteger ups = new AtomicInteger();
         TcpClient client = TcpClient.create("127.0.0.1", port)
-                .reconnect(ReconnectPolicy.exponential(20, 100))
+                .reconnect(ReconnectPolicy.exponential(Duration.ofMillis(20), Duration.ofMillis(100)))
                 .onConnection(c -> { if (c.isConnected()) ups.incrementAndGet(); })
                 .onClose((c, cause) -> causes.add(cause))
                 .start();
@@ -146,7 +146,7 @@ class ReconnectTest {
             TcpClient client = TcpClient.create("127.0.0.1", silent.getLocalPort())
                     .heartbeat(Duration.ofMillis(50), () -> "ping\n")
                     .readTimeout(Duration.ofMillis(300))
-                    .reconnect(ReconnectPolicy.fixed(50))
+                    .reconnect(ReconnectPolicy.fixed(Duration.ofMillis(50)))
                     .onClose((c, cause) -> causes.add(cause))
                     .start();
             try {
@@ -188,7 +188,7 @@ class ReconnectTest {
             CountDownLatch lost = new CountDownLatch(1);
             String threadName = "jhv-client-127.0.0.1:" + rude.getLocalPort();
             TcpClient client = TcpClient.create("127.0.0.1", rude.getLocalPort())
-                    .reconnect(ReconnectPolicy.fixed(400))
+                    .reconnect(ReconnectPolicy.fixed(Duration.ofMillis(400)))
                     .onClose((c, cause) -> lost.countDown())
                     .start();
             assertTrue(lost.await(5, TimeUnit.SECONDS));
@@ -212,7 +212,7 @@ class ReconnectTest {
     void closeWhileResolvingOrConnectingEndsTheClientCleanly() throws Exception {
         // a name: resolved on another thread, close() may land before or after the result
         for (int i = 0; i < 20; i++) {
-            TcpClient c = TcpClient.create("localhost", 9).reconnect(ReconnectPolicy.fixed(10)).start();
+            TcpClient c = TcpClient.create("localhost", 9).reconnect(ReconnectPolicy.fixed(Duration.ofMillis(10))).start();
             c.close();
             assertTrue(c.awaitTermination(Duration.ofSeconds(5)));
         }
@@ -237,7 +237,7 @@ class ReconnectTest {
     @Test
     void closeRacingWithStartNeverLeavesALoopRunning() throws Exception {
         for (int i = 0; i < 50; i++) {
-            TcpClient c = TcpClient.create("127.0.0.1", 9).reconnect(ReconnectPolicy.fixed(5));
+            TcpClient c = TcpClient.create("127.0.0.1", 9).reconnect(ReconnectPolicy.fixed(Duration.ofMillis(5)));
             Thread starter = new Thread(() -> {
                 try {
                     c.start();
@@ -277,7 +277,7 @@ class ReconnectTest {
             TcpClient[] self = new TcpClient[1];
             CountDownLatch closed = new CountDownLatch(1);
             self[0] = TcpClient.create("127.0.0.1", server.port()).loop(loop)
-                    .reconnect(ReconnectPolicy.fixed(10))
+                    .reconnect(ReconnectPolicy.fixed(Duration.ofMillis(10)))
                     .onConnection(c -> { if (c.isConnected()) c.write("bye"); })
                     .onMessage((c, buf) -> { buf.skip(buf.readableBytes()); self[0].close(); }) // on the loop thread
                     .onClose((c, cause) -> closed.countDown());
@@ -338,7 +338,7 @@ class ReconnectTest {
         int port = freePort();
         AtomicInteger attempts = new AtomicInteger();
         TcpClient client = TcpClient.create("127.0.0.1", port)
-                .reconnect(ReconnectPolicy.fixed(20).maxRetries(2))
+                .reconnect(ReconnectPolicy.fixed(Duration.ofMillis(20)).maxRetries(2))
                 .onClose((c, cause) -> attempts.incrementAndGet())
                 .start();
         try {

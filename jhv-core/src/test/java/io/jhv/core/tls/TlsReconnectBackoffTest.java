@@ -66,7 +66,7 @@ class TlsReconnectBackoffTest {
             CountDownLatch three = new CountDownLatch(3);
             TcpClient client = TcpClient.create("127.0.0.1", server.ss.getLocalPort())
                     .tls(TlsTestSupport.client().build())
-                    .reconnect(ReconnectPolicy.fixed(150).maxRetries(2))
+                    .reconnect(ReconnectPolicy.fixed(Duration.ofMillis(150)).maxRetries(2))
                     .onConnectFailed(cause -> {
                         failures.add(cause);
                         three.countDown();
