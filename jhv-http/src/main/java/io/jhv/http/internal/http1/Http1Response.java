@@ -488,8 +488,8 @@ public final class Http1Response implements Response {
         public ChunkedWriter write(byte[] data) {
             if (closed) throw new IllegalStateException("stream closed");
             if (data.length > 0) {
-                conn.awaitStreamCapacity(Http1Response.this);
-                conn.chunk(Http1Response.this, data.clone(), false);
+                conn.stream.awaitCapacity(Http1Response.this);
+                conn.stream.chunk(Http1Response.this, data.clone(), false);
             }
             return this;
         }
@@ -503,7 +503,7 @@ public final class Http1Response implements Response {
         public void close() {
             if (closed) return;
             closed = true;
-            conn.chunk(Http1Response.this, null, true);
+            conn.stream.chunk(Http1Response.this, null, true);
         }
     }
 
