@@ -2,7 +2,6 @@ package io.jhv.http.internal.http1;
 
 import io.jhv.http.Cookie;
 import io.jhv.http.internal.CookieParser;
-import io.jhv.http.internal.FormDecoder;
 import io.jhv.http.internal.MultipartParser;
 import io.jhv.http.internal.Urls;
 import io.jhv.http.server.Part;
@@ -14,7 +13,6 @@ import io.jhv.http.HttpException;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.net.SocketAddress;
-import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -169,7 +167,7 @@ public final class Http1Request implements Request {
             // origin-form
         } else if (a[start] == '*' && end - start == 1) {
             if (methodId != M_OPTIONS) throw new HttpException(400, "the asterisk target is only for OPTIONS");
-        } else if (startsWithIgnoreCase(a, start, end, "http://") || startsWithIgnoreCase(a, start, end, "https://")) {
+        } else if (HeadRules.startsWithIgnoreCase(a, start, end, "http://") || HeadRules.startsWithIgnoreCase(a, start, end, "https://")) {
             // absolute-form: the path starts at the first '/' after the authority
             int s = start + (a[start + 4] == ':' ? 7 : 8);
             while (s < end && a[s] != '/' && a[s] != '?') s++;
@@ -182,10 +180,10 @@ public final class Http1Request implements Request {
         }
         if (ps < 0) {
             pathStart = -1;
-            int q = indexOf(a, start, end, (byte) '?');
+            int q = HeadRules.indexOf(a, start, end, (byte) '?');
             pathEnd = q < 0 ? -1 : q - base;
         } else {
-            int q = indexOf(a, ps, end, (byte) '?');
+            int q = HeadRules.indexOf(a, ps, end, (byte) '?');
             pathStart = ps - base;
             pathEnd = (q < 0 ? pe : q) - base;
         }
@@ -209,27 +207,27 @@ public final class Http1Request implements Request {
             int k = h * 4;
             int ns = base + hdr[k], ne = base + hdr[k + 1], vs = base + hdr[k + 2], ve = base + hdr[k + 3];
             int nl = ne - ns;
-            if (nl == 4 && regionIs(ns, ne, HOST)) {
+            if (nl == 4 && HeadRules.regionIs(data, ns, ne, HeadRules.HOST)) {
                 if (hostIndex >= 0) throw new HttpException(400, "more than one Host header");
                 hostIndex = h;
-                checkHost(vs, ve);
-            } else if (nl == 14 && regionIs(ns, ne, CONTENT_LENGTH)) {
-                long v = parseContentLength(vs, ve);
+                HeadRules.checkHost(data, vs, ve);
+            } else if (nl == 14 && HeadRules.regionIs(data, ns, ne, HeadRules.CONTENT_LENGTH)) {
+                long v = HeadRules.parseContentLength(data, vs, ve);
                 if (sawCl && v != cl) throw new HttpException(400, "differing Content-Length values");
                 sawCl = true;
                 cl = v;
-            } else if (nl == 17 && regionIs(ns, ne, TRANSFER_ENCODING)) {
+            } else if (nl == 17 && HeadRules.regionIs(data, ns, ne, HeadRules.TRANSFER_ENCODING)) {
                 // an earlier Transfer-Encoding line passed the check, so it ended in chunked: any
                 // coding after it means chunked is not the last (or is applied twice)
                 if (sawTe) throw new HttpException(400, "more than one Transfer-Encoding field: chunked must come once, last");
                 sawTe = true;
-                checkTransferEncoding(vs, ve);
-            } else if (nl == 10 && regionIs(ns, ne, CONNECTION)) {
-                int tokens = connectionTokens(vs, ve);
-                close |= (tokens & CONN_CLOSE) != 0;
-                ka |= (tokens & CONN_KEEP_ALIVE) != 0;
-            } else if (nl == 6 && regionIs(ns, ne, EXPECT)) {
-                if (ve - vs == 12 && regionIs(vs, ve, CONTINUE_100)) expectContinue = true;
+                HeadRules.checkTransferEncoding(data, vs, ve);
+            } else if (nl == 10 && HeadRules.regionIs(data, ns, ne, HeadRules.CONNECTION)) {
+                int tokens = HeadRules.connectionTokens(data, vs, ve);
+                close |= (tokens & HeadRules.CONN_CLOSE) != 0;
+                ka |= (tokens & HeadRules.CONN_KEEP_ALIVE) != 0;
+            } else if (nl == 6 && HeadRules.regionIs(data, ns, ne, HeadRules.EXPECT)) {
+                if (ve - vs == 12 && HeadRules.regionIs(data, vs, ve, HeadRules.CONTINUE_100)) expectContinue = true;
                 else throw new HttpException(417, "unsupported expectation");
             }
         }
@@ -245,152 +243,6 @@ public final class Http1Request implements Request {
         keepAlive = minor == 1 ? !close : (ka && !close);
         // RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored
         if (bodyKind == BodyKind.NONE || minor == 0) expectContinue = false;
-    }
-
-    /** Bytes a Host header may not contain: controls, space, DEL, non-ASCII, and URL delimiters. */
-    private static final boolean[] BAD_HOST = new boolean[256];
-
-    static {
-        for (int b = 0; b < 256; b++) BAD_HOST[b] = b <= 0x20 || b >= 0x7f || "/\\@?#,".indexOf(b) >= 0;
-    }
-
-    private void checkHost(int vs, int ve) {
-        byte[] d = data;
-        for (int i = vs; i < ve; i++) {
-            if (BAD_HOST[d[i] & 0xff]) throw new HttpException(400, "invalid Host header");
-        }
-    }
-
-    private long parseContentLength(int vs, int ve) {
-        // A list of identical values ("5, 5") is allowed by RFC 9110 8.6; anything else is an error.
-        long v = -1;
-        int i = vs;
-        while (i < ve) {
-            while (i < ve && (data[i] == ' ' || data[i] == '\t')) i++;
-            int ds = i;
-            long n = 0;
-            while (i < ve && data[i] >= '0' && data[i] <= '9') {
-                if (i - ds >= 18) throw new HttpException(400, "Content-Length too large");
-                n = n * 10 + (data[i] - '0');
-                i++;
-            }
-            if (i == ds) throw new HttpException(400, "malformed Content-Length");
-            while (i < ve && (data[i] == ' ' || data[i] == '\t')) i++;
-            if (i < ve) {
-                if (data[i] != ',') throw new HttpException(400, "malformed Content-Length");
-                i++;
-            }
-            if (v >= 0 && n != v) throw new HttpException(400, "differing Content-Length values");
-            v = n;
-        }
-        if (v < 0) throw new HttpException(400, "empty Content-Length");
-        return v;
-    }
-
-    private void checkTransferEncoding(int vs, int ve) {
-        // Only "chunked" is implemented; it must be the final (and here the only) coding.
-        int i = vs;
-        boolean chunkedSeen = false;
-        while (i < ve) {
-            while (i < ve && (data[i] == ' ' || data[i] == '\t' || data[i] == ',')) i++;
-            int s = i;
-            while (i < ve && data[i] != ',' && data[i] != ' ' && data[i] != '\t' && data[i] != ';') i++;
-            if (i == s) break;
-            if (i - s == 7 && regionIs(s, i, CHUNKED)) {
-                if (chunkedSeen) throw new HttpException(400, "chunked applied twice");
-                chunkedSeen = true;
-            } else {
-                throw new HttpException(501, "transfer coding not implemented: " + new String(data, s, i - s, StandardCharsets.ISO_8859_1));
-            }
-            while (i < ve && data[i] != ',') i++;
-        }
-        if (!chunkedSeen) throw new HttpException(400, "Transfer-Encoding without chunked");
-    }
-
-    private boolean hasToken(int vs, int ve, String token) {
-        int n = token.length();
-        int i = vs;
-        while (i < ve) {
-            while (i < ve && (data[i] == ' ' || data[i] == '\t' || data[i] == ',')) i++;
-            int s = i;
-            while (i < ve && data[i] != ',') i++;
-            int e = i;
-            while (e > s && (data[e - 1] == ' ' || data[e - 1] == '\t')) e--;
-            if (e - s == n && regionIs(s, e, token)) return true;
-        }
-        return false;
-    }
-
-    private static final int CONN_CLOSE = 1, CONN_KEEP_ALIVE = 2;
-
-    /** The close and keep-alive tokens of a Connection value, in one pass over it. */
-    private int connectionTokens(int vs, int ve) {
-        int found = 0;
-        int i = vs;
-        while (i < ve) {
-            while (i < ve && (data[i] == ' ' || data[i] == '\t' || data[i] == ',')) i++;
-            int s = i;
-            while (i < ve && data[i] != ',') i++;
-            int e = i;
-            while (e > s && (data[e - 1] == ' ' || data[e - 1] == '\t')) e--;
-            int n = e - s;
-            if (n == 5 && regionIs(s, e, CLOSE)) found |= CONN_CLOSE;
-            else if (n == 10 && regionIs(s, e, KEEP_ALIVE)) found |= CONN_KEEP_ALIVE;
-        }
-        return found;
-    }
-
-    private boolean nameIs(int s, int e, String lower) {
-        return regionIs(s, e, lower);
-    }
-
-    /** ASCII case-insensitive compare of data[s, e) with a lower-case string. */
-    // Lower-case names and tokens the head rules look for, compared as bytes.
-    private static final byte[] HOST = "host".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CONTENT_LENGTH = "content-length".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] TRANSFER_ENCODING = "transfer-encoding".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CONNECTION = "connection".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] EXPECT = "expect".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CONTINUE_100 = "100-continue".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CHUNKED = "chunked".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CLOSE = "close".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] KEEP_ALIVE = "keep-alive".getBytes(StandardCharsets.US_ASCII);
-
-    /**
-     * ASCII case-insensitive compare of data[s, e) with lower-case letters, digits and '-': b | 0x20
-     * folds A-Z onto a-z, and no other byte a valid head can hold folds onto those.
-     */
-    private boolean regionIs(int s, int e, byte[] lower) {
-        int n = lower.length;
-        if (e - s != n) return false;
-        byte[] d = data;
-        for (int i = 0; i < n; i++) if ((d[s + i] | 0x20) != lower[i]) return false;
-        return true;
-    }
-
-    private boolean regionIs(int s, int e, String lower) {
-        if (e - s != lower.length()) return false;
-        for (int i = 0; i < lower.length(); i++) {
-            int b = data[s + i];
-            if (b >= 'A' && b <= 'Z') b += 32;
-            if (b != lower.charAt(i)) return false;
-        }
-        return true;
-    }
-
-    private static boolean startsWithIgnoreCase(byte[] a, int s, int e, String p) {
-        if (e - s < p.length()) return false;
-        for (int i = 0; i < p.length(); i++) {
-            int b = a[s + i];
-            if (b >= 'A' && b <= 'Z') b += 32;
-            if (b != p.charAt(i)) return false;
-        }
-        return true;
-    }
-
-    private static int indexOf(byte[] a, int s, int e, byte b) {
-        for (int i = s; i < e; i++) if (a[i] == b) return i;
-        return -1;
     }
 
     /** Copies the head into the request's own array, so it outlives the input buffer. */
@@ -600,7 +452,7 @@ public final class Http1Request implements Request {
     boolean headerHasToken(String name, String lowerToken) {
         for (int h = find(name, 0); h >= 0; h = find(name, h + 1)) {
             int k = h * 4;
-            if (hasToken(base + hdr[k + 2], base + hdr[k + 3], lowerToken)) return true;
+            if (HeadRules.hasToken(data, base + hdr[k + 2], base + hdr[k + 3], lowerToken)) return true;
         }
         return false;
     }
@@ -625,7 +477,7 @@ public final class Http1Request implements Request {
     }
 
     @Override
-    public String bodyString() { return new String(body, bodyOff, bodyLen, charset()); }
+    public String bodyString() { return new String(body, bodyOff, bodyLen, RequestBodies.charset(contentType())); }
 
     @Override
     public InputStream bodyStream() { return new ByteArrayInputStream(body, bodyOff, bodyLen); }
@@ -633,44 +485,10 @@ public final class Http1Request implements Request {
     @Override
     public long contentLength() { return bodyLen; }
 
-    private Charset charset() {
-        String ct = contentType();
-        if (ct != null) {
-            int i = ct.toLowerCase(java.util.Locale.ROOT).indexOf("charset=");
-            if (i >= 0) {
-                String cs = ct.substring(i + 8).trim();
-                int semi = cs.indexOf(';');
-                if (semi >= 0) cs = cs.substring(0, semi).trim();
-                if (cs.startsWith("\"") && cs.endsWith("\"") && cs.length() > 1) cs = cs.substring(1, cs.length() - 1);
-                try {
-                    return Charset.forName(cs);
-                } catch (RuntimeException e) {
-                    throw new HttpException(415, "unknown charset " + cs);
-                }
-            }
-        }
-        return StandardCharsets.UTF_8;
-    }
-
     @Override
     public Map<String, String> form() {
         if (form == null) {
-            Map<String, String> m = new LinkedHashMap<>();
-            String ct = contentType();
-            if (ct != null && ct.regionMatches(true, 0, "application/x-www-form-urlencoded", 0, 33)) {
-                FormDecoder.decode(body, bodyOff, bodyLen, charset(), m);
-            } else if (multipart != null) {
-                for (Part p : multipart.parts()) {
-                    if (p.filename() == null) {
-                        try {
-                            m.putIfAbsent(p.name(), p.string());
-                        } catch (java.io.IOException e) {
-                            throw new HttpException(500, "cannot read part " + p.name(), e);
-                        }
-                    }
-                }
-            }
-            form = Collections.unmodifiableMap(m);
+            form = RequestBodies.form(contentType(), body, bodyOff, bodyLen, multipart);
         }
         return form;
     }
