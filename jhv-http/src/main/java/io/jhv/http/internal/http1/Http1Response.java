@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
@@ -31,8 +30,6 @@ import java.util.function.Consumer;
  * at once, exactly one wins. Body methods called off the loop are handed to the loop.
  */
 public final class Http1Response implements Response {
-    private static final byte[] CRLF = {'\r', '\n'};
-    private static final byte[][] STATUS_LINES = new byte[600][];
     private static final System.Logger LOG = System.getLogger(Http1Response.class.getName());
     private static final String HOOK_FAILED_BODY = "Internal Server Error";
 
@@ -470,7 +467,7 @@ public final class Http1Response implements Response {
         conn.keepRequest(req);
         chunked = true;
         conn.submit(this, null, 0, 0, -1);
-        return new Chunks();
+        return new ChunkStream(this);
     }
 
     @Override
@@ -478,79 +475,7 @@ public final class Http1Response implements Response {
         if (contentType == null) contentType = "text/event-stream; charset=utf-8";
         if (header("Cache-Control") == null) header("Cache-Control", "no-cache");
         ChunkedWriter w = stream();
-        return new Sse(w);
-    }
-
-    private final class Chunks implements ChunkedWriter {
-        private volatile boolean closed;
-
-        @Override
-        public ChunkedWriter write(byte[] data) {
-            if (closed) throw new IllegalStateException("stream closed");
-            if (data.length > 0) {
-                conn.stream.awaitCapacity(Http1Response.this);
-                conn.stream.chunk(Http1Response.this, data.clone(), false);
-            }
-            return this;
-        }
-
-        @Override
-        public ChunkedWriter write(String data) {
-            return write(data.getBytes(StandardCharsets.UTF_8));
-        }
-
-        @Override
-        public void close() {
-            if (closed) return;
-            closed = true;
-            conn.stream.chunk(Http1Response.this, null, true);
-        }
-    }
-
-    private static final class Sse implements SseEmitter {
-        private final ChunkedWriter w;
-
-        Sse(ChunkedWriter w) {
-            this.w = w;
-        }
-
-        @Override
-        public SseEmitter send(String data) {
-            return send(null, data, null);
-        }
-
-        @Override
-        public SseEmitter send(String event, String data, String id) {
-            StringBuilder sb = new StringBuilder();
-            if (id != null) sb.append("id: ").append(oneLine(id)).append('\n');
-            if (event != null) sb.append("event: ").append(oneLine(event)).append('\n');
-            for (String line : data.split("\r\n|\r|\n", -1)) sb.append("data: ").append(line).append('\n');
-            sb.append('\n');
-            w.write(sb.toString());
-            return this;
-        }
-
-        @Override
-        public SseEmitter comment(String text) {
-            w.write(": " + oneLine(text) + "\n\n");
-            return this;
-        }
-
-        @Override
-        public SseEmitter retry(Duration delay) {
-            w.write("retry: " + delay.toMillis() + "\n\n");
-            return this;
-        }
-
-        @Override
-        public void close() {
-            w.close();
-        }
-
-        private static String oneLine(String s) {
-            if (s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0) throw new IllegalArgumentException("SSE field may not contain a line break");
-            return s;
-        }
+        return new SseStream(w);
     }
 
     // ---------------------------------------------------------------- encoding (loop thread)
@@ -599,26 +524,26 @@ public final class Http1Response implements Response {
 
     private void encodeHead(Buffer out, long contentLength) {
         bodyBytes = contentLength > 0 && sendsBody() ? contentLength : 0;
-        out.write(statusLine(status));
+        out.write(HeadEncoding.statusLine(status));
         out.write(conn.server().serverHeaderLine());
         out.write(DateCache.line());
         for (int i = 0; i < headerCount; i++) {
             out.writeString(names[i]); // UTF-8: ASCII is copied in place
             out.writeByte(':').writeByte(' ');
             out.writeString(values[i]);
-            out.write(CRLF);
+            out.write(HeadEncoding.CRLF);
         }
         boolean bodyless = status < 200 || status == 204 || status == 304;
         if (contentType != null && !bodyless) {
             out.writeString("Content-Type: ", StandardCharsets.ISO_8859_1);
             out.writeString(contentType);
-            out.write(CRLF);
+            out.write(HeadEncoding.CRLF);
         }
         if (!bodyless) {
             if (contentLength >= 0) {
                 out.writeString("Content-Length: ", StandardCharsets.ISO_8859_1);
-                writeDecimal(out, contentLength);
-                out.write(CRLF);
+                HeadEncoding.writeDecimal(out, contentLength);
+                out.write(HeadEncoding.CRLF);
             } else if (req.minorVersion() == 1) {
                 out.writeString("Transfer-Encoding: chunked\r\n", StandardCharsets.ISO_8859_1);
             } else {
@@ -630,60 +555,6 @@ public final class Http1Response implements Response {
         } else if (req.minorVersion() == 0) {
             out.writeString("Connection: keep-alive\r\n", StandardCharsets.ISO_8859_1);
         }
-        out.write(CRLF);
+        out.write(HeadEncoding.CRLF);
     }
-
-    private static byte[] statusLine(int status) {
-        byte[] l = STATUS_LINES[status];
-        if (l == null) {
-            l = ("HTTP/1.1 " + status + " " + Status.reason(status) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
-            STATUS_LINES[status] = l;
-        }
-        return l;
-    }
-
-    /** Decimal digits of 0..9999, the lengths nearly every body has: no division per response. */
-    private static final byte[][] SMALL_DECIMALS = new byte[10_000][];
-
-    static {
-        for (int i = 0; i < SMALL_DECIMALS.length; i++) SMALL_DECIMALS[i] = Integer.toString(i).getBytes(StandardCharsets.ISO_8859_1);
-    }
-
-    static void writeDecimal(Buffer out, long v) {
-        if (v >= 0 && v < SMALL_DECIMALS.length) {
-            out.write(SMALL_DECIMALS[(int) v]);
-            return;
-        }
-        if (v == 0) {
-            out.writeByte('0');
-            return;
-        }
-        int digits = 0;
-        for (long x = v; x > 0; x /= 10) digits++;
-        out.ensureWritable(digits);
-        byte[] a = out.array();
-        int end = out.writerIndex() + digits;
-        for (int i = end - 1; v > 0; i--, v /= 10) a[i] = (byte) ('0' + v % 10);
-        out.advanceWriter(digits);
-    }
-
-    /** The length of {@code s} encoded as UTF-8 by the JDK (a lone surrogate becomes '?'). */
-    static int utf8Length(String s) {
-        int n = s.length(), len = n;
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (c >= 0x80) {
-                if (c < 0x800) len += 1;
-                else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-                    len += 2;
-                    i++;
-                } else if (!Character.isSurrogate(c)) {
-                    len += 2;
-                } // a lone surrogate is encoded as '?': one byte, as counted
-
-            }
-        }
-        return len;
-    }
-
 }

@@ -318,7 +318,7 @@ public final class HttpConnection {
     void submitString(Http1Response res, String body) {
         if (inLoop()) {
             Buffer out = outputFor(res);
-            res.writeHead(out, Http1Response.utf8Length(body));
+            res.writeHead(out, HeadEncoding.utf8Length(body));
             if (res.sendsBody()) out.writeString(body); // UTF-8, ASCII copied in place
             finished(res);
         } else {
