@@ -445,23 +445,23 @@ class StaticFilesTest {
 
     @Test
     void unitHelpers() {
-        assertTrue(StaticFiles.acceptsGzip("gzip"));
-        assertTrue(StaticFiles.acceptsGzip("deflate, GZIP;q=0.5"));
-        assertTrue(StaticFiles.acceptsGzip("x-gzip"));
-        assertTrue(StaticFiles.acceptsGzip("*;q=0.1"));
-        assertFalse(StaticFiles.acceptsGzip("gzip;q=0"));
-        assertFalse(StaticFiles.acceptsGzip("*, gzip;q=0"));
-        assertFalse(StaticFiles.acceptsGzip("identity"));
-        assertFalse(StaticFiles.acceptsGzip(null));
-        assertArrayEquals(new long[] {0, 0}, StaticFiles.parseRanges("bytes=0-0", 10));
-        assertArrayEquals(new long[] {}, StaticFiles.parseRanges("bytes=10-", 10));
-        assertArrayEquals(new long[] {}, StaticFiles.parseRanges("bytes=-0", 10));
-        assertNull(StaticFiles.parseRanges("bytes=" + "0-1,".repeat(40), 10), "too many ranges: ignored");
-        assertNull(StaticFiles.parseRanges("bytes=-", 10));
-        assertNull(StaticFiles.parseRanges("bytes=1-2-3", 10));
-        assertArrayEquals(new long[] {5, 9}, StaticFiles.parseRanges("bytes=5-99999999999999999999", 10));
-        assertEquals("&lt;a href=&quot;x&quot;&gt;&amp;&#39;", StaticFiles.escapeHtml("<a href=\"x\">&'"));
-        assertEquals("a%20b%2F%C3%A9", StaticFiles.encodeSegment("a b/é"));
-        assertEquals(1_700_000_000L, StaticFiles.parseDate("Tue, 14 Nov 2023 22:13:20 GMT"));
+        assertTrue(GzipCache.acceptsGzip("gzip"));
+        assertTrue(GzipCache.acceptsGzip("deflate, GZIP;q=0.5"));
+        assertTrue(GzipCache.acceptsGzip("x-gzip"));
+        assertTrue(GzipCache.acceptsGzip("*;q=0.1"));
+        assertFalse(GzipCache.acceptsGzip("gzip;q=0"));
+        assertFalse(GzipCache.acceptsGzip("*, gzip;q=0"));
+        assertFalse(GzipCache.acceptsGzip("identity"));
+        assertFalse(GzipCache.acceptsGzip(null));
+        assertArrayEquals(new long[] {0, 0}, ByteRanges.parse("bytes=0-0", 10));
+        assertArrayEquals(new long[] {}, ByteRanges.parse("bytes=10-", 10));
+        assertArrayEquals(new long[] {}, ByteRanges.parse("bytes=-0", 10));
+        assertNull(ByteRanges.parse("bytes=" + "0-1,".repeat(40), 10), "too many ranges: ignored");
+        assertNull(ByteRanges.parse("bytes=-", 10));
+        assertNull(ByteRanges.parse("bytes=1-2-3", 10));
+        assertArrayEquals(new long[] {5, 9}, ByteRanges.parse("bytes=5-99999999999999999999", 10));
+        assertEquals("&lt;a href=&quot;x&quot;&gt;&amp;&#39;", DirectoryListing.escapeHtml("<a href=\"x\">&'"));
+        assertEquals("a%20b%2F%C3%A9", DirectoryListing.encodeSegment("a b/é"));
+        assertEquals(1_700_000_000L, Validators.parseDate("Tue, 14 Nov 2023 22:13:20 GMT"));
     }
 }
