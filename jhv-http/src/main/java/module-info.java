@@ -1,5 +1,13 @@
-/** jhv HTTP: HTTP/1.1 server. */
+/**
+ * jhv HTTP: common HTTP types ({@code io.jhv.http}), the HTTP/1.1 server ({@code io.jhv.http.server}),
+ * and, to come, the client ({@code io.jhv.http.client}) and WebSocket ({@code io.jhv.http.websocket}).
+ * {@code io.jhv.http.internal} and its sub-packages (the HTTP/1.1 engine, the built-in JSON codec,
+ * body decoders) are not exported.
+ */
 module io.jhv.http {
     requires transitive io.jhv.core;
     exports io.jhv.http;
+    exports io.jhv.http.server;
+    // io.jhv.http.client and io.jhv.http.websocket hold only a package-info for now: a module cannot
+    // export an empty package, so their exports come with their first types.
 }

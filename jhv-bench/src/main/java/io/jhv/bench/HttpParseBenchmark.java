@@ -1,7 +1,7 @@
 package io.jhv.bench;
 
 import io.jhv.core.buffer.Buffer;
-import io.jhv.http.internal.EmbeddedHttp;
+import io.jhv.http.internal.http1.EmbeddedHttp;
 import io.jhv.http.internal.ServerConfig;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -3,13 +3,13 @@ package io.jhv.cli;
 import io.jhv.core.tls.SelfSignedCertificate;
 import io.jhv.core.tls.TlsConfig;
 
-import io.jhv.http.AccessLog;
-import io.jhv.http.Cors;
-import io.jhv.http.Handler;
 import io.jhv.http.HttpException;
-import io.jhv.http.HttpServer;
-import io.jhv.http.Part;
-import io.jhv.http.StaticFiles;
+import io.jhv.http.server.AccessLog;
+import io.jhv.http.server.Cors;
+import io.jhv.http.server.Handler;
+import io.jhv.http.server.HttpServer;
+import io.jhv.http.server.Part;
+import io.jhv.http.server.StaticFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -233,7 +233,7 @@ final class HttpdCommand {
     }
 
     /** Saves the file parts of a multipart body under {@code dir}; returns the JSON summary. */
-    static Map<String, Object> saveUploads(io.jhv.http.Request req, Path dir) throws IOException {
+    static Map<String, Object> saveUploads(io.jhv.http.server.Request req, Path dir) throws IOException {
         String type = req.contentType();
         if (type == null || !type.regionMatches(true, 0, "multipart/form-data", 0, 19)) {
             throw new HttpException(415, "POST /upload expects multipart/form-data (try: curl -F file=@FILE ...)");

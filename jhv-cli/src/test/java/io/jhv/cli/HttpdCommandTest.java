@@ -1,6 +1,6 @@
 package io.jhv.cli;
 
-import io.jhv.http.Json;
+import io.jhv.http.JsonCodec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -116,7 +116,7 @@ class HttpdCommandTest {
         assertEquals("application/json", res.headers().firstValue("Content-Type").orElse(null));
 
         res = send(HttpRequest.newBuilder(uri(r, "/users/42")));
-        assertEquals(Map.of("id", "42"), Json.create().parse(text(res)));
+        assertEquals(Map.of("id", "42"), JsonCodec.builtIn().parse(text(res)));
 
         res = send(HttpRequest.newBuilder(uri(r, "/")));
         assertEquals(200, res.statusCode());
@@ -145,7 +145,7 @@ class HttpdCommandTest {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(b.toByteArray())));
         assertEquals(200, res.statusCode(), text(res));
         @SuppressWarnings("unchecked")
-        Map<String, Object> summary = (Map<String, Object>) Json.create().parse(text(res));
+        Map<String, Object> summary = (Map<String, Object>) JsonCodec.builtIn().parse(text(res));
         assertEquals(2L, summary.get("count"));
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> parts = (List<Map<String, Object>>) summary.get("parts");
@@ -331,7 +331,7 @@ class HttpdCommandTest {
         Files.write(upload, data);
         byte[] json = curl("-F", "file=@" + upload, "-F", "note=from curl", base + "/upload");
         @SuppressWarnings("unchecked")
-        Map<String, Object> summary = (Map<String, Object>) Json.create().parse(new String(json, StandardCharsets.UTF_8));
+        Map<String, Object> summary = (Map<String, Object>) JsonCodec.builtIn().parse(new String(json, StandardCharsets.UTF_8));
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> parts = (List<Map<String, Object>>) summary.get("parts");
         Map<String, Object> filePart = parts.get(0);
@@ -349,7 +349,7 @@ class HttpdCommandTest {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // The class path of the three modules, wherever the test runner loaded them from.
         StringBuilder cp = new StringBuilder();
-        for (Class<?> c : new Class<?>[] {Main.class, io.jhv.http.HttpServer.class, io.jhv.core.net.TcpServer.class}) {
+        for (Class<?> c : new Class<?>[] {Main.class, io.jhv.http.server.HttpServer.class, io.jhv.core.net.TcpServer.class}) {
             if (cp.length() > 0) cp.append(File.pathSeparatorChar);
             cp.append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
         }

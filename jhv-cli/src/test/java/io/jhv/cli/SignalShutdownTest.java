@@ -56,7 +56,7 @@ class SignalShutdownTest {
         Path conf = tmp.resolve("h.conf");
         Files.writeString(conf, "upload_dir = " + Files.createDirectories(tmp.resolve("up")) + "\nshutdown_timeout = 1000\n");
         Process p = new ProcessBuilder(java(), "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
-                classPath(Main.class, io.jhv.http.HttpServer.class, io.jhv.core.net.TcpServer.class), "io.jhv.cli.Main",
+                classPath(Main.class, io.jhv.http.server.HttpServer.class, io.jhv.core.net.TcpServer.class), "io.jhv.cli.Main",
                 "httpd", "--port", "0", "--host", "127.0.0.1", "--threads", "1", "--config", conf.toString())
                 .redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

@@ -1,6 +1,6 @@
 package io.jhv.examples;
 
-import io.jhv.http.HttpServer;
+import io.jhv.http.server.HttpServer;
 
 import java.util.Map;
 

@@ -4,7 +4,7 @@ import io.jhv.core.loop.EventLoop;
 import io.jhv.core.net.TcpClient;
 import io.jhv.core.net.TcpServer;
 import io.jhv.core.net.UdpSocket;
-import io.jhv.http.HttpServer;
+import io.jhv.http.server.HttpServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

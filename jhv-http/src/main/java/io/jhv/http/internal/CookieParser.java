@@ -1,5 +1,7 @@
 package io.jhv.http.internal;
 
+import io.jhv.http.Cookie;
+
 import java.util.Map;
 
 /**

@@ -1,7 +1,9 @@
 package io.jhv.http.internal;
 
+import io.jhv.http.Headers;
+import io.jhv.http.server.Part;
+
 import io.jhv.http.HttpException;
-import io.jhv.http.Part;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;

@@ -1,6 +1,7 @@
 package io.jhv.http.internal;
 
-import io.jhv.http.Part;
+import io.jhv.http.server.Part;
+
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

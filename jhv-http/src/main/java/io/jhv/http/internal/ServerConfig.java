@@ -1,8 +1,11 @@
 package io.jhv.http.internal;
 
-import io.jhv.http.ErrorHandler;
+import io.jhv.http.internal.http1.HttpConnection;
+import io.jhv.http.internal.http1.Router;
+import io.jhv.http.server.ErrorHandler;
+import io.jhv.http.server.Middleware;
+
 import io.jhv.http.JsonCodec;
-import io.jhv.http.Middleware;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -13,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What an HTTP server's connections share: routes, middleware, limits. Filled by
- * {@link io.jhv.http.HttpServer} before it starts; read-only afterwards except the draining flag.
+ * {@link io.jhv.http.server.HttpServer} before it starts; read-only afterwards except the draining flag.
  */
 public final class ServerConfig {
     public final Router router = new Router();
@@ -87,7 +90,7 @@ public final class ServerConfig {
         serverHeaderLine = name == null ? new byte[0] : ("Server: " + name + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
     }
 
-    byte[] serverHeaderLine() { return serverHeaderLine; }
+    public byte[] serverHeaderLine() { return serverHeaderLine; }
 
-    JsonCodec jsonCodec() { return jsonCodec; }
+    public JsonCodec jsonCodec() { return jsonCodec; }
 }
