@@ -207,7 +207,7 @@ public final class LeakCheck implements BeforeAllCallback, AfterAllCallback, Bef
                     + "\n(@LeakCheck.Allow or jhv.leakcheck.allow." + context.getRequiredTestClass().getName()
                     + context.getTestMethod().map(m -> "#" + m.getName()).orElse("") + "=threads,fds,errors opts out, with a reason)");
             synchronized (ERRORS_LOCK) {
-                for (Reported r : LAST_ERRORS) if (r.seq >= before.errors) e.addSuppressed(r.error);
+                for (Reported r : LAST_ERRORS) if (r.seq >= before.errors && printable(r.error)) e.addSuppressed(r.error);
             }
             throw e;
         }
@@ -348,9 +348,27 @@ public final class LeakCheck implements BeforeAllCallback, AfterAllCallback, Bef
         }
     }
 
+    /** Whether the runner can print {@code t} (a test may throw one whose toString fails, on purpose). */
+    private static boolean printable(Throwable t) {
+        try {
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                c.toString();
+                if (c.getCause() == c) break;
+            }
+            return true;
+        } catch (Throwable notPrintable) {
+            return false;
+        }
+    }
+
     private static String firstLines(Throwable t) {
+        if (!printable(t)) return t.getClass().getName() + " (its toString() fails)";
         StringWriter w = new StringWriter();
-        t.printStackTrace(new PrintWriter(w));
+        try {
+            t.printStackTrace(new PrintWriter(w));
+        } catch (Throwable failed) {
+            return t.getClass().getName() + " (cannot print it: " + failed.getClass().getName() + ")";
+        }
         String[] lines = w.toString().split("\n");
         StringBuilder sb = new StringBuilder(lines[0]);
         for (int i = 1; i < Math.min(lines.length, 4); i++) sb.append("\n        ").append(lines[i].strip());
