@@ -3,6 +3,7 @@ package io.jhv.core.loop;
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.LoopAccess;
+import io.jhv.core.internal.LoopErrors;
 import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.Transport;
 
@@ -662,6 +663,7 @@ public final class EventLoop implements Executor, AutoCloseable {
                 }
             }
         }
+        LoopErrors.unhandled(this, t); // test listeners (jhv-testing's LeakCheck); never throws
         long now = System.nanoTime();
         if (now - nextErrorLogNanos < 0) {
             unloggedErrors.incrementAndGet();

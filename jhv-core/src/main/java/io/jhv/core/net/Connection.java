@@ -919,7 +919,9 @@ public final class Connection {
         if (writeCompleteHandler != null && !writeCompletePosted) {
             if (writeCompleteTask == null) writeCompleteTask = () -> {
                 writeCompletePosted = false;
-                if (state == State.CONNECTED && queue.isEmpty()) writeCompleteHandler.onConnection(this);
+                // Read again when it runs: a handover (an upgrade) may have removed the handler meanwhile.
+                ConnectionHandler h = writeCompleteHandler;
+                if (h != null && state == State.CONNECTED && queue.isEmpty()) h.onConnection(this);
             };
             writeCompletePosted = true;
             loop.queueInLoop(writeCompleteTask); // not re-entrant: the handler may write again

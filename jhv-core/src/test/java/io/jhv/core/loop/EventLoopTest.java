@@ -136,7 +136,7 @@ class EventLoopTest {
         EventLoop loop = EventLoop.create().start();
         Thread t = onLoop(loop, Thread::currentThread);
         // Wait until the loop thread is really blocked in the selector (no timer, no IO).
-        assertTrue(LeakCheck.await(() -> inSelect(t), Duration.ofSeconds(5)), "loop never blocked in poll");
+        assertTrue(Probes.await(() -> inSelect(t), Duration.ofSeconds(5)), "loop never blocked in poll");
         long start = System.nanoTime();
         loop.stop();
         assertTrue(loop.awaitTermination(Duration.ofSeconds(1)), "loop did not stop within 1 s");
@@ -160,8 +160,8 @@ class EventLoopTest {
         // Warm up once, so class loading and JDK caches do not count as leaks.
         cycle(EventLoop.builder().name("jhv-cycle-warm").build(), true);
         cycle(EventLoop.builder().name("jhv-cycle-warm-poll").poller("poll").build(), true);
-        int threads0 = LeakCheck.threads();
-        int fds0 = LeakCheck.canCountFds() ? LeakCheck.openFds() : 0;
+        int threads0 = Probes.threads();
+        int fds0 = Probes.canCountFds() ? Probes.openFds() : 0;
 
         for (int i = 0; i < 500; i++) {
             // new loops, alternating the epoll and the poll(2) selector
@@ -175,11 +175,11 @@ class EventLoopTest {
         same.stop();
         assertTrue(same.awaitTermination(Duration.ofSeconds(5)));
 
-        assertEquals(0, LeakCheck.settle(() -> LeakCheck.threadsNamed("jhv-cycle"), 0, Duration.ofSeconds(5)), "loop threads left");
-        int threads = LeakCheck.settle(LeakCheck::threads, threads0, Duration.ofSeconds(5));
+        assertEquals(0, Probes.settle(() -> Probes.threadsNamed("jhv-cycle"), 0, Duration.ofSeconds(5)), "loop threads left");
+        int threads = Probes.settle(Probes::threads, threads0, Duration.ofSeconds(5));
         assertTrue(threads <= threads0, "threads: " + threads0 + " before, " + threads + " after");
-        if (LeakCheck.canCountFds()) {
-            int fds = LeakCheck.settle(LeakCheck::openFds, fds0, Duration.ofSeconds(5));
+        if (Probes.canCountFds()) {
+            int fds = Probes.settle(Probes::openFds, fds0, Duration.ofSeconds(5));
             assertTrue(fds <= fds0, "descriptors: " + fds0 + " before, " + fds + " after");
         }
     }
@@ -265,7 +265,7 @@ class EventLoopTest {
                 });
                 await(registered);
                 try (java.net.Socket client = new java.net.Socket("127.0.0.1", ((InetSocketAddress) listener.localAddress()).getPort())) {
-                    assertTrue(LeakCheck.await(() -> errors.size() >= 4, Duration.ofSeconds(5)), "reported: " + errors);
+                    assertTrue(Probes.await(() -> errors.size() >= 4, Duration.ofSeconds(5)), "reported: " + errors);
                 }
                 List<String> messages = new ArrayList<>();
                 for (Throwable e : errors) messages.add(e.getMessage());
@@ -286,7 +286,7 @@ class EventLoopTest {
             AtomicInteger forever = new AtomicInteger();
             loop.addIdle(3, three::incrementAndGet);
             EventLoop.Idle idle = loop.addIdle(Timer.INFINITE, forever::incrementAndGet);
-            assertTrue(LeakCheck.await(() -> three.get() == 3 && forever.get() >= 5, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> three.get() == 3 && forever.get() >= 5, Duration.ofSeconds(5)));
             idle.cancel();
             assertFalse(idle.isActive());
             int afterCancel = onLoop(loop, forever::get);
@@ -315,7 +315,7 @@ class EventLoopTest {
                 added.countDown();
             });
             await(added);
-            assertTrue(LeakCheck.await(() -> c.get() >= 3, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> c.get() >= 3, Duration.ofSeconds(5)));
             assertEquals(0, b.get(), "cancelled before its turn in the first idle round");
             assertTrue(a.get() >= 3);
         }
@@ -344,12 +344,12 @@ class EventLoopTest {
                 assertTrue(onLoop(loop, () -> true));
             }
         }
-        int before = LeakCheck.threadsNamed("jhv-bogus");
+        int before = Probes.threadsNamed("jhv-bogus");
         EventLoop bogus = EventLoop.builder().name("jhv-bogus").poller("kqueue-on-linux").build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, bogus::start);
         assertTrue(e.getMessage().contains("unknown poller"), e.getMessage());
         assertFalse(bogus.isRunning());
-        assertEquals(before, LeakCheck.threadsNamed("jhv-bogus"));
+        assertEquals(before, Probes.threadsNamed("jhv-bogus"));
     }
 
     @Test

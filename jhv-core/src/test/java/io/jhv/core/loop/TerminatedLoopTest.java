@@ -78,7 +78,7 @@ class TerminatedLoopTest {
                 });
             }
             go.countDown();
-            assertTrue(LeakCheck.await(() -> accepted.get() > 1000, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> accepted.get() > 1000, Duration.ofSeconds(5)));
             loop.stop();
             for (Thread t : posters) t.join(5_000);
             assertTrue(loop.awaitTermination(Duration.ofSeconds(5)));

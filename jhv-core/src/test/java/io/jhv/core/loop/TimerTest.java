@@ -115,7 +115,7 @@ class TimerTest {
         //    they are all due: the cancel must win even before its removal task has run.
         release = holdLoop();
         inThread(() -> { for (int i = 1; i < n; i += 8) timers.get(i).cancel(); });
-        assertTrue(LeakCheck.await(() -> System.nanoTime() - t0 > 330_000_000L, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> System.nanoTime() - t0 > 330_000_000L, Duration.ofSeconds(5)));
         release.countDown();
         CountDownLatch after = new CountDownLatch(1);
         loop.setTimeout(30, after::countDown);
@@ -136,7 +136,7 @@ class TimerTest {
         CountDownLatch resetDone = new CountDownLatch(1);
         loop.setTimeout(80, () -> { t.reset(); resetDone.countDown(); });
         await(resetDone);
-        assertTrue(LeakCheck.await(() -> firedAt.get() != 0, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> firedAt.get() != 0, Duration.ofSeconds(5)));
         long ms = (firedAt.get() - start) / 1_000_000;
         assertTrue(ms >= 80 + 150 - 5, "fired " + ms + " ms after start; the reset at 80 ms should delay it to ~230 ms");
 
@@ -144,12 +144,12 @@ class TimerTest {
         AtomicInteger runs = new AtomicInteger();
         Timer u = loop.setTimeout(10_000, runs::incrementAndGet);
         u.reset(20);
-        assertTrue(LeakCheck.await(() -> runs.get() == 1, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> runs.get() == 1, Duration.ofSeconds(5)));
         assertFalse(onLoop(u::isActive));
 
         // A finished one-shot timer that is reset runs exactly once more (not for ever).
         u.reset(5);
-        assertTrue(LeakCheck.await(() -> runs.get() == 2, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> runs.get() == 2, Duration.ofSeconds(5)));
         CountDownLatch later = new CountDownLatch(1);
         loop.setTimeout(60, later::countDown);
         await(later);
@@ -183,7 +183,7 @@ class TimerTest {
             set.countDown();
         });
         await(set);
-        assertTrue(LeakCheck.await(() -> bRuns.get() == 1, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> bRuns.get() == 1, Duration.ofSeconds(5)));
         assertTrue((bFiredAt.get() - start[0]) / 1_000_000 >= 75, "b ran before its new deadline");
         CountDownLatch later = new CountDownLatch(1);
         loop.setTimeout(100, later::countDown);
@@ -213,7 +213,7 @@ class TimerTest {
         AtomicInteger runs = new AtomicInteger();
         Timer t = loop.setTimer(5, 3, EventLoop.PRIORITY_NORMAL, runs::incrementAndGet);
         assertSame(loop, t.loop());
-        assertTrue(LeakCheck.await(() -> runs.get() == 3, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> runs.get() == 3, Duration.ofSeconds(5)));
         CountDownLatch later = new CountDownLatch(1);
         loop.setTimeout(40, later::countDown);
         await(later);

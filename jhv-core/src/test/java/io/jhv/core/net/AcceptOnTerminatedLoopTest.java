@@ -56,7 +56,7 @@ class AcceptOnTerminatedLoopTest {
             }
             assertEquals(2, echoed, "served by the running loop");
             assertEquals(2, closed, "closed for the stopped loop");
-            assertTrue(io.jhv.core.loop.LeakCheck.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)),
+            assertTrue(io.jhv.core.loop.Probes.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)),
                     "connections: " + server.connectionCount());
         } finally {
             server.close();

@@ -102,7 +102,7 @@ class BackpressureTest {
              Socket s = new Socket("127.0.0.1", server.port())) {
             byte[] all = new byte[size];
             new java.io.DataInputStream(s.getInputStream()).readFully(all);
-            assertTrue(io.jhv.core.loop.LeakCheck.await(() -> !queuedAtCallback.isEmpty(), java.time.Duration.ofSeconds(5)));
+            assertTrue(io.jhv.core.loop.Probes.await(() -> !queuedAtCallback.isEmpty(), java.time.Duration.ofSeconds(5)));
             assertEquals(java.util.List.of(0L), queuedAtCallback, "one onWriteComplete, with an empty queue");
         }
     }
@@ -126,7 +126,7 @@ class BackpressureTest {
             never.await(150, TimeUnit.MILLISECONDS);
             assertEquals(0, received.get(), "nothing is read while paused");
             conn.resumeReading(); // from another thread
-            assertTrue(io.jhv.core.loop.LeakCheck.await(() -> received.get() == 1000, java.time.Duration.ofSeconds(5)));
+            assertTrue(io.jhv.core.loop.Probes.await(() -> received.get() == 1000, java.time.Duration.ofSeconds(5)));
         }
     }
 }

@@ -1,6 +1,6 @@
 package io.jhv.core.net;
 
-import io.jhv.core.loop.LeakCheck;
+import io.jhv.core.loop.Probes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -172,7 +172,7 @@ class CloseTest {
             s.shutdownOutput();
             assertEquals(CloseCause.Kind.PEER_CLOSED, closes.await().kind());
             assertEquals(1, peerShutdowns.get(), "the peer's half-close is still reported");
-            assertTrue(LeakCheck.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)));
             closes.assertOncePerConnection();
         }
     }
@@ -274,7 +274,7 @@ class CloseTest {
                 // the server must have read every tag before the client side acts
                 byTag.get("normal").get(5, TimeUnit.SECONDS);
                 byTag.get("error").get(5, TimeUnit.SECONDS);
-                assertTrue(LeakCheck.await(() -> {
+                assertTrue(Probes.await(() -> {
                     int tagged = 0;
                     for (Connection c : server.connections()) if (c.context() != null) tagged++;
                     return tagged == 3;
@@ -292,7 +292,7 @@ class CloseTest {
                 assertEquals(CloseCause.Kind.ERROR, error.kind());
                 assertNotNull(error.error());
                 assertEquals("bad input", error.error().getMessage());
-                assertTrue(LeakCheck.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)));
+                assertTrue(Probes.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)));
                 assertEquals(5, closes.total.get());
                 closes.assertOncePerConnection();
             } finally {
@@ -406,7 +406,7 @@ class CloseTest {
                 connector.join(5_000);
                 assertEquals(0, server.connectionCount(), "round " + round);
                 for (io.jhv.core.loop.EventLoop l : group.loops()) {
-                    assertTrue(LeakCheck.await(() -> l.load() == 0, Duration.ofSeconds(5)), "connections left on " + l.name() + ": " + l.load());
+                    assertTrue(Probes.await(() -> l.load() == 0, Duration.ofSeconds(5)), "connections left on " + l.name() + ": " + l.load());
                     assertTrue(l.isRunning(), "a shared group is not the server's to stop");
                 }
                 for (Socket s : sockets) assertNothingOpenBehind(s);
@@ -443,11 +443,11 @@ class CloseTest {
     @Test
     void startOnAPortInUseFailsCleanly() throws Exception {
         try (TcpServer first = TcpServer.create("127.0.0.1", 0).threads(1).start()) {
-            int before = LeakCheck.threadsNamed("jhv-g");
+            int before = Probes.threadsNamed("jhv-g");
             java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
                     () -> TcpServer.create("127.0.0.1", first.port()).threads(2).start());
             assertTrue(e.getMessage().contains("cannot listen on 127.0.0.1:" + first.port()), e.getMessage());
-            assertTrue(LeakCheck.settle(() -> LeakCheck.threadsNamed("jhv-g"), before, Duration.ofSeconds(5)) <= before,
+            assertTrue(Probes.settle(() -> Probes.threadsNamed("jhv-g"), before, Duration.ofSeconds(5)) <= before,
                     "the failed server's loops must stop");
             assertThrows(IllegalStateException.class, first::start);
         }
@@ -463,16 +463,16 @@ class CloseTest {
                 .start()) {
             int warm = 100, cycles = 10_000;
             for (int i = 0; i < warm; i++) cycle(server.port(), i);
-            assertTrue(LeakCheck.await(() -> closes.total.get() == warm, Duration.ofSeconds(10)));
-            int fds0 = LeakCheck.canCountFds() ? LeakCheck.openFds() : 0;
+            assertTrue(Probes.await(() -> closes.total.get() == warm, Duration.ofSeconds(10)));
+            int fds0 = Probes.canCountFds() ? Probes.openFds() : 0;
             for (int i = 0; i < cycles; i++) cycle(server.port(), i);
-            assertTrue(LeakCheck.await(() -> closes.total.get() == warm + cycles, Duration.ofSeconds(20)),
+            assertTrue(Probes.await(() -> closes.total.get() == warm + cycles, Duration.ofSeconds(20)),
                     "closed " + closes.total.get() + " of " + (warm + cycles));
             assertEquals(warm + cycles, up.get());
             assertEquals(0, server.connectionCount());
             closes.assertOncePerConnection();
-            if (LeakCheck.canCountFds()) {
-                int fds = LeakCheck.settle(LeakCheck::openFds, fds0, Duration.ofSeconds(5));
+            if (Probes.canCountFds()) {
+                int fds = Probes.settle(Probes::openFds, fds0, Duration.ofSeconds(5));
                 assertTrue(fds <= fds0, "descriptors: " + fds0 + " before, " + fds + " after");
             }
         }
@@ -489,15 +489,15 @@ class CloseTest {
     void clientConnectCloseCyclesLeakNoDescriptorsOrThreads() throws Exception {
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).start()) {
             for (int i = 0; i < 20; i++) clientCycle(server.port());
-            int fds0 = LeakCheck.canCountFds() ? LeakCheck.openFds() : 0;
-            int threads0 = LeakCheck.threads();
+            int fds0 = Probes.canCountFds() ? Probes.openFds() : 0;
+            int threads0 = Probes.threads();
             for (int i = 0; i < 300; i++) clientCycle(server.port());
-            assertEquals(0, LeakCheck.settle(() -> LeakCheck.threadsNamed("jhv-client-"), 0, Duration.ofSeconds(5)));
-            int threads = LeakCheck.settle(LeakCheck::threads, threads0, Duration.ofSeconds(5));
+            assertEquals(0, Probes.settle(() -> Probes.threadsNamed("jhv-client-"), 0, Duration.ofSeconds(5)));
+            int threads = Probes.settle(Probes::threads, threads0, Duration.ofSeconds(5));
             assertTrue(threads <= threads0, "threads: " + threads0 + " before, " + threads + " after");
-            assertTrue(LeakCheck.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)));
-            if (LeakCheck.canCountFds()) {
-                int fds = LeakCheck.settle(LeakCheck::openFds, fds0, Duration.ofSeconds(5));
+            assertTrue(Probes.await(() -> server.connectionCount() == 0, Duration.ofSeconds(5)));
+            if (Probes.canCountFds()) {
+                int fds = Probes.settle(Probes::openFds, fds0, Duration.ofSeconds(5));
                 assertTrue(fds <= fds0, "descriptors: " + fds0 + " before, " + fds + " after");
             }
         }

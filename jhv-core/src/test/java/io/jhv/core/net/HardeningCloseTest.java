@@ -3,7 +3,7 @@ package io.jhv.core.net;
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.internal.TransportLayer;
 import io.jhv.core.loop.EventLoop;
-import io.jhv.core.loop.LeakCheck;
+import io.jhv.core.loop.Probes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -320,7 +320,7 @@ class HardeningCloseTest {
             s.setSoLinger(true, 0);
             s.close(); // RST
             // keep writing until the server notices (the first write after the RST may still pass)
-            assertTrue(LeakCheck.await(() -> {
+            assertTrue(Probes.await(() -> {
                 try {
                     c.write(filled(64 * 1024, 'w'));
                 } catch (IllegalStateException closedAlready) {

@@ -2,7 +2,7 @@ package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.loop.EventLoop;
-import io.jhv.core.loop.LeakCheck;
+import io.jhv.core.loop.Probes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -98,7 +98,7 @@ class LoopDeathTest {
             assertTrue(closedByPeer(bad), "the connection whose callback failed is closed");
             assertEquals("still here\n", echo(good, "still here\n"));
             assertTrue(loop.isRunning());
-            assertTrue(LeakCheck.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
         } finally {
             server.close();
         }

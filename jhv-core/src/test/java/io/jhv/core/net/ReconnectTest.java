@@ -1,7 +1,7 @@
 package io.jhv.core.net;
 
 import io.jhv.core.loop.EventLoop;
-import io.jhv.core.loop.LeakCheck;
+import io.jhv.core.loop.Probes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -94,7 +94,7 @@ class ReconnectTest {
                 .onClose((c, cause) -> causes.add(cause))
                 .start();
         try {
-            assertTrue(LeakCheck.await(() -> client.retries() >= 3, Duration.ofSeconds(5)), "retries: " + client.retries());
+            assertTrue(Probes.await(() -> client.retries() >= 3, Duration.ofSeconds(5)), "retries: " + client.retries());
             assertFalse(client.isConnected());
             for (CloseCause c : causes) assertEquals(CloseCause.Kind.ERROR, c.kind(), "a refused connect: " + c);
             assertThrows(IllegalStateException.class, () -> client.write("x"));
@@ -104,7 +104,7 @@ class ReconnectTest {
                     .onMessage((c, buf) -> c.write(buf))
                     .start();
             try {
-                assertTrue(LeakCheck.await(client::isConnected, Duration.ofSeconds(5)));
+                assertTrue(Probes.await(client::isConnected, Duration.ofSeconds(5)));
                 assertEquals(1, client.connectCount());
                 assertEquals(0, client.retries(), "a successful connect resets the retries");
                 CompletableFuture<String> echo = new CompletableFuture<>();
@@ -114,11 +114,11 @@ class ReconnectTest {
             } finally {
                 server.close(); // goes away again ...
             }
-            assertTrue(LeakCheck.await(() -> !client.isConnected(), Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> !client.isConnected(), Duration.ofSeconds(5)));
             // ... and comes back once more.
             TcpServer again = TcpServer.create("127.0.0.1", port).threads(1).start();
             try {
-                assertTrue(LeakCheck.await(() -> client.connectCount() == 2 && client.isConnected(), Duration.ofSeconds(5)));
+                assertTrue(Probes.await(() -> client.connectCount() == 2 && client.isConnected(), Duration.ofSeconds(5)));
                 assertEquals(2, ups.get());
             } finally {
                 again.close();
@@ -150,7 +150,7 @@ class ReconnectTest {
                     .onClose((c, cause) -> causes.add(cause))
                     .start();
             try {
-                assertTrue(LeakCheck.await(() -> client.connectCount() >= 2 && held.size() >= 2, Duration.ofSeconds(10)),
+                assertTrue(Probes.await(() -> client.connectCount() >= 2 && held.size() >= 2, Duration.ofSeconds(10)),
                         "connects " + client.connectCount() + ", accepted " + held.size());
                 CloseCause first = causes.get(0);
                 assertEquals(CloseCause.Kind.TIMEOUT, first.kind());
@@ -192,12 +192,12 @@ class ReconnectTest {
                     .onClose((c, cause) -> lost.countDown())
                     .start();
             assertTrue(lost.await(5, TimeUnit.SECONDS));
-            assertEquals(1, LeakCheck.threadsNamed(threadName));
+            assertEquals(1, Probes.threadsNamed(threadName));
             // now within the 400 ms back-off
             client.close();
             assertTrue(client.awaitTermination(Duration.ofSeconds(2)));
             assertFalse(client.loop().isRunning());
-            assertEquals(0, LeakCheck.settle(() -> LeakCheck.threadsNamed(threadName), 0, Duration.ofSeconds(2)), "the client's own loop thread ended");
+            assertEquals(0, Probes.settle(() -> Probes.threadsNamed(threadName), 0, Duration.ofSeconds(2)), "the client's own loop thread ended");
             int seen = accepts.get();
             CountDownLatch never = new CountDownLatch(1);
             assertFalse(never.await(600, TimeUnit.MILLISECONDS)); // longer than the back-off
@@ -224,7 +224,7 @@ class ReconnectTest {
         c.close();
         assertTrue(c.awaitTermination(Duration.ofSeconds(2)));
         assertTrue((System.nanoTime() - start) / 1_000_000 < 2_000);
-        assertEquals(0, LeakCheck.settle(() -> LeakCheck.threadsNamed("jhv-client-localhost") + LeakCheck.threadsNamed("jhv-client-192.0.2.1"),
+        assertEquals(0, Probes.settle(() -> Probes.threadsNamed("jhv-client-localhost") + Probes.threadsNamed("jhv-client-192.0.2.1"),
                 0, Duration.ofSeconds(2)));
 
         // closed before it started: start() refuses, nothing is left running
@@ -250,7 +250,7 @@ class ReconnectTest {
             starter.join();
             assertTrue(c.awaitTermination(Duration.ofSeconds(5)), "round " + i);
         }
-        assertEquals(0, LeakCheck.settle(() -> LeakCheck.threadsNamed("jhv-client-127.0.0.1:9"), 0, Duration.ofSeconds(5)));
+        assertEquals(0, Probes.settle(() -> Probes.threadsNamed("jhv-client-127.0.0.1:9"), 0, Duration.ofSeconds(5)));
     }
 
     @Test
@@ -303,7 +303,7 @@ class ReconnectTest {
                     .start();
             try {
                 assertEquals(new InetSocketAddress("127.0.0.1", local), seen.get(5, TimeUnit.SECONDS));
-                assertTrue(LeakCheck.await(client::isConnected, Duration.ofSeconds(5)));
+                assertTrue(Probes.await(client::isConnected, Duration.ofSeconds(5)));
                 assertEquals(local, ((InetSocketAddress) client.connection().localAddress()).getPort());
             } finally {
                 client.close();
@@ -342,7 +342,7 @@ class ReconnectTest {
                 .onClose((c, cause) -> attempts.incrementAndGet())
                 .start();
         try {
-            assertTrue(LeakCheck.await(() -> attempts.get() == 3, Duration.ofSeconds(5)), "first try and 2 retries");
+            assertTrue(Probes.await(() -> attempts.get() == 3, Duration.ofSeconds(5)), "first try and 2 retries");
             CountDownLatch never = new CountDownLatch(1);
             assertFalse(never.await(200, TimeUnit.MILLISECONDS));
             assertEquals(3, attempts.get(), "no attempt after the last retry");

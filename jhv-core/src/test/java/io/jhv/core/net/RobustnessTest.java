@@ -2,7 +2,7 @@ package io.jhv.core.net;
 
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
-import io.jhv.core.loop.LeakCheck;
+import io.jhv.core.loop.Probes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -97,7 +97,7 @@ class RobustnessTest {
             CloseCause why = cause.get(5, TimeUnit.SECONDS);
             assertEquals(CloseCause.Kind.ERROR, why.kind());
             assertTrue(why.error() instanceof IllegalArgumentException, why.toString());
-            assertTrue(LeakCheck.await(() -> !reported.isEmpty(), Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> !reported.isEmpty(), Duration.ofSeconds(5)));
             assertTrue(reported.get(0).getMessage().startsWith("garbage"), "reported to the loop's error handler");
             s.setSoTimeout(5_000);
             try {
@@ -121,8 +121,8 @@ class RobustnessTest {
                 s.getOutputStream().write('x');
                 assertEquals('x', s.getInputStream().read(), "the connection works despite its onConnection");
             }
-            assertTrue(LeakCheck.await(() -> rude.connectionCount() == 0, Duration.ofSeconds(5)));
-            assertTrue(LeakCheck.await(() -> reported.size() >= 3, Duration.ofSeconds(5)), reported.toString());
+            assertTrue(Probes.await(() -> rude.connectionCount() == 0, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> reported.size() >= 3, Duration.ofSeconds(5)), reported.toString());
             assertEchoWorks();
         }
     }
@@ -148,7 +148,7 @@ class RobustnessTest {
             assertTrue(!c.isWritable());
             for (int i = 0; i < 3; i++) assertEchoWorks();
             c.abort();
-            assertTrue(LeakCheck.await(() -> flood.connectionCount() == 0, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> flood.connectionCount() == 0, Duration.ofSeconds(5)));
             assertEquals(0, c.queuedBytes());
             assertEchoWorks();
         }

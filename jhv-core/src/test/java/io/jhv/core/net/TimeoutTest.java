@@ -1,7 +1,7 @@
 package io.jhv.core.net;
 
 import io.jhv.core.loop.EventLoop;
-import io.jhv.core.loop.LeakCheck;
+import io.jhv.core.loop.Probes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -107,7 +107,7 @@ class TimeoutTest {
                 .onClose((c, cause) -> idle.closed(cause))
                 .start();
              Socket s = new Socket("127.0.0.1", server.port())) {
-            assertTrue(LeakCheck.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
             CountDownLatch never = new CountDownLatch(1);
             assertFalse(never.await(350, TimeUnit.MILLISECONDS));
             assertFalse(idle.cause.isDone(), "closed without a queue: " + idle.cause.getNow(null));
@@ -164,7 +164,7 @@ class TimeoutTest {
             List<Socket> sockets = new ArrayList<>();
             try {
                 for (int i = 0; i < 2; i++) sockets.add(new Socket("127.0.0.1", server.port()));
-                assertTrue(LeakCheck.await(() -> server.connectionCount() == 2, Duration.ofSeconds(5)));
+                assertTrue(Probes.await(() -> server.connectionCount() == 2, Duration.ofSeconds(5)));
                 for (int i = 0; i < 3; i++) {
                     Socket extra = new Socket("127.0.0.1", server.port());
                     sockets.add(extra);
@@ -177,10 +177,10 @@ class TimeoutTest {
                 assertEquals(2, server.connections().size());
                 // a slot frees up when one closes
                 sockets.get(0).close();
-                assertTrue(LeakCheck.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
+                assertTrue(Probes.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
                 Socket again = new Socket("127.0.0.1", server.port());
                 sockets.add(again);
-                assertTrue(LeakCheck.await(() -> server.connectionCount() == 2, Duration.ofSeconds(5)));
+                assertTrue(Probes.await(() -> server.connectionCount() == 2, Duration.ofSeconds(5)));
                 assertEquals(3, server.rejectedCount());
             } finally {
                 for (Socket s : sockets) s.close();
@@ -211,7 +211,7 @@ class TimeoutTest {
             Socket s = new Socket("127.0.0.1", port);
             clients.add(s);
         }
-        assertTrue(LeakCheck.await(() -> server.connectionCount() == 3, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> server.connectionCount() == 3, Duration.ofSeconds(5)));
         // The clients read only after close() has begun: the queues are full when it starts.
         CountDownLatch closing = new CountDownLatch(1);
         for (Socket s : clients) {
@@ -261,7 +261,7 @@ class TimeoutTest {
                 .onClose((c, cause) -> causes.add(cause))
                 .start();
         try (Socket s = new Socket("127.0.0.1", server.port())) { // never reads
-            assertTrue(LeakCheck.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
             long start = System.nanoTime();
             server.close(Duration.ofMillis(300));
             long ms = (System.nanoTime() - start) / 1_000_000;
@@ -277,7 +277,7 @@ class TimeoutTest {
             List<Socket> clients = new ArrayList<>();
             try {
                 for (int i = 0; i < 4; i++) clients.add(new Socket("127.0.0.1", server.port()));
-                assertTrue(LeakCheck.await(() -> server.connections().size() == 4, Duration.ofSeconds(5)));
+                assertTrue(Probes.await(() -> server.connections().size() == 4, Duration.ofSeconds(5)));
                 java.util.Set<Long> ids = new java.util.HashSet<>();
                 for (Connection c : server.connections()) ids.add(c.id());
                 assertEquals(4, ids.size(), "connection ids are unique");
@@ -292,7 +292,7 @@ class TimeoutTest {
             } finally {
                 for (Socket s : clients) s.close();
             }
-            assertTrue(LeakCheck.await(() -> server.connections().isEmpty(), Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> server.connections().isEmpty(), Duration.ofSeconds(5)));
         }
     }
 
@@ -310,18 +310,18 @@ class TimeoutTest {
         List<Socket> clients = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) clients.add(new Socket("127.0.0.1", server.port()));
-            assertTrue(LeakCheck.await(() -> server.connectionCount() == 3, Duration.ofSeconds(5)));
+            assertTrue(Probes.await(() -> server.connectionCount() == 3, Duration.ofSeconds(5)));
             clients.get(0).getOutputStream().write("quit".getBytes(StandardCharsets.US_ASCII));
             for (Socket s : clients) {
                 s.setSoTimeout(5_000);
                 assertEquals(-1, s.getInputStream().read(), "every connection is closed");
             }
-            assertTrue(LeakCheck.await(() -> {
+            assertTrue(Probes.await(() -> {
                 for (EventLoop l : server.group().loops()) if (l.isRunning()) return false;
                 return true;
             }, Duration.ofSeconds(5)), "the server's own loops stop");
             // isRunning() turns false when stop is asked; the last onClose may still be running then
-            assertTrue(LeakCheck.await(() -> closes.get() == 3, Duration.ofSeconds(5)), "onClose calls: " + closes.get());
+            assertTrue(Probes.await(() -> closes.get() == 3, Duration.ofSeconds(5)), "onClose calls: " + closes.get());
         } finally {
             for (Socket s : clients) s.close();
         }

@@ -119,7 +119,7 @@ class UdpSocketTest {
         assertEquals(20, queuedAfter.get(5, TimeUnit.SECONDS), "all ten wait behind the first refused one");
         for (int i = 0; i < 10; i++) assertEquals("m" + i, poll(got));
         // the receiver can see the last datagram before the sender's loop has counted it sent
-        assertTrue(io.jhv.core.loop.LeakCheck.await(() -> sender.queuedBytes() == 0, java.time.Duration.ofSeconds(5)),
+        assertTrue(io.jhv.core.loop.Probes.await(() -> sender.queuedBytes() == 0, java.time.Duration.ofSeconds(5)),
                 "queue drained: " + sender.queuedBytes());
     }
 
@@ -341,7 +341,7 @@ class UdpSocketTest {
             assertThrows(IllegalStateException.class, () -> sender.sendTo(to, "late"));
             loop.post(() -> sender.refuseSends = 0); // after the close: the send buffer drains
             receiveAll(r, 20);
-            assertTrue(io.jhv.core.loop.LeakCheck.await(() -> sender.localAddress() == null, java.time.Duration.ofSeconds(5)),
+            assertTrue(io.jhv.core.loop.Probes.await(() -> sender.localAddress() == null, java.time.Duration.ofSeconds(5)),
                     "the channel is closed once the queue is sent");
         }
     }

@@ -82,7 +82,7 @@ class UpstreamTest {
     /** Waits for the proxy's last connection to be removed (removal follows the onClose callbacks). */
     private void awaitNoProxyConnections() throws Exception {
         proxyClosed.get(5, TimeUnit.SECONDS);
-        io.jhv.core.loop.LeakCheck.await(() -> proxy.connectionCount() == 0, java.time.Duration.ofSeconds(5));
+        io.jhv.core.loop.Probes.await(() -> proxy.connectionCount() == 0, java.time.Duration.ofSeconds(5));
         assertEquals(0, proxy.connectionCount());
     }
 

@@ -1,6 +1,6 @@
 package io.jhv.core.tls;
 
-import io.jhv.core.loop.LeakCheck;
+import io.jhv.core.loop.Probes;
 import io.jhv.core.net.CloseCause;
 import io.jhv.core.net.Connection;
 import io.jhv.core.net.TcpServer;
@@ -64,7 +64,7 @@ class TlsHardeningTest {
     }
 
     private static Connection awaitOnlyConnection(TcpServer server) {
-        assertTrue(LeakCheck.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
+        assertTrue(Probes.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
         return server.connections().iterator().next();
     }
 
@@ -177,7 +177,7 @@ class TlsHardeningTest {
             WeakReference<Connection> ref = closeTheOnlyConnection(server);
             closed.get(5, TimeUnit.SECONDS);
             assertEquals(-1, raw.getInputStream().read());
-            assertTrue(LeakCheck.await(() -> {
+            assertTrue(Probes.await(() -> {
                 System.gc();
                 return ref.get() == null;
             }, Duration.ofSeconds(5)), "the closed connection is still reachable (the handshake timer holds it)");

@@ -36,6 +36,9 @@ class HandlerStylesTest {
 
     @BeforeAll
     static void start() {
+        // Started with the class (and shut down with it), not lazily inside whichever test first
+        // uses the pool: LeakCheck would see them as threads that test left behind.
+        ((java.util.concurrent.ThreadPoolExecutor) pool).prestartAllCoreThreads();
         server = HttpServer.create("127.0.0.1", 0).threads(1) // one loop: a blocked loop would show
                 .get("/loop", (req, res) -> res.text("loop=" + req.loop().inLoop() + " virtual=" + Thread.currentThread().isVirtual()))
                 .get("/slow", Handler.blocking((req, res) -> {

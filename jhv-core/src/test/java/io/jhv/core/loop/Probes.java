@@ -13,10 +13,10 @@ import java.util.function.IntSupplier;
  * Test helpers to count open file descriptors and threads, and to wait for a condition by polling
  * (never a blind sleep).
  */
-public final class LeakCheck {
+public final class Probes {
     private static final Path FDS = Path.of("/proc/self/fd");
 
-    private LeakCheck() {}
+    private Probes() {}
 
     /** True where {@code /proc/self/fd} exists (Linux). */
     public static boolean canCountFds() {

@@ -1,4 +1,12 @@
-package io.jhv.core.internal;
+package io.jhv.testing;
+
+import io.jhv.core.internal.DatagramSocket;
+import io.jhv.core.internal.IoHandler;
+import io.jhv.core.internal.ListenSocket;
+import io.jhv.core.internal.Pollable;
+import io.jhv.core.internal.Poller;
+import io.jhv.core.internal.StreamSocket;
+import io.jhv.core.internal.Transport;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -13,10 +21,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * An in-memory {@link Transport} for tests: a pair of connected stream endpoints ({@link #pair()})
- * and a poller that dispatches readiness without a selector or a descriptor. It proves that the
- * connection code needs nothing of NIO but byte buffers: run a {@code Connection} over one endpoint
- * of a pair and drive it from the other ({@link Endpoint#send}, {@link Endpoint#receive}).
+ * An in-memory {@link Transport}: a pair of connected stream endpoints ({@link #pair()}) and a
+ * poller that dispatches readiness without a selector or a descriptor. {@link EmbeddedConnection}
+ * runs a {@code Connection} over one endpoint of a pair and drives it from the other
+ * ({@link Endpoint#send}, {@link Endpoint#receive}); it proves the connection code needs nothing of
+ * NIO but byte buffers. Not public: {@link EmbeddedConnection} is the API.
  *
  * <p>Simple, not complete: streams only (no listener, no datagrams); writes are never refused (the
  * peer's inbox grows), so a registered endpoint is always writable. Thread-safe: the test thread
@@ -28,7 +37,7 @@ import java.util.function.Consumer;
  *                                                                   inbox has bytes or EOF, WRITE always)
  * </pre>
  */
-public final class MemoryTransport implements Transport {
+final class MemoryTransport implements Transport {
     private static int ports = 40_000;
 
     @Override
@@ -55,6 +64,7 @@ public final class MemoryTransport implements Transport {
     public static Endpoint[] pair() {
         int a, b;
         synchronized (MemoryTransport.class) {
+            if (ports > 65_000) ports = 40_000; // addresses are labels here, not ports: reuse is harmless
             a = ports++;
             b = ports++;
         }
@@ -66,7 +76,7 @@ public final class MemoryTransport implements Transport {
     }
 
     /** One end of an in-memory stream. */
-    public static final class Endpoint implements StreamSocket {
+    static final class Endpoint implements StreamSocket {
         private final SocketAddress local;
         private Endpoint peer;
         // inbox: bytes the peer wrote, [head, tail) of buf; guarded by this
@@ -97,6 +107,9 @@ public final class MemoryTransport implements Transport {
             head += k;
             return out;
         }
+
+        /** Bytes that have arrived and were not taken yet. */
+        public synchronized int available() { return tail - head; }
 
         /** True once the peer has shut down its output or closed, and everything before was taken. */
         public synchronized boolean atEof() { return eof && head == tail; }
