@@ -6,12 +6,12 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * Settings and callbacks shared by {@link TcpServer} and {@link TcpClient}: what every connection
+ * Settings and callbacks shared by {@link TcpServer}, {@link TcpClient} and {@link Connector}: what every connection
  * they make gets. Configure before {@code start()}; the setters are not thread-safe.
  *
  * @param <T> the concrete endpoint, for fluent setters
  */
-public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpServer, TcpClient {
+public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpServer, TcpClient, Connector {
     /** Default high-water mark of a connection's write queue: 1 MiB. */
     public static final int DEFAULT_HIGH_WATER_MARK = 1 << 20;
 
@@ -144,7 +144,7 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
      * comes up ({@code onConnection}) when the handshake is done.
      */
     public T tls(io.jhv.core.tls.TlsConfig config) {
-        this.layerFactory = config == null ? null : config.layerFactory(this instanceof TcpClient);
+        this.layerFactory = config == null ? null : config.layerFactory(!(this instanceof TcpServer));
         return self();
     }
 

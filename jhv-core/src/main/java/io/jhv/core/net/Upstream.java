@@ -248,7 +248,7 @@ public final class Upstream {
             down.onClose(this);
             client = TcpClient.create(host, port)
                     .loop(down.loop())
-                    .connectTimeout(PROXY_CONNECT_TIMEOUT_MS)
+                    .connectTimeout(java.time.Duration.ofMillis(PROXY_CONNECT_TIMEOUT_MS))
                     .waterMarks(server.highWaterMark, server.lowWaterMark)
                     .tcpNoDelay(server.tcpNoDelay)
                     .writeTimeout(server.writeTimeoutMs)
