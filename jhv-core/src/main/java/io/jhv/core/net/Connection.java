@@ -1108,7 +1108,7 @@ public final class Connection {
         if (poller != null) poller.cancel(ch);
         ch.close(); // never throws: the descriptor is released either way
         queue.clear();
-        queue.failAll(this, notWritten()); // before onClose: a listener learns first that its bytes were lost
+        if (queue.hasWaiting()) queue.failAll(this, notWritten()); // before onClose: a listener learns first that its bytes were lost
         inbuf = null;
         carry = null;
         layerIn = null;

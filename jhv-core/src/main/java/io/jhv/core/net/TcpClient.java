@@ -20,6 +20,10 @@ import java.util.concurrent.TimeUnit;
  * heartbeat and a read timeout, a server that stops answering without closing is detected (the read
  * timeout closes the connection) and the client reconnects. Host names are resolved off the loop.
  *
+ * <p>Each attempt is a {@link Connector} attempt: the connect timeout bounds resolving and the TCP
+ * connect, the handshake timeout the TLS handshake. By default the client runs on a loop (a thread)
+ * of its own; {@link #loop(EventLoop)} or {@link #group(EventLoopGroup)} put it on a shared one.
+ *
  * <p>Configure before {@link #start()}. {@code write}, {@link #close()} and the getters are
  * thread-safe; {@code close()} is safe at any moment, also during a reconnect back-off.
  *

@@ -164,6 +164,9 @@ final class WriteQueue {
         waiting.add(new Waiting(more < 0 ? -1 : accepted + more, l));
     }
 
+    /** True if any listener waits. */
+    boolean hasWaiting() { return waiting != null && !waiting.isEmpty(); }
+
     /** True if a listener waits for bytes not yet handed on by the transport layer. */
     boolean hasUnresolved() {
         return waiting != null && !waiting.isEmpty() && waiting.peekLast().target < 0;
