@@ -56,7 +56,6 @@ public final class Connection {
     private static final LoopAccess LOOPS = Internals.loops();
     static final BufferAccess BUFFERS = Internals.buffers();
     private static final AtomicLong IDS = new AtomicLong();
-    private static final int MAX_GATHER = 64;
 
     private enum State { CONNECTING, CONNECTED, CLOSING, CLOSED }
 
@@ -83,14 +82,11 @@ public final class Connection {
     private final LayerSink sink = new LayerSink();
 
     // write side
-    private final ArrayDeque<Object> queue = new ArrayDeque<>(4); // ByteBuffer or FileRegion, in write order
+    private final WriteQueue queue = new WriteQueue(); // socket bytes in write order, and their listeners
     // Plaintext written before the transport layer (TLS) exists: a server connection is listed (and
     // reachable by a broadcast) before its loop registers it and starts the layer. It must go to
     // the layer, never to the socket ahead of the handshake.
     private ArrayDeque<ByteBuffer> beforeLayer;
-    private volatile long queuedBytes;
-    private long maxQueuedBytes;
-    private ByteBuffer[] gather;
     private boolean aboveHighWater;
     // volatile: write() checks them on the caller's thread to fail fast after shutdownOutput()
     private volatile boolean shutdownOutputPending;
@@ -122,6 +118,7 @@ public final class Connection {
     private volatile CloseCause closeWhenUp;
     private volatile SocketAddress remote; // kept after close, for messages and logs
     private volatile CloseCause closeCause;
+    Connector.Attempt attempt; // a client connection's connect attempt (set before it registers)
 
     Connection(EventLoop loop, StreamSocket ch, TcpEndpoint<?> ep, boolean client) {
         this.id = IDS.incrementAndGet();
@@ -138,23 +135,25 @@ public final class Connection {
 
     // ---------------------------------------------------------------- identity and state
 
-    /** A process-wide unique id. */
+    /** A process-wide unique id. Thread-safe. */
     public long id() { return id; }
 
+    /** The loop this connection belongs to; all its callbacks run there. Thread-safe. */
     public EventLoop loop() { return loop; }
 
-    /** True between the connection coming up and going down. */
+    /** True between the connection coming up and going down. Thread-safe (a snapshot off the loop). */
     public boolean isConnected() { return state == State.CONNECTED; }
 
-    /** True once the connection has closed (after {@code onClose}). */
+    /** True once the connection has closed (after {@code onClose}). Thread-safe. */
     public boolean isClosed() { return state == State.CLOSED; }
 
-    /** Why the connection closed; null while open. */
+    /** Why the connection closed; null while open. Why it closed, or null while open. Thread-safe. */
     public CloseCause closeCause() { return closeCause; }
 
+    /** Thread-safe. */
     public boolean isClient() { return client; }
 
-    /** The peer's address; null before a client connection is connected. Still known after close. */
+    /** The peer's address; null before a client connection is connected. Still known after close. Thread-safe. */
     public SocketAddress remoteAddress() {
         SocketAddress r = remote;
         if (r != null) return r;
@@ -163,11 +162,12 @@ public final class Connection {
         return r;
     }
 
+    /** Thread-safe. */
     public SocketAddress localAddress() {
         return ch.localAddress();
     }
 
-    /** The attachment you set with {@link #context(Object)}. */
+    /** The attachment you set with {@link #context(Object)}. Loop thread (or any thread, with the caller's own ordering). */
     @SuppressWarnings("unchecked")
     public <C> C context() { return (C) context; }
 
@@ -179,13 +179,13 @@ public final class Connection {
      * handler (unpacker + onMessage) has the input; see {@link #handover} for a stateful one.
      * Loop thread only.
      */
-    public void onMessage(MessageHandler handler) { this.messageHandler = Objects.requireNonNull(handler); }
+    public void onMessage(MessageHandler handler) { assertInLoop("onMessage"); this.messageHandler = Objects.requireNonNull(handler); }
 
     /** Replaces this connection's write-complete handler (streaming a file, say). Loop thread only. */
-    public void onWriteComplete(ConnectionHandler handler) { this.writeCompleteHandler = handler; }
+    public void onWriteComplete(ConnectionHandler handler) { assertInLoop("onWriteComplete"); this.writeCompleteHandler = handler; }
 
     /** Replaces this connection's writable handler (back-pressure in proxies). Loop thread only. */
-    public void onWritable(WritableHandler handler) { this.writableHandler = handler; }
+    public void onWritable(WritableHandler handler) { assertInLoop("onWritable"); this.writableHandler = handler; }
 
     /**
      * Overrides, for this connection, whether reading pauses while its write queue is above the
@@ -194,6 +194,7 @@ public final class Connection {
      * client that does not read its download must not stop its upload). Loop thread only.
      */
     public void pauseReadingAboveHighWater(boolean pause) {
+        assertInLoop("pauseReadingAboveHighWater");
         pauseAboveHighWater = pause;
         if (!pause && backpressurePaused) {
             backpressurePaused = false;
@@ -209,7 +210,7 @@ public final class Connection {
      */
     public void addCloseListener(CloseHandler handler) {
         Objects.requireNonNull(handler, "handler");
-        assert loop.inLoop() : "addCloseListener off the loop thread of " + this;
+        assertInLoop("addCloseListener");
         CloseHandler prev = extraCloseHandler;
         extraCloseHandler = prev == null ? handler : (c, cause) -> { prev.onClose(c, cause); handler.onClose(c, cause); };
     }
@@ -225,12 +226,12 @@ public final class Connection {
     public TlsInfo tls() { return layer instanceof TlsInfo t ? t : null; }
 
     /** Bytes waiting in the write queue (thread-safe read). */
-    public long queuedBytes() { return queuedBytes; }
+    public long queuedBytes() { return queue.queuedBytes(); }
 
-    /** The largest the write queue has been, in bytes (for tests and metrics). */
-    public long maxQueuedBytes() { return maxQueuedBytes; }
+    /** The largest the write queue has been, in bytes (for tests and metrics). Thread-safe read. */
+    public long maxQueuedBytes() { return queue.maxQueuedBytes(); }
 
-    /** True while the write queue is below the high-water mark. */
+    /** True while the write queue is below the high-water mark. Thread-safe (a snapshot off the loop). */
     public boolean isWritable() { return !aboveHighWater; }
 
     @Override
@@ -277,13 +278,13 @@ public final class Connection {
             }
             ArrayDeque<ByteBuffer> early = beforeLayer;
             beforeLayer = null;
-            if (early != null) for (ByteBuffer b : early) writeInLoop(b, true); // the layer holds them until its handshake is done
+            if (early != null) for (ByteBuffer b : early) writeInLoop(b, true, null); // the layer holds them until its handshake is done
+            resolveLayerWrites();
         }
         if (ready && state == State.CONNECTING) becomeConnected();
     }
 
     private void becomeConnected() {
-        if (ep instanceof TcpClient tc) tc.established(this); // the attempt succeeded only now (TLS: after the handshake)
         state = State.CONNECTED;
         CloseCause pendingClose = closeWhenUp;
         if (pendingClose != null) {
@@ -308,6 +309,9 @@ public final class Connection {
             attach(first);
             if (closeRequested()) return; // the handler refused the connection: it never was up
         }
+        // The attempt succeeded only now (TLS: after the handshake): its future completes before
+        // onConnection; false if it was cancelled meanwhile (then closed here).
+        if (attempt != null && !attempt.up(this)) return;
         reportedUp = true;
         if (ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
     }
@@ -323,7 +327,7 @@ public final class Connection {
 
     private void onIoReady(int ops) {
         if ((ops & Poller.CONNECT) != 0) {
-            ((TcpClient) ep).finishConnectInLoop(this);
+            attempt.finishConnect();
             return;
         }
         if ((ops & Poller.READ) != 0) handleRead();
@@ -373,6 +377,7 @@ public final class Connection {
             closeInLoop(CloseCause.error("transport layer error: " + e, e), true);
             return;
         }
+        resolveLayerWrites();
         if (src.isReadable() && state != State.CLOSED) {
             if (layerIn == null) layerIn = Buffer.allocate(Math.max(1024, src.readableBytes()));
             if (src != layerIn) layerIn.write(src);
@@ -591,6 +596,78 @@ public final class Connection {
         write(s.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** {@link #write(byte[])}, and {@code listener} hears when the bytes reached the socket (see {@link #write(ByteBuffer, WriteListener)}). Thread-safe. */
+    public void write(byte[] bytes, WriteListener listener) {
+        write(ByteBuffer.wrap(bytes), listener);
+    }
+
+    /** {@link #write(String)}, and {@code listener} hears when the bytes reached the socket (see {@link #write(ByteBuffer, WriteListener)}). Thread-safe. */
+    public void write(String s, WriteListener listener) {
+        write(s.getBytes(StandardCharsets.UTF_8), listener);
+    }
+
+    /**
+     * {@link #write(ByteBuffer)}, and {@code listener} is told, exactly once on the loop thread, when
+     * these bytes reached the socket (with TLS: their encrypted records), or that the connection
+     * closed before they did (see {@link WriteListener}). Listeners are told in write order. On the
+     * loop thread a write the socket takes at once is reported before this method returns. When
+     * this method throws, the listener is never called. Thread-safe.
+     *
+     * @throws IllegalStateException as {@link #write(ByteBuffer)}
+     */
+    public void write(ByteBuffer bytes, WriteListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        checkOpen();
+        if (loop.inLoop()) {
+            writeInLoop(bytes, true, listener);
+        } else {
+            try {
+                loop.queueInLoop(() -> writeInLoop(bytes, true, listener));
+            } catch (RejectedExecutionException e) {
+                throw loopStopped("write", e);
+            }
+        }
+    }
+
+    /**
+     * {@link #write(Buffer)} (its readable bytes are copied when not on the loop thread), and
+     * {@code listener} hears when they reached the socket (see {@link #write(ByteBuffer, WriteListener)}).
+     * Thread-safe.
+     */
+    public void write(Buffer buf, WriteListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        checkOpen();
+        if (loop.inLoop()) {
+            writeInLoop(bufferView(buf), false, listener);
+        } else {
+            write(ByteBuffer.wrap(buf.readBytes()), listener);
+        }
+    }
+
+    /**
+     * Writes {@code bytes} (taken over) and returns a future that completes, on the loop thread, when
+     * they reached the socket, or exceptionally when the connection closed first or the write was
+     * refused (closed connection, stopped loop). Allocates a future per call: for the hot path use
+     * {@link #write(ByteBuffer, WriteListener)}. Thread-safe.
+     */
+    public java.util.concurrent.CompletableFuture<Void> writeFuture(ByteBuffer bytes) {
+        java.util.concurrent.CompletableFuture<Void> f = new java.util.concurrent.CompletableFuture<>();
+        try {
+            write(bytes, (c, failure) -> {
+                if (failure == null) f.complete(null);
+                else f.completeExceptionally(failure);
+            });
+        } catch (RuntimeException e) {
+            f.completeExceptionally(e);
+        }
+        return f;
+    }
+
+    /** {@link #writeFuture(ByteBuffer)} for an array (taken over). Thread-safe. */
+    public java.util.concurrent.CompletableFuture<Void> writeFuture(byte[] bytes) {
+        return writeFuture(ByteBuffer.wrap(bytes));
+    }
+
     /**
      * Sends the remaining bytes of {@code bytes} (taken over: don't change it afterwards). Thread-safe:
      * from another thread the write is queued on the loop, in call order.
@@ -602,10 +679,10 @@ public final class Connection {
     public void write(ByteBuffer bytes) {
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bytes, true);
+            writeInLoop(bytes, true, null);
         } else {
             try {
-                loop.queueInLoop(() -> writeInLoop(bytes, true));
+                loop.queueInLoop(() -> writeInLoop(bytes, true, null));
             } catch (RejectedExecutionException e) {
                 throw loopStopped("write", e);
             }
@@ -620,15 +697,20 @@ public final class Connection {
     public void write(Buffer buf) {
         checkOpen();
         if (loop.inLoop()) {
-            int n = buf.readableBytes();
-            ByteBuffer view = writeView;
-            if (view == null || view.array() != buf.array()) writeView = view = ByteBuffer.wrap(buf.array());
-            view.limit(buf.readerIndex() + n).position(buf.readerIndex());
-            buf.skip(n);
-            writeInLoop(view, false);
+            writeInLoop(bufferView(buf), false, null);
         } else {
             write(ByteBuffer.wrap(buf.readBytes()));
         }
+    }
+
+    /** The readable bytes of {@code buf} in the reused view (consumed from {@code buf}). Loop thread. */
+    private ByteBuffer bufferView(Buffer buf) {
+        int n = buf.readableBytes();
+        ByteBuffer view = writeView;
+        if (view == null || view.array() != buf.array()) writeView = view = ByteBuffer.wrap(buf.array());
+        view.limit(buf.readerIndex() + n).position(buf.readerIndex());
+        buf.skip(n);
+        return view;
     }
 
     /**
@@ -643,13 +725,22 @@ public final class Connection {
      *         write them instead
      */
     public void sendFile(FileChannel file, long position, long count, boolean closeWhenDone) {
-        FileRegion fr = new FileRegion(file, position, count, closeWhenDone);
+        sendFile(file, position, count, closeWhenDone, null);
+    }
+
+    /**
+     * {@link #sendFile(FileChannel, long, long, boolean)}, and {@code listener} is told when the
+     * last byte of the region reached the socket, or that the connection closed first (see
+     * {@link WriteListener}; not called when this method throws). Thread-safe.
+     */
+    public void sendFile(FileChannel file, long position, long count, boolean closeWhenDone, WriteListener listener) {
+        WriteQueue.FileRegion fr = new WriteQueue.FileRegion(file, position, count, closeWhenDone);
         try {
             checkOpen();
             if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
             if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
-            if (loop.inLoop()) sendFileInLoop(fr);
-            else loop.queueInLoop(() -> sendFileInLoop(fr));
+            if (loop.inLoop()) sendFileInLoop(fr, listener);
+            else loop.queueInLoop(() -> sendFileInLoop(fr, listener));
         } catch (RejectedExecutionException e) {
             fr.release();
             throw loopStopped("sendFile", e);
@@ -659,47 +750,17 @@ public final class Connection {
         }
     }
 
-    /** A part of a file waiting in the write queue. */
-    private static final class FileRegion {
-        final FileChannel file;
-        long position;
-        long remaining;
-        final boolean closeWhenDone;
-
-        FileRegion(FileChannel file, long position, long count, boolean closeWhenDone) {
-            this.file = file;
-            this.position = position;
-            this.remaining = count;
-            this.closeWhenDone = closeWhenDone;
-        }
-
-        /** Sends what the socket takes now; returns the bytes sent. */
-        long transferTo(StreamSocket ch) throws IOException {
-            long n = ch.transferFrom(file, position, remaining);
-            if (n <= 0 && remaining > 0 && position >= file.size()) throw new IOException("file shorter than the region to send");
-            position += n;
-            remaining -= n;
-            return n;
-        }
-
-        void release() {
-            if (!closeWhenDone) return;
-            try {
-                file.close();
-            } catch (IOException ignored) {
-                // read-only use; nothing to recover
-            }
-        }
-    }
-
-    private void sendFileInLoop(FileRegion fr) {
+    private void sendFileInLoop(WriteQueue.FileRegion fr, WriteListener listener) {
         if (state == State.CLOSED || outputShut || shutdownOutputPending) {
             fr.release();
+            if (listener != null) writeDone(listener, notWritten());
             return;
         }
+        queue.accept(fr.remaining);
+        if (listener != null) queue.listen(listener, 0);
         if (queue.isEmpty() && tcpUp) {
             try {
-                if (fr.remaining > 0 && fr.transferTo(ch) > 0) lastWrite = lastWriteProgress = System.nanoTime();
+                if (fr.remaining > 0 && queue.sendNow(ch, fr) > 0) lastWrite = lastWriteProgress = System.nanoTime();
             } catch (IOException e) {
                 fr.release();
                 closeInLoop(classify(e), true);
@@ -707,6 +768,7 @@ public final class Connection {
             }
             if (fr.remaining == 0) {
                 fr.release();
+                queue.completeDue(this);
                 writeComplete();
                 return;
             }
@@ -750,8 +812,9 @@ public final class Connection {
         if (outputShut || shutdownOutputPending) throw new IllegalStateException("write after shutdownOutput on " + this);
     }
 
-    private void writeInLoop(ByteBuffer src, boolean owned) {
+    private void writeInLoop(ByteBuffer src, boolean owned, WriteListener listener) {
         if (closeRequested() || outputShut || shutdownOutputPending) {
+            if (listener != null) writeDone(listener, notWritten());
             // Only a write queued from another thread that raced with close()/shutdownOutput() gets
             // here (write() checks first). It was made after the close, so close() owes it nothing:
             // drop it, the same with TLS (whose session may already be closing) as without, and never
@@ -765,6 +828,7 @@ public final class Connection {
         if (layer == null && ep.layerFactory != null) {
             if (beforeLayer == null) beforeLayer = new ArrayDeque<>(2);
             beforeLayer.add(owned ? src : ByteBuffer.allocate(src.remaining()).put(src).flip());
+            if (listener != null) queue.listen(listener, -1); // known once the layer has the bytes and hands them on
             return;
         }
         if (layer != null) {
@@ -773,26 +837,63 @@ public final class Connection {
             } catch (RuntimeException e) {
                 closeInLoop(CloseCause.error("transport layer error: " + e.getMessage(), e), true);
             }
+            if (listener != null) {
+                if (state == State.CLOSED) {
+                    writeDone(listener, notWritten());
+                } else {
+                    // The layer encrypted the bytes and handed the records on (accepted), unless it
+                    // holds them (before its handshake): then they are known later.
+                    queue.listen(listener, layer.hasPendingWrites() ? -1 : 0);
+                    queue.completeDue(this);
+                }
+            }
             return;
         }
+        if (listener != null) queue.listen(listener, src.remaining()); // before: writeRaw may complete it at once
         writeRaw(src, owned);
+    }
+
+    /** The layer may have handed on the writes it held (its handshake finished): their listeners know what to wait for. */
+    private void resolveLayerWrites() {
+        if (queue.hasUnresolved() && layer != null && beforeLayer == null && !layer.hasPendingWrites() && state != State.CLOSED) {
+            queue.resolve();
+            queue.completeDue(this);
+        }
+    }
+
+    /** Calls a write listener (user code: what it throws goes to the loop's error handler). */
+    void writeDone(WriteListener l, Throwable failure) {
+        try {
+            l.onWriteDone(this, failure);
+        } catch (Throwable t) {
+            LOOPS.reportError(loop, t);
+        }
+    }
+
+    /** Why a write's bytes never reached the socket. */
+    private IOException notWritten() {
+        CloseCause c = closeCause;
+        return new IOException("connection " + this + " closed before the bytes were written"
+                + (c != null ? ": " + c : state == State.CLOSED ? "" : outputShut || shutdownOutputPending ? ": output shut down" : ": closing"));
     }
 
     /** Sends socket bytes: now if the queue is empty, else (and what the socket refuses) queued in order. */
     private void writeRaw(ByteBuffer src, boolean owned) {
         if (state == State.CLOSED || outputShut) return;
         if (!src.hasRemaining()) return;
+        queue.accept(src.remaining());
         // Not yet established (a server connection is listed before its loop registers it, so a
         // broadcast can reach it first; a client still connecting): the channel may still block or
         // not be connected, so queue; establishInLoop flushes.
         if (queue.isEmpty() && tcpUp) {
             try {
-                long n = writeSome(src);
+                long n = queue.writeNow(ch, src);
                 if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
             } catch (IOException e) {
                 closeInLoop(classify(e), true);
                 return;
             }
+            queue.completeDue(this);
             if (!src.hasRemaining()) {
                 writeComplete();
                 return;
@@ -809,10 +910,7 @@ public final class Connection {
     /** Appends to the write queue and applies the high-water mark. */
     private void enqueue(Object item, long bytes) {
         if (queue.isEmpty()) lastWriteProgress = System.nanoTime();
-        queue.add(item);
-        long q = queuedBytes + bytes;
-        queuedBytes = q;
-        if (q > maxQueuedBytes) maxQueuedBytes = q;
+        long q = queue.add(item, bytes);
         if (tcpUp) setInterest(interest | Poller.WRITE); // else establishInLoop asks for it
         if (!aboveHighWater && q > ep.highWaterMark) {
             aboveHighWater = true;
@@ -824,76 +922,20 @@ public final class Connection {
         }
     }
 
-    /**
-     * The most bytes one write call is given from heap buffers. The JDK copies a heap buffer into a
-     * temporary native buffer of the size it is handed and caches it per thread for good: a 50 MiB
-     * response written in one call left the loop holding 64 MiB of native memory for ever (seen as
-     * resident memory that never came back; HeapExhaustionTest). Gathering writes are capped too.
-     */
-    private static final int MAX_WRITE = 256 * 1024;
-
-    /** Writes what the socket takes of {@code b}, at most {@link #MAX_WRITE} bytes a call. */
-    private long writeSome(ByteBuffer b) throws IOException {
-        if (b.isDirect() || b.remaining() <= MAX_WRITE) return ch.write(b);
-        long total = 0;
-        int limit = b.limit();
-        try {
-            while (b.position() < limit) {
-                int slice = Math.min(MAX_WRITE, limit - b.position());
-                b.limit(b.position() + slice);
-                int n = ch.write(b);
-                total += n;
-                if (n < slice) break; // the socket is full
-            }
-        } finally {
-            b.limit(limit);
-        }
-        return total;
-    }
-
     private void handleWrite() {
         if (queue.isEmpty()) {
             setInterest(interest & ~Poller.WRITE);
             return;
         }
-        if (gather == null) gather = new ByteBuffer[MAX_GATHER];
-        ByteBuffer[] g = gather;
-        // Take the head of the queue out and put back what was not written: no iterator, so a
-        // writable event allocates nothing.
-        int k = 0;
-        long gathered = 0;
-        while (k < MAX_GATHER && gathered < MAX_WRITE && queue.peekFirst() instanceof ByteBuffer b) {
-            if (k > 0 && gathered + b.remaining() > MAX_WRITE) break; // see MAX_WRITE
-            queue.pollFirst();
-            g[k++] = b;
-            gathered += b.remaining();
-        }
         long n;
         try {
-            if (k == 0) {
-                // a file region is first in line: sendfile it, then (next event) what follows
-                FileRegion fr = (FileRegion) queue.peekFirst();
-                n = fr.transferTo(ch);
-                if (fr.remaining == 0) {
-                    queue.pollFirst();
-                    fr.release();
-                }
-            } else {
-                n = k == 1 ? writeSome(g[0]) : ch.write(g, 0, k);
-            }
+            n = queue.flush(ch);
         } catch (IOException e) {
-            for (int i = k - 1; i >= 0; i--) queue.addFirst(g[i]); // released with the queue on close
-            java.util.Arrays.fill(g, 0, k, null);
-            closeInLoop(classify(e), true);
+            closeInLoop(classify(e), true); // what is queued is released with the queue
             return;
         }
-        for (int i = k - 1; i >= 0; i--) if (g[i].hasRemaining()) queue.addFirst(g[i]);
-        java.util.Arrays.fill(g, 0, k, null);
-        if (n > 0) {
-            lastWrite = lastWriteProgress = System.nanoTime();
-            queuedBytes -= n;
-        }
-        if (aboveHighWater && queuedBytes <= ep.lowWaterMark) {
+        if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
+        if (aboveHighWater && queue.queuedBytes() <= ep.lowWaterMark) {
             aboveHighWater = false;
             if (backpressurePaused) {
                 backpressurePaused = false;
@@ -902,7 +944,8 @@ public final class Connection {
             }
             if (writableHandler != null) callback(() -> writableHandler.onWritable(this, true));
         }
-        if (queue.isEmpty()) {
+        if (n > 0) queue.completeDue(this);
+        if (queue.isEmpty() && state != State.CLOSED) {
             setInterest(interest & ~Poller.WRITE);
             writeComplete();
         }
@@ -1066,7 +1109,7 @@ public final class Connection {
     }
 
     private String pendingBytesText() {
-        return queue.isEmpty() ? "writes waiting for the transport layer" : queuedBytes + " queued bytes";
+        return queue.isEmpty() ? "writes waiting for the transport layer" : queue.queuedBytes() + " queued bytes";
     }
 
     private void finishClosing() {
@@ -1085,9 +1128,8 @@ public final class Connection {
         cancel(readTimer); cancel(writeTimer); cancel(keepaliveTimer); cancel(heartbeatTimer); cancel(closeTimer);
         if (poller != null) poller.cancel(ch);
         ch.close(); // never throws: the descriptor is released either way
-        for (Object o : queue) if (o instanceof FileRegion fr) fr.release();
         queue.clear();
-        queuedBytes = 0;
+        if (queue.hasWaiting()) queue.failAll(this, notWritten()); // before onClose: a listener learns first that its bytes were lost
         inbuf = null;
         carry = null;
         layerIn = null;
@@ -1119,7 +1161,12 @@ public final class Connection {
         if (ep.onError != null && isError(cause)) callback(() -> ep.onError.onError(this, errorOf(cause)));
         if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
         if (extraCloseHandler != null) callback(() -> extraCloseHandler.onClose(this, cause));
-        if (ep instanceof TcpClient tc) tc.closed(this, cause);
+        if (attempt != null) attempt.closed(this, cause);
+    }
+
+    /** Loop-only methods check their caller when assertions are on (tests): a wrong thread is a bug, not a race to hope through. */
+    private void assertInLoop(String method) {
+        assert loop.inLoop() : method + " called off the loop thread of " + this + " (" + Thread.currentThread().getName() + ")";
     }
 
     private static boolean isError(CloseCause cause) {
@@ -1213,6 +1260,7 @@ public final class Connection {
 
         @Override
         public void ready() {
+            resolveLayerWrites(); // the layer has just sent what it held for the handshake
             if (state == State.CONNECTING) becomeConnected();
         }
 

@@ -2,14 +2,11 @@ package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.internal.Internals;
-import io.jhv.core.internal.StreamSocket;
 import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.core.loop.Timer;
 
-import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
@@ -22,6 +19,10 @@ import java.util.concurrent.TimeUnit;
  * <p>With a {@link ReconnectPolicy} it retries after a failed connect or a lost connection. With a
  * heartbeat and a read timeout, a server that stops answering without closing is detected (the read
  * timeout closes the connection) and the client reconnects. Host names are resolved off the loop.
+ *
+ * <p>Each attempt is a {@link Connector} attempt: the connect timeout bounds resolving and the TCP
+ * connect, the handshake timeout the TLS handshake. By default the client runs on a loop (a thread)
+ * of its own; {@link #loop(EventLoop)} or {@link #group(EventLoopGroup)} put it on a shared one.
  *
  * <p>Configure before {@link #start()}. {@code write}, {@link #close()} and the getters are
  * thread-safe; {@code close()} is safe at any moment, also during a reconnect back-off.
@@ -41,17 +42,19 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
     private final String host;
     private final int port;
     private EventLoop loop;
+    private EventLoopGroup group;
     private boolean ownLoop;
-    private long connectTimeoutMs = 10_000;
+    private long connectTimeoutMs = Connector.DEFAULT_CONNECT_TIMEOUT.toMillis();
+    private long handshakeTimeoutMs; // 0: the connect timeout
     private ReconnectPolicy reconnect;
     private InetSocketAddress localAddress;
 
     private volatile Connection conn;
-    private Connection connecting;
+    private Connector.Attempt attempt; // the one in progress (loop thread)
     private volatile boolean started, closed;
     private volatile int retries;
     private volatile int connects;
-    private Timer retryTimer, connectTimer;
+    private Timer retryTimer;
     private final CountDownLatch terminated = new CountDownLatch(1);
 
     private TcpClient(String host, int port) {
@@ -60,34 +63,64 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         this.port = port;
     }
 
+    /** Any thread. */
     public static TcpClient create(String host, int port) {
         return new TcpClient(host, port);
     }
 
-    /** Runs on {@code loop} (not stopped by {@link #close()}); by default the client starts its own. */
+    /**
+     * Runs on {@code loop}, shared with other clients and servers: no thread of its own, and
+     * {@link #close()} does not stop it. By default the client starts its own loop (one thread).
+     */
     public TcpClient loop(EventLoop loop) {
-        this.loop = loop;
+        mutable();
+        this.loop = Objects.requireNonNull(loop, "loop");
         return this;
     }
 
     /**
-     * Gives up a connect attempt after {@code ms} (default 10 s). The attempt lasts until the
-     * connection is up: with TLS, this bounds the TCP connect and the handshake together.
+     * Runs on the next loop of {@code group} (picked at {@link #start()}, by the group's balance
+     * policy), shared like {@link #loop(EventLoop)}: many clients, the group's threads only.
      */
-    public TcpClient connectTimeout(long ms) {
-        if (ms <= 0) throw new IllegalArgumentException("connect timeout must be > 0");
-        this.connectTimeoutMs = ms;
+    public TcpClient group(EventLoopGroup group) {
+        mutable();
+        this.group = Objects.requireNonNull(group, "group");
         return this;
     }
 
-    /** Reconnects after a failed connect or a lost connection. */
+    /**
+     * Gives up a connect attempt when resolving the name and the TCP connect take longer than
+     * {@code timeout} (default 10 s).
+     * Before {@link #start()}, one thread.
+     */
+    public TcpClient connectTimeout(Duration timeout) {
+        mutable();
+        this.connectTimeoutMs = Connector.positiveMillis(timeout, "connect timeout");
+        return this;
+    }
+
+    /**
+     * Gives up a connect attempt when the TLS handshake (after the TCP connect) takes longer than
+     * {@code timeout}; by default the connect timeout. The {@link io.jhv.core.tls.TlsConfig}'s own
+     * handshake timeout applies too: the shorter wins. A timed-out handshake is a failed attempt.
+     * Before {@link #start()}, one thread.
+     */
+    public TcpClient handshakeTimeout(Duration timeout) {
+        mutable();
+        this.handshakeTimeoutMs = Connector.positiveMillis(timeout, "handshake timeout");
+        return this;
+    }
+
+    /** Reconnects after a failed connect or a lost connection. Before {@link #start()}, one thread. */
     public TcpClient reconnect(ReconnectPolicy policy) {
+        mutable();
         this.reconnect = policy;
         return this;
     }
 
-    /** Binds the local side to {@code address} before connecting. */
+    /** Binds the local side to {@code address} before connecting. Before {@link #start()}, one thread. */
     public TcpClient bind(InetSocketAddress address) {
+        mutable();
         this.localAddress = address;
         return this;
     }
@@ -96,6 +129,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
      * Starts connecting (asynchronously) and returns.
      *
      * @throws IllegalStateException if already started, or closed
+     * Any thread, once.
      */
     public TcpClient start() {
         EventLoop l;
@@ -106,6 +140,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
             if (started) throw new IllegalStateException("client already started");
             started = true;
             freeze();
+            if (loop == null && group != null) loop = group.next();
             if (loop == null) {
                 loop = EventLoop.builder().name("jhv-client-" + host + ":" + port).build().start();
                 ownLoop = true;
@@ -116,9 +151,10 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         return this;
     }
 
-    /** The live connection, or null while not connected. */
+    /** The live connection, or null while not connected. Thread-safe. */
     public Connection connection() { return conn; }
 
+    /** Thread-safe. */
     public boolean isConnected() {
         Connection c = conn;
         return c != null && c.isConnected();
@@ -127,17 +163,23 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
     /**
      * Retries in a row since the last successful connect. A connect counts as successful when the
      * connection is up: with TLS, after the handshake.
+     * Thread-safe.
      */
     public int retries() { return retries; }
 
-    /** Successful connects so far (with TLS: completed handshakes). */
+    /** Successful connects so far (with TLS: completed handshakes). Connections that came up so far. Thread-safe. */
     public int connectCount() { return connects; }
 
+    /** Thread-safe. */
     public EventLoop loop() { return loop; }
 
+    /** Writes on the live connection. Thread-safe; {@link IllegalStateException} when not connected. */
     public void write(byte[] bytes) { live().write(bytes); }
+    /** Thread-safe. */
     public void write(String s) { live().write(s); }
+    /** Thread-safe. */
     public void write(ByteBuffer b) { live().write(b); }
+    /** Thread-safe. */
     public void write(Buffer b) { live().write(b); }
 
     private Connection live() {
@@ -151,90 +193,43 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
     private void startConnect() {
         if (closed) return;
         retryTimer = null;
-        if (isLiteral(host)) {
-            try {
-                connectInLoop(new InetSocketAddress(InetAddress.getByName(host), port));
-            } catch (UnknownHostException e) {
-                failAttempt("bad address " + host + ": " + e.getMessage());
-            }
-            return;
-        }
-        // Name resolution blocks: do it on a virtual thread and come back to the loop.
-        Thread.ofVirtual().name("jhv-resolve-" + host).start(() -> {
-            try {
-                InetSocketAddress addr = new InetSocketAddress(InetAddress.getByName(host), port);
-                loop.post(() -> connectInLoop(addr));
-            } catch (UnknownHostException e) {
-                loop.post(() -> failAttempt("cannot resolve " + host + ": " + e.getMessage()));
-            }
-        });
+        Connector.Attempt a = new Connector.Attempt(this, loop, host, port, connectTimeoutMs,
+                handshakeTimeoutMs > 0 ? handshakeTimeoutMs : connectTimeoutMs, localAddress, owner);
+        attempt = a;
+        a.start(); // on the loop: begins now
     }
 
-    private static boolean isLiteral(String h) {
-        if (h.indexOf(':') >= 0) return true; // IPv6
-        for (int i = 0; i < h.length(); i++) {
-            char c = h.charAt(i);
-            if ((c < '0' || c > '9') && c != '.') return false;
+    /** What the client hears of its attempts (not public API of TcpClient). */
+    private final Connector.Attempt.Owner owner = new Connector.Attempt.Owner() {
+        @Override
+        public void tcpConnected(Connection c) {
+            conn = c; // connection() has it during the handshake: writes then wait in the layer
         }
-        return !h.isEmpty();
-    }
 
-    private void connectInLoop(InetSocketAddress addr) {
-        if (closed) return;
-        StreamSocket ch;
-        Connection c;
-        try {
-            ch = Internals.loops().transport(loop).openStream();
-        } catch (IOException e) {
-            failAttempt("cannot open a socket: " + e.getMessage());
-            return;
+        @Override
+        public void established(Connection c) {
+            // only now does the attempt count as a success (TLS: after the handshake)
+            attempt = null;
+            conn = c;
+            retries = 0;
+            connects++;
         }
-        c = new Connection(loop, ch, this, true);
-        try {
-            if (localAddress != null) ch.bind(localAddress);
-            c.registerInLoop(true);
-            connecting = c;
-            connectTimer = loop.setTimeout(connectTimeoutMs, () -> c.closeInLoop(CloseCause.timeout("connect"), true));
-            if (ch.connect(addr)) finishConnectInLoop(c);
-        } catch (IOException | RuntimeException e) {
-            connecting = c;
-            c.closeInLoop(CloseCause.error("connect to " + addr + " failed: " + e.getMessage(), e), true);
+
+        @Override
+        public void attemptFailed(CloseCause cause) {
+            attempt = null;
+            conn = null;
+            LOG.log(System.Logger.Level.DEBUG, "connect to " + host + ":" + port + ": " + cause);
+            if (!closed) reportConnectFailure(cause);
+            afterClose();
         }
-    }
 
-    /** OP_CONNECT fired, or connect() completed at once. */
-    void finishConnectInLoop(Connection c) {
-        try {
-            if (!c.finishConnect()) return;
-        } catch (IOException e) {
-            c.closeInLoop(CloseCause.error("connect to " + host + ":" + port + " failed: " + e.getMessage(), e), true);
-            return;
+        @Override
+        public void connectionClosed(Connection c, CloseCause cause) {
+            if (conn == c) conn = null;
+            afterClose();
         }
-        // Not yet established: with TLS the handshake comes first, and a failed one is a failed
-        // attempt like a refused connect (reported, backed off, counted against maxRetries). The
-        // connect timeout keeps running until then, so it bounds the handshake too.
-        conn = c;
-        c.establishInLoop();
-    }
-
-    /**
-     * Called by {@code c} when it comes up (after the TCP connect, and with TLS after the handshake),
-     * before {@code onConnection}: only now does the attempt count as a success. Loop thread.
-     */
-    void established(Connection c) {
-        if (connecting != c) return;
-        if (connectTimer != null) connectTimer.cancel();
-        connectTimer = null;
-        connecting = null;
-        retries = 0;
-        connects++;
-    }
-
-    private void failAttempt(String why) {
-        LOG.log(System.Logger.Level.DEBUG, "connect to " + host + ":" + port + ": " + why);
-        reportConnectFailure(CloseCause.error(why, null));
-        afterClose();
-    }
+    };
 
     private java.util.function.Consumer<CloseCause> onConnectFailed;
 
@@ -242,8 +237,10 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
      * Called on the loop each time a connect attempt fails, with why: a refused or timed-out connect or a
      * failed TLS handshake (which also reach {@code onClose}), and a failure before any socket exists (a name that does
      * not resolve, no descriptors left), which reaches no other callback. Configure before start.
+     * Before {@link #start()}, one thread; called on the loop thread.
      */
     public TcpClient onConnectFailed(java.util.function.Consumer<CloseCause> handler) {
+        mutable();
         this.onConnectFailed = handler;
         return this;
     }
@@ -256,18 +253,6 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         } catch (RuntimeException e) {
             Internals.loops().reportError(loop, e);
         }
-    }
-
-    /** Called by a connection of this client when it has closed (loop thread). */
-    void closed(Connection c, CloseCause cause) {
-        if (conn == c) conn = null;
-        if (connecting == c) {
-            connecting = null;
-            if (connectTimer != null) connectTimer.cancel();
-            connectTimer = null;
-            if (!closed) reportConnectFailure(cause);
-        }
-        afterClose();
     }
 
     private void afterClose() {
@@ -310,8 +295,9 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
             l.runInLoop(() -> {
                 if (retryTimer != null) retryTimer.cancel();
                 retryTimer = null;
-                Connection c = conn, p = connecting;
-                if (p != null) p.closeInLoop(CloseCause.NORMAL, true);
+                Connection c = conn;
+                Connector.Attempt p = attempt;
+                if (p != null) p.abort(CloseCause.NORMAL); // closes its socket, if any: attemptFailed
                 if (c != null) c.closeInLoop(CloseCause.NORMAL, false);
                 if (c == null && p == null) finish();
             });
@@ -321,7 +307,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         }
     }
 
-    /** Waits until the client has closed (its connection closed and, if it has its own loop, that stopped). */
+    /** Waits until the client has closed (its connection closed and, if it has its own loop, that stopped). Any thread but the client's loop. */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
         long end = System.nanoTime() + timeout.toNanos();
         if (!terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) return false;

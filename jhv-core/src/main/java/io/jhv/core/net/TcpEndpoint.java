@@ -9,8 +9,9 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * Settings and callbacks shared by {@link TcpServer} and {@link TcpClient}: what every connection
- * they make gets. Configure before {@code start()}, from one thread: the setters are not
+ * Settings and callbacks shared by {@link TcpServer}, {@link TcpClient} and {@link Connector}: what
+ * every connection they make gets. Configure before {@code start()} (a connector: before its first
+ * {@code connect}), from one thread: the setters are not
  * thread-safe, and after {@code start()} they throw {@link IllegalStateException} (a setting
  * changed under running connections would apply to some and not others). Every timeout is a
  * {@link Duration}; {@link Duration#ZERO} turns it off. Every {@code onX} setter replaces the
@@ -18,7 +19,7 @@ import java.util.function.Supplier;
  *
  * @param <T> the concrete endpoint, for fluent setters
  */
-public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpServer, TcpClient {
+public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpServer, TcpClient, Connector {
     /** Default high-water mark of a connection's write queue: 1 MiB. */
     public static final int DEFAULT_HIGH_WATER_MARK = 1 << 20;
 
@@ -192,7 +193,7 @@ public abstract sealed class TcpEndpoint<T extends TcpEndpoint<T>> permits TcpSe
      */
     public T tls(io.jhv.core.tls.TlsConfig config) {
         mutable();
-        this.layerFactory = config == null ? null : Internals.tls().layerFactory(config, this instanceof TcpClient);
+        this.layerFactory = config == null ? null : Internals.tls().layerFactory(config, !(this instanceof TcpServer));
         return self();
     }
 

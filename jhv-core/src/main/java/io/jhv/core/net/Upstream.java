@@ -250,7 +250,7 @@ public final class Upstream {
             down.addCloseListener(this);
             client = TcpClient.create(host, port)
                     .loop(down.loop())
-                    .connectTimeout(PROXY_CONNECT_TIMEOUT_MS)
+                    .connectTimeout(java.time.Duration.ofMillis(PROXY_CONNECT_TIMEOUT_MS))
                     .waterMarks(server.highWaterMark, server.lowWaterMark)
                     .tcpNoDelay(server.tcpNoDelay)
                     .writeTimeout(Duration.ofMillis(server.writeTimeoutMs))

@@ -217,7 +217,7 @@ class ReconnectTest {
             assertTrue(c.awaitTermination(Duration.ofSeconds(5)));
         }
         // a connect that may hang (a black-holed address) or fail at once (no route): either way
-        TcpClient c = TcpClient.create("192.0.2.1", 9).connectTimeout(5_000).start();
+        TcpClient c = TcpClient.create("192.0.2.1", 9).connectTimeout(Duration.ofSeconds(5)).start();
         CountDownLatch moment = new CountDownLatch(1);
         assertFalse(moment.await(50, TimeUnit.MILLISECONDS));
         long start = System.nanoTime();

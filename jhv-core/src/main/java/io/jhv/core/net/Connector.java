@@ -1,0 +1,366 @@
+package io.jhv.core.net;
+
+import io.jhv.core.internal.Internals;
+import io.jhv.core.internal.StreamSocket;
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.EventLoopGroup;
+import io.jhv.core.loop.Timer;
+
+import javax.net.ssl.SSLHandshakeException;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * Opens client connections on a loop you own: the one-shot connect under {@link TcpClient} (which
+ * adds reconnect), for proxies, pools and clients that share an {@link EventLoopGroup} instead of
+ * starting a thread each.
+ *
+ * <p>Configured like a {@link TcpServer} (callbacks, unpacker or protocol, TLS, timeouts), then
+ * {@link #connect(EventLoop, String, int)} as often as you like; every connection gets those
+ * settings. A host name is resolved on a virtual thread, never on the loop; the connect and, with
+ * {@link #tls TLS}, the handshake (with SNI for the host name and the config's ALPN protocols) run on
+ * the loop. The returned future completes on that loop thread when the connection is up, before
+ * {@code onConnection} and before any {@code onMessage}; the negotiated ALPN protocol is then in
+ * {@code connection.tls().applicationProtocol()}.
+ *
+ * <p>Failures complete the future exceptionally, on the loop thread: {@link UnknownHostException},
+ * {@link ConnectException} (refused, unreachable, no descriptors), {@link ConnectTimeoutException}
+ * (its {@link ConnectTimeoutException#phase() phase} says connect or handshake),
+ * {@link SSLHandshakeException} (a TLS failure, the peer closing during the handshake). A failed
+ * attempt that had a socket also reaches {@code onClose}, as for every client connection; its socket
+ * is closed. Cancelling the future (or completing it from outside) before it is complete abandons
+ * the attempt and closes its socket.
+ *
+ * <p>Thread contract: configure before the first {@code connect} (the setters are not
+ * thread-safe); {@code connect} is thread-safe.
+ *
+ * {@snippet :
+ * Connector connector = Connector.create()
+ *     .tls(TlsConfig.client().alpn("h2", "http/1.1").build())
+ *     .connectTimeout(Duration.ofSeconds(3))
+ *     .onMessage((c, buf) -> System.out.println(buf.readString()));
+ * connector.connect(group, "example.com", 443)
+ *     .thenAccept(c -> c.write("hello\n"));
+ * }
+ */
+public final class Connector extends TcpEndpoint<Connector> {
+    /** Default connect timeout (resolving and the TCP connect): 10 s. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** Default TLS handshake timeout: 10 s. */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+
+    private long connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT.toMillis();
+    private long handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT.toMillis();
+    private InetSocketAddress localAddress;
+
+    private Connector() {}
+
+    /** A connector with default settings. Any thread. */
+    public static Connector create() { return new Connector(); }
+
+    /** Gives up when name resolution and the TCP connect together take longer (default 10 s). Before the first connect, one thread. */
+    public Connector connectTimeout(Duration timeout) {
+        mutable();
+        this.connectTimeoutMs = positiveMillis(timeout, "connect timeout");
+        return this;
+    }
+
+    /**
+     * Gives up when the TLS handshake, from the TCP connect on, takes longer (default 10 s; the
+     * {@link io.jhv.core.tls.TlsConfig} has a handshake timeout too: the shorter wins).
+     * Before the first connect, one thread.
+     */
+    public Connector handshakeTimeout(Duration timeout) {
+        mutable();
+        this.handshakeTimeoutMs = positiveMillis(timeout, "handshake timeout");
+        return this;
+    }
+
+    /** Binds the local side to {@code address} before connecting (null: any). Before the first connect, one thread. */
+    public Connector bind(InetSocketAddress address) {
+        mutable();
+        this.localAddress = address;
+        return this;
+    }
+
+    /**
+     * Connects to {@code host:port} on {@code loop}. Thread-safe; the future completes on the loop
+     * thread (see the class comment). The first {@code connect} fixes the settings: a setter
+     * called afterwards throws {@link IllegalStateException}.
+     */
+    public CompletableFuture<Connection> connect(EventLoop loop, String host, int port) {
+        Objects.requireNonNull(loop, "loop");
+        if (!frozen()) freeze();
+        Attempt a = new Attempt(this, loop, host, port, connectTimeoutMs, handshakeTimeoutMs, localAddress, null);
+        a.start();
+        return a.future;
+    }
+
+    /** Connects on the group's next loop (by its balance policy). Thread-safe. */
+    public CompletableFuture<Connection> connect(EventLoopGroup group, String host, int port) {
+        return connect(group.next(), host, port);
+    }
+
+    static long positiveMillis(Duration d, String what) {
+        Objects.requireNonNull(d, what);
+        if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(what + " must be > 0: " + d);
+        return Math.max(1, d.toMillis());
+    }
+
+    static boolean isLiteral(String h) {
+        if (h.indexOf(':') >= 0) return true; // IPv6
+        for (int i = 0; i < h.length(); i++) {
+            char c = h.charAt(i);
+            if ((c < '0' || c > '9') && c != '.') return false;
+        }
+        return !h.isEmpty();
+    }
+
+    /**
+     * One connect attempt: resolve (off the loop), connect, handshake, each bounded by its timeout;
+     * ends exactly once, up (the future completes with the connection) or failed (exceptionally).
+     * Everything but {@link #start()} runs on the loop thread.
+     */
+    static final class Attempt {
+        /** What a {@link TcpClient} hears of its attempts (loop thread). */
+        interface Owner {
+            /** The TCP connect succeeded; the connection is not up yet (TLS: the handshake comes). */
+            void tcpConnected(Connection c);
+
+            /** The connection is up; before {@code onConnection}. */
+            void established(Connection c);
+
+            /** The attempt failed (or was abandoned); its socket, if it had one, is closed. */
+            void attemptFailed(CloseCause cause);
+
+            /** A connection that was up has closed. */
+            void connectionClosed(Connection c, CloseCause cause);
+        }
+
+        private final TcpEndpoint<?> ep;
+        private final EventLoop loop;
+        private final String host;
+        private final int port;
+        private final long connectMs, handshakeMs;
+        private final InetSocketAddress bind;
+        private final Owner owner;
+        final CompletableFuture<Connection> future = new CompletableFuture<>();
+
+        private Connection conn;
+        private Timer timer;
+        private ConnectTimeoutException.Phase phase = ConnectTimeoutException.Phase.CONNECT;
+        private Throwable failure; // why, when known better than the close cause says
+        private volatile boolean finished;
+        private boolean up;
+
+        Attempt(TcpEndpoint<?> ep, EventLoop loop, String host, int port, long connectMs, long handshakeMs,
+                InetSocketAddress bind, Owner owner) {
+            if (port <= 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
+            this.ep = ep;
+            this.loop = loop;
+            this.host = Objects.requireNonNull(host, "host");
+            this.port = port;
+            this.connectMs = connectMs;
+            this.handshakeMs = handshakeMs;
+            this.bind = bind;
+            this.owner = owner;
+        }
+
+        /** Starts on the loop. Any thread. */
+        void start() {
+            // Cancelled or completed from outside before it is done: abandon, close the socket.
+            future.whenComplete((c, e) -> {
+                if (e != null && !finished) {
+                    try {
+                        loop.runInLoop(() -> abort(CloseCause.aborted("connect to " + where() + " cancelled")));
+                    } catch (RejectedExecutionException dead) {
+                        // the loop has ended and closed its sockets
+                    }
+                }
+            });
+            try {
+                loop.runInLoop(this::begin);
+            } catch (RejectedExecutionException e) {
+                finished = true;
+                future.completeExceptionally(new ConnectException("cannot connect to " + where() + ": loop " + loop.name() + " has stopped"));
+            }
+        }
+
+        private String where() { return host + ":" + port; }
+
+        private void begin() {
+            if (finished) return;
+            timer = loop.setTimeout(connectMs, this::timedOut);
+            if (isLiteral(host)) {
+                InetAddress a;
+                try {
+                    a = InetAddress.getByName(host); // a literal: no lookup, does not block
+                } catch (UnknownHostException e) {
+                    fail(unknownHost("bad address " + host, e), CloseCause.error("bad address " + host + ": " + e.getMessage(), e));
+                    return;
+                }
+                connect(new InetSocketAddress(a, port));
+                return;
+            }
+            // Name resolution blocks: a virtual thread, then back to the loop.
+            Thread.ofVirtual().name("jhv-resolve-" + host).start(() -> {
+                Runnable next;
+                try {
+                    InetSocketAddress addr = new InetSocketAddress(InetAddress.getByName(host), port);
+                    next = () -> connect(addr);
+                } catch (UnknownHostException e) {
+                    next = () -> fail(unknownHost("cannot resolve " + host, e), CloseCause.error("cannot resolve " + host + ": " + e.getMessage(), e));
+                }
+                try {
+                    loop.post(next);
+                } catch (RejectedExecutionException dead) {
+                    finished = true;
+                    future.completeExceptionally(new ConnectException("cannot connect to " + where() + ": loop " + loop.name() + " has stopped"));
+                }
+            });
+        }
+
+        private static UnknownHostException unknownHost(String what, UnknownHostException e) {
+            UnknownHostException u = new UnknownHostException(what + ": " + e.getMessage());
+            u.initCause(e);
+            return u;
+        }
+
+        private void connect(InetSocketAddress addr) {
+            if (finished) return;
+            StreamSocket ch;
+            try {
+                ch = Internals.loops().transport(loop).openStream();
+            } catch (IOException e) {
+                fail(connectException("cannot open a socket to " + where() + ": " + e.getMessage(), e),
+                        CloseCause.error("cannot open a socket: " + e.getMessage(), e));
+                return;
+            }
+            Connection c = new Connection(loop, ch, ep, true);
+            c.attempt = this;
+            conn = c;
+            try {
+                if (bind != null) ch.bind(bind);
+                c.registerInLoop(true);
+                if (ch.connect(addr)) finishConnect();
+            } catch (IOException | RuntimeException e) {
+                failure = connectException("connect to " + where() + " (" + addr + ") failed: " + e.getMessage(), e);
+                c.closeInLoop(CloseCause.error("connect to " + addr + " failed: " + e.getMessage(), e), true);
+            }
+        }
+
+        private static ConnectException connectException(String message, Throwable cause) {
+            ConnectException e = new ConnectException(message);
+            e.initCause(cause);
+            return e;
+        }
+
+        /** OP_CONNECT fired, or connect() completed at once. */
+        void finishConnect() {
+            Connection c = conn;
+            try {
+                if (!c.finishConnect()) return;
+            } catch (IOException e) {
+                failure = connectException("connect to " + where() + " failed: " + e.getMessage(), e);
+                c.closeInLoop(CloseCause.error("connect to " + where() + " failed: " + e.getMessage(), e), true);
+                return;
+            }
+            cancelTimer();
+            if (ep.layerFactory != null) {
+                phase = ConnectTimeoutException.Phase.HANDSHAKE;
+                timer = loop.setTimeout(handshakeMs, this::timedOut);
+            }
+            if (owner != null) owner.tcpConnected(c);
+            c.establishInLoop(); // up now (plain TCP) or after the handshake: up() comes
+        }
+
+        private void timedOut() {
+            timer = null;
+            if (finished) return;
+            boolean connecting = phase == ConnectTimeoutException.Phase.CONNECT;
+            long ms = connecting ? connectMs : handshakeMs;
+            ConnectTimeoutException e = new ConnectTimeoutException(phase,
+                    (connecting ? "connect to " : "TLS handshake with ") + where() + " timed out after " + ms + " ms");
+            CloseCause cause = CloseCause.timeout(connecting ? "connect" : "TLS handshake");
+            if (conn == null) {
+                fail(e, cause);
+            } else {
+                failure = e;
+                conn.closeInLoop(cause, true); // closed(): fails with it
+            }
+        }
+
+        /**
+         * The connection is up (after the handshake, the protocol attached), before
+         * {@code onConnection}. False if the attempt was abandoned meanwhile: the connection is then
+         * closed and the application never hears of it.
+         */
+        boolean up(Connection c) {
+            cancelTimer();
+            if (finished) {
+                c.closeInLoop(CloseCause.aborted("connect to " + where() + " cancelled"), true);
+                return false;
+            }
+            up = true;
+            finished = true;
+            if (owner != null) owner.established(c);
+            if (!future.complete(c)) { // cancelled at this very moment
+                c.closeInLoop(CloseCause.aborted("connect to " + where() + " cancelled"), true);
+                return false;
+            }
+            return true;
+        }
+
+        /** The attempt's connection closed (last in its close). */
+        void closed(Connection c, CloseCause cause) {
+            cancelTimer();
+            if (up) {
+                if (owner != null) owner.connectionClosed(c, cause);
+                return;
+            }
+            fail(failure != null ? failure : describe(cause), cause);
+        }
+
+        /** Abandons the attempt: closes its socket, if any; fails the future. */
+        void abort(CloseCause cause) {
+            if (finished) return;
+            if (conn != null) {
+                conn.closeInLoop(cause, true); // closed(): fails
+            } else {
+                fail(new ConnectException("connect to " + where() + ": " + cause.detail()), cause);
+            }
+        }
+
+        private void fail(Throwable error, CloseCause cause) {
+            if (finished) return;
+            finished = true;
+            cancelTimer();
+            future.completeExceptionally(error);
+            if (owner != null) owner.attemptFailed(cause);
+        }
+
+        private Throwable describe(CloseCause cause) {
+            if (phase == ConnectTimeoutException.Phase.HANDSHAKE) {
+                if (cause.kind() == CloseCause.Kind.TIMEOUT) {
+                    return new ConnectTimeoutException(phase, "TLS handshake with " + where() + " timed out: " + cause.detail());
+                }
+                SSLHandshakeException e = new SSLHandshakeException("TLS handshake with " + where() + " failed: " + cause);
+                if (cause.error() != null) e.initCause(cause.error());
+                return e;
+            }
+            return connectException("connect to " + where() + " failed: " + cause, cause.error());
+        }
+
+        private void cancelTimer() {
+            if (timer != null) timer.cancel();
+            timer = null;
+        }
+    }
+}
