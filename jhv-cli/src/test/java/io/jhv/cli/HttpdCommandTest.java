@@ -49,6 +49,7 @@ class HttpdCommandTest {
 
     @AfterEach
     void stop() {
+        client.close(); // its selector and pooled sockets go now, not at some later GC
         for (HttpdCommand.Running r : running) r.close();
     }
 

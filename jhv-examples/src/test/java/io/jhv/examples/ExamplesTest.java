@@ -127,8 +127,7 @@ class ExamplesTest {
     @Test
     void helloHttp() throws Exception {
         HttpServer server = HelloHttp.start(0);
-        try {
-            HttpClient client = HttpClient.newHttpClient();
+        try (HttpClient client = HttpClient.newHttpClient()) { // closed: its selector and pooled socket go with it
             String base = "http://127.0.0.1:" + server.port();
             assertEquals("hello", client.send(HttpRequest.newBuilder(URI.create(base + "/hello")).build(), HttpResponse.BodyHandlers.ofString()).body());
             assertEquals("{\"id\":\"7\"}", client.send(HttpRequest.newBuilder(URI.create(base + "/users/7")).build(), HttpResponse.BodyHandlers.ofString()).body());

@@ -291,13 +291,15 @@ class MultipartParserTest {
                     return n;
                 }
             };
-            java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
-                    .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
-            java.net.http.HttpResponse<String> res = client.send(java.net.http.HttpRequest.newBuilder(
+            java.net.http.HttpResponse<String> res;
+            try (java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+                    .version(java.net.http.HttpClient.Version.HTTP_1_1).build()) {
+                res = client.send(java.net.http.HttpRequest.newBuilder(
                             java.net.URI.create("http://127.0.0.1:" + server.port() + "/up"))
                     .header("Content-Type", "multipart/form-data; boundary=" + B)
                     .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> body))
                     .timeout(java.time.Duration.ofSeconds(50)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            }
             assertEquals(200, res.statusCode(), res.body());
             @SuppressWarnings("unchecked")
             java.util.Map<String, Object> m = (java.util.Map<String, Object>) JsonCodec.builtIn().parse(res.body());

@@ -34,8 +34,7 @@ class AccessLogDoneTest {
                 })
                 .get("/boom", (req, res) -> { throw new IllegalStateException("boom"); })
                 .start();
-        try {
-            HttpClient client = HttpClient.newHttpClient();
+        try (HttpClient client = HttpClient.newHttpClient()) {
             String base = "http://127.0.0.1:" + server.port();
             assertEquals(201, client.send(HttpRequest.newBuilder(URI.create(base + "/later")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
             String later = lines.poll(5, TimeUnit.SECONDS);
