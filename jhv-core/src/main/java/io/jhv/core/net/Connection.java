@@ -610,7 +610,9 @@ public final class Connection {
      * {@link #write(ByteBuffer)}, and {@code listener} is told, exactly once on the loop thread, when
      * these bytes reached the socket (with TLS: their encrypted records), or that the connection
      * closed before they did (see {@link WriteListener}). Listeners are told in write order. On the
-     * loop thread a write the socket takes at once is reported before this method returns. When
+     * loop thread a write the socket takes at once is reported before this method returns (made
+     * inside another write's listener, right after that listener returns: a listener that writes
+     * the next chunk never nests, however long the stream). When
      * this method throws, the listener is never called. Thread-safe.
      *
      * @throws IllegalStateException as {@link #write(ByteBuffer)}
