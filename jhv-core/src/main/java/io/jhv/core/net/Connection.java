@@ -991,9 +991,14 @@ public final class Connection {
 
     private static final Buffer EMPTY = Buffer.wrap(new byte[0]);
 
-    /** Packages that arrived while reading was paused and are still buffered are delivered now. */
+    /**
+     * Input that is already read but was left unconsumed while reading was paused (packages behind
+     * a pause, or what a protocol handler left when it paused to answer one request at a time) is
+     * offered again now: the peer may have sent everything and be waiting, so no next read would
+     * bring it. (Not for onMessage without an unpacker: what it leaves it did not want.)
+     */
     private void resumeDelivery() {
-        if (inbuf != null && inbuf.isReadable() && handler == MessageProtocol.INSTANCE && ep.unpacker != null
+        if (inbuf != null && inbuf.isReadable() && handler != null && (handler != MessageProtocol.INSTANCE || ep.unpacker != null)
                 && !delivering && !readPaused()) inbound(EMPTY);
     }
 
