@@ -610,7 +610,9 @@ public final class Connection {
      * {@link #write(ByteBuffer)}, and {@code listener} is told, exactly once on the loop thread, when
      * these bytes reached the socket (with TLS: their encrypted records), or that the connection
      * closed before they did (see {@link WriteListener}). Listeners are told in write order. On the
-     * loop thread a write the socket takes at once is reported before this method returns. When
+     * loop thread a write the socket takes at once is reported before this method returns (made
+     * inside another write's listener, right after that listener returns: a listener that writes
+     * the next chunk never nests, however long the stream). When
      * this method throws, the listener is never called. Thread-safe.
      *
      * @throws IllegalStateException as {@link #write(ByteBuffer)}
@@ -989,9 +991,14 @@ public final class Connection {
 
     private static final Buffer EMPTY = Buffer.wrap(new byte[0]);
 
-    /** Packages that arrived while reading was paused and are still buffered are delivered now. */
+    /**
+     * Input that is already read but was left unconsumed while reading was paused (packages behind
+     * a pause, or what a protocol handler left when it paused to answer one request at a time) is
+     * offered again now: the peer may have sent everything and be waiting, so no next read would
+     * bring it. (Not for onMessage without an unpacker: what it leaves it did not want.)
+     */
     private void resumeDelivery() {
-        if (inbuf != null && inbuf.isReadable() && handler == MessageProtocol.INSTANCE && ep.unpacker != null
+        if (inbuf != null && inbuf.isReadable() && handler != null && (handler != MessageProtocol.INSTANCE || ep.unpacker != null)
                 && !delivering && !readPaused()) inbound(EMPTY);
     }
 

@@ -48,7 +48,8 @@ public interface ProtocolHandler {
     /**
      * Inbound bytes. {@code in} is borrowed for this call: consume what can be used (advance its
      * reader index); the connection keeps what is left and offers it again, in front of the next
-     * bytes, with the next read. Keeping a copy is up to the handler. Calling
+     * bytes, with the next read (and when reading resumes after a pause, since a paused handler
+     * may have left whole requests behind). Keeping a copy is up to the handler. Calling
      * {@link Connection#handover} from here gives the rest of {@code in} (after what this handler
      * consumed) to the next handler as soon as this call returns.
      *

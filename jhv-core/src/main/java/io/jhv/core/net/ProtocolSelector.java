@@ -76,7 +76,8 @@ public final class ProtocolSelector implements Supplier<ProtocolHandler> {
         this.rules = b.rules.toArray(new Rule[0]);
         this.otherwise = b.otherwise;
         this.maxPeek = b.maxPeek;
-        this.peekTimeoutMs = b.peekTimeout.toMillis();
+        // A positive timeout below a millisecond is the shortest one, not zero ("for ever").
+        this.peekTimeoutMs = b.peekTimeout.isZero() ? 0 : Math.max(1, b.peekTimeout.toMillis());
         this.alpnOnly = rules.length == 0 ? new AlpnOnly() : null;
     }
 

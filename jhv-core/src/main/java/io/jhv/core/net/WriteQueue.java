@@ -178,16 +178,28 @@ final class WriteQueue {
         for (Waiting w : waiting) if (w.target < 0) w.target = accepted;
     }
 
-    /** Calls the listeners whose bytes were all written, in order. */
+    /**
+     * Calls the listeners whose bytes were all written, in order. Not re-entered: a listener that
+     * writes again (the next chunk of a stream) and whose write the socket takes at once would
+     * otherwise run the next listener inside itself, and a long stream would overflow the stack;
+     * the loop already running here calls it right after the current listener returns.
+     */
     void completeDue(Connection c) {
         ArrayDeque<Waiting> q = waiting;
-        if (q == null) return;
-        Waiting w;
-        while ((w = q.peekFirst()) != null && w.target >= 0 && w.target <= written) {
-            q.pollFirst();
-            c.writeDone(w.listener, null);
+        if (q == null || completing) return;
+        completing = true;
+        try {
+            Waiting w;
+            while ((w = q.peekFirst()) != null && w.target >= 0 && w.target <= written) {
+                q.pollFirst();
+                c.writeDone(w.listener, null);
+            }
+        } finally {
+            completing = false;
         }
     }
+
+    private boolean completing; // completeDue is calling listeners
 
     /** The connection closed: every listener still waiting is told why. */
     void failAll(Connection c, Throwable why) {
