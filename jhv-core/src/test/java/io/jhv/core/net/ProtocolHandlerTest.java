@@ -7,10 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -26,17 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(20)
 class ProtocolHandlerTest {
 
-    private static BufferedReader reader(Socket s) throws Exception {
-        s.setSoTimeout(10_000);
-        return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
-    }
-
-    private static void send(Socket s, String text) throws Exception {
-        OutputStream out = s.getOutputStream();
-        out.write(text.getBytes(StandardCharsets.ISO_8859_1));
-        out.flush();
-    }
-
     @Test
     void eachConnectionGetsAFreshHandlerThatKeepsPartialInput() throws Exception {
         List<LineProtocol> made = new CopyOnWriteArrayList<>();
@@ -45,11 +31,11 @@ class ProtocolHandlerTest {
                 .start();
              Socket a = new Socket("127.0.0.1", server.port());
              Socket b = new Socket("127.0.0.1", server.port())) {
-            BufferedReader ra = reader(a), rb = reader(b);
-            send(a, "he");            // a partial line stays with the connection
-            send(b, "x\n");
+            BufferedReader ra = Wire.reader(a), rb = Wire.reader(b);
+            Wire.send(a, "he");            // a partial line stays with the connection
+            Wire.send(b, "x\n");
             assertEquals("p1:x", rb.readLine());
-            send(a, "llo\n");
+            Wire.send(a, "llo\n");
             assertEquals("p0:hello", ra.readLine());
             assertEquals(2, made.size());
         }
@@ -62,13 +48,13 @@ class ProtocolHandlerTest {
         LineProtocol first = new LineProtocol("A", "SWITCH", (c, l) -> second);
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).protocol(() -> first).start();
              Socket s = new Socket("127.0.0.1", server.port())) {
-            BufferedReader r = reader(s);
-            send(s, "one\nSWITCH\ntwo\nthree\nfou");
+            BufferedReader r = Wire.reader(s);
+            Wire.send(s, "one\nSWITCH\ntwo\nthree\nfou");
             assertEquals("A:one", r.readLine());
             assertEquals("A:switching", r.readLine());
             assertEquals("B:two", r.readLine());
             assertEquals("B:three", r.readLine());
-            send(s, "r\n");
+            Wire.send(s, "r\n");
             assertEquals("B:four", r.readLine());
             assertEquals(List.of("attach", "line one", "line SWITCH", "detach"), first.events);
             assertEquals(List.of("attach", "line two", "line three", "line four"), second.events);
@@ -90,8 +76,8 @@ class ProtocolHandlerTest {
                 })
                 .start();
              Socket s = new Socket("127.0.0.1", server.port())) {
-            BufferedReader r = reader(s);
-            send(s, "a\nUPGRADE\nb\nc\n");
+            BufferedReader r = Wire.reader(s);
+            Wire.send(s, "a\nUPGRADE\nb\nc\n");
             assertEquals("old:a", r.readLine());
             assertEquals("N:b", r.readLine());
             assertEquals("N:c", r.readLine());
@@ -109,8 +95,8 @@ class ProtocolHandlerTest {
         };
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).protocol(() -> waiting).start();
              Socket s = new Socket("127.0.0.1", server.port())) {
-            BufferedReader r = reader(s);
-            send(s, "x\ny\nz\n");
+            BufferedReader r = Wire.reader(s);
+            Wire.send(s, "x\ny\nz\n");
             assertEquals("N:x", r.readLine());
             assertEquals("N:y", r.readLine());
             assertEquals("N:z", r.readLine());
@@ -147,11 +133,11 @@ class ProtocolHandlerTest {
         };
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).protocol(() -> first).start();
              Socket s = new Socket("127.0.0.1", server.port())) {
-            BufferedReader r = reader(s);
-            send(s, "SWITCH\n");
+            BufferedReader r = Wire.reader(s);
+            Wire.send(s, "SWITCH\n");
             assertEquals("A:switching", r.readLine());
             assertFalse(checkedAfterDeadline.get(5, TimeUnit.SECONDS), "the old protocol's timer fired after the handover");
-            send(s, "still\n");
+            Wire.send(s, "still\n");
             assertEquals("N:still", r.readLine());
         }
     }
@@ -177,19 +163,19 @@ class ProtocolHandlerTest {
                 .start()) {
             try (Socket good = new Socket("127.0.0.1", server.port());
                  Socket bad = new Socket("127.0.0.1", server.port())) {
-                BufferedReader rg = reader(good), rb = reader(bad);
-                send(good, "first\n");
+                BufferedReader rg = Wire.reader(good), rb = Wire.reader(bad);
+                Wire.send(good, "first\n");
                 assertEquals("ok:first", rg.readLine());
-                send(bad, "boom\n");
+                Wire.send(bad, "boom\n");
                 assertNull(rb.readLine(), "the failing connection is closed");
                 CloseCause cause = badClosed.get(5, TimeUnit.SECONDS);
                 assertTrue(cause.detail().contains("boom from the handler"), cause.toString());
-                send(good, "second\n");
+                Wire.send(good, "second\n");
                 assertEquals("ok:second", rg.readLine());
             }
             try (Socket again = new Socket("127.0.0.1", server.port())) {
-                send(again, "new\n");
-                assertEquals("ok:new", reader(again).readLine());
+                Wire.send(again, "new\n");
+                assertEquals("ok:new", Wire.reader(again).readLine());
             }
         }
     }

@@ -4,10 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -34,25 +31,14 @@ class ProtocolSelectorTest {
                 .prefix("BETA ", () -> new LineProtocol("beta"));
     }
 
-    private static BufferedReader reader(Socket s) throws Exception {
-        s.setSoTimeout(10_000);
-        return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
-    }
-
-    private static void send(Socket s, String text) throws Exception {
-        OutputStream out = s.getOutputStream();
-        out.write(text.getBytes(StandardCharsets.ISO_8859_1));
-        out.flush();
-    }
-
     @Test
     void choosesByTheFirstBytesAndDeliversThePeekedBytes() throws Exception {
         try (TcpServer server = start(twoProtocols());
              Socket a = new Socket("127.0.0.1", server.port());
              Socket b = new Socket("127.0.0.1", server.port())) {
-            send(a, "ALPHA one\nALPHA two\n");
-            send(b, "BETA x\n");
-            BufferedReader ra = reader(a), rb = reader(b);
+            Wire.send(a, "ALPHA one\nALPHA two\n");
+            Wire.send(b, "BETA x\n");
+            BufferedReader ra = Wire.reader(a), rb = Wire.reader(b);
             assertEquals("alpha:ALPHA one", ra.readLine());
             assertEquals("alpha:ALPHA two", ra.readLine());
             assertEquals("beta:BETA x", rb.readLine());
@@ -65,10 +51,10 @@ class ProtocolSelectorTest {
              Socket s = new Socket("127.0.0.1", server.port())) {
             s.setTcpNoDelay(true);
             for (char c : "BETA slow\n".toCharArray()) {
-                send(s, String.valueOf(c));
+                Wire.send(s, String.valueOf(c));
                 Thread.sleep(5); // pace the peer: one byte per read
             }
-            assertEquals("beta:BETA slow", reader(s).readLine());
+            assertEquals("beta:BETA slow", Wire.reader(s).readLine());
         }
     }
 
@@ -76,15 +62,15 @@ class ProtocolSelectorTest {
     void noRuleMatchesGoesToOtherwiseOrCloses() throws Exception {
         try (TcpServer server = start(twoProtocols().otherwise(() -> new LineProtocol("other")));
              Socket s = new Socket("127.0.0.1", server.port())) {
-            send(s, "GAMMA\n");
-            assertEquals("other:GAMMA", reader(s).readLine());
+            Wire.send(s, "GAMMA\n");
+            assertEquals("other:GAMMA", Wire.reader(s).readLine());
         }
         CompletableFuture<CloseCause> c2 = new CompletableFuture<>();
         try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).protocol(twoProtocols().build())
                 .onClose((c, cause) -> c2.complete(cause)).start();
              Socket s = new Socket("127.0.0.1", server.port())) {
-            send(s, "GAMMA\n");
-            assertNull(reader(s).readLine());
+            Wire.send(s, "GAMMA\n");
+            assertNull(Wire.reader(s).readLine());
             assertEquals(CloseCause.Kind.ERROR, c2.get(5, TimeUnit.SECONDS).kind());
         }
     }
@@ -95,7 +81,7 @@ class ProtocolSelectorTest {
         try (TcpServer server = start(twoProtocols().peekTimeout(Duration.ofMillis(300)));
              Socket s = new Socket("127.0.0.1", server.port())) {
             long t0 = System.nanoTime();
-            assertEquals(-1, reader(s).read());
+            assertEquals(-1, Wire.reader(s).read());
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(ms >= 250, "closed after " + ms + " ms");
             CloseCause cause = closed.get(5, TimeUnit.SECONDS);
@@ -111,8 +97,8 @@ class ProtocolSelectorTest {
                 .prefix("ALPHA-2 ", () -> new LineProtocol("a2"))
                 .peekTimeout(Duration.ofMillis(300)));
              Socket s = new Socket("127.0.0.1", server.port())) {
-            send(s, "ALPHA-");
-            assertEquals(-1, reader(s).read());
+            Wire.send(s, "ALPHA-");
+            assertEquals(-1, Wire.reader(s).read());
             assertEquals(CloseCause.Kind.TIMEOUT, closed.get(5, TimeUnit.SECONDS).kind());
         }
     }
@@ -124,8 +110,8 @@ class ProtocolSelectorTest {
                 .firstBytes(in -> ProtocolSelector.Match.MORE, () -> new LineProtocol("never"))
                 .maxPeek(64).peekTimeout(Duration.ofSeconds(30)));
              Socket s = new Socket("127.0.0.1", server.port())) {
-            send(s, "x".repeat(100));
-            assertEquals(-1, reader(s).read());
+            Wire.send(s, "x".repeat(100));
+            assertEquals(-1, Wire.reader(s).read());
             CloseCause cause = closed.get(5, TimeUnit.SECONDS);
             assertEquals(CloseCause.Kind.ERROR, cause.kind());
             assertTrue(cause.detail().contains("not recognised"), cause.toString());
