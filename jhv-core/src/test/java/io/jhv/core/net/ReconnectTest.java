@@ -108,7 +108,9 @@ class ReconnectTest {
                 assertEquals(1, client.connectCount());
                 assertEquals(0, client.retries(), "a successful connect resets the retries");
                 CompletableFuture<String> echo = new CompletableFuture<>();
-                client.connection().onMessage((c, buf) -> echo.complete(buf.readString()));
+                Connection conn = client.connection();
+                conn.loop().submit(() -> { conn.onMessage((c, buf) -> echo.complete(buf.readString())); return null; })
+                        .get(5, TimeUnit.SECONDS); // a loop-thread-only setter
                 client.write("ping");
                 assertEquals("ping", echo.get(5, TimeUnit.SECONDS));
             } finally {
