@@ -10,7 +10,6 @@ import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.StreamSocket;
 import io.jhv.core.tls.TlsInfo;
 import io.jhv.core.loop.EventLoop;
-import io.jhv.core.loop.Timer;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -82,7 +81,7 @@ public final class Connection {
     private final LayerSink sink = new LayerSink();
 
     // write side
-    private final WriteQueue queue = new WriteQueue(); // socket bytes in write order, and their listeners
+    final WriteQueue queue = new WriteQueue(); // socket bytes in write order, and their listeners
     // Plaintext written before the transport layer (TLS) exists: a server connection is listed (and
     // reachable by a broadcast) before its loop registers it and starts the layer. It must go to
     // the layer, never to the socket ahead of the handshake.
@@ -104,11 +103,11 @@ public final class Connection {
     private boolean inputShut;
     private boolean delivering;
 
-    // timeouts
-    private long lastRead;
-    private long lastWrite;
-    private long lastWriteProgress;
-    private Timer readTimer, writeTimer, keepaliveTimer, heartbeatTimer, closeTimer;
+    // timeouts: the activity stamps stay here (the fast path writes them), the timers live apart
+    long lastRead;
+    long lastWrite;
+    long lastWriteProgress;
+    private final ConnectionTimers timers;
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
     private boolean tcpUp;      // the TCP connection is established: the socket may be written
@@ -131,6 +130,7 @@ public final class Connection {
         this.writableHandler = ep.onWritable;
         this.writeCompleteHandler = ep.onWriteComplete;
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
+        this.timers = new ConnectionTimers(this, ep, loop);
     }
 
     // ---------------------------------------------------------------- identity and state
@@ -266,7 +266,7 @@ public final class Connection {
         }
         // Writes (or a pauseReading()) may have come before registration.
         setInterest((readPaused() ? 0 : Poller.READ) | (queue.isEmpty() ? 0 : Poller.WRITE));
-        armTimers();
+        timers.arm();
         boolean ready = true;
         if (ep.layerFactory != null) {
             layer = ep.layerFactory.create(this, client);
@@ -349,7 +349,7 @@ public final class Connection {
         try {
             n = ch.read(LOOPS.readNioBuffer(loop));
         } catch (IOException e) {
-            closeInLoop(classify(e), true);
+            closeInLoop(CloseCause.classify(e), true);
             return;
         }
         if (n < 0) {
@@ -763,7 +763,7 @@ public final class Connection {
                 if (fr.remaining > 0 && queue.sendNow(ch, fr) > 0) lastWrite = lastWriteProgress = System.nanoTime();
             } catch (IOException e) {
                 fr.release();
-                closeInLoop(classify(e), true);
+                closeInLoop(CloseCause.classify(e), true);
                 return;
             }
             if (fr.remaining == 0) {
@@ -890,7 +890,7 @@ public final class Connection {
                 long n = queue.writeNow(ch, src);
                 if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
             } catch (IOException e) {
-                closeInLoop(classify(e), true);
+                closeInLoop(CloseCause.classify(e), true);
                 return;
             }
             queue.completeDue(this);
@@ -931,7 +931,7 @@ public final class Connection {
         try {
             n = queue.flush(ch);
         } catch (IOException e) {
-            closeInLoop(classify(e), true); // what is queued is released with the queue
+            closeInLoop(CloseCause.classify(e), true); // what is queued is released with the queue
             return;
         }
         if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
@@ -1041,8 +1041,7 @@ public final class Connection {
             if (state == State.CLOSED || outputShut) return;
             shutdownOutputPending = true;
             // Nothing can be written any more: a heartbeat would only fail every interval.
-            cancel(heartbeatTimer);
-            heartbeatTimer = null;
+            timers.stopHeartbeat();
             if (queue.isEmpty()) doShutdownOutput();
         }, "shutdownOutput");
     }
@@ -1058,7 +1057,7 @@ public final class Connection {
                 shutdownOutputPending = true; // the layer queued a close message; shut down after it
             }
         } catch (IOException e) {
-            closeInLoop(classify(e), true);
+            closeInLoop(CloseCause.classify(e), true);
         }
         if (outputShut && inputShut) closeInLoop(CloseCause.PEER_CLOSED, true);
     }
@@ -1073,7 +1072,7 @@ public final class Connection {
                 // Still connecting, or in the TLS handshake, with writes made before close(): they
                 // are not dropped; becomeConnected() flushes them and closes (within the close timeout).
                 closeWhenUp = cause; // (reading goes on: the handshake needs it)
-                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
+                timers.startCloseDeadline();
                 return;
             }
             // nothing written: nothing to wait for
@@ -1091,16 +1090,11 @@ public final class Connection {
                 closeCauseOnFlush = cause;
                 updateReadInterest();
                 // after a close that waited for the connection to come up, its deadline still holds
-                if (closeTimer == null) closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
+                timers.startCloseDeadline();
                 return;
             }
         }
         doClose(cause);
-    }
-
-    /** The close timeout fired before the queue drained: what is left is dropped. */
-    private void closeTimedOut() {
-        closeInLoop(CloseCause.aborted("close timeout (" + ep.closeTimeoutMs + " ms): " + pendingBytesText() + " dropped"), true);
     }
 
     /** True while written bytes wait: in the write queue, or in the layer (TLS before its handshake). */
@@ -1108,7 +1102,7 @@ public final class Connection {
         return !queue.isEmpty() || (layer != null && layer.hasPendingWrites());
     }
 
-    private String pendingBytesText() {
+    String pendingBytesText() {
         return queue.isEmpty() ? "writes waiting for the transport layer" : queue.queuedBytes() + " queued bytes";
     }
 
@@ -1125,7 +1119,7 @@ public final class Connection {
         boolean wasUp = reportedUp;
         state = State.CLOSED;
         closeCause = cause;
-        cancel(readTimer); cancel(writeTimer); cancel(keepaliveTimer); cancel(heartbeatTimer); cancel(closeTimer);
+        timers.cancelAll();
         if (poller != null) poller.cancel(ch);
         ch.close(); // never throws: the descriptor is released either way
         queue.clear();
@@ -1158,7 +1152,7 @@ public final class Connection {
             }
         }
         if (wasUp && ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
-        if (ep.onError != null && isError(cause)) callback(() -> ep.onError.onError(this, errorOf(cause)));
+        if (ep.onError != null && cause.isError()) callback(() -> ep.onError.onError(this, cause.asException()));
         if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
         if (extraCloseHandler != null) callback(() -> extraCloseHandler.onClose(this, cause));
         if (attempt != null) attempt.closed(this, cause);
@@ -1169,40 +1163,6 @@ public final class Connection {
         assert loop.inLoop() : method + " called off the loop thread of " + this + " (" + Thread.currentThread().getName() + ")";
     }
 
-    private static boolean isError(CloseCause cause) {
-        return switch (cause.kind()) {
-            case ERROR, RESET, TIMEOUT -> true;
-            case NORMAL, ABORTED, PEER_CLOSED -> cause.error() != null;
-        };
-    }
-
-    /** The exception for {@code onError}: the cause's own, or one that says what happened. */
-    private static Throwable errorOf(CloseCause cause) {
-        if (cause.error() != null) return cause.error();
-        return cause.kind() == CloseCause.Kind.TIMEOUT
-                ? new java.net.SocketTimeoutException(cause.detail())
-                : new java.io.IOException(cause.kind() + ": " + cause.detail());
-    }
-
-    private static void cancel(Timer t) {
-        if (t != null) t.cancel();
-    }
-
-    /**
-     * RESET or ERROR for an exception from the socket. The JDK has no exception type for a reset
-     * connection or a broken pipe on a {@code SocketChannel}, so the message is its only signal: a
-     * read that gets ECONNRESET throws a {@code SocketException("Connection reset")}
-     * (SocketChannelImpl), and a write or sendfile that gets EPIPE or ECONNRESET throws an
-     * {@code IOException} carrying strerror(errno), "Broken pipe" or "Connection reset by peer". This
-     * is the one place that looks at messages, and it matches those exact strings only.
-     */
-    static CloseCause classify(IOException e) {
-        String m = e.getMessage();
-        boolean reset = e instanceof java.net.SocketException ? "Connection reset".equals(m)
-                : "Broken pipe".equals(m) || "Connection reset by peer".equals(m);
-        return reset ? CloseCause.reset(e) : CloseCause.error("I/O error: " + m, e);
-    }
-
     private void callback(Runnable r) {
         try {
             r.run();
@@ -1211,45 +1171,8 @@ public final class Connection {
         }
     }
 
-    // ---------------------------------------------------------------- timeouts
-
-    private void armTimers() {
-        if (ep.readTimeoutMs > 0) readTimer = loop.setTimeout(ep.readTimeoutMs, this::checkRead);
-        if (ep.writeTimeoutMs > 0) writeTimer = loop.setTimeout(ep.writeTimeoutMs, this::checkWrite);
-        if (ep.keepAliveTimeoutMs > 0) keepaliveTimer = loop.setTimeout(ep.keepAliveTimeoutMs, this::checkKeepalive);
-        if (ep.heartbeatMs > 0) heartbeatTimer = loop.setInterval(ep.heartbeatMs, this::sendHeartbeat);
-    }
-
-    // Timers are not reset on every read or write (that would be a heap operation per event): when a
-    // timer fires it compares the last activity with the timeout and re-arms for what is left.
-
-    private void checkRead() {
-        if (state == State.CLOSED) return;
-        long left = ep.readTimeoutMs - (System.nanoTime() - lastRead) / 1_000_000;
-        if (left <= 0) closeInLoop(CloseCause.timeout("read"), true);
-        else readTimer = loop.setTimeout(left, this::checkRead);
-    }
-
-    private void checkWrite() {
-        if (state == State.CLOSED) return;
-        long left = queue.isEmpty() ? ep.writeTimeoutMs : ep.writeTimeoutMs - (System.nanoTime() - lastWriteProgress) / 1_000_000;
-        if (left <= 0) closeInLoop(CloseCause.timeout("write"), true);
-        else writeTimer = loop.setTimeout(left, this::checkWrite);
-    }
-
-    private void checkKeepalive() {
-        if (state == State.CLOSED) return;
-        long last = Math.max(lastRead, lastWrite);
-        long left = ep.keepAliveTimeoutMs - (System.nanoTime() - last) / 1_000_000;
-        if (left <= 0) closeInLoop(CloseCause.timeout("keepalive"), true);
-        else keepaliveTimer = loop.setTimeout(left, this::checkKeepalive);
-    }
-
-    private void sendHeartbeat() {
-        if (state != State.CONNECTED || outputShut || shutdownOutputPending) return;
-        Object msg = ep.heartbeat.get();
-        if (msg != null) writeObject(msg);
-    }
+    /** True once the output is shut down or about to be (after the queued writes). */
+    boolean outputShutOrPending() { return outputShut || shutdownOutputPending; }
 
     // ---------------------------------------------------------------- layer sink
 
