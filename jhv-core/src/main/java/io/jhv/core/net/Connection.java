@@ -68,11 +68,7 @@ public final class Connection {
     private volatile State state = State.CONNECTING;
     private int interest;
 
-    private MessageHandler messageHandler;
-    // The protocol handler that gets the input; null only before the endpoint's supplied one is
-    // attached (when the connection comes up). See ProtocolHandler for its life.
-    private ProtocolHandler handler;
-    private Buffer carry; // bytes a handler handed over with handover(next, unconsumed), not yet delivered
+    final Inbound in; // the protocol-handler stage: who gets the input, and what is kept of it
     private WritableHandler writableHandler;
     private ConnectionHandler writeCompleteHandler;
     private CloseHandler extraCloseHandler;
@@ -95,13 +91,10 @@ public final class Connection {
     private ByteBuffer writeView; // reused view for write(Buffer) on the loop: no allocation per echo
 
     // read side
-    private Buffer inbuf;
-    private final Buffer frameView = Buffer.wrap(new byte[0]);
     private boolean userPaused;
     private boolean backpressurePaused;
     private boolean pauseAboveHighWater; // per connection; starts as the endpoint's setting
     private boolean inputShut;
-    private boolean delivering;
 
     // timeouts: the activity stamps stay here (the fast path writes them), the timers live apart
     long lastRead;
@@ -125,8 +118,7 @@ public final class Connection {
         this.ch = ch;
         this.ep = ep;
         this.client = client;
-        this.messageHandler = ep.onMessage;
-        if (ep.protocol == null) this.handler = MessageProtocol.INSTANCE; // stateless: nothing to attach
+        this.in = new Inbound(this, ep, loop);
         this.writableHandler = ep.onWritable;
         this.writeCompleteHandler = ep.onWriteComplete;
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
@@ -179,7 +171,7 @@ public final class Connection {
      * handler (unpacker + onMessage) has the input; see {@link #handover} for a stateful one.
      * Loop thread only.
      */
-    public void onMessage(MessageHandler handler) { assertInLoop("onMessage"); this.messageHandler = Objects.requireNonNull(handler); }
+    public void onMessage(MessageHandler handler) { assertInLoop("onMessage"); in.messageHandler = Objects.requireNonNull(handler); }
 
     /** Replaces this connection's write-complete handler (streaming a file, say). Loop thread only. */
     public void onWriteComplete(ConnectionHandler handler) { assertInLoop("onWriteComplete"); this.writeCompleteHandler = handler; }
@@ -199,7 +191,7 @@ public final class Connection {
         if (!pause && backpressurePaused) {
             backpressurePaused = false;
             updateReadInterest();
-            resumeDelivery();
+            in.resumeDelivery();
         }
     }
 
@@ -295,20 +287,7 @@ public final class Connection {
             closeInLoop(pendingClose, false);
             return;
         }
-        if (handler == null) {
-            // The endpoint's protocol: attached before the application hears of the connection, so
-            // it owns every byte; it may hand over at once (a selector deciding by ALPN) or close.
-            ProtocolHandler first;
-            try {
-                first = Objects.requireNonNull(ep.protocol.get(), "the protocol supplier returned null");
-            } catch (Throwable t) {
-                LOOPS.reportError(loop, t);
-                closeInLoop(CloseCause.error("protocol supplier failed: " + t, t), true);
-                return;
-            }
-            attach(first);
-            if (closeRequested()) return; // the handler refused the connection: it never was up
-        }
+        if (in.handler() == null && !in.attachFirst()) return; // refused (closed): it never was up
         // The attempt succeeded only now (TLS: after the handshake): its future completes before
         // onConnection; false if it was cancelled meanwhile (then closed here).
         if (attempt != null && !attempt.up(this)) return;
@@ -362,7 +341,7 @@ public final class Connection {
         if (layer != null) {
             feedLayer(rb);
         } else {
-            inbound(rb);
+            in.deliver(rb);
         }
     }
 
@@ -410,98 +389,9 @@ public final class Connection {
      * True once close() (or another close) was asked for: no more messages are delivered, even the
      * rest of a read that already arrived; a handler that closed must not be called again.
      */
-    private boolean closeRequested() {
+    boolean closeRequested() {
         State s = state;
         return s == State.CLOSING || s == State.CLOSED || (s == State.CONNECTING && closeWhenUp != null);
-    }
-
-    /**
-     * Application bytes in: to the protocol handler, and on to the next one at once when it hands
-     * over in the middle of them. What no handler consumed is kept (bounded by maxInputBuffer)
-     * and offered again in front of the next read.
-     */
-    private void inbound(Buffer data) {
-        if (closeRequested()) return;
-        Buffer src = data;
-        if (inbuf != null && inbuf.isReadable()) {
-            inbuf.write(data);
-            src = inbuf;
-        }
-        delivering = true;
-        try {
-            for (;;) {
-                ProtocolHandler h = handler;
-                if (h == null) break; // not attached yet (cannot happen before the connection is up): keep the bytes
-                if (src.isReadable() && !deliverTo(h, src)) return;
-                if (handler == h || closeRequested()) break;
-                // Handed over during onData: what the old handler carried comes first, then the rest
-                // of this read; the next handler gets them now, not only at the next read.
-                Buffer c = carry;
-                if (c != null) {
-                    carry = null;
-                    c.write(src);
-                    src = c;
-                }
-                if (!src.isReadable()) break;
-            }
-        } finally {
-            delivering = false;
-        }
-        if (closeRequested()) return; // nothing more is delivered: keep no leftover
-        if (src.isReadable()) {
-            if (src.readableBytes() > ep.maxInputBuffer) {
-                closeInLoop(CloseCause.error("input buffer above " + ep.maxInputBuffer + " bytes", null), true);
-                return;
-            }
-            if (src != inbuf) {
-                if (inbuf == null) inbuf = Buffer.allocate(Math.max(1024, src.readableBytes()));
-                inbuf.write(src);
-            }
-        } else if (inbuf != null && inbuf.capacity() > 256 * 1024) {
-            inbuf = null; // don't hold a large buffer for an idle connection
-        }
-    }
-
-    /** Calls {@code h.onData}; false if it threw (the connection is then closed). */
-    private boolean deliverTo(ProtocolHandler h, Buffer src) {
-        try {
-            h.onData(this, src);
-            return true;
-        } catch (UnpackException e) {
-            closeInLoop(CloseCause.error("unpack failed: " + e.getMessage(), e), true);
-        } catch (Throwable t) {
-            // A handler (or a custom unpacker) is user code: whatever it throws closes this
-            // connection (its unread bytes cannot be framed any more) and never reaches the poller.
-            LOOPS.reportError(loop, t);
-            closeInLoop(CloseCause.error("protocol handler " + h + " threw " + t, t), true);
-        }
-        return false;
-    }
-
-    /** For {@link MessageProtocol}: the endpoint's settings. */
-    TcpEndpoint<?> endpoint() { return ep; }
-
-    /** For {@link MessageProtocol}: the reusable view a package is delivered in. */
-    Buffer frameView() { return frameView; }
-
-    /** True while {@code h} may be given more input in this read: still attached, not closing, not paused. */
-    boolean mayDeliver(ProtocolHandler h) {
-        return handler == h && !closeRequested() && !readPaused();
-    }
-
-    /** Hands {@code b} to the message handler (the default protocol). */
-    void dispatch(Buffer b) {
-        MessageHandler h = messageHandler;
-        if (h == null) {
-            b.skip(b.readableBytes());
-            return;
-        }
-        try {
-            h.onMessage(this, b);
-        } catch (Throwable t) {
-            LOOPS.reportError(loop, t);
-            closeInLoop(CloseCause.error("onMessage threw " + t, t), true);
-        }
     }
 
     // ---------------------------------------------------------------- protocol handler
@@ -509,7 +399,7 @@ public final class Connection {
     /** The protocol handler that has this connection's input now. Loop thread only. */
     public ProtocolHandler protocol() {
         assert loop.inLoop() : "protocol() off the loop thread of " + this;
-        return handler;
+        return in.handler();
     }
 
     /**
@@ -542,46 +432,7 @@ public final class Connection {
             throw new IllegalStateException("handover on a " + (state == State.CLOSED ? "closed" : "closing") + " connection " + this
                     + (closeCause != null ? ": " + closeCause : ""));
         }
-        if (unconsumed != null && unconsumed.isReadable()) {
-            Buffer c = carry;
-            if (c == null) carry = c = Buffer.allocate(Math.max(1024, unconsumed.readableBytes()));
-            c.write(unconsumed);
-        }
-        ProtocolHandler old = handler;
-        handler = next;
-        if (old != null) {
-            try {
-                old.onDetach(this);
-            } catch (Throwable t) { // user code: it is gone either way; the connection goes on with next
-                LOOPS.reportError(loop, t);
-            }
-        }
-        if (handler != next || closeRequested()) return; // onDetach closed the connection or handed over itself
-        if (!attach(next)) return;
-        if (!delivering) {
-            // Not inside a read: what was carried over and what the connection kept go to next now.
-            Buffer c = carry;
-            if (c != null) {
-                carry = null;
-                if (inbuf != null && inbuf.isReadable()) c.write(inbuf);
-                if (inbuf != null) inbuf.clear();
-                inbuf = c;
-            }
-            if (inbuf != null && inbuf.isReadable()) inbound(EMPTY);
-        }
-    }
-
-    /** Makes {@code h} the handler and calls its onAttach; false if that threw (the connection is closed). */
-    private boolean attach(ProtocolHandler h) {
-        handler = h;
-        try {
-            h.onAttach(this);
-            return true;
-        } catch (Throwable t) {
-            LOOPS.reportError(loop, t);
-            closeInLoop(CloseCause.error("protocol handler " + h + " failed to attach: " + t, t), true);
-            return false;
-        }
+        in.handover(next, unconsumed);
     }
 
     // ---------------------------------------------------------------- writing
@@ -940,7 +791,7 @@ public final class Connection {
             if (backpressurePaused) {
                 backpressurePaused = false;
                 updateReadInterest();
-                resumeDelivery();
+                in.resumeDelivery();
             }
             if (writableHandler != null) callback(() -> writableHandler.onWritable(this, true));
         }
@@ -983,19 +834,11 @@ public final class Connection {
         runInLoopQuietly(() -> {
             userPaused = false;
             updateReadInterest();
-            resumeDelivery();
+            in.resumeDelivery();
         }, "resumeReading");
     }
 
-    private static final Buffer EMPTY = Buffer.wrap(new byte[0]);
-
-    /** Packages that arrived while reading was paused and are still buffered are delivered now. */
-    private void resumeDelivery() {
-        if (inbuf != null && inbuf.isReadable() && handler == MessageProtocol.INSTANCE && ep.unpacker != null
-                && !delivering && !readPaused()) inbound(EMPTY);
-    }
-
-    private boolean readPaused() { return userPaused || backpressurePaused; }
+    boolean readPaused() { return userPaused || backpressurePaused; }
 
     private void updateReadInterest() {
         if (state == State.CLOSED || inputShut) return;
@@ -1124,8 +967,7 @@ public final class Connection {
         ch.close(); // never throws: the descriptor is released either way
         queue.clear();
         if (queue.hasWaiting()) queue.failAll(this, notWritten()); // before onClose: a listener learns first that its bytes were lost
-        inbuf = null;
-        carry = null;
+        in.release();
         layerIn = null;
         if (layer != null) {
             try {
@@ -1143,14 +985,7 @@ public final class Connection {
         // No longer live before the callbacks run: a handler that lists or counts the server's
         // connections (a chat server saying goodbye to the others) must not see this one.
         if (ep instanceof TcpServer server) server.removed(this);
-        ProtocolHandler h = handler;
-        if (h != null && h != MessageProtocol.INSTANCE) {
-            try {
-                h.onClose(this, cause); // the protocol releases its state (timers) first
-            } catch (Throwable t) {
-                LOOPS.reportError(loop, t);
-            }
-        }
+        in.closed(cause); // the protocol releases its state (timers) first
         if (wasUp && ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
         if (ep.onError != null && cause.isError()) callback(() -> ep.onError.onError(this, cause.asException()));
         if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
@@ -1177,7 +1012,7 @@ public final class Connection {
     // ---------------------------------------------------------------- layer sink
 
     private final class LayerSink implements TransportLayer.Sink {
-        @Override public void deliver(Buffer plain) { inbound(plain); }
+        @Override public void deliver(Buffer plain) { in.deliver(plain); }
 
         @Override public void writeRaw(ByteBuffer bytes, boolean owned) { Connection.this.writeRaw(bytes, owned); }
 
