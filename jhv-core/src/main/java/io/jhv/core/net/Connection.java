@@ -73,15 +73,10 @@ public final class Connection {
     private ConnectionHandler writeCompleteHandler;
     private CloseHandler extraCloseHandler;
     private Object context;
-    private TransportLayer layer;
-    private final LayerSink sink = new LayerSink();
+    private final LayerLink link; // the transport layer (TLS) wiring; null for plain TCP
 
     // write side
     final WriteQueue queue = new WriteQueue(); // socket bytes in write order, and their listeners
-    // Plaintext written before the transport layer (TLS) exists: a server connection is listed (and
-    // reachable by a broadcast) before its loop registers it and starts the layer. It must go to
-    // the layer, never to the socket ahead of the handshake.
-    private ArrayDeque<ByteBuffer> beforeLayer;
     private boolean aboveHighWater;
     // volatile: write() checks them on the caller's thread to fail fast after shutdownOutput()
     private volatile boolean shutdownOutputPending;
@@ -123,6 +118,7 @@ public final class Connection {
         this.writeCompleteHandler = ep.onWriteComplete;
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
         this.timers = new ConnectionTimers(this, ep, loop);
+        this.link = ep.layerFactory != null ? new LayerLink(this, ep) : null;
     }
 
     // ---------------------------------------------------------------- identity and state
@@ -208,14 +204,14 @@ public final class Connection {
     }
 
     /** Whether this connection speaks TLS. Thread-safe once the connection is up. */
-    public boolean isSecure() { return layer instanceof TlsInfo; }
+    public boolean isSecure() { return tls() != null; }
 
     /**
      * What TLS negotiated on this connection (protocol, cipher suite, ALPN, SNI, peer
      * certificates), or null for plain TCP. Read it on the loop thread; final once the connection
      * is up.
      */
-    public TlsInfo tls() { return layer instanceof TlsInfo t ? t : null; }
+    public TlsInfo tls() { return link != null ? link.tls() : null; }
 
     /** Bytes waiting in the write queue (thread-safe read). */
     public long queuedBytes() { return queue.queuedBytes(); }
@@ -259,20 +255,7 @@ public final class Connection {
         // Writes (or a pauseReading()) may have come before registration.
         setInterest((readPaused() ? 0 : Poller.READ) | (queue.isEmpty() ? 0 : Poller.WRITE));
         timers.arm();
-        boolean ready = true;
-        if (ep.layerFactory != null) {
-            layer = ep.layerFactory.create(this, client);
-            try {
-                ready = layer.start(sink);
-            } catch (Throwable e) {
-                closeInLoop(CloseCause.error("transport layer failed to start", e), true);
-                return;
-            }
-            ArrayDeque<ByteBuffer> early = beforeLayer;
-            beforeLayer = null;
-            if (early != null) for (ByteBuffer b : early) writeInLoop(b, true, null); // the layer holds them until its handshake is done
-            resolveLayerWrites();
-        }
+        boolean ready = link == null || link.start(client); // false: the handshake runs (or it failed)
         if (ready && state == State.CONNECTING) becomeConnected();
     }
 
@@ -338,29 +321,8 @@ public final class Connection {
         if (n == 0) return;
         rb.advanceWriter(n);
         lastRead = System.nanoTime();
-        if (layer != null) {
-            feedLayer(rb);
-        } else {
-            in.deliver(rb);
-        }
-    }
-
-    private Buffer layerIn;
-
-    private void feedLayer(Buffer rb) {
-        Buffer src = rb;
-        if (layerIn != null && layerIn.isReadable()) src = layerIn.write(rb);
-        try {
-            layer.onRead(src);
-        } catch (Throwable e) { // a layer may be user code: nothing may escape to the poller
-            closeInLoop(CloseCause.error("transport layer error: " + e, e), true);
-            return;
-        }
-        resolveLayerWrites();
-        if (src.isReadable() && state != State.CLOSED) {
-            if (layerIn == null) layerIn = Buffer.allocate(Math.max(1024, src.readableBytes()));
-            if (src != layerIn) layerIn.write(src);
-        }
+        if (link != null) link.feed(rb);
+        else in.deliver(rb);
     }
 
     private void onEof() {
@@ -589,7 +551,7 @@ public final class Connection {
         try {
             checkOpen();
             if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
-            if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
+            if (link != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
             if (loop.inLoop()) sendFileInLoop(fr, listener);
             else loop.queueInLoop(() -> sendFileInLoop(fr, listener));
         } catch (RejectedExecutionException e) {
@@ -663,7 +625,7 @@ public final class Connection {
         if (outputShut || shutdownOutputPending) throw new IllegalStateException("write after shutdownOutput on " + this);
     }
 
-    private void writeInLoop(ByteBuffer src, boolean owned, WriteListener listener) {
+    void writeInLoop(ByteBuffer src, boolean owned, WriteListener listener) {
         if (closeRequested() || outputShut || shutdownOutputPending) {
             if (listener != null) writeDone(listener, notWritten());
             // Only a write queued from another thread that raced with close()/shutdownOutput() gets
@@ -676,40 +638,12 @@ public final class Connection {
             }
             return;
         }
-        if (layer == null && ep.layerFactory != null) {
-            if (beforeLayer == null) beforeLayer = new ArrayDeque<>(2);
-            beforeLayer.add(owned ? src : ByteBuffer.allocate(src.remaining()).put(src).flip());
-            if (listener != null) queue.listen(listener, -1); // known once the layer has the bytes and hands them on
-            return;
-        }
-        if (layer != null) {
-            try {
-                layer.write(src, owned);
-            } catch (RuntimeException e) {
-                closeInLoop(CloseCause.error("transport layer error: " + e.getMessage(), e), true);
-            }
-            if (listener != null) {
-                if (state == State.CLOSED) {
-                    writeDone(listener, notWritten());
-                } else {
-                    // The layer encrypted the bytes and handed the records on (accepted), unless it
-                    // holds them (before its handshake): then they are known later.
-                    queue.listen(listener, layer.hasPendingWrites() ? -1 : 0);
-                    queue.completeDue(this);
-                }
-            }
+        if (link != null) {
+            link.write(src, owned, listener);
             return;
         }
         if (listener != null) queue.listen(listener, src.remaining()); // before: writeRaw may complete it at once
         writeRaw(src, owned);
-    }
-
-    /** The layer may have handed on the writes it held (its handshake finished): their listeners know what to wait for. */
-    private void resolveLayerWrites() {
-        if (queue.hasUnresolved() && layer != null && beforeLayer == null && !layer.hasPendingWrites() && state != State.CLOSED) {
-            queue.resolve();
-            queue.completeDue(this);
-        }
     }
 
     /** Calls a write listener (user code: what it throws goes to the loop's error handler). */
@@ -722,14 +656,14 @@ public final class Connection {
     }
 
     /** Why a write's bytes never reached the socket. */
-    private IOException notWritten() {
+    IOException notWritten() {
         CloseCause c = closeCause;
         return new IOException("connection " + this + " closed before the bytes were written"
                 + (c != null ? ": " + c : state == State.CLOSED ? "" : outputShut || shutdownOutputPending ? ": output shut down" : ": closing"));
     }
 
     /** Sends socket bytes: now if the queue is empty, else (and what the socket refuses) queued in order. */
-    private void writeRaw(ByteBuffer src, boolean owned) {
+    void writeRaw(ByteBuffer src, boolean owned) {
         if (state == State.CLOSED || outputShut) return;
         if (!src.hasRemaining()) return;
         queue.accept(src.remaining());
@@ -891,7 +825,7 @@ public final class Connection {
 
     private void doShutdownOutput() {
         shutdownOutputPending = false;
-        if (layer != null) layer.closeOutbound();
+        if (link != null) link.closeOutbound();
         try {
             if (queue.isEmpty()) {
                 ch.shutdownOutput();
@@ -921,13 +855,7 @@ public final class Connection {
             // nothing written: nothing to wait for
         } else if (!now) {
             if (s == State.CLOSING) return;
-            if (layer != null && !outputShut) {
-                try {
-                    layer.closeOutbound(); // close_notify goes out after the queued data
-                } catch (RuntimeException ignored) {
-                    // the connection is closing anyway
-                }
-            }
+            if (link != null && !outputShut) link.closeOutboundQuietly(); // close_notify goes out after the queued data
             if (!queue.isEmpty()) {
                 state = State.CLOSING;
                 closeCauseOnFlush = cause;
@@ -942,7 +870,7 @@ public final class Connection {
 
     /** True while written bytes wait: in the write queue, or in the layer (TLS before its handshake). */
     private boolean hasPendingWrites() {
-        return !queue.isEmpty() || (layer != null && layer.hasPendingWrites());
+        return !queue.isEmpty() || (link != null && link.hasPendingWrites());
     }
 
     String pendingBytesText() {
@@ -968,14 +896,7 @@ public final class Connection {
         queue.clear();
         if (queue.hasWaiting()) queue.failAll(this, notWritten()); // before onClose: a listener learns first that its bytes were lost
         in.release();
-        layerIn = null;
-        if (layer != null) {
-            try {
-                layer.release(); // its timers must not keep this closed connection alive
-            } catch (Throwable t) {
-                LOOPS.reportError(loop, t);
-            }
-        }
+        if (link != null) link.release(); // the layer's timers must not keep this closed connection alive
         if (stopHook != null) loop.removeOnStop(stopHook);
         if (registered) {
             registered = false;
@@ -1009,28 +930,9 @@ public final class Connection {
     /** True once the output is shut down or about to be (after the queued writes). */
     boolean outputShutOrPending() { return outputShut || shutdownOutputPending; }
 
-    // ---------------------------------------------------------------- layer sink
-
-    private final class LayerSink implements TransportLayer.Sink {
-        @Override public void deliver(Buffer plain) { in.deliver(plain); }
-
-        @Override public void writeRaw(ByteBuffer bytes, boolean owned) { Connection.this.writeRaw(bytes, owned); }
-
-        @Override
-        public void ready() {
-            resolveLayerWrites(); // the layer has just sent what it held for the handshake
-            if (state == State.CONNECTING) becomeConnected();
-        }
-
-        @Override
-        public void fail(String detail, Throwable error) {
-            closeInLoop(CloseCause.error(detail, error), true);
-        }
-
-        @Override
-        public void fail(CloseCause cause) {
-            closeInLoop(cause, true);
-        }
+    /** The transport layer finished its handshake: the connection is up (unless it is closing already). */
+    void layerReady() {
+        if (state == State.CONNECTING) becomeConnected();
     }
 
     /** For endpoints: the local port of this connection. */
