@@ -1,7 +1,6 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
-import io.jhv.core.internal.TransportLayer;
 import io.jhv.core.internal.BufferAccess;
 import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.IoHandler;
@@ -17,7 +16,6 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -60,7 +58,7 @@ public final class Connection {
 
     private final long id;
     private final EventLoop loop;
-    private final StreamSocket ch;
+    final StreamSocket ch;
     private final TcpEndpoint<?> ep;
     private final boolean client;
     private Poller poller; // the loop's, once registered
@@ -69,21 +67,16 @@ public final class Connection {
     private int interest;
 
     final Inbound in; // the protocol-handler stage: who gets the input, and what is kept of it
-    private WritableHandler writableHandler;
-    private ConnectionHandler writeCompleteHandler;
     private CloseHandler extraCloseHandler;
     private Object context;
-    private final LayerLink link; // the transport layer (TLS) wiring; null for plain TCP
+    final LayerLink link; // the transport layer (TLS) wiring; null for plain TCP
 
     // write side
     final WriteQueue queue = new WriteQueue(); // socket bytes in write order, and their listeners
-    private boolean aboveHighWater;
+    final Outbound out; // the output stage: socket, queue, water marks, write completion
     // volatile: write() checks them on the caller's thread to fail fast after shutdownOutput()
     private volatile boolean shutdownOutputPending;
-    private volatile boolean outputShut;
-    private Runnable writeCompleteTask;
-    private boolean writeCompletePosted; // one onWriteComplete per drain, however many writes completed
-    private ByteBuffer writeView; // reused view for write(Buffer) on the loop: no allocation per echo
+    volatile boolean outputShut;
 
     // read side
     private boolean userPaused;
@@ -98,7 +91,7 @@ public final class Connection {
     private final ConnectionTimers timers;
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
-    private boolean tcpUp;      // the TCP connection is established: the socket may be written
+    boolean tcpUp;              // the TCP connection is established: the socket may be written
     private boolean reportedUp; // onConnection was told the connection is up
     // close() came while connecting or during the TLS handshake with writes waiting: they go out
     // once the connection is up, then it closes with this cause. Volatile: write() checks it.
@@ -114,8 +107,7 @@ public final class Connection {
         this.ep = ep;
         this.client = client;
         this.in = new Inbound(this, ep, loop);
-        this.writableHandler = ep.onWritable;
-        this.writeCompleteHandler = ep.onWriteComplete;
+        this.out = new Outbound(this, ep, loop);
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
         this.timers = new ConnectionTimers(this, ep, loop);
         this.link = ep.layerFactory != null ? new LayerLink(this, ep) : null;
@@ -170,10 +162,10 @@ public final class Connection {
     public void onMessage(MessageHandler handler) { assertInLoop("onMessage"); in.messageHandler = Objects.requireNonNull(handler); }
 
     /** Replaces this connection's write-complete handler (streaming a file, say). Loop thread only. */
-    public void onWriteComplete(ConnectionHandler handler) { assertInLoop("onWriteComplete"); this.writeCompleteHandler = handler; }
+    public void onWriteComplete(ConnectionHandler handler) { assertInLoop("onWriteComplete"); out.writeCompleteHandler = handler; }
 
     /** Replaces this connection's writable handler (back-pressure in proxies). Loop thread only. */
-    public void onWritable(WritableHandler handler) { assertInLoop("onWritable"); this.writableHandler = handler; }
+    public void onWritable(WritableHandler handler) { assertInLoop("onWritable"); out.writableHandler = handler; }
 
     /**
      * Overrides, for this connection, whether reading pauses while its write queue is above the
@@ -220,7 +212,7 @@ public final class Connection {
     public long maxQueuedBytes() { return queue.maxQueuedBytes(); }
 
     /** True while the write queue is below the high-water mark. Thread-safe (a snapshot off the loop). */
-    public boolean isWritable() { return !aboveHighWater; }
+    public boolean isWritable() { return out.isWritable(); }
 
     @Override
     public String toString() {
@@ -293,7 +285,7 @@ public final class Connection {
             return;
         }
         if ((ops & Poller.READ) != 0) handleRead();
-        if ((ops & Poller.WRITE) != 0 && state != State.CLOSED) handleWrite();
+        if ((ops & Poller.WRITE) != 0 && state != State.CLOSED) out.handleWrite();
     }
 
     /** Completes a non-blocking connect; true if connected. Throws the connect failure. */
@@ -432,10 +424,10 @@ public final class Connection {
         Objects.requireNonNull(listener, "listener");
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bytes, true, listener);
+            out.writeInLoop(bytes, true, listener);
         } else {
             try {
-                loop.queueInLoop(() -> writeInLoop(bytes, true, listener));
+                loop.queueInLoop(() -> out.writeInLoop(bytes, true, listener));
             } catch (RejectedExecutionException e) {
                 throw loopStopped("write", e);
             }
@@ -451,7 +443,7 @@ public final class Connection {
         Objects.requireNonNull(listener, "listener");
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bufferView(buf), false, listener);
+            out.writeInLoop(out.bufferView(buf), false, listener);
         } else {
             write(ByteBuffer.wrap(buf.readBytes()), listener);
         }
@@ -492,10 +484,10 @@ public final class Connection {
     public void write(ByteBuffer bytes) {
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bytes, true, null);
+            out.writeInLoop(bytes, true, null);
         } else {
             try {
-                loop.queueInLoop(() -> writeInLoop(bytes, true, null));
+                loop.queueInLoop(() -> out.writeInLoop(bytes, true, null));
             } catch (RejectedExecutionException e) {
                 throw loopStopped("write", e);
             }
@@ -510,20 +502,10 @@ public final class Connection {
     public void write(Buffer buf) {
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bufferView(buf), false, null);
+            out.writeInLoop(out.bufferView(buf), false, null);
         } else {
             write(ByteBuffer.wrap(buf.readBytes()));
         }
-    }
-
-    /** The readable bytes of {@code buf} in the reused view (consumed from {@code buf}). Loop thread. */
-    private ByteBuffer bufferView(Buffer buf) {
-        int n = buf.readableBytes();
-        ByteBuffer view = writeView;
-        if (view == null || view.array() != buf.array()) writeView = view = ByteBuffer.wrap(buf.array());
-        view.limit(buf.readerIndex() + n).position(buf.readerIndex());
-        buf.skip(n);
-        return view;
     }
 
     /**
@@ -552,8 +534,8 @@ public final class Connection {
             checkOpen();
             if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
             if (link != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
-            if (loop.inLoop()) sendFileInLoop(fr, listener);
-            else loop.queueInLoop(() -> sendFileInLoop(fr, listener));
+            if (loop.inLoop()) out.sendFileInLoop(fr, listener);
+            else loop.queueInLoop(() -> out.sendFileInLoop(fr, listener));
         } catch (RejectedExecutionException e) {
             fr.release();
             throw loopStopped("sendFile", e);
@@ -561,32 +543,6 @@ public final class Connection {
             fr.release(); // closeWhenDone: the channel was handed over, also when it cannot be sent
             throw e;
         }
-    }
-
-    private void sendFileInLoop(WriteQueue.FileRegion fr, WriteListener listener) {
-        if (state == State.CLOSED || outputShut || shutdownOutputPending) {
-            fr.release();
-            if (listener != null) writeDone(listener, notWritten());
-            return;
-        }
-        queue.accept(fr.remaining);
-        if (listener != null) queue.listen(listener, 0);
-        if (queue.isEmpty() && tcpUp) {
-            try {
-                if (fr.remaining > 0 && queue.sendNow(ch, fr) > 0) lastWrite = lastWriteProgress = System.nanoTime();
-            } catch (IOException e) {
-                fr.release();
-                closeInLoop(CloseCause.classify(e), true);
-                return;
-            }
-            if (fr.remaining == 0) {
-                fr.release();
-                queue.completeDue(this);
-                writeComplete();
-                return;
-            }
-        }
-        enqueue(fr, fr.remaining);
     }
 
     /** Sends {@code o}: a byte[], String, Buffer or ByteBuffer. */
@@ -625,25 +581,13 @@ public final class Connection {
         if (outputShut || shutdownOutputPending) throw new IllegalStateException("write after shutdownOutput on " + this);
     }
 
-    void writeInLoop(ByteBuffer src, boolean owned, WriteListener listener) {
-        if (closeRequested() || outputShut || shutdownOutputPending) {
-            if (listener != null) writeDone(listener, notWritten());
-            // Only a write queued from another thread that raced with close()/shutdownOutput() gets
-            // here (write() checks first). It was made after the close, so close() owes it nothing:
-            // drop it, the same with TLS (whose session may already be closing) as without, and never
-            // let it disturb what was queued before the close.
-            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
-                LOG.log(System.Logger.Level.DEBUG, this + " write of " + src.remaining() + " bytes dropped: "
-                        + (state == State.CLOSED ? "closed (" + closeCause + ")" : state == State.CLOSING ? "closing" : "output shut down"));
-            }
-            return;
+    /** A write from another thread that lost the race with close() or shutdownOutput(): dropped, its listener told. */
+    void dropLateWrite(int bytes, WriteListener listener) {
+        if (listener != null) writeDone(listener, notWritten());
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+            LOG.log(System.Logger.Level.DEBUG, this + " write of " + bytes + " bytes dropped: "
+                    + (state == State.CLOSED ? "closed (" + closeCause + ")" : state == State.CLOSING ? "closing" : "output shut down"));
         }
-        if (link != null) {
-            link.write(src, owned, listener);
-            return;
-        }
-        if (listener != null) queue.listen(listener, src.remaining()); // before: writeRaw may complete it at once
-        writeRaw(src, owned);
     }
 
     /** Calls a write listener (user code: what it throws goes to the loop's error handler). */
@@ -660,100 +604,6 @@ public final class Connection {
         CloseCause c = closeCause;
         return new IOException("connection " + this + " closed before the bytes were written"
                 + (c != null ? ": " + c : state == State.CLOSED ? "" : outputShut || shutdownOutputPending ? ": output shut down" : ": closing"));
-    }
-
-    /** Sends socket bytes: now if the queue is empty, else (and what the socket refuses) queued in order. */
-    void writeRaw(ByteBuffer src, boolean owned) {
-        if (state == State.CLOSED || outputShut) return;
-        if (!src.hasRemaining()) return;
-        queue.accept(src.remaining());
-        // Not yet established (a server connection is listed before its loop registers it, so a
-        // broadcast can reach it first; a client still connecting): the channel may still block or
-        // not be connected, so queue; establishInLoop flushes.
-        if (queue.isEmpty() && tcpUp) {
-            try {
-                long n = queue.writeNow(ch, src);
-                if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
-            } catch (IOException e) {
-                closeInLoop(CloseCause.classify(e), true);
-                return;
-            }
-            queue.completeDue(this);
-            if (!src.hasRemaining()) {
-                writeComplete();
-                return;
-            }
-        }
-        ByteBuffer rest = src;
-        if (!owned) {
-            rest = ByteBuffer.allocate(src.remaining());
-            rest.put(src).flip();
-        }
-        enqueue(rest, rest.remaining());
-    }
-
-    /** Appends to the write queue and applies the high-water mark. */
-    private void enqueue(Object item, long bytes) {
-        if (queue.isEmpty()) lastWriteProgress = System.nanoTime();
-        long q = queue.add(item, bytes);
-        if (tcpUp) setInterest(interest | Poller.WRITE); // else establishInLoop asks for it
-        if (!aboveHighWater && q > ep.highWaterMark) {
-            aboveHighWater = true;
-            if (pauseAboveHighWater) {
-                backpressurePaused = true;
-                updateReadInterest();
-            }
-            if (writableHandler != null) callback(() -> writableHandler.onWritable(this, false));
-        }
-    }
-
-    private void handleWrite() {
-        if (queue.isEmpty()) {
-            setInterest(interest & ~Poller.WRITE);
-            return;
-        }
-        long n;
-        try {
-            n = queue.flush(ch);
-        } catch (IOException e) {
-            closeInLoop(CloseCause.classify(e), true); // what is queued is released with the queue
-            return;
-        }
-        if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
-        if (aboveHighWater && queue.queuedBytes() <= ep.lowWaterMark) {
-            aboveHighWater = false;
-            if (backpressurePaused) {
-                backpressurePaused = false;
-                updateReadInterest();
-                in.resumeDelivery();
-            }
-            if (writableHandler != null) callback(() -> writableHandler.onWritable(this, true));
-        }
-        if (n > 0) queue.completeDue(this);
-        if (queue.isEmpty() && state != State.CLOSED) {
-            setInterest(interest & ~Poller.WRITE);
-            writeComplete();
-        }
-    }
-
-    /** The queue is empty: finish a pending close or half-close, tell the application. */
-    private void writeComplete() {
-        if (!queue.isEmpty()) return;
-        if (state == State.CLOSING) {
-            finishClosing();
-            return;
-        }
-        if (shutdownOutputPending) doShutdownOutput();
-        if (writeCompleteHandler != null && !writeCompletePosted) {
-            if (writeCompleteTask == null) writeCompleteTask = () -> {
-                writeCompletePosted = false;
-                // Read again when it runs: a handover (an upgrade) may have removed the handler meanwhile.
-                ConnectionHandler h = writeCompleteHandler;
-                if (h != null && state == State.CONNECTED && queue.isEmpty()) h.onConnection(this);
-            };
-            writeCompletePosted = true;
-            loop.queueInLoop(writeCompleteTask); // not re-entrant: the handler may write again
-        }
     }
 
     // ---------------------------------------------------------------- reading control
@@ -778,6 +628,28 @@ public final class Connection {
         if (state == State.CLOSED || inputShut) return;
         boolean want = !readPaused() && state != State.CLOSING;
         setInterest(want ? interest | Poller.READ : interest & ~Poller.READ);
+    }
+
+    /** The output stage has queued bytes for the socket (true) or none left (false). */
+    void wantWrite(boolean on) {
+        setInterest(on ? interest | Poller.WRITE : interest & ~Poller.WRITE);
+    }
+
+    /** The write queue went above the high-water mark: reading pauses, if this connection says so. */
+    void queueAboveHighWater() {
+        if (pauseAboveHighWater) {
+            backpressurePaused = true;
+            updateReadInterest();
+        }
+    }
+
+    /** The write queue drained below the low-water mark: reading paused for it resumes. */
+    void queueBelowLowWater() {
+        if (backpressurePaused) {
+            backpressurePaused = false;
+            updateReadInterest();
+            in.resumeDelivery();
+        }
     }
 
     private void setInterest(int ops) {
@@ -877,8 +749,14 @@ public final class Connection {
         return queue.isEmpty() ? "writes waiting for the transport layer" : queue.queuedBytes() + " queued bytes";
     }
 
-    private void finishClosing() {
-        doClose(closeCauseOnFlush);
+    /** The write queue drained: a close waiting for it finishes (true), a half-close waiting for it goes on. */
+    boolean queueDrained() {
+        if (state == State.CLOSING) {
+            doClose(closeCauseOnFlush);
+            return true;
+        }
+        if (shutdownOutputPending) doShutdownOutput();
+        return false;
     }
 
     private void doClose(CloseCause requested) {

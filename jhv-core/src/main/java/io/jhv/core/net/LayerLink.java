@@ -56,7 +56,7 @@ final class LayerLink implements TransportLayer.Sink {
         }
         ArrayDeque<ByteBuffer> early = beforeLayer;
         beforeLayer = null;
-        if (early != null) for (ByteBuffer b : early) c.writeInLoop(b, true, null); // the layer holds them until its handshake is done
+        if (early != null) for (ByteBuffer b : early) c.out.writeInLoop(b, true, null); // the layer holds them until its handshake is done
         resolveWrites();
         return ready;
     }
@@ -146,7 +146,7 @@ final class LayerLink implements TransportLayer.Sink {
 
     @Override public void deliver(Buffer plain) { c.in.deliver(plain); }
 
-    @Override public void writeRaw(ByteBuffer bytes, boolean owned) { c.writeRaw(bytes, owned); }
+    @Override public void writeRaw(ByteBuffer bytes, boolean owned) { c.out.writeRaw(bytes, owned); }
 
     @Override
     public void ready() {
