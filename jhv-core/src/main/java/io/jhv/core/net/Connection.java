@@ -49,6 +49,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * the connection nor touches what was queued before the close.
  */
 public final class Connection {
+    // The facade and the state machine (state, close, half-close, reading control, lifecycle) live
+    // here; each stage has its own package-private class, made once with the connection:
+    //   Inbound          the protocol-handler stage (delivery, handover, bytes kept between reads)
+    //   Outbound         socket writes, the write queue's flushing, water marks, write completion
+    //   LayerLink        the transport layer (TLS) wiring; only when the endpoint has a layer
+    //   ConnectionTimers read/write/keep-alive timeouts, heartbeat, close deadline
+    // Fields the read and write fast paths touch (state, the shut-down flags, the socket, the
+    // activity stamps) stay here, so a stage reaches them through one final field.
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
     private static final LoopAccess LOOPS = Internals.loops();
     static final BufferAccess BUFFERS = Internals.buffers();

@@ -15,7 +15,7 @@ import java.util.Objects;
  * or when reading resumes after a pause.
  *
  * <p>One per connection, made with it; loop thread only. The connection owns the state machine
- * ({@link Connection#closeRequested()}, {@link Connection#readPaused()}); this class asks it.
+ * ({@code closeRequested()}, {@code readPaused()}); this class asks it.
  */
 final class Inbound {
     private static final LoopAccess LOOPS = Internals.loops();
@@ -153,7 +153,7 @@ final class Inbound {
         return !c.closeRequested(); // the handler may refuse the connection
     }
 
-    /** {@link Connection#handover(ProtocolHandler, Buffer)} once its checks passed (loop thread, not closing). */
+    /** {@code Connection.handover(next, unconsumed)} once its checks passed (loop thread, not closing). */
     void handover(ProtocolHandler next, Buffer unconsumed) {
         if (unconsumed != null && unconsumed.isReadable()) {
             Buffer k = carry;
