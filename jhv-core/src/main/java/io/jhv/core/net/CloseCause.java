@@ -44,6 +44,37 @@ public record CloseCause(Kind kind, String detail, Throwable error) {
     /** This side closed and dropped queued bytes; {@code detail} says why (and how much). */
     public static CloseCause aborted(String detail) { return new CloseCause(Kind.ABORTED, detail, null); }
 
+    /** Whether {@code onError} hears of this close: a failure kind, or any close that carries an exception. */
+    boolean isError() {
+        return switch (kind) {
+            case ERROR, RESET, TIMEOUT -> true;
+            case NORMAL, ABORTED, PEER_CLOSED -> error != null;
+        };
+    }
+
+    /** The exception for {@code onError}: the cause's own, or one that says what happened. */
+    Throwable asException() {
+        if (error != null) return error;
+        return kind == Kind.TIMEOUT
+                ? new java.net.SocketTimeoutException(detail)
+                : new java.io.IOException(kind + ": " + detail);
+    }
+
+    /**
+     * RESET or ERROR for an exception from the socket. The JDK has no exception type for a reset
+     * connection or a broken pipe on a {@code SocketChannel}, so the message is its only signal: a
+     * read that gets ECONNRESET throws a {@code SocketException("Connection reset")}
+     * (SocketChannelImpl), and a write or sendfile that gets EPIPE or ECONNRESET throws an
+     * {@code IOException} carrying strerror(errno), "Broken pipe" or "Connection reset by peer". This
+     * is the one place that looks at messages, and it matches those exact strings only.
+     */
+    static CloseCause classify(java.io.IOException e) {
+        String m = e.getMessage();
+        boolean reset = e instanceof java.net.SocketException ? "Connection reset".equals(m)
+                : "Broken pipe".equals(m) || "Connection reset by peer".equals(m);
+        return reset ? reset(e) : error("I/O error: " + m, e);
+    }
+
     @Override
     public String toString() {
         return error == null ? kind + " (" + detail + ")" : kind + " (" + detail + ": " + error + ")";

@@ -1,7 +1,6 @@
 package io.jhv.core.net;
 
 import io.jhv.core.buffer.Buffer;
-import io.jhv.core.internal.TransportLayer;
 import io.jhv.core.internal.BufferAccess;
 import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.IoHandler;
@@ -10,7 +9,6 @@ import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.StreamSocket;
 import io.jhv.core.tls.TlsInfo;
 import io.jhv.core.loop.EventLoop;
-import io.jhv.core.loop.Timer;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -18,7 +16,6 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,6 +49,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * the connection nor touches what was queued before the close.
  */
 public final class Connection {
+    // The facade and the state machine (state, close, half-close, reading control, lifecycle) live
+    // here; each stage has its own package-private class, made once with the connection:
+    //   Inbound          the protocol-handler stage (delivery, handover, bytes kept between reads)
+    //   Outbound         socket writes, the write queue's flushing, water marks, write completion
+    //   LayerLink        the transport layer (TLS) wiring; only when the endpoint has a layer
+    //   ConnectionTimers read/write/keep-alive timeouts, heartbeat, close deadline
+    // Fields the read and write fast paths touch (state, the shut-down flags, the socket, the
+    // activity stamps) stay here, so a stage reaches them through one final field.
     private static final System.Logger LOG = System.getLogger(Connection.class.getName());
     private static final LoopAccess LOOPS = Internals.loops();
     static final BufferAccess BUFFERS = Internals.buffers();
@@ -61,7 +66,7 @@ public final class Connection {
 
     private final long id;
     private final EventLoop loop;
-    private final StreamSocket ch;
+    final StreamSocket ch;
     private final TcpEndpoint<?> ep;
     private final boolean client;
     private Poller poller; // the loop's, once registered
@@ -69,49 +74,32 @@ public final class Connection {
     private volatile State state = State.CONNECTING;
     private int interest;
 
-    private MessageHandler messageHandler;
-    // The protocol handler that gets the input; null only before the endpoint's supplied one is
-    // attached (when the connection comes up). See ProtocolHandler for its life.
-    private ProtocolHandler handler;
-    private Buffer carry; // bytes a handler handed over with handover(next, unconsumed), not yet delivered
-    private WritableHandler writableHandler;
-    private ConnectionHandler writeCompleteHandler;
+    final Inbound in; // the protocol-handler stage: who gets the input, and what is kept of it
     private CloseHandler extraCloseHandler;
     private Object context;
-    private TransportLayer layer;
-    private final LayerSink sink = new LayerSink();
+    final LayerLink link; // the transport layer (TLS) wiring; null for plain TCP
 
     // write side
-    private final WriteQueue queue = new WriteQueue(); // socket bytes in write order, and their listeners
-    // Plaintext written before the transport layer (TLS) exists: a server connection is listed (and
-    // reachable by a broadcast) before its loop registers it and starts the layer. It must go to
-    // the layer, never to the socket ahead of the handshake.
-    private ArrayDeque<ByteBuffer> beforeLayer;
-    private boolean aboveHighWater;
+    final WriteQueue queue = new WriteQueue(); // socket bytes in write order, and their listeners
+    final Outbound out; // the output stage: socket, queue, water marks, write completion
     // volatile: write() checks them on the caller's thread to fail fast after shutdownOutput()
     private volatile boolean shutdownOutputPending;
-    private volatile boolean outputShut;
-    private Runnable writeCompleteTask;
-    private boolean writeCompletePosted; // one onWriteComplete per drain, however many writes completed
-    private ByteBuffer writeView; // reused view for write(Buffer) on the loop: no allocation per echo
+    volatile boolean outputShut;
 
     // read side
-    private Buffer inbuf;
-    private final Buffer frameView = Buffer.wrap(new byte[0]);
     private boolean userPaused;
     private boolean backpressurePaused;
     private boolean pauseAboveHighWater; // per connection; starts as the endpoint's setting
     private boolean inputShut;
-    private boolean delivering;
 
-    // timeouts
-    private long lastRead;
-    private long lastWrite;
-    private long lastWriteProgress;
-    private Timer readTimer, writeTimer, keepaliveTimer, heartbeatTimer, closeTimer;
+    // timeouts: the activity stamps stay here (the fast path writes them), the timers live apart
+    long lastRead;
+    long lastWrite;
+    long lastWriteProgress;
+    private final ConnectionTimers timers;
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
-    private boolean tcpUp;      // the TCP connection is established: the socket may be written
+    boolean tcpUp;              // the TCP connection is established: the socket may be written
     private boolean reportedUp; // onConnection was told the connection is up
     // close() came while connecting or during the TLS handshake with writes waiting: they go out
     // once the connection is up, then it closes with this cause. Volatile: write() checks it.
@@ -126,11 +114,11 @@ public final class Connection {
         this.ch = ch;
         this.ep = ep;
         this.client = client;
-        this.messageHandler = ep.onMessage;
-        if (ep.protocol == null) this.handler = MessageProtocol.INSTANCE; // stateless: nothing to attach
-        this.writableHandler = ep.onWritable;
-        this.writeCompleteHandler = ep.onWriteComplete;
+        this.in = new Inbound(this, ep, loop);
+        this.out = new Outbound(this, ep, loop);
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
+        this.timers = new ConnectionTimers(this, ep, loop);
+        this.link = ep.layerFactory != null ? new LayerLink(this, ep) : null;
     }
 
     // ---------------------------------------------------------------- identity and state
@@ -179,13 +167,13 @@ public final class Connection {
      * handler (unpacker + onMessage) has the input; see {@link #handover} for a stateful one.
      * Loop thread only.
      */
-    public void onMessage(MessageHandler handler) { assertInLoop("onMessage"); this.messageHandler = Objects.requireNonNull(handler); }
+    public void onMessage(MessageHandler handler) { assertInLoop("onMessage"); in.messageHandler = Objects.requireNonNull(handler); }
 
     /** Replaces this connection's write-complete handler (streaming a file, say). Loop thread only. */
-    public void onWriteComplete(ConnectionHandler handler) { assertInLoop("onWriteComplete"); this.writeCompleteHandler = handler; }
+    public void onWriteComplete(ConnectionHandler handler) { assertInLoop("onWriteComplete"); out.writeCompleteHandler = handler; }
 
     /** Replaces this connection's writable handler (back-pressure in proxies). Loop thread only. */
-    public void onWritable(WritableHandler handler) { assertInLoop("onWritable"); this.writableHandler = handler; }
+    public void onWritable(WritableHandler handler) { assertInLoop("onWritable"); out.writableHandler = handler; }
 
     /**
      * Overrides, for this connection, whether reading pauses while its write queue is above the
@@ -199,7 +187,7 @@ public final class Connection {
         if (!pause && backpressurePaused) {
             backpressurePaused = false;
             updateReadInterest();
-            resumeDelivery();
+            in.resumeDelivery();
         }
     }
 
@@ -216,14 +204,14 @@ public final class Connection {
     }
 
     /** Whether this connection speaks TLS. Thread-safe once the connection is up. */
-    public boolean isSecure() { return layer instanceof TlsInfo; }
+    public boolean isSecure() { return tls() != null; }
 
     /**
      * What TLS negotiated on this connection (protocol, cipher suite, ALPN, SNI, peer
      * certificates), or null for plain TCP. Read it on the loop thread; final once the connection
      * is up.
      */
-    public TlsInfo tls() { return layer instanceof TlsInfo t ? t : null; }
+    public TlsInfo tls() { return link != null ? link.tls() : null; }
 
     /** Bytes waiting in the write queue (thread-safe read). */
     public long queuedBytes() { return queue.queuedBytes(); }
@@ -232,7 +220,7 @@ public final class Connection {
     public long maxQueuedBytes() { return queue.maxQueuedBytes(); }
 
     /** True while the write queue is below the high-water mark. Thread-safe (a snapshot off the loop). */
-    public boolean isWritable() { return !aboveHighWater; }
+    public boolean isWritable() { return out.isWritable(); }
 
     @Override
     public String toString() {
@@ -266,21 +254,8 @@ public final class Connection {
         }
         // Writes (or a pauseReading()) may have come before registration.
         setInterest((readPaused() ? 0 : Poller.READ) | (queue.isEmpty() ? 0 : Poller.WRITE));
-        armTimers();
-        boolean ready = true;
-        if (ep.layerFactory != null) {
-            layer = ep.layerFactory.create(this, client);
-            try {
-                ready = layer.start(sink);
-            } catch (Throwable e) {
-                closeInLoop(CloseCause.error("transport layer failed to start", e), true);
-                return;
-            }
-            ArrayDeque<ByteBuffer> early = beforeLayer;
-            beforeLayer = null;
-            if (early != null) for (ByteBuffer b : early) writeInLoop(b, true, null); // the layer holds them until its handshake is done
-            resolveLayerWrites();
-        }
+        timers.arm();
+        boolean ready = link == null || link.start(client); // false: the handshake runs (or it failed)
         if (ready && state == State.CONNECTING) becomeConnected();
     }
 
@@ -295,20 +270,7 @@ public final class Connection {
             closeInLoop(pendingClose, false);
             return;
         }
-        if (handler == null) {
-            // The endpoint's protocol: attached before the application hears of the connection, so
-            // it owns every byte; it may hand over at once (a selector deciding by ALPN) or close.
-            ProtocolHandler first;
-            try {
-                first = Objects.requireNonNull(ep.protocol.get(), "the protocol supplier returned null");
-            } catch (Throwable t) {
-                LOOPS.reportError(loop, t);
-                closeInLoop(CloseCause.error("protocol supplier failed: " + t, t), true);
-                return;
-            }
-            attach(first);
-            if (closeRequested()) return; // the handler refused the connection: it never was up
-        }
+        if (in.handler() == null && !in.attachFirst()) return; // refused (closed): it never was up
         // The attempt succeeded only now (TLS: after the handshake): its future completes before
         // onConnection; false if it was cancelled meanwhile (then closed here).
         if (attempt != null && !attempt.up(this)) return;
@@ -331,7 +293,7 @@ public final class Connection {
             return;
         }
         if ((ops & Poller.READ) != 0) handleRead();
-        if ((ops & Poller.WRITE) != 0 && state != State.CLOSED) handleWrite();
+        if ((ops & Poller.WRITE) != 0 && state != State.CLOSED) out.handleWrite();
     }
 
     /** Completes a non-blocking connect; true if connected. Throws the connect failure. */
@@ -349,7 +311,7 @@ public final class Connection {
         try {
             n = ch.read(LOOPS.readNioBuffer(loop));
         } catch (IOException e) {
-            closeInLoop(classify(e), true);
+            closeInLoop(CloseCause.classify(e), true);
             return;
         }
         if (n < 0) {
@@ -359,29 +321,8 @@ public final class Connection {
         if (n == 0) return;
         rb.advanceWriter(n);
         lastRead = System.nanoTime();
-        if (layer != null) {
-            feedLayer(rb);
-        } else {
-            inbound(rb);
-        }
-    }
-
-    private Buffer layerIn;
-
-    private void feedLayer(Buffer rb) {
-        Buffer src = rb;
-        if (layerIn != null && layerIn.isReadable()) src = layerIn.write(rb);
-        try {
-            layer.onRead(src);
-        } catch (Throwable e) { // a layer may be user code: nothing may escape to the poller
-            closeInLoop(CloseCause.error("transport layer error: " + e, e), true);
-            return;
-        }
-        resolveLayerWrites();
-        if (src.isReadable() && state != State.CLOSED) {
-            if (layerIn == null) layerIn = Buffer.allocate(Math.max(1024, src.readableBytes()));
-            if (src != layerIn) layerIn.write(src);
-        }
+        if (link != null) link.feed(rb);
+        else in.deliver(rb);
     }
 
     private void onEof() {
@@ -410,98 +351,9 @@ public final class Connection {
      * True once close() (or another close) was asked for: no more messages are delivered, even the
      * rest of a read that already arrived; a handler that closed must not be called again.
      */
-    private boolean closeRequested() {
+    boolean closeRequested() {
         State s = state;
         return s == State.CLOSING || s == State.CLOSED || (s == State.CONNECTING && closeWhenUp != null);
-    }
-
-    /**
-     * Application bytes in: to the protocol handler, and on to the next one at once when it hands
-     * over in the middle of them. What no handler consumed is kept (bounded by maxInputBuffer)
-     * and offered again in front of the next read.
-     */
-    private void inbound(Buffer data) {
-        if (closeRequested()) return;
-        Buffer src = data;
-        if (inbuf != null && inbuf.isReadable()) {
-            inbuf.write(data);
-            src = inbuf;
-        }
-        delivering = true;
-        try {
-            for (;;) {
-                ProtocolHandler h = handler;
-                if (h == null) break; // not attached yet (cannot happen before the connection is up): keep the bytes
-                if (src.isReadable() && !deliverTo(h, src)) return;
-                if (handler == h || closeRequested()) break;
-                // Handed over during onData: what the old handler carried comes first, then the rest
-                // of this read; the next handler gets them now, not only at the next read.
-                Buffer c = carry;
-                if (c != null) {
-                    carry = null;
-                    c.write(src);
-                    src = c;
-                }
-                if (!src.isReadable()) break;
-            }
-        } finally {
-            delivering = false;
-        }
-        if (closeRequested()) return; // nothing more is delivered: keep no leftover
-        if (src.isReadable()) {
-            if (src.readableBytes() > ep.maxInputBuffer) {
-                closeInLoop(CloseCause.error("input buffer above " + ep.maxInputBuffer + " bytes", null), true);
-                return;
-            }
-            if (src != inbuf) {
-                if (inbuf == null) inbuf = Buffer.allocate(Math.max(1024, src.readableBytes()));
-                inbuf.write(src);
-            }
-        } else if (inbuf != null && inbuf.capacity() > 256 * 1024) {
-            inbuf = null; // don't hold a large buffer for an idle connection
-        }
-    }
-
-    /** Calls {@code h.onData}; false if it threw (the connection is then closed). */
-    private boolean deliverTo(ProtocolHandler h, Buffer src) {
-        try {
-            h.onData(this, src);
-            return true;
-        } catch (UnpackException e) {
-            closeInLoop(CloseCause.error("unpack failed: " + e.getMessage(), e), true);
-        } catch (Throwable t) {
-            // A handler (or a custom unpacker) is user code: whatever it throws closes this
-            // connection (its unread bytes cannot be framed any more) and never reaches the poller.
-            LOOPS.reportError(loop, t);
-            closeInLoop(CloseCause.error("protocol handler " + h + " threw " + t, t), true);
-        }
-        return false;
-    }
-
-    /** For {@link MessageProtocol}: the endpoint's settings. */
-    TcpEndpoint<?> endpoint() { return ep; }
-
-    /** For {@link MessageProtocol}: the reusable view a package is delivered in. */
-    Buffer frameView() { return frameView; }
-
-    /** True while {@code h} may be given more input in this read: still attached, not closing, not paused. */
-    boolean mayDeliver(ProtocolHandler h) {
-        return handler == h && !closeRequested() && !readPaused();
-    }
-
-    /** Hands {@code b} to the message handler (the default protocol). */
-    void dispatch(Buffer b) {
-        MessageHandler h = messageHandler;
-        if (h == null) {
-            b.skip(b.readableBytes());
-            return;
-        }
-        try {
-            h.onMessage(this, b);
-        } catch (Throwable t) {
-            LOOPS.reportError(loop, t);
-            closeInLoop(CloseCause.error("onMessage threw " + t, t), true);
-        }
     }
 
     // ---------------------------------------------------------------- protocol handler
@@ -509,7 +361,7 @@ public final class Connection {
     /** The protocol handler that has this connection's input now. Loop thread only. */
     public ProtocolHandler protocol() {
         assert loop.inLoop() : "protocol() off the loop thread of " + this;
-        return handler;
+        return in.handler();
     }
 
     /**
@@ -542,46 +394,7 @@ public final class Connection {
             throw new IllegalStateException("handover on a " + (state == State.CLOSED ? "closed" : "closing") + " connection " + this
                     + (closeCause != null ? ": " + closeCause : ""));
         }
-        if (unconsumed != null && unconsumed.isReadable()) {
-            Buffer c = carry;
-            if (c == null) carry = c = Buffer.allocate(Math.max(1024, unconsumed.readableBytes()));
-            c.write(unconsumed);
-        }
-        ProtocolHandler old = handler;
-        handler = next;
-        if (old != null) {
-            try {
-                old.onDetach(this);
-            } catch (Throwable t) { // user code: it is gone either way; the connection goes on with next
-                LOOPS.reportError(loop, t);
-            }
-        }
-        if (handler != next || closeRequested()) return; // onDetach closed the connection or handed over itself
-        if (!attach(next)) return;
-        if (!delivering) {
-            // Not inside a read: what was carried over and what the connection kept go to next now.
-            Buffer c = carry;
-            if (c != null) {
-                carry = null;
-                if (inbuf != null && inbuf.isReadable()) c.write(inbuf);
-                if (inbuf != null) inbuf.clear();
-                inbuf = c;
-            }
-            if (inbuf != null && inbuf.isReadable()) inbound(EMPTY);
-        }
-    }
-
-    /** Makes {@code h} the handler and calls its onAttach; false if that threw (the connection is closed). */
-    private boolean attach(ProtocolHandler h) {
-        handler = h;
-        try {
-            h.onAttach(this);
-            return true;
-        } catch (Throwable t) {
-            LOOPS.reportError(loop, t);
-            closeInLoop(CloseCause.error("protocol handler " + h + " failed to attach: " + t, t), true);
-            return false;
-        }
+        in.handover(next, unconsumed);
     }
 
     // ---------------------------------------------------------------- writing
@@ -621,10 +434,10 @@ public final class Connection {
         Objects.requireNonNull(listener, "listener");
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bytes, true, listener);
+            out.writeInLoop(bytes, true, listener);
         } else {
             try {
-                loop.queueInLoop(() -> writeInLoop(bytes, true, listener));
+                loop.queueInLoop(() -> out.writeInLoop(bytes, true, listener));
             } catch (RejectedExecutionException e) {
                 throw loopStopped("write", e);
             }
@@ -640,7 +453,7 @@ public final class Connection {
         Objects.requireNonNull(listener, "listener");
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bufferView(buf), false, listener);
+            out.writeInLoop(out.bufferView(buf), false, listener);
         } else {
             write(ByteBuffer.wrap(buf.readBytes()), listener);
         }
@@ -681,10 +494,10 @@ public final class Connection {
     public void write(ByteBuffer bytes) {
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bytes, true, null);
+            out.writeInLoop(bytes, true, null);
         } else {
             try {
-                loop.queueInLoop(() -> writeInLoop(bytes, true, null));
+                loop.queueInLoop(() -> out.writeInLoop(bytes, true, null));
             } catch (RejectedExecutionException e) {
                 throw loopStopped("write", e);
             }
@@ -699,20 +512,10 @@ public final class Connection {
     public void write(Buffer buf) {
         checkOpen();
         if (loop.inLoop()) {
-            writeInLoop(bufferView(buf), false, null);
+            out.writeInLoop(out.bufferView(buf), false, null);
         } else {
             write(ByteBuffer.wrap(buf.readBytes()));
         }
-    }
-
-    /** The readable bytes of {@code buf} in the reused view (consumed from {@code buf}). Loop thread. */
-    private ByteBuffer bufferView(Buffer buf) {
-        int n = buf.readableBytes();
-        ByteBuffer view = writeView;
-        if (view == null || view.array() != buf.array()) writeView = view = ByteBuffer.wrap(buf.array());
-        view.limit(buf.readerIndex() + n).position(buf.readerIndex());
-        buf.skip(n);
-        return view;
     }
 
     /**
@@ -740,9 +543,9 @@ public final class Connection {
         try {
             checkOpen();
             if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
-            if (layer != null || ep.layerFactory != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
-            if (loop.inLoop()) sendFileInLoop(fr, listener);
-            else loop.queueInLoop(() -> sendFileInLoop(fr, listener));
+            if (link != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
+            if (loop.inLoop()) out.sendFileInLoop(fr, listener);
+            else loop.queueInLoop(() -> out.sendFileInLoop(fr, listener));
         } catch (RejectedExecutionException e) {
             fr.release();
             throw loopStopped("sendFile", e);
@@ -750,32 +553,6 @@ public final class Connection {
             fr.release(); // closeWhenDone: the channel was handed over, also when it cannot be sent
             throw e;
         }
-    }
-
-    private void sendFileInLoop(WriteQueue.FileRegion fr, WriteListener listener) {
-        if (state == State.CLOSED || outputShut || shutdownOutputPending) {
-            fr.release();
-            if (listener != null) writeDone(listener, notWritten());
-            return;
-        }
-        queue.accept(fr.remaining);
-        if (listener != null) queue.listen(listener, 0);
-        if (queue.isEmpty() && tcpUp) {
-            try {
-                if (fr.remaining > 0 && queue.sendNow(ch, fr) > 0) lastWrite = lastWriteProgress = System.nanoTime();
-            } catch (IOException e) {
-                fr.release();
-                closeInLoop(classify(e), true);
-                return;
-            }
-            if (fr.remaining == 0) {
-                fr.release();
-                queue.completeDue(this);
-                writeComplete();
-                return;
-            }
-        }
-        enqueue(fr, fr.remaining);
     }
 
     /** Sends {@code o}: a byte[], String, Buffer or ByteBuffer. */
@@ -814,52 +591,12 @@ public final class Connection {
         if (outputShut || shutdownOutputPending) throw new IllegalStateException("write after shutdownOutput on " + this);
     }
 
-    private void writeInLoop(ByteBuffer src, boolean owned, WriteListener listener) {
-        if (closeRequested() || outputShut || shutdownOutputPending) {
-            if (listener != null) writeDone(listener, notWritten());
-            // Only a write queued from another thread that raced with close()/shutdownOutput() gets
-            // here (write() checks first). It was made after the close, so close() owes it nothing:
-            // drop it, the same with TLS (whose session may already be closing) as without, and never
-            // let it disturb what was queued before the close.
-            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
-                LOG.log(System.Logger.Level.DEBUG, this + " write of " + src.remaining() + " bytes dropped: "
-                        + (state == State.CLOSED ? "closed (" + closeCause + ")" : state == State.CLOSING ? "closing" : "output shut down"));
-            }
-            return;
-        }
-        if (layer == null && ep.layerFactory != null) {
-            if (beforeLayer == null) beforeLayer = new ArrayDeque<>(2);
-            beforeLayer.add(owned ? src : ByteBuffer.allocate(src.remaining()).put(src).flip());
-            if (listener != null) queue.listen(listener, -1); // known once the layer has the bytes and hands them on
-            return;
-        }
-        if (layer != null) {
-            try {
-                layer.write(src, owned);
-            } catch (RuntimeException e) {
-                closeInLoop(CloseCause.error("transport layer error: " + e.getMessage(), e), true);
-            }
-            if (listener != null) {
-                if (state == State.CLOSED) {
-                    writeDone(listener, notWritten());
-                } else {
-                    // The layer encrypted the bytes and handed the records on (accepted), unless it
-                    // holds them (before its handshake): then they are known later.
-                    queue.listen(listener, layer.hasPendingWrites() ? -1 : 0);
-                    queue.completeDue(this);
-                }
-            }
-            return;
-        }
-        if (listener != null) queue.listen(listener, src.remaining()); // before: writeRaw may complete it at once
-        writeRaw(src, owned);
-    }
-
-    /** The layer may have handed on the writes it held (its handshake finished): their listeners know what to wait for. */
-    private void resolveLayerWrites() {
-        if (queue.hasUnresolved() && layer != null && beforeLayer == null && !layer.hasPendingWrites() && state != State.CLOSED) {
-            queue.resolve();
-            queue.completeDue(this);
+    /** A write from another thread that lost the race with close() or shutdownOutput(): dropped, its listener told. */
+    void dropLateWrite(int bytes, WriteListener listener) {
+        if (listener != null) writeDone(listener, notWritten());
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+            LOG.log(System.Logger.Level.DEBUG, this + " write of " + bytes + " bytes dropped: "
+                    + (state == State.CLOSED ? "closed (" + closeCause + ")" : state == State.CLOSING ? "closing" : "output shut down"));
         }
     }
 
@@ -873,104 +610,10 @@ public final class Connection {
     }
 
     /** Why a write's bytes never reached the socket. */
-    private IOException notWritten() {
+    IOException notWritten() {
         CloseCause c = closeCause;
         return new IOException("connection " + this + " closed before the bytes were written"
                 + (c != null ? ": " + c : state == State.CLOSED ? "" : outputShut || shutdownOutputPending ? ": output shut down" : ": closing"));
-    }
-
-    /** Sends socket bytes: now if the queue is empty, else (and what the socket refuses) queued in order. */
-    private void writeRaw(ByteBuffer src, boolean owned) {
-        if (state == State.CLOSED || outputShut) return;
-        if (!src.hasRemaining()) return;
-        queue.accept(src.remaining());
-        // Not yet established (a server connection is listed before its loop registers it, so a
-        // broadcast can reach it first; a client still connecting): the channel may still block or
-        // not be connected, so queue; establishInLoop flushes.
-        if (queue.isEmpty() && tcpUp) {
-            try {
-                long n = queue.writeNow(ch, src);
-                if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
-            } catch (IOException e) {
-                closeInLoop(classify(e), true);
-                return;
-            }
-            queue.completeDue(this);
-            if (!src.hasRemaining()) {
-                writeComplete();
-                return;
-            }
-        }
-        ByteBuffer rest = src;
-        if (!owned) {
-            rest = ByteBuffer.allocate(src.remaining());
-            rest.put(src).flip();
-        }
-        enqueue(rest, rest.remaining());
-    }
-
-    /** Appends to the write queue and applies the high-water mark. */
-    private void enqueue(Object item, long bytes) {
-        if (queue.isEmpty()) lastWriteProgress = System.nanoTime();
-        long q = queue.add(item, bytes);
-        if (tcpUp) setInterest(interest | Poller.WRITE); // else establishInLoop asks for it
-        if (!aboveHighWater && q > ep.highWaterMark) {
-            aboveHighWater = true;
-            if (pauseAboveHighWater) {
-                backpressurePaused = true;
-                updateReadInterest();
-            }
-            if (writableHandler != null) callback(() -> writableHandler.onWritable(this, false));
-        }
-    }
-
-    private void handleWrite() {
-        if (queue.isEmpty()) {
-            setInterest(interest & ~Poller.WRITE);
-            return;
-        }
-        long n;
-        try {
-            n = queue.flush(ch);
-        } catch (IOException e) {
-            closeInLoop(classify(e), true); // what is queued is released with the queue
-            return;
-        }
-        if (n > 0) lastWrite = lastWriteProgress = System.nanoTime();
-        if (aboveHighWater && queue.queuedBytes() <= ep.lowWaterMark) {
-            aboveHighWater = false;
-            if (backpressurePaused) {
-                backpressurePaused = false;
-                updateReadInterest();
-                resumeDelivery();
-            }
-            if (writableHandler != null) callback(() -> writableHandler.onWritable(this, true));
-        }
-        if (n > 0) queue.completeDue(this);
-        if (queue.isEmpty() && state != State.CLOSED) {
-            setInterest(interest & ~Poller.WRITE);
-            writeComplete();
-        }
-    }
-
-    /** The queue is empty: finish a pending close or half-close, tell the application. */
-    private void writeComplete() {
-        if (!queue.isEmpty()) return;
-        if (state == State.CLOSING) {
-            finishClosing();
-            return;
-        }
-        if (shutdownOutputPending) doShutdownOutput();
-        if (writeCompleteHandler != null && !writeCompletePosted) {
-            if (writeCompleteTask == null) writeCompleteTask = () -> {
-                writeCompletePosted = false;
-                // Read again when it runs: a handover (an upgrade) may have removed the handler meanwhile.
-                ConnectionHandler h = writeCompleteHandler;
-                if (h != null && state == State.CONNECTED && queue.isEmpty()) h.onConnection(this);
-            };
-            writeCompletePosted = true;
-            loop.queueInLoop(writeCompleteTask); // not re-entrant: the handler may write again
-        }
     }
 
     // ---------------------------------------------------------------- reading control
@@ -985,29 +628,38 @@ public final class Connection {
         runInLoopQuietly(() -> {
             userPaused = false;
             updateReadInterest();
-            resumeDelivery();
+            in.resumeDelivery();
         }, "resumeReading");
     }
 
-    private static final Buffer EMPTY = Buffer.wrap(new byte[0]);
-
-    /**
-     * Input that is already read but was left unconsumed while reading was paused (packages behind
-     * a pause, or what a protocol handler left when it paused to answer one request at a time) is
-     * offered again now: the peer may have sent everything and be waiting, so no next read would
-     * bring it. (Not for onMessage without an unpacker: what it leaves it did not want.)
-     */
-    private void resumeDelivery() {
-        if (inbuf != null && inbuf.isReadable() && handler != null && (handler != MessageProtocol.INSTANCE || ep.unpacker != null)
-                && !delivering && !readPaused()) inbound(EMPTY);
-    }
-
-    private boolean readPaused() { return userPaused || backpressurePaused; }
+    boolean readPaused() { return userPaused || backpressurePaused; }
 
     private void updateReadInterest() {
         if (state == State.CLOSED || inputShut) return;
         boolean want = !readPaused() && state != State.CLOSING;
         setInterest(want ? interest | Poller.READ : interest & ~Poller.READ);
+    }
+
+    /** The output stage has queued bytes for the socket (true) or none left (false). */
+    void wantWrite(boolean on) {
+        setInterest(on ? interest | Poller.WRITE : interest & ~Poller.WRITE);
+    }
+
+    /** The write queue went above the high-water mark: reading pauses, if this connection says so. */
+    void queueAboveHighWater() {
+        if (pauseAboveHighWater) {
+            backpressurePaused = true;
+            updateReadInterest();
+        }
+    }
+
+    /** The write queue drained below the low-water mark: reading paused for it resumes. */
+    void queueBelowLowWater() {
+        if (backpressurePaused) {
+            backpressurePaused = false;
+            updateReadInterest();
+            in.resumeDelivery();
+        }
     }
 
     private void setInterest(int ops) {
@@ -1048,15 +700,14 @@ public final class Connection {
             if (state == State.CLOSED || outputShut) return;
             shutdownOutputPending = true;
             // Nothing can be written any more: a heartbeat would only fail every interval.
-            cancel(heartbeatTimer);
-            heartbeatTimer = null;
+            timers.stopHeartbeat();
             if (queue.isEmpty()) doShutdownOutput();
         }, "shutdownOutput");
     }
 
     private void doShutdownOutput() {
         shutdownOutputPending = false;
-        if (layer != null) layer.closeOutbound();
+        if (link != null) link.closeOutbound();
         try {
             if (queue.isEmpty()) {
                 ch.shutdownOutput();
@@ -1065,7 +716,7 @@ public final class Connection {
                 shutdownOutputPending = true; // the layer queued a close message; shut down after it
             }
         } catch (IOException e) {
-            closeInLoop(classify(e), true);
+            closeInLoop(CloseCause.classify(e), true);
         }
         if (outputShut && inputShut) closeInLoop(CloseCause.PEER_CLOSED, true);
     }
@@ -1080,47 +731,42 @@ public final class Connection {
                 // Still connecting, or in the TLS handshake, with writes made before close(): they
                 // are not dropped; becomeConnected() flushes them and closes (within the close timeout).
                 closeWhenUp = cause; // (reading goes on: the handshake needs it)
-                closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
+                timers.startCloseDeadline();
                 return;
             }
             // nothing written: nothing to wait for
         } else if (!now) {
             if (s == State.CLOSING) return;
-            if (layer != null && !outputShut) {
-                try {
-                    layer.closeOutbound(); // close_notify goes out after the queued data
-                } catch (RuntimeException ignored) {
-                    // the connection is closing anyway
-                }
-            }
+            if (link != null && !outputShut) link.closeOutboundQuietly(); // close_notify goes out after the queued data
             if (!queue.isEmpty()) {
                 state = State.CLOSING;
                 closeCauseOnFlush = cause;
                 updateReadInterest();
                 // after a close that waited for the connection to come up, its deadline still holds
-                if (closeTimer == null) closeTimer = loop.setTimeout(Math.max(1, ep.closeTimeoutMs), this::closeTimedOut);
+                timers.startCloseDeadline();
                 return;
             }
         }
         doClose(cause);
     }
 
-    /** The close timeout fired before the queue drained: what is left is dropped. */
-    private void closeTimedOut() {
-        closeInLoop(CloseCause.aborted("close timeout (" + ep.closeTimeoutMs + " ms): " + pendingBytesText() + " dropped"), true);
-    }
-
     /** True while written bytes wait: in the write queue, or in the layer (TLS before its handshake). */
     private boolean hasPendingWrites() {
-        return !queue.isEmpty() || (layer != null && layer.hasPendingWrites());
+        return !queue.isEmpty() || (link != null && link.hasPendingWrites());
     }
 
-    private String pendingBytesText() {
+    String pendingBytesText() {
         return queue.isEmpty() ? "writes waiting for the transport layer" : queue.queuedBytes() + " queued bytes";
     }
 
-    private void finishClosing() {
-        doClose(closeCauseOnFlush);
+    /** The write queue drained: a close waiting for it finishes (true), a half-close waiting for it goes on. */
+    boolean queueDrained() {
+        if (state == State.CLOSING) {
+            doClose(closeCauseOnFlush);
+            return true;
+        }
+        if (shutdownOutputPending) doShutdownOutput();
+        return false;
     }
 
     private void doClose(CloseCause requested) {
@@ -1132,21 +778,13 @@ public final class Connection {
         boolean wasUp = reportedUp;
         state = State.CLOSED;
         closeCause = cause;
-        cancel(readTimer); cancel(writeTimer); cancel(keepaliveTimer); cancel(heartbeatTimer); cancel(closeTimer);
+        timers.cancelAll();
         if (poller != null) poller.cancel(ch);
         ch.close(); // never throws: the descriptor is released either way
         queue.clear();
         if (queue.hasWaiting()) queue.failAll(this, notWritten()); // before onClose: a listener learns first that its bytes were lost
-        inbuf = null;
-        carry = null;
-        layerIn = null;
-        if (layer != null) {
-            try {
-                layer.release(); // its timers must not keep this closed connection alive
-            } catch (Throwable t) {
-                LOOPS.reportError(loop, t);
-            }
-        }
+        in.release();
+        if (link != null) link.release(); // the layer's timers must not keep this closed connection alive
         if (stopHook != null) loop.removeOnStop(stopHook);
         if (registered) {
             registered = false;
@@ -1156,16 +794,9 @@ public final class Connection {
         // No longer live before the callbacks run: a handler that lists or counts the server's
         // connections (a chat server saying goodbye to the others) must not see this one.
         if (ep instanceof TcpServer server) server.removed(this);
-        ProtocolHandler h = handler;
-        if (h != null && h != MessageProtocol.INSTANCE) {
-            try {
-                h.onClose(this, cause); // the protocol releases its state (timers) first
-            } catch (Throwable t) {
-                LOOPS.reportError(loop, t);
-            }
-        }
+        in.closed(cause); // the protocol releases its state (timers) first
         if (wasUp && ep.onConnection != null) callback(() -> ep.onConnection.onConnection(this));
-        if (ep.onError != null && isError(cause)) callback(() -> ep.onError.onError(this, errorOf(cause)));
+        if (ep.onError != null && cause.isError()) callback(() -> ep.onError.onError(this, cause.asException()));
         if (ep.onClose != null) callback(() -> ep.onClose.onClose(this, cause));
         if (extraCloseHandler != null) callback(() -> extraCloseHandler.onClose(this, cause));
         if (attempt != null) attempt.closed(this, cause);
@@ -1176,40 +807,6 @@ public final class Connection {
         assert loop.inLoop() : method + " called off the loop thread of " + this + " (" + Thread.currentThread().getName() + ")";
     }
 
-    private static boolean isError(CloseCause cause) {
-        return switch (cause.kind()) {
-            case ERROR, RESET, TIMEOUT -> true;
-            case NORMAL, ABORTED, PEER_CLOSED -> cause.error() != null;
-        };
-    }
-
-    /** The exception for {@code onError}: the cause's own, or one that says what happened. */
-    private static Throwable errorOf(CloseCause cause) {
-        if (cause.error() != null) return cause.error();
-        return cause.kind() == CloseCause.Kind.TIMEOUT
-                ? new java.net.SocketTimeoutException(cause.detail())
-                : new java.io.IOException(cause.kind() + ": " + cause.detail());
-    }
-
-    private static void cancel(Timer t) {
-        if (t != null) t.cancel();
-    }
-
-    /**
-     * RESET or ERROR for an exception from the socket. The JDK has no exception type for a reset
-     * connection or a broken pipe on a {@code SocketChannel}, so the message is its only signal: a
-     * read that gets ECONNRESET throws a {@code SocketException("Connection reset")}
-     * (SocketChannelImpl), and a write or sendfile that gets EPIPE or ECONNRESET throws an
-     * {@code IOException} carrying strerror(errno), "Broken pipe" or "Connection reset by peer". This
-     * is the one place that looks at messages, and it matches those exact strings only.
-     */
-    static CloseCause classify(IOException e) {
-        String m = e.getMessage();
-        boolean reset = e instanceof java.net.SocketException ? "Connection reset".equals(m)
-                : "Broken pipe".equals(m) || "Connection reset by peer".equals(m);
-        return reset ? CloseCause.reset(e) : CloseCause.error("I/O error: " + m, e);
-    }
-
     private void callback(Runnable r) {
         try {
             r.run();
@@ -1218,68 +815,12 @@ public final class Connection {
         }
     }
 
-    // ---------------------------------------------------------------- timeouts
+    /** True once the output is shut down or about to be (after the queued writes). */
+    boolean outputShutOrPending() { return outputShut || shutdownOutputPending; }
 
-    private void armTimers() {
-        if (ep.readTimeoutMs > 0) readTimer = loop.setTimeout(ep.readTimeoutMs, this::checkRead);
-        if (ep.writeTimeoutMs > 0) writeTimer = loop.setTimeout(ep.writeTimeoutMs, this::checkWrite);
-        if (ep.keepAliveTimeoutMs > 0) keepaliveTimer = loop.setTimeout(ep.keepAliveTimeoutMs, this::checkKeepalive);
-        if (ep.heartbeatMs > 0) heartbeatTimer = loop.setInterval(ep.heartbeatMs, this::sendHeartbeat);
-    }
-
-    // Timers are not reset on every read or write (that would be a heap operation per event): when a
-    // timer fires it compares the last activity with the timeout and re-arms for what is left.
-
-    private void checkRead() {
-        if (state == State.CLOSED) return;
-        long left = ep.readTimeoutMs - (System.nanoTime() - lastRead) / 1_000_000;
-        if (left <= 0) closeInLoop(CloseCause.timeout("read"), true);
-        else readTimer = loop.setTimeout(left, this::checkRead);
-    }
-
-    private void checkWrite() {
-        if (state == State.CLOSED) return;
-        long left = queue.isEmpty() ? ep.writeTimeoutMs : ep.writeTimeoutMs - (System.nanoTime() - lastWriteProgress) / 1_000_000;
-        if (left <= 0) closeInLoop(CloseCause.timeout("write"), true);
-        else writeTimer = loop.setTimeout(left, this::checkWrite);
-    }
-
-    private void checkKeepalive() {
-        if (state == State.CLOSED) return;
-        long last = Math.max(lastRead, lastWrite);
-        long left = ep.keepAliveTimeoutMs - (System.nanoTime() - last) / 1_000_000;
-        if (left <= 0) closeInLoop(CloseCause.timeout("keepalive"), true);
-        else keepaliveTimer = loop.setTimeout(left, this::checkKeepalive);
-    }
-
-    private void sendHeartbeat() {
-        if (state != State.CONNECTED || outputShut || shutdownOutputPending) return;
-        Object msg = ep.heartbeat.get();
-        if (msg != null) writeObject(msg);
-    }
-
-    // ---------------------------------------------------------------- layer sink
-
-    private final class LayerSink implements TransportLayer.Sink {
-        @Override public void deliver(Buffer plain) { inbound(plain); }
-
-        @Override public void writeRaw(ByteBuffer bytes, boolean owned) { Connection.this.writeRaw(bytes, owned); }
-
-        @Override
-        public void ready() {
-            resolveLayerWrites(); // the layer has just sent what it held for the handshake
-            if (state == State.CONNECTING) becomeConnected();
-        }
-
-        @Override
-        public void fail(String detail, Throwable error) {
-            closeInLoop(CloseCause.error(detail, error), true);
-        }
-
-        @Override
-        public void fail(CloseCause cause) {
-            closeInLoop(cause, true);
-        }
+    /** The transport layer finished its handshake: the connection is up (unless it is closing already). */
+    void layerReady() {
+        if (state == State.CONNECTING) becomeConnected();
     }
 
     /** For endpoints: the local port of this connection. */

@@ -7,8 +7,8 @@ import io.jhv.core.buffer.Buffer;
  * {@link Unpacker} (if any) frames the input and its {@code onMessage} handler gets each package,
  * or all the bytes when there is no unpacker.
  *
- * <p>One shared instance: it keeps no state of its own (the connection holds the unread bytes and
- * the reusable frame view), so a connection costs no extra object and a read allocates nothing.
+ * <p>One shared instance: it keeps no state of its own (the connection's {@link Inbound} holds the unread
+ * bytes and the reusable frame view), so a connection costs no extra object and a read allocates nothing.
  * Loop thread, like every handler.
  */
 final class MessageProtocol implements ProtocolHandler {
@@ -19,15 +19,16 @@ final class MessageProtocol implements ProtocolHandler {
 
     @Override
     public void onData(Connection conn, Buffer src) {
-        Unpacker u = conn.endpoint().unpacker;
+        Inbound in = conn.in;
+        Unpacker u = in.ep.unpacker;
         if (u == null) {
-            conn.dispatch(src);
+            in.dispatch(src);
             return;
         }
-        Buffer frame = conn.frameView();
+        Buffer frame = in.frameView;
         // Stop at a close, a pause, or a handover from inside onMessage: the rest stays unread
         // (for the next handler, or for after the pause).
-        while (src.isReadable() && conn.mayDeliver(this)) {
+        while (src.isReadable() && in.mayDeliver(this)) {
             int len = u.frameLength(src);
             if (len < 0) break;
             int strip = u.strip();
@@ -39,7 +40,7 @@ final class MessageProtocol implements ProtocolHandler {
             }
             Connection.BUFFERS.rewrap(frame, src.array(), src.readerIndex() + strip, len - strip);
             src.skip(len);
-            conn.dispatch(frame);
+            in.dispatch(frame);
         }
     }
 

@@ -56,8 +56,12 @@ class SendFileTest {
                     }
                 })
                 .start();
-             Socket s = new Socket("127.0.0.1", server.port())) {
+             Socket s = new Socket()) {
+            // Before connect: set after it, the buffer shrinks under a window the server may already
+            // be filling (a race with onConnection), and the kernel then takes more at once and
+            // delivers the rest slowly (seen: 36 s and a failed queue check, in the full suite).
             s.setReceiveBufferSize(16 * 1024);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()));
             InputStream in = s.getInputStream();
             // read slowly at first so the region has to wait in the queue
             byte[] first = in.readNBytes(5);
