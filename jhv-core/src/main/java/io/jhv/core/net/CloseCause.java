@@ -70,8 +70,11 @@ public record CloseCause(Kind kind, String detail, Throwable error) {
      */
     static CloseCause classify(java.io.IOException e) {
         String m = e.getMessage();
-        boolean reset = e instanceof java.net.SocketException ? "Connection reset".equals(m)
-                : "Broken pipe".equals(m) || "Connection reset by peer".equals(m);
+        // The JDK has no subtype for a reset: these are its exact messages (SocketException
+        // "Connection reset" from a read; "Connection reset by peer" / "Broken pipe" from the OS
+        // on a write or a connect), not substrings of arbitrary text.
+        boolean reset = "Connection reset".equals(m) && e instanceof java.net.SocketException
+                || "Broken pipe".equals(m) || "Connection reset by peer".equals(m);
         return reset ? reset(e) : error("I/O error: " + m, e);
     }
 

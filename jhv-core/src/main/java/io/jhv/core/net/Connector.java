@@ -269,7 +269,9 @@ public final class Connector extends TcpEndpoint<Connector> {
                 if (!c.finishConnect()) return;
             } catch (IOException e) {
                 failure = connectException("connect to " + where() + " failed: " + e.getMessage(), e);
-                c.closeInLoop(CloseCause.error("connect to " + where() + " failed: " + e.getMessage(), e), true);
+                CloseCause why = CloseCause.classify(e); // a reset during the handshake of TCP is a RESET
+                c.closeInLoop(why.kind() == CloseCause.Kind.RESET ? why
+                        : CloseCause.error("connect to " + where() + " failed: " + e.getMessage(), e), true);
                 return;
             }
             cancelTimer();
