@@ -194,6 +194,7 @@ public final class ProtocolSelector implements Supplier<ProtocolHandler> {
         private final List<Rule> rules = new ArrayList<>();
         private Supplier<? extends ProtocolHandler> otherwise;
         private int maxPeek = 1024;
+        private int longestPrefix;
         private Duration peekTimeout = Duration.ofSeconds(10);
 
         private Builder() {
@@ -218,6 +219,7 @@ public final class ProtocolSelector implements Supplier<ProtocolHandler> {
         public Builder prefix(String prefix, Supplier<? extends ProtocolHandler> handler) {
             byte[] p = prefix.getBytes(StandardCharsets.ISO_8859_1);
             if (p.length == 0) throw new IllegalArgumentException("empty prefix");
+            longestPrefix = Math.max(longestPrefix, p.length);
             return firstBytes(in -> {
                 int n = Math.min(p.length, in.readableBytes());
                 for (int i = 0; i < n; i++) if (in.peek(i) != p[i]) return Match.NO;
@@ -240,13 +242,21 @@ public final class ProtocolSelector implements Supplier<ProtocolHandler> {
 
         /** How long the first bytes are waited for (default 10 s; zero: for ever); then the connection closes (TIMEOUT). */
         public Builder peekTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
             if (timeout.isNegative()) throw new IllegalArgumentException("negative timeout: " + timeout);
             this.peekTimeout = timeout;
             return this;
         }
 
+        /**
+         * @throws IllegalStateException without any protocol, or when a {@link #prefix} is longer
+         *         than {@link #maxPeek} (it could never be told apart)
+         */
         public ProtocolSelector build() {
             if (alpn.isEmpty() && rules.isEmpty() && otherwise == null) throw new IllegalStateException("a selector needs at least one protocol");
+            if (longestPrefix > maxPeek) {
+                throw new IllegalStateException("a prefix of " + longestPrefix + " bytes can never match within maxPeek " + maxPeek);
+            }
             return new ProtocolSelector(this);
         }
     }

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A server choosing between two toy protocols by the first bytes. Real sockets. */
@@ -116,5 +117,13 @@ class ProtocolSelectorTest {
             assertEquals(CloseCause.Kind.ERROR, cause.kind());
             assertTrue(cause.detail().contains("not recognised"), cause.toString());
         }
+    }
+
+    @Test
+    void aPrefixLongerThanMaxPeekIsRefusedWhenBuilt() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ProtocolSelector.builder()
+                .prefix("PROTOCOL-WITH-A-LONG-GREETING ", () -> new LineProtocol("long")).maxPeek(8).build());
+        assertTrue(e.getMessage().contains("maxPeek 8"), e.getMessage());
+        assertThrows(NullPointerException.class, () -> ProtocolSelector.builder().peekTimeout(null));
     }
 }
