@@ -3,7 +3,6 @@ package io.jhv.core.loop;
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.LoopAccess;
-import io.jhv.core.internal.LoopErrors;
 import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.Transport;
 
@@ -11,12 +10,10 @@ import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
@@ -65,7 +62,6 @@ import java.util.function.Consumer;
 public final class EventLoop implements Executor, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
     private static final AtomicInteger IDS = new AtomicInteger();
-    private static final VarHandle WAKE;
 
     public static final int PRIORITY_LOWEST = -5;
     public static final int PRIORITY_LOW = -3;
@@ -75,8 +71,6 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** How long a poll may block at most while idle callbacks are registered (libhv: 100 ms). */
     private static final long IDLE_MAX_BLOCK_MS = 100;
-    /** Posted tasks run per iteration at most, so IO is not starved by a flood of posts. */
-    private static final int MAX_TASKS_PER_ITERATION = 65536;
     /**
      * After an iteration that ran tasks from other threads, the loop looks for more for up to this
      * long before it blocks. Posters in a stream (cross-thread writes, a burst of posts) then keep
@@ -87,28 +81,16 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     private static final long SPIN_BEFORE_BLOCK_NANOS = Runtime.getRuntime().availableProcessors() > 1 ? 20_000 : 0;
 
-    static {
-        try {
-            WAKE = MethodHandles.lookup().findVarHandle(EventLoop.class, "wakeupPending", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private enum State { NEW, RUNNING, TERMINATED }
 
     private final String name;
     private final String pollerKind;
     private final boolean daemon;
-    private final BiConsumer<Thread, Throwable> errorHandler;
     private final int readBufferSize;
 
     final TimerQueue timers = new TimerQueue();
-    /** Tasks from other threads (MPSC). */
-    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    /** Tasks queued on the loop thread itself: no CAS, and no node allocated per task. */
-    private final ArrayDeque<Runnable> localTasks = new ArrayDeque<>();
-    private final ArrayList<Runnable> running = new ArrayList<>();
+    private final ErrorReporter errors;
+    private final TaskQueue tasks;
     private final ArrayList<Timer> expired = new ArrayList<>();
     private final ArrayList<Idle> idles = new ArrayList<>();
 
@@ -117,28 +99,21 @@ public final class EventLoop implements Executor, AutoCloseable {
     private volatile boolean stopRequested;
     private volatile Thread thread;
     private volatile CountDownLatch terminated = new CountDownLatch(1);
-    private volatile Poller poller;
+    volatile Poller poller;
     private volatile Transport transport; // from pollerKind, resolved at the first start (or first use)
-    /** Set when the final drain begins: posts from other threads are rejected from then on. */
-    private volatile boolean rejecting;
     private volatile Throwable terminationCause;
     private final CopyOnWriteArrayList<Consumer<Throwable>> terminationListeners = new CopyOnWriteArrayList<>();
-    /** Rate limit of the "callback failed" log line (loop thread mostly; a lost update only costs a line). */
-    private volatile long nextErrorLogNanos = System.nanoTime();
-    private final AtomicInteger unloggedErrors = new AtomicInteger();
-    @SuppressWarnings("unused") private volatile int wakeupPending; // 1: a wake-up is already on its way
-    private final AtomicInteger wakeups = new AtomicInteger();
     private volatile int load; // connections or other units of work, for least-loaded balancing
     private long iterations;
-    private int remoteTasksRun; // in the last iteration
     private Buffer readBuffer;
 
     private EventLoop(Builder b) {
         this.name = b.name != null ? b.name : "jhv-loop-" + IDS.incrementAndGet();
         this.pollerKind = b.poller;
         this.daemon = b.daemon;
-        this.errorHandler = b.errorHandler;
         this.readBufferSize = b.readBufferSize;
+        this.errors = new ErrorReporter(this, name, b.errorHandler);
+        this.tasks = new TaskQueue(this, errors);
     }
 
     /** A loop with default settings (not started). Any thread. */
@@ -227,13 +202,13 @@ public final class EventLoop implements Executor, AutoCloseable {
     private void startLocked() {
         Poller p;
         try {
-            p = transport().openPoller(this::reportError);
+            p = transport().openPoller(errors::report);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot open the poller of " + name, e);
         }
         poller = p;
         stopRequested = false;
-        rejecting = false;
+        tasks.rejecting(false);
         terminationCause = null;
         terminated = new CountDownLatch(1);
         Thread t = new LoopThread(this, name);
@@ -353,15 +328,10 @@ public final class EventLoop implements Executor, AutoCloseable {
     public void queueInLoop(Runnable task) {
         Objects.requireNonNull(task, "task");
         if (inLoop()) {
-            localTasks.add(task); // the loop looks at its queues before it blocks: no wake-up needed
-            return;
+            tasks.addLocal(task); // the loop looks at its queues before it blocks: no wake-up needed
+        } else if (!tasks.addRemote(task)) {
+            throw rejected(task);
         }
-        tasks.add(task);
-        // Queue first, then look: the loop sets the flag first, then drains. So either the loop's
-        // final drain sees this task, or this sees the flag and takes the task back (if the drain
-        // did not take it first: then it ran, and the post succeeded).
-        if (rejecting && tasks.remove(task)) throw rejected(task);
-        wakeupIfNeeded();
     }
 
     private RejectedExecutionException rejected(Runnable task) {
@@ -380,7 +350,7 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Posts a custom event with a priority; within one iteration higher priorities run first. Any thread. */
     public void post(int priority, Runnable task) {
-        queueInLoop(priority == PRIORITY_NORMAL ? task : new Prioritized(priority, task));
+        queueInLoop(TaskQueue.withPriority(priority, task));
     }
 
     /** {@link java.util.concurrent.Executor} view of {@link #post(Runnable)}. Any thread. */
@@ -447,31 +417,11 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    private record Prioritized(int priority, Runnable task) implements Runnable {
-        @Override public void run() { task.run(); }
-    }
-
-    private static int priorityOf(Runnable r) {
-        return r instanceof Prioritized p ? p.priority : PRIORITY_NORMAL;
-    }
-
-    private void wakeupIfNeeded() {
-        // wakeupPending is 0 only while the loop is about to block or blocked in poll; the first post
-        // that sees 0 wakes it, every later one sees 1 and just queues.
-        if (WAKE.compareAndSet(this, 0, 1)) {
-            Poller p = poller;
-            if (p != null) {
-                wakeups.incrementAndGet();
-                p.wakeup();
-            }
-        }
-    }
-
     /** How many times other threads woke this loop (posts are coalesced into one wake-up per batch). */
-    public int wakeupCount() { return wakeups.get(); }
+    public int wakeupCount() { return tasks.wakeups(); }
 
     /** Tasks waiting to run (approximate when called from another thread). */
-    public int pendingTasks() { return tasks.size() + localTasks.size(); }
+    public int pendingTasks() { return tasks.pending(); }
 
     /** Completed loop iterations (for tests and metrics). Thread-safe (approximate off the loop). */
     public long iterations() { return iterations; }
@@ -641,44 +591,12 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** How often at most a loop logs a failed callback (without an error handler). */
-    private static final long ERROR_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
-
     /**
-     * Reports an exception a callback threw, to the error handler or as a log line (at most one per
-     * second; the next one says how many were not logged). Never throws: it runs where the loop has
-     * just caught a failure, perhaps out of memory or descriptors, and must go on. Thread-safe; for
-     * the transports of this library (through {@code Internals.loops()}), not public API.
+     * Reports an exception a callback threw, to the error handler or as a rate-limited log line.
+     * Never throws. Thread-safe; for the transports of this library (through
+     * {@code Internals.loops()}), not public API.
      */
-    void reportError(Throwable t) {
-        if (errorHandler != null) {
-            try {
-                errorHandler.accept(Thread.currentThread(), t);
-                return;
-            } catch (Throwable t2) {
-                try {
-                    t.addSuppressed(t2);
-                } catch (Throwable ignored) {
-                    // out of memory: report the original failure alone
-                }
-            }
-        }
-        LoopErrors.unhandled(this, t); // test listeners (jhv-testing's LeakCheck); never throws
-        long now = System.nanoTime();
-        if (now - nextErrorLogNanos < 0) {
-            unloggedErrors.incrementAndGet();
-            return;
-        }
-        nextErrorLogNanos = now + ERROR_LOG_INTERVAL_NANOS;
-        int skipped = unloggedErrors.getAndSet(0);
-        try {
-            LOG.log(System.Logger.Level.WARNING, skipped == 0 ? "[" + name + "] callback failed"
-                    : "[" + name + "] callback failed (and " + skipped + " more not logged in the last second)", t);
-        } catch (Throwable logFailed) {
-            // The logger itself failed (out of memory, no descriptor for its file, a throwing
-            // toString): nothing more can be reported, and the loop must go on.
-        }
-    }
+    void reportError(Throwable t) { errors.report(t); }
 
     // ---------------------------------------------------------------- the loop
 
@@ -709,7 +627,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         try {
             ready = poller.poll(timeout);
         } finally {
-            WAKE.setVolatile(this, 1); // awake: posts need no wake-up until we are about to block again
+            tasks.awake(); // posts need no wake-up until we are about to block again
         }
         // An interrupt makes every later select return at once (a busy loop): the loop is ended with
         // stop(), not with interrupts, so clear it.
@@ -718,7 +636,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
         iterations++;
         int timersRun = runTimers();
-        int tasksRun = runTasks();
+        int tasksRun = tasks.run();
         if (ready == 0 && timersRun == 0 && tasksRun == 0 && !idles.isEmpty()) runIdles();
     }
 
@@ -726,19 +644,15 @@ public final class EventLoop implements Executor, AutoCloseable {
     private boolean spinForTasks() {
         long end = System.nanoTime() + SPIN_BEFORE_BLOCK_NANOS;
         do {
-            if (!tasks.isEmpty() || stopRequested) return true;
+            if (tasks.hasRemote() || stopRequested) return true;
             Thread.onSpinWait();
         } while (System.nanoTime() - end < 0);
         return false;
     }
 
-    private boolean hasTasks() {
-        return !localTasks.isEmpty() || !tasks.isEmpty();
-    }
-
     /** Milliseconds the next poll may block: 0 if work is pending, else up to the next timer. */
     private long pollTimeout() {
-        if (stopRequested || hasTasks()) return 0;
+        if (stopRequested || tasks.hasTasks()) return 0;
         long timeout = -1;
         Timer next = timers.peek();
         if (next != null) {
@@ -747,11 +661,11 @@ public final class EventLoop implements Executor, AutoCloseable {
             timeout = Math.max(1, (nanos + 999_999) / 1_000_000);
         }
         if (!idles.isEmpty()) timeout = timeout < 0 ? IDLE_MAX_BLOCK_MS : Math.min(timeout, IDLE_MAX_BLOCK_MS);
-        if (remoteTasksRun > 0 && SPIN_BEFORE_BLOCK_NANOS > 0 && spinForTasks()) return 0;
+        if (tasks.remoteTasksRun() > 0 && SPIN_BEFORE_BLOCK_NANOS > 0 && spinForTasks()) return 0;
         // About to block: from here on a post must wake us. Look at the queue again after publishing
         // that, so a post that still saw the flag set (and skipped its wake-up) is not slept through.
-        WAKE.setVolatile(this, 0);
-        if (!tasks.isEmpty() || stopRequested) return 0;
+        tasks.aboutToBlock();
+        if (tasks.hasRemote() || stopRequested) return 0;
         return timeout;
     }
 
@@ -782,31 +696,6 @@ public final class EventLoop implements Executor, AutoCloseable {
             safeRun(timer.callback);
         }
         due.clear();
-        return n;
-    }
-
-    private int runTasks() {
-        ArrayList<Runnable> batch = running;
-        Runnable r;
-        boolean prioritized = false;
-        while (batch.size() < MAX_TASKS_PER_ITERATION && (r = localTasks.poll()) != null) {
-            batch.add(r);
-            prioritized |= r instanceof Prioritized;
-        }
-        int local = batch.size();
-        while (batch.size() < MAX_TASKS_PER_ITERATION && (r = tasks.poll()) != null) {
-            batch.add(r);
-            prioritized |= r instanceof Prioritized;
-        }
-        int n = batch.size();
-        remoteTasksRun = n - local;
-        if (n == 0) return 0;
-        if (prioritized) batch.sort((a, b) -> Integer.compare(priorityOf(b), priorityOf(a)));
-        try {
-            for (int i = 0; i < n; i++) safeRun(batch.get(i));
-        } finally {
-            batch.clear();
-        }
         return n;
     }
 
@@ -848,8 +737,8 @@ public final class EventLoop implements Executor, AutoCloseable {
             // then the stop hooks close what is registered (connections, listeners). Their callbacks
             // may queue more work or even register a channel: a few more rounds take care of that.
             for (int round = 0; round < 4; round++) {
-                for (int r = 0; r < 4 && hasTasks(); r++) runTasks();
-                if (closeHooks.isEmpty() && !hasTasks()) break;
+                for (int r = 0; r < 4 && tasks.hasTasks(); r++) tasks.run();
+                if (closeHooks.isEmpty() && !tasks.hasTasks()) break;
                 runStopHooks();
             }
             Poller p = poller;
@@ -864,7 +753,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         } finally {
             terminationCause = cause;
             // From here posts from other threads are rejected; what got in before runs now, once.
-            rejecting = true;
+            tasks.rejecting(true);
             finalDrain();
             idles.clear();
             while (timers.poll() != null) { /* drop */ }
@@ -886,18 +775,18 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /**
      * Runs what is still queued, until nothing is. Tasks from other threads always run: each one
-     * either got in before {@link #rejecting} was set (and is seen here) or is taken back by its
+     * either got in before the queue began rejecting (and is seen here) or is taken back by its
      * poster. Tasks the loop thread keeps queueing (a task re-posting itself) are dropped, and
      * logged, after a bound.
      */
     private void finalDrain() {
         int dropped = 0;
         try {
-            for (int round = 1; hasTasks(); round++) {
+            for (int round = 1; tasks.hasTasks(); round++) {
                 if (round > FINAL_DRAIN_ROUNDS) {
-                    for (Runnable r; (r = localTasks.poll()) != null; ) dropped++;
+                    dropped += tasks.dropLocal();
                 }
-                runTasks();
+                tasks.run();
             }
         } catch (Throwable t) {
             reportError(t); // the loop's own machinery (out of memory): nothing more can run
