@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -60,7 +59,6 @@ import java.util.function.Consumer;
  * }
  */
 public final class EventLoop implements Executor, AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
     private static final AtomicInteger IDS = new AtomicInteger();
 
     public static final int PRIORITY_LOWEST = -5;
@@ -69,17 +67,6 @@ public final class EventLoop implements Executor, AutoCloseable {
     public static final int PRIORITY_HIGH = 3;
     public static final int PRIORITY_HIGHEST = 5;
 
-    /** How long a poll may block at most while idle callbacks are registered (libhv: 100 ms). */
-    private static final long IDLE_MAX_BLOCK_MS = 100;
-    /**
-     * After an iteration that ran tasks from other threads, the loop looks for more for up to this
-     * long before it blocks. Posters in a stream (cross-thread writes, a burst of posts) then keep
-     * finding it awake: without it, a loop faster than its poster sleeps and is woken once per gap,
-     * hundreds of wake-ups (each a syscall on both sides) for one burst. Bounded and only after
-     * remote work, so an idle loop never spins; skipped on one CPU, where spinning only delays the
-     * poster.
-     */
-    private static final long SPIN_BEFORE_BLOCK_NANOS = Runtime.getRuntime().availableProcessors() > 1 ? 20_000 : 0;
 
     private enum State { NEW, RUNNING, TERMINATED }
 
@@ -91,20 +78,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     final TimerQueue timers = new TimerQueue();
     private final ErrorReporter errors;
     private final TaskQueue tasks;
-    private final ArrayList<Timer> expired = new ArrayList<>();
-    private final ArrayList<Idle> idles = new ArrayList<>();
+    private final Idles idles;
+    private final LoopRunner runner;
 
     private final Object lifecycle = new Object();
     private volatile State state = State.NEW;
-    private volatile boolean stopRequested;
+    volatile boolean stopRequested;
     private volatile Thread thread;
     private volatile CountDownLatch terminated = new CountDownLatch(1);
     volatile Poller poller;
     private volatile Transport transport; // from pollerKind, resolved at the first start (or first use)
-    private volatile Throwable terminationCause;
+    volatile Throwable terminationCause;
     private final CopyOnWriteArrayList<Consumer<Throwable>> terminationListeners = new CopyOnWriteArrayList<>();
     private volatile int load; // connections or other units of work, for least-loaded balancing
-    private long iterations;
     private Buffer readBuffer;
 
     private EventLoop(Builder b) {
@@ -114,6 +100,8 @@ public final class EventLoop implements Executor, AutoCloseable {
         this.readBufferSize = b.readBufferSize;
         this.errors = new ErrorReporter(this, name, b.errorHandler);
         this.tasks = new TaskQueue(this, errors);
+        this.idles = new Idles(errors);
+        this.runner = new LoopRunner(this, name, timers, tasks, idles, errors);
     }
 
     /** A loop with default settings (not started). Any thread. */
@@ -314,7 +302,7 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     public void runInLoop(Runnable task) {
         if (inLoop()) {
-            safeRun(task);
+            errors.run(task);
         } else {
             queueInLoop(task);
         }
@@ -412,7 +400,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         final EventLoop loop;
 
         LoopThread(EventLoop loop, String name) {
-            super(loop::runLoop, name);
+            super(loop.runner, name);
             this.loop = loop;
         }
     }
@@ -424,7 +412,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     public int pendingTasks() { return tasks.pending(); }
 
     /** Completed loop iterations (for tests and metrics). Thread-safe (approximate off the loop). */
-    public long iterations() { return iterations; }
+    public long iterations() { return runner.iterations(); }
 
     // ---------------------------------------------------------------- timers
 
@@ -598,209 +586,26 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     void reportError(Throwable t) { errors.report(t); }
 
-    // ---------------------------------------------------------------- the loop
-
-    private void runLoop() {
-        Throwable cause = null;
-        try {
-            while (!stopRequested) {
-                iterate();
-            }
-        } catch (Throwable fatal) {
-            // Callbacks are guarded one by one, so this is the loop's own machinery failing (the
-            // poller, mostly): it cannot go on. Stop as after stop(), and tell the listeners why.
-            cause = fatal;
-            stopRequested = true;
-            try {
-                LOG.log(System.Logger.Level.ERROR, "[" + name + "] loop ended abnormally", fatal);
-            } catch (Throwable ignored) {
-                // the listeners still hear of it
-            }
-        } finally {
-            shutdownInLoop(cause);
-        }
-    }
-
-    private void iterate() throws IOException {
-        long timeout = pollTimeout();
-        int ready;
-        try {
-            ready = poller.poll(timeout);
-        } finally {
-            tasks.awake(); // posts need no wake-up until we are about to block again
-        }
-        // An interrupt makes every later select return at once (a busy loop): the loop is ended with
-        // stop(), not with interrupts, so clear it.
-        if (Thread.interrupted() && LOG.isLoggable(System.Logger.Level.DEBUG)) {
-            LOG.log(System.Logger.Level.DEBUG, "[" + name + "] interrupt ignored; use stop()");
-        }
-        iterations++;
-        int timersRun = runTimers();
-        int tasksRun = tasks.run();
-        if (ready == 0 && timersRun == 0 && tasksRun == 0 && !idles.isEmpty()) runIdles();
-    }
-
-    /** Spins briefly for a task from another thread; true if one arrived (or stop was requested). */
-    private boolean spinForTasks() {
-        long end = System.nanoTime() + SPIN_BEFORE_BLOCK_NANOS;
-        do {
-            if (tasks.hasRemote() || stopRequested) return true;
-            Thread.onSpinWait();
-        } while (System.nanoTime() - end < 0);
-        return false;
-    }
-
-    /** Milliseconds the next poll may block: 0 if work is pending, else up to the next timer. */
-    private long pollTimeout() {
-        if (stopRequested || tasks.hasTasks()) return 0;
-        long timeout = -1;
-        Timer next = timers.peek();
-        if (next != null) {
-            long nanos = next.deadline - System.nanoTime();
-            if (nanos <= 0) return 0;
-            timeout = Math.max(1, (nanos + 999_999) / 1_000_000);
-        }
-        if (!idles.isEmpty()) timeout = timeout < 0 ? IDLE_MAX_BLOCK_MS : Math.min(timeout, IDLE_MAX_BLOCK_MS);
-        if (tasks.remoteTasksRun() > 0 && SPIN_BEFORE_BLOCK_NANOS > 0 && spinForTasks()) return 0;
-        // About to block: from here on a post must wake us. Look at the queue again after publishing
-        // that, so a post that still saw the flag set (and skipped its wake-up) is not slept through.
-        tasks.aboutToBlock();
-        if (tasks.hasRemote() || stopRequested) return 0;
-        return timeout;
-    }
-
-    private int runTimers() {
-        Timer t = timers.peek();
-        if (t == null) return 0;
-        long now = System.nanoTime();
-        if (t.deadline - now > 0) return 0;
-        ArrayList<Timer> due = expired;
-        boolean prioritized = false;
-        while ((t = timers.peek()) != null && t.deadline - now <= 0) {
-            timers.poll();
-            due.add(t);
-            prioritized |= t.priority != PRIORITY_NORMAL;
-        }
-        if (prioritized) due.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: deadline order kept
-        int n = due.size();
-        for (int i = 0; i < n; i++) {
-            Timer timer = due.get(i);
-            // Skip a timer cancelled by an earlier callback of this batch, or reset() by one (then it
-            // is back in the heap with a new deadline and must not run now).
-            if (timer.cancelled || timer.heapIndex >= 0) continue;
-            if (timer.repeat != Timer.INFINITE) timer.repeat--;
-            if (timer.repeat != 0) {
-                timer.deadline = now + Math.max(timer.periodNanos, 1);
-                timers.add(timer);
-            }
-            safeRun(timer.callback);
-        }
-        due.clear();
-        return n;
-    }
-
-    private void runIdles() {
-        // Idles added by a callback wait for the next idle iteration; cancelled ones are skipped and
-        // removed after the walk (a callback may cancel any idle, itself included).
-        int n = idles.size();
-        boolean finished = false;
-        for (int i = 0; i < n; i++) {
-            Idle idle = idles.get(i);
-            if (idle.cancelled) continue;
-            if (idle.repeat != Timer.INFINITE && --idle.repeat == 0) {
-                idle.cancelled = true;
-                finished = true;
-            }
-            safeRun(idle.callback);
-        }
-        if (finished) idles.removeIf(EventLoop::isCancelled);
-    }
-
-    private static boolean isCancelled(Idle idle) {
-        return idle.cancelled;
-    }
-
-    private void safeRun(Runnable r) {
-        try {
-            r.run();
-        } catch (Throwable t) {
-            reportError(t);
-        }
-    }
-
-    /** Rounds of the final drain before what is still queued is dropped (a task re-posting itself). */
-    private static final int FINAL_DRAIN_ROUNDS = 64;
-
-    private void shutdownInLoop(Throwable cause) {
-        try {
-            // Tasks posted before stop() still run (a close or a final write queued from elsewhere),
-            // then the stop hooks close what is registered (connections, listeners). Their callbacks
-            // may queue more work or even register a channel: a few more rounds take care of that.
-            for (int round = 0; round < 4; round++) {
-                for (int r = 0; r < 4 && tasks.hasTasks(); r++) tasks.run();
-                if (closeHooks.isEmpty() && !tasks.hasTasks()) break;
-                runStopHooks();
-            }
-            Poller p = poller;
-            // Closes the selector and, as a backstop, any channel still registered with it.
-            if (p != null) p.close();
-        } catch (Throwable t) {
-            try {
-                LOG.log(System.Logger.Level.WARNING, "[" + name + "] error while stopping", t);
-            } catch (Throwable ignored) {
-                // go on ending the loop
-            }
-        } finally {
-            terminationCause = cause;
-            // From here posts from other threads are rejected; what got in before runs now, once.
-            tasks.rejecting(true);
-            finalDrain();
-            idles.clear();
-            while (timers.poll() != null) { /* drop */ }
-            closeHooks.clear();
-            synchronized (lifecycle) {
-                state = State.TERMINATED;
-                thread = null;
-            }
-            terminated.countDown();
-            for (Consumer<Throwable> l : terminationListeners) {
-                try {
-                    l.accept(cause);
-                } catch (Throwable t) {
-                    reportError(t);
-                }
-            }
-        }
-    }
+    // ---------------------------------------------------------------- the end of the loop thread
 
     /**
-     * Runs what is still queued, until nothing is. Tasks from other threads always run: each one
-     * either got in before the queue began rejecting (and is seen here) or is taken back by its
-     * poster. Tasks the loop thread keeps queueing (a task re-posting itself) are dropped, and
-     * logged, after a bound.
+     * The loop thread's last step (by {@link LoopRunner}, after its final drain): the loop is
+     * terminated, {@link #awaitTermination} returns, the termination listeners hear the cause.
      */
-    private void finalDrain() {
-        int dropped = 0;
-        try {
-            for (int round = 1; tasks.hasTasks(); round++) {
-                if (round > FINAL_DRAIN_ROUNDS) {
-                    dropped += tasks.dropLocal();
-                }
-                tasks.run();
-            }
-        } catch (Throwable t) {
-            reportError(t); // the loop's own machinery (out of memory): nothing more can run
+    void terminatedInLoop(Throwable cause) {
+        synchronized (lifecycle) {
+            state = State.TERMINATED;
+            thread = null;
         }
-        if (dropped > 0) {
+        terminated.countDown();
+        for (Consumer<Throwable> l : terminationListeners) {
             try {
-                LOG.log(System.Logger.Level.WARNING, "[" + name + "] dropped " + dropped + " tasks the loop kept queueing while it ended");
-            } catch (Throwable ignored) {
-                // nothing more to do
+                l.accept(cause);
+            } catch (Throwable t) {
+                errors.report(t);
             }
         }
     }
-
-    private final java.util.LinkedHashSet<Runnable> closeHooks = new java.util.LinkedHashSet<>();
 
     /**
      * Registers {@code hook} to run on the loop thread when the loop stops, before its poller closes
@@ -808,19 +613,13 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     public Runnable onStop(Runnable hook) {
         assertInLoop();
-        closeHooks.add(hook);
+        runner.addStopHook(hook);
         return hook;
     }
 
     /** Removes a hook added with {@link #onStop(Runnable)}. Loop-thread only. */
     public void removeOnStop(Runnable hook) {
-        closeHooks.remove(hook);
-    }
-
-    private void runStopHooks() {
-        Runnable[] hooks = closeHooks.toArray(new Runnable[0]);
-        closeHooks.clear();
-        for (Runnable h : hooks) safeRun(h);
+        runner.removeStopHook(hook);
     }
 
     @Override
