@@ -1,8 +1,6 @@
 package io.jhv.core.loop;
 
-import io.jhv.core.buffer.Buffer;
 import io.jhv.core.internal.Internals;
-import io.jhv.core.internal.LoopAccess;
 import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.Transport;
 
@@ -67,16 +65,15 @@ public final class EventLoop implements Executor, AutoCloseable {
     public static final int PRIORITY_HIGH = 3;
     public static final int PRIORITY_HIGHEST = 5;
 
-
     private enum State { NEW, RUNNING, TERMINATED }
 
     private final String name;
     private final String pollerKind;
     private final boolean daemon;
-    private final int readBufferSize;
 
     final TimerQueue timers = new TimerQueue();
-    private final ErrorReporter errors;
+    final ErrorReporter errors;
+    final ReadBuffer readBuffer;
     private final TaskQueue tasks;
     private final Idles idles;
     private final LoopRunner runner;
@@ -91,13 +88,12 @@ public final class EventLoop implements Executor, AutoCloseable {
     volatile Throwable terminationCause;
     private final CopyOnWriteArrayList<Consumer<Throwable>> terminationListeners = new CopyOnWriteArrayList<>();
     private volatile int load; // connections or other units of work, for least-loaded balancing
-    private Buffer readBuffer;
 
     private EventLoop(Builder b) {
         this.name = b.name != null ? b.name : "jhv-loop-" + IDS.incrementAndGet();
         this.pollerKind = b.poller;
         this.daemon = b.daemon;
-        this.readBufferSize = b.readBufferSize;
+        this.readBuffer = new ReadBuffer(b.readBufferSize);
         this.errors = new ErrorReporter(this, name, b.errorHandler);
         this.tasks = new TaskQueue(this, errors);
         this.idles = new Idles(errors);
@@ -510,18 +506,11 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     // ---------------------------------------------------------------- for transports (io.jhv.core.net)
-    // Package-private: the transports reach these through Internals.loops() (LoopAccess), which
+    // Package-private: the transports reach these through Internals.loops() (LoopBridge), which
     // is not exported; they are not public API.
 
     static {
-        Internals.install(new LoopAccess() {
-            @Override public Transport transport(EventLoop loop) { return loop.transport(); }
-            @Override public Poller poller(EventLoop loop) { return loop.poller; }
-            @Override public Buffer readBuffer(EventLoop loop) { return loop.readBuffer(); }
-            @Override public java.nio.ByteBuffer readNioBuffer(EventLoop loop) { return loop.readNioBuffer(); }
-            @Override public void addLoad(EventLoop loop, int delta) { loop.addLoad(delta); }
-            @Override public void reportError(EventLoop loop, Throwable t) { loop.reportError(t); }
-        });
+        Internals.install(new LoopBridge());
     }
 
     /**
@@ -534,33 +523,6 @@ public final class EventLoop implements Executor, AutoCloseable {
         Transport t = transport;
         if (t == null) transport = t = Transport.forKind(pollerKind); // a race makes two equal ones
         return t;
-    }
-
-    /** The poller. Loop-thread only; for transports in this library, not for applications. */
-    Poller poller() { return poller; }
-
-    /**
-     * The loop's one read buffer, which every socket on the loop reads into. Loop-thread only; for
-     * transports in this library. Its content is valid until the next read on this loop.
-     */
-    Buffer readBuffer() {
-        Buffer b = readBuffer;
-        if (b == null) readBuffer = b = Buffer.allocate(readBufferSize);
-        return b;
-    }
-
-    private java.nio.ByteBuffer readNio;
-
-    /**
-     * A heap {@link java.nio.ByteBuffer} over {@link #readBuffer()}'s array, positioned at its writer
-     * index with the limit at its capacity, for a channel read. Loop-thread only; for transports.
-     */
-    java.nio.ByteBuffer readNioBuffer() {
-        Buffer b = readBuffer();
-        java.nio.ByteBuffer nio = readNio;
-        if (nio == null || nio.array() != b.array()) readNio = nio = java.nio.ByteBuffer.wrap(b.array());
-        nio.limit(b.capacity()).position(b.writerIndex());
-        return nio;
     }
 
     /** Adds {@code delta} to this loop's load (live connections), for least-loaded balancing. Thread-safe. */
@@ -578,13 +540,6 @@ public final class EventLoop implements Executor, AutoCloseable {
             throw new ExceptionInInitializerError(e);
         }
     }
-
-    /**
-     * Reports an exception a callback threw, to the error handler or as a rate-limited log line.
-     * Never throws. Thread-safe; for the transports of this library (through
-     * {@code Internals.loops()}), not public API.
-     */
-    void reportError(Throwable t) { errors.report(t); }
 
     // ---------------------------------------------------------------- the end of the loop thread
 
