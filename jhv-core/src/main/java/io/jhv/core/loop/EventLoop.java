@@ -4,18 +4,14 @@ import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.Transport;
 
-import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -65,39 +61,35 @@ public final class EventLoop implements Executor, AutoCloseable {
     public static final int PRIORITY_HIGH = 3;
     public static final int PRIORITY_HIGHEST = 5;
 
-    private enum State { NEW, RUNNING, TERMINATED }
-
     private final String name;
     private final String pollerKind;
-    private final boolean daemon;
 
+    // The parts, package-private, one job each: TaskQueue (posted tasks, wake-ups), TimerQueue,
+    // Idles, LoopRunner (the thread's body: iterations, shutdown), LoopLifecycle (start, end,
+    // termination), ErrorReporter (failed callbacks), ReadBuffer and LoopBridge (for transports).
     final TimerQueue timers = new TimerQueue();
     final ErrorReporter errors;
     final ReadBuffer readBuffer;
     private final TaskQueue tasks;
     private final Idles idles;
     private final LoopRunner runner;
+    private final LoopLifecycle lifecycle;
 
-    private final Object lifecycle = new Object();
-    private volatile State state = State.NEW;
     volatile boolean stopRequested;
-    private volatile Thread thread;
-    private volatile CountDownLatch terminated = new CountDownLatch(1);
+    volatile Thread thread;
     volatile Poller poller;
     private volatile Transport transport; // from pollerKind, resolved at the first start (or first use)
-    volatile Throwable terminationCause;
-    private final CopyOnWriteArrayList<Consumer<Throwable>> terminationListeners = new CopyOnWriteArrayList<>();
     private volatile int load; // connections or other units of work, for least-loaded balancing
 
     private EventLoop(Builder b) {
         this.name = b.name != null ? b.name : "jhv-loop-" + IDS.incrementAndGet();
         this.pollerKind = b.poller;
-        this.daemon = b.daemon;
         this.readBuffer = new ReadBuffer(b.readBufferSize);
         this.errors = new ErrorReporter(this, name, b.errorHandler);
         this.tasks = new TaskQueue(this, errors);
         this.idles = new Idles(errors);
-        this.runner = new LoopRunner(this, name, timers, tasks, idles, errors);
+        this.lifecycle = new LoopLifecycle(this, name, b.daemon, tasks, errors);
+        this.runner = new LoopRunner(this, name, timers, tasks, idles, errors, lifecycle);
     }
 
     /** A loop with default settings (not started). Any thread. */
@@ -162,52 +154,8 @@ public final class EventLoop implements Executor, AutoCloseable {
      * @throws java.io.UncheckedIOException if the poller cannot be opened
      */
     public EventLoop start() {
-        for (;;) {
-            CountDownLatch previous;
-            synchronized (lifecycle) {
-                if (state != State.RUNNING) {
-                    startLocked();
-                    return this;
-                }
-                if (!stopRequested) throw new IllegalStateException("loop " + name + " already started");
-                if (inLoop()) throw new IllegalStateException("loop " + name + " is stopping and cannot be restarted from its own thread");
-                previous = terminated;
-            }
-            // Stopping but not yet ended: wait outside the lock (the ending thread takes it).
-            try {
-                previous.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for loop " + name + " to stop", e);
-            }
-        }
-    }
-
-    private void startLocked() {
-        Poller p;
-        try {
-            p = transport().openPoller(errors::report);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot open the poller of " + name, e);
-        }
-        poller = p;
-        stopRequested = false;
-        tasks.rejecting(false);
-        terminationCause = null;
-        terminated = new CountDownLatch(1);
-        Thread t = new LoopThread(this, name);
-        t.setDaemon(daemon);
-        thread = t;
-        state = State.RUNNING;
-        try {
-            t.start();
-        } catch (Throwable e) {
-            thread = null;
-            state = State.TERMINATED;
-            p.close();
-            terminated.countDown();
-            throw e;
-        }
+        lifecycle.start();
+        return this;
     }
 
     /**
@@ -225,9 +173,7 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Waits for the loop thread to end. Returns true if it ended (or never started). */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
-        if (state == State.NEW) return true;
-        if (inLoop()) return false;
-        return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return lifecycle.await(timeout);
     }
 
     /** {@link #stop()} then waits up to 5 s for the thread. */
@@ -242,19 +188,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     /** Thread-safe. */
-    public boolean isRunning() { return state == State.RUNNING && !stopRequested; }
+    public boolean isRunning() { return lifecycle.state() == LoopLifecycle.State.RUNNING && !stopRequested; }
 
     /**
      * True once the loop thread has ended (until the loop is started again); false before the first
      * start. Posts are rejected a little earlier, from the start of the final drain. Thread-safe.
      */
-    public boolean isTerminated() { return state == State.TERMINATED; }
+    public boolean isTerminated() { return lifecycle.state() == LoopLifecycle.State.TERMINATED; }
 
     /**
      * Why the loop last ended abnormally (its poller failed, or something else outside any callback
      * threw), or null: still running, never started, or stopped normally. Thread-safe.
      */
-    public Throwable terminationCause() { return terminationCause; }
+    public Throwable terminationCause() { return lifecycle.cause(); }
 
     /**
      * Adds a listener called each time the loop thread ends, with null after {@link #stop()} or with
@@ -263,12 +209,12 @@ public final class EventLoop implements Executor, AutoCloseable {
      * server closes itself from there. Thread-safe; listeners stay registered across restarts.
      */
     public void onTerminated(Consumer<Throwable> listener) {
-        terminationListeners.add(Objects.requireNonNull(listener, "listener"));
+        lifecycle.addListener(Objects.requireNonNull(listener, "listener"));
     }
 
     /** Removes a listener added with {@link #onTerminated}. Thread-safe. */
     public void removeOnTerminated(Consumer<Throwable> listener) {
-        terminationListeners.remove(listener);
+        lifecycle.removeListener(listener);
     }
 
     /** The thread name. Thread-safe. */
@@ -320,15 +266,15 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     private RejectedExecutionException rejected(Runnable task) {
         return new RejectedExecutionException("event loop " + name + " has terminated"
-                + (terminationCause != null ? " abnormally (" + terminationCause + ")" : "")
+                + (terminationCause() != null ? " abnormally (" + terminationCause() + ")" : "")
                 + ": task " + task + " not accepted (start the loop again to post to it)");
     }
 
     /**
-     * Same as {@link #queueInLoop(Runnable)}: posts a custom event.
+     * Same as {@link #queueInLoop(Runnable)}: posts a custom event, which runs on the loop thread
+     * after what is queued. Any thread.
      *
      * @throws RejectedExecutionException if the loop has terminated
-     * Runs {@code task} on the loop thread, after what is queued. Any thread; {@link java.util.concurrent.RejectedExecutionException} once the loop has terminated.
      */
     public void post(Runnable task) { queueInLoop(task); }
 
@@ -392,7 +338,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     /** A loop's thread: knows its loop, so {@link #current()} is a type check, not a ThreadLocal. */
-    private static final class LoopThread extends Thread {
+    static final class LoopThread extends Thread {
         final EventLoop loop;
 
         LoopThread(EventLoop loop, String name) {
@@ -444,7 +390,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);
         if (repeat == 0 || repeat < Timer.INFINITE) throw new IllegalArgumentException("repeat must be > 0 or INFINITE: " + repeat);
         Objects.requireNonNull(callback, "callback");
-        Timer t = new Timer(this, callback, toNanos(millis), repeat, priority);
+        Timer t = new Timer(this, callback, Timer.toNanos(millis), repeat, priority);
         t.deadline = System.nanoTime() + t.periodNanos;
         if (inLoop()) {
             timers.add(t);
@@ -456,13 +402,6 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Number of scheduled timers (loop-thread view). */
     public int timerCount() { return timers.size(); }
-
-    /** The longest timer period: about 73 years, so deadline arithmetic never overflows. */
-    private static final long MAX_PERIOD_NANOS = Long.MAX_VALUE / 4;
-
-    static long toNanos(long millis) {
-        return millis >= MAX_PERIOD_NANOS / 1_000_000L ? MAX_PERIOD_NANOS : millis * 1_000_000L;
-    }
 
     // ---------------------------------------------------------------- idle
 
@@ -541,26 +480,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- the end of the loop thread
-
-    /**
-     * The loop thread's last step (by {@link LoopRunner}, after its final drain): the loop is
-     * terminated, {@link #awaitTermination} returns, the termination listeners hear the cause.
-     */
-    void terminatedInLoop(Throwable cause) {
-        synchronized (lifecycle) {
-            state = State.TERMINATED;
-            thread = null;
-        }
-        terminated.countDown();
-        for (Consumer<Throwable> l : terminationListeners) {
-            try {
-                l.accept(cause);
-            } catch (Throwable t) {
-                errors.report(t);
-            }
-        }
-    }
+    // ---------------------------------------------------------------- stop hooks
 
     /**
      * Registers {@code hook} to run on the loop thread when the loop stops, before its poller closes
@@ -579,6 +499,6 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     @Override
     public String toString() {
-        return "EventLoop[" + name + ", " + state + "]";
+        return "EventLoop[" + name + ", " + lifecycle.state() + "]";
     }
 }

@@ -10,7 +10,7 @@ import java.util.LinkedHashSet;
  * The body of a loop's thread. Each iteration: poll IO (up to the next timer deadline) and dispatch
  * it, run expired timers, run posted tasks, and when nothing else happened run the idle callbacks;
  * until {@link EventLoop#stop()}. Then the shutdown: the tasks already posted, the stop hooks, the
- * poller's close, the final drain, and the loop's termination. Failures of callbacks are reported
+ * poller's close, the final drain, and the loop's termination ({@link LoopLifecycle#ended}). Failures of callbacks are reported
  * one by one and the loop goes on; a failure of the machinery itself (the poller) ends the loop, as
  * its termination cause. Loop-thread only, except {@link #iterations()}.
  */
@@ -34,17 +34,20 @@ final class LoopRunner implements Runnable {
     private final TaskQueue tasks;
     private final Idles idles;
     private final ErrorReporter errors;
+    private final LoopLifecycle lifecycle;
     private final ArrayList<Timer> expired = new ArrayList<>();
     private final LinkedHashSet<Runnable> stopHooks = new LinkedHashSet<>();
     private long iterations;
 
-    LoopRunner(EventLoop loop, String name, TimerQueue timers, TaskQueue tasks, Idles idles, ErrorReporter errors) {
+    LoopRunner(EventLoop loop, String name, TimerQueue timers, TaskQueue tasks, Idles idles, ErrorReporter errors,
+               LoopLifecycle lifecycle) {
         this.loop = loop;
         this.name = name;
         this.timers = timers;
         this.tasks = tasks;
         this.idles = idles;
         this.errors = errors;
+        this.lifecycle = lifecycle;
     }
 
     /** Completed iterations. Thread-safe (approximate off the loop). */
@@ -179,14 +182,14 @@ final class LoopRunner implements Runnable {
                 // go on ending the loop
             }
         } finally {
-            loop.terminationCause = cause; // before rejecting: the rejections name it
+            lifecycle.ending(cause); // before rejecting: the rejections name it
             // From here posts from other threads are rejected; what got in before runs now, once.
             tasks.rejecting(true);
             finalDrain();
             idles.clear();
             while (timers.poll() != null) { /* drop */ }
             stopHooks.clear();
-            loop.terminatedInLoop(cause);
+            lifecycle.ended(cause);
         }
     }
 
