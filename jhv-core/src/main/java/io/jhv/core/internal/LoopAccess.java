@@ -9,8 +9,9 @@ import java.nio.ByteBuffer;
  * What the transports of this library (TCP, UDP, TLS in {@code io.jhv.core.net}, and jhv modules
  * with the qualified export) need of an {@link EventLoop} and applications must not use: its
  * poller, its read buffer, its load count, its error sink. The JDK's SharedSecrets idea: the
- * methods are package-private on {@code EventLoop}, whose static initializer installs this bridge
- * ({@link Internals#loops()}); the package is not exported, so they are not public API.
+ * parts are package-private in {@code io.jhv.core.loop}, whose {@code LoopBridge} implements this
+ * and is installed by {@code EventLoop}'s static initializer ({@link Internals#loops()}); the package
+ * is not exported, so they are not public API.
  *
  * <p>Thread contract: as the {@code EventLoop} methods they call (loop-thread only, except
  * {@link #transport}, {@link #addLoad} and {@link #reportError}, which are thread-safe).

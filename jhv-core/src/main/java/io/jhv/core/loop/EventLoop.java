@@ -1,27 +1,17 @@
 package io.jhv.core.loop;
 
-import io.jhv.core.buffer.Buffer;
 import io.jhv.core.internal.Internals;
-import io.jhv.core.internal.LoopAccess;
-import io.jhv.core.internal.LoopErrors;
 import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.Transport;
 
-import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -63,9 +53,7 @@ import java.util.function.Consumer;
  * }
  */
 public final class EventLoop implements Executor, AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
     private static final AtomicInteger IDS = new AtomicInteger();
-    private static final VarHandle WAKE;
 
     public static final int PRIORITY_LOWEST = -5;
     public static final int PRIORITY_LOW = -3;
@@ -73,72 +61,35 @@ public final class EventLoop implements Executor, AutoCloseable {
     public static final int PRIORITY_HIGH = 3;
     public static final int PRIORITY_HIGHEST = 5;
 
-    /** How long a poll may block at most while idle callbacks are registered (libhv: 100 ms). */
-    private static final long IDLE_MAX_BLOCK_MS = 100;
-    /** Posted tasks run per iteration at most, so IO is not starved by a flood of posts. */
-    private static final int MAX_TASKS_PER_ITERATION = 65536;
-    /**
-     * After an iteration that ran tasks from other threads, the loop looks for more for up to this
-     * long before it blocks. Posters in a stream (cross-thread writes, a burst of posts) then keep
-     * finding it awake: without it, a loop faster than its poster sleeps and is woken once per gap,
-     * hundreds of wake-ups (each a syscall on both sides) for one burst. Bounded and only after
-     * remote work, so an idle loop never spins; skipped on one CPU, where spinning only delays the
-     * poster.
-     */
-    private static final long SPIN_BEFORE_BLOCK_NANOS = Runtime.getRuntime().availableProcessors() > 1 ? 20_000 : 0;
-
-    static {
-        try {
-            WAKE = MethodHandles.lookup().findVarHandle(EventLoop.class, "wakeupPending", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private enum State { NEW, RUNNING, TERMINATED }
-
     private final String name;
     private final String pollerKind;
-    private final boolean daemon;
-    private final BiConsumer<Thread, Throwable> errorHandler;
-    private final int readBufferSize;
 
+    // The parts, package-private, one job each: TaskQueue (posted tasks, wake-ups), TimerQueue,
+    // Idles, LoopRunner (the thread's body: iterations, shutdown), LoopLifecycle (start, end,
+    // termination), ErrorReporter (failed callbacks), ReadBuffer and LoopBridge (for transports).
     final TimerQueue timers = new TimerQueue();
-    /** Tasks from other threads (MPSC). */
-    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    /** Tasks queued on the loop thread itself: no CAS, and no node allocated per task. */
-    private final ArrayDeque<Runnable> localTasks = new ArrayDeque<>();
-    private final ArrayList<Runnable> running = new ArrayList<>();
-    private final ArrayList<Timer> expired = new ArrayList<>();
-    private final ArrayList<Idle> idles = new ArrayList<>();
+    final ErrorReporter errors;
+    final ReadBuffer readBuffer;
+    private final TaskQueue tasks;
+    private final Idles idles;
+    private final LoopRunner runner;
+    private final LoopLifecycle lifecycle;
 
-    private final Object lifecycle = new Object();
-    private volatile State state = State.NEW;
-    private volatile boolean stopRequested;
-    private volatile Thread thread;
-    private volatile CountDownLatch terminated = new CountDownLatch(1);
-    private volatile Poller poller;
+    volatile boolean stopRequested;
+    volatile Thread thread;
+    volatile Poller poller;
     private volatile Transport transport; // from pollerKind, resolved at the first start (or first use)
-    /** Set when the final drain begins: posts from other threads are rejected from then on. */
-    private volatile boolean rejecting;
-    private volatile Throwable terminationCause;
-    private final CopyOnWriteArrayList<Consumer<Throwable>> terminationListeners = new CopyOnWriteArrayList<>();
-    /** Rate limit of the "callback failed" log line (loop thread mostly; a lost update only costs a line). */
-    private volatile long nextErrorLogNanos = System.nanoTime();
-    private final AtomicInteger unloggedErrors = new AtomicInteger();
-    @SuppressWarnings("unused") private volatile int wakeupPending; // 1: a wake-up is already on its way
-    private final AtomicInteger wakeups = new AtomicInteger();
     private volatile int load; // connections or other units of work, for least-loaded balancing
-    private long iterations;
-    private int remoteTasksRun; // in the last iteration
-    private Buffer readBuffer;
 
     private EventLoop(Builder b) {
         this.name = b.name != null ? b.name : "jhv-loop-" + IDS.incrementAndGet();
         this.pollerKind = b.poller;
-        this.daemon = b.daemon;
-        this.errorHandler = b.errorHandler;
-        this.readBufferSize = b.readBufferSize;
+        this.readBuffer = new ReadBuffer(b.readBufferSize);
+        this.errors = new ErrorReporter(this, name, b.errorHandler);
+        this.tasks = new TaskQueue(this, errors);
+        this.idles = new Idles(errors);
+        this.lifecycle = new LoopLifecycle(this, name, b.daemon, tasks, errors);
+        this.runner = new LoopRunner(this, name, timers, tasks, idles, errors, lifecycle);
     }
 
     /** A loop with default settings (not started). Any thread. */
@@ -203,52 +154,8 @@ public final class EventLoop implements Executor, AutoCloseable {
      * @throws java.io.UncheckedIOException if the poller cannot be opened
      */
     public EventLoop start() {
-        for (;;) {
-            CountDownLatch previous;
-            synchronized (lifecycle) {
-                if (state != State.RUNNING) {
-                    startLocked();
-                    return this;
-                }
-                if (!stopRequested) throw new IllegalStateException("loop " + name + " already started");
-                if (inLoop()) throw new IllegalStateException("loop " + name + " is stopping and cannot be restarted from its own thread");
-                previous = terminated;
-            }
-            // Stopping but not yet ended: wait outside the lock (the ending thread takes it).
-            try {
-                previous.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for loop " + name + " to stop", e);
-            }
-        }
-    }
-
-    private void startLocked() {
-        Poller p;
-        try {
-            p = transport().openPoller(this::reportError);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot open the poller of " + name, e);
-        }
-        poller = p;
-        stopRequested = false;
-        rejecting = false;
-        terminationCause = null;
-        terminated = new CountDownLatch(1);
-        Thread t = new LoopThread(this, name);
-        t.setDaemon(daemon);
-        thread = t;
-        state = State.RUNNING;
-        try {
-            t.start();
-        } catch (Throwable e) {
-            thread = null;
-            state = State.TERMINATED;
-            p.close();
-            terminated.countDown();
-            throw e;
-        }
+        lifecycle.start();
+        return this;
     }
 
     /**
@@ -266,9 +173,7 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Waits for the loop thread to end. Returns true if it ended (or never started). */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
-        if (state == State.NEW) return true;
-        if (inLoop()) return false;
-        return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return lifecycle.await(timeout);
     }
 
     /** {@link #stop()} then waits up to 5 s for the thread. */
@@ -283,19 +188,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     /** Thread-safe. */
-    public boolean isRunning() { return state == State.RUNNING && !stopRequested; }
+    public boolean isRunning() { return lifecycle.state() == LoopLifecycle.State.RUNNING && !stopRequested; }
 
     /**
      * True once the loop thread has ended (until the loop is started again); false before the first
      * start. Posts are rejected a little earlier, from the start of the final drain. Thread-safe.
      */
-    public boolean isTerminated() { return state == State.TERMINATED; }
+    public boolean isTerminated() { return lifecycle.state() == LoopLifecycle.State.TERMINATED; }
 
     /**
      * Why the loop last ended abnormally (its poller failed, or something else outside any callback
      * threw), or null: still running, never started, or stopped normally. Thread-safe.
      */
-    public Throwable terminationCause() { return terminationCause; }
+    public Throwable terminationCause() { return lifecycle.cause(); }
 
     /**
      * Adds a listener called each time the loop thread ends, with null after {@link #stop()} or with
@@ -304,12 +209,12 @@ public final class EventLoop implements Executor, AutoCloseable {
      * server closes itself from there. Thread-safe; listeners stay registered across restarts.
      */
     public void onTerminated(Consumer<Throwable> listener) {
-        terminationListeners.add(Objects.requireNonNull(listener, "listener"));
+        lifecycle.addListener(Objects.requireNonNull(listener, "listener"));
     }
 
     /** Removes a listener added with {@link #onTerminated}. Thread-safe. */
     public void removeOnTerminated(Consumer<Throwable> listener) {
-        terminationListeners.remove(listener);
+        lifecycle.removeListener(listener);
     }
 
     /** The thread name. Thread-safe. */
@@ -339,7 +244,7 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     public void runInLoop(Runnable task) {
         if (inLoop()) {
-            safeRun(task);
+            errors.run(task);
         } else {
             queueInLoop(task);
         }
@@ -353,34 +258,29 @@ public final class EventLoop implements Executor, AutoCloseable {
     public void queueInLoop(Runnable task) {
         Objects.requireNonNull(task, "task");
         if (inLoop()) {
-            localTasks.add(task); // the loop looks at its queues before it blocks: no wake-up needed
-            return;
+            tasks.addLocal(task); // the loop looks at its queues before it blocks: no wake-up needed
+        } else if (!tasks.addRemote(task)) {
+            throw rejected(task);
         }
-        tasks.add(task);
-        // Queue first, then look: the loop sets the flag first, then drains. So either the loop's
-        // final drain sees this task, or this sees the flag and takes the task back (if the drain
-        // did not take it first: then it ran, and the post succeeded).
-        if (rejecting && tasks.remove(task)) throw rejected(task);
-        wakeupIfNeeded();
     }
 
     private RejectedExecutionException rejected(Runnable task) {
         return new RejectedExecutionException("event loop " + name + " has terminated"
-                + (terminationCause != null ? " abnormally (" + terminationCause + ")" : "")
+                + (terminationCause() != null ? " abnormally (" + terminationCause() + ")" : "")
                 + ": task " + task + " not accepted (start the loop again to post to it)");
     }
 
     /**
-     * Same as {@link #queueInLoop(Runnable)}: posts a custom event.
+     * Same as {@link #queueInLoop(Runnable)}: posts a custom event, which runs on the loop thread
+     * after what is queued. Any thread.
      *
      * @throws RejectedExecutionException if the loop has terminated
-     * Runs {@code task} on the loop thread, after what is queued. Any thread; {@link java.util.concurrent.RejectedExecutionException} once the loop has terminated.
      */
     public void post(Runnable task) { queueInLoop(task); }
 
     /** Posts a custom event with a priority; within one iteration higher priorities run first. Any thread. */
     public void post(int priority, Runnable task) {
-        queueInLoop(priority == PRIORITY_NORMAL ? task : new Prioritized(priority, task));
+        queueInLoop(TaskQueue.withPriority(priority, task));
     }
 
     /** {@link java.util.concurrent.Executor} view of {@link #post(Runnable)}. Any thread. */
@@ -438,43 +338,23 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     /** A loop's thread: knows its loop, so {@link #current()} is a type check, not a ThreadLocal. */
-    private static final class LoopThread extends Thread {
+    static final class LoopThread extends Thread {
         final EventLoop loop;
 
         LoopThread(EventLoop loop, String name) {
-            super(loop::runLoop, name);
+            super(loop.runner, name);
             this.loop = loop;
         }
     }
 
-    private record Prioritized(int priority, Runnable task) implements Runnable {
-        @Override public void run() { task.run(); }
-    }
-
-    private static int priorityOf(Runnable r) {
-        return r instanceof Prioritized p ? p.priority : PRIORITY_NORMAL;
-    }
-
-    private void wakeupIfNeeded() {
-        // wakeupPending is 0 only while the loop is about to block or blocked in poll; the first post
-        // that sees 0 wakes it, every later one sees 1 and just queues.
-        if (WAKE.compareAndSet(this, 0, 1)) {
-            Poller p = poller;
-            if (p != null) {
-                wakeups.incrementAndGet();
-                p.wakeup();
-            }
-        }
-    }
-
     /** How many times other threads woke this loop (posts are coalesced into one wake-up per batch). */
-    public int wakeupCount() { return wakeups.get(); }
+    public int wakeupCount() { return tasks.wakeups(); }
 
     /** Tasks waiting to run (approximate when called from another thread). */
-    public int pendingTasks() { return tasks.size() + localTasks.size(); }
+    public int pendingTasks() { return tasks.pending(); }
 
     /** Completed loop iterations (for tests and metrics). Thread-safe (approximate off the loop). */
-    public long iterations() { return iterations; }
+    public long iterations() { return runner.iterations(); }
 
     // ---------------------------------------------------------------- timers
 
@@ -510,7 +390,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);
         if (repeat == 0 || repeat < Timer.INFINITE) throw new IllegalArgumentException("repeat must be > 0 or INFINITE: " + repeat);
         Objects.requireNonNull(callback, "callback");
-        Timer t = new Timer(this, callback, toNanos(millis), repeat, priority);
+        Timer t = new Timer(this, callback, Timer.toNanos(millis), repeat, priority);
         t.deadline = System.nanoTime() + t.periodNanos;
         if (inLoop()) {
             timers.add(t);
@@ -522,13 +402,6 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Number of scheduled timers (loop-thread view). */
     public int timerCount() { return timers.size(); }
-
-    /** The longest timer period: about 73 years, so deadline arithmetic never overflows. */
-    private static final long MAX_PERIOD_NANOS = Long.MAX_VALUE / 4;
-
-    static long toNanos(long millis) {
-        return millis >= MAX_PERIOD_NANOS / 1_000_000L ? MAX_PERIOD_NANOS : millis * 1_000_000L;
-    }
 
     // ---------------------------------------------------------------- idle
 
@@ -572,18 +445,11 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     // ---------------------------------------------------------------- for transports (io.jhv.core.net)
-    // Package-private: the transports reach these through Internals.loops() (LoopAccess), which
+    // Package-private: the transports reach these through Internals.loops() (LoopBridge), which
     // is not exported; they are not public API.
 
     static {
-        Internals.install(new LoopAccess() {
-            @Override public Transport transport(EventLoop loop) { return loop.transport(); }
-            @Override public Poller poller(EventLoop loop) { return loop.poller; }
-            @Override public Buffer readBuffer(EventLoop loop) { return loop.readBuffer(); }
-            @Override public java.nio.ByteBuffer readNioBuffer(EventLoop loop) { return loop.readNioBuffer(); }
-            @Override public void addLoad(EventLoop loop, int delta) { loop.addLoad(delta); }
-            @Override public void reportError(EventLoop loop, Throwable t) { loop.reportError(t); }
-        });
+        Internals.install(new LoopBridge());
     }
 
     /**
@@ -596,33 +462,6 @@ public final class EventLoop implements Executor, AutoCloseable {
         Transport t = transport;
         if (t == null) transport = t = Transport.forKind(pollerKind); // a race makes two equal ones
         return t;
-    }
-
-    /** The poller. Loop-thread only; for transports in this library, not for applications. */
-    Poller poller() { return poller; }
-
-    /**
-     * The loop's one read buffer, which every socket on the loop reads into. Loop-thread only; for
-     * transports in this library. Its content is valid until the next read on this loop.
-     */
-    Buffer readBuffer() {
-        Buffer b = readBuffer;
-        if (b == null) readBuffer = b = Buffer.allocate(readBufferSize);
-        return b;
-    }
-
-    private java.nio.ByteBuffer readNio;
-
-    /**
-     * A heap {@link java.nio.ByteBuffer} over {@link #readBuffer()}'s array, positioned at its writer
-     * index with the limit at its capacity, for a channel read. Loop-thread only; for transports.
-     */
-    java.nio.ByteBuffer readNioBuffer() {
-        Buffer b = readBuffer();
-        java.nio.ByteBuffer nio = readNio;
-        if (nio == null || nio.array() != b.array()) readNio = nio = java.nio.ByteBuffer.wrap(b.array());
-        nio.limit(b.capacity()).position(b.writerIndex());
-        return nio;
     }
 
     /** Adds {@code delta} to this loop's load (live connections), for least-loaded balancing. Thread-safe. */
@@ -641,277 +480,7 @@ public final class EventLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** How often at most a loop logs a failed callback (without an error handler). */
-    private static final long ERROR_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
-
-    /**
-     * Reports an exception a callback threw, to the error handler or as a log line (at most one per
-     * second; the next one says how many were not logged). Never throws: it runs where the loop has
-     * just caught a failure, perhaps out of memory or descriptors, and must go on. Thread-safe; for
-     * the transports of this library (through {@code Internals.loops()}), not public API.
-     */
-    void reportError(Throwable t) {
-        if (errorHandler != null) {
-            try {
-                errorHandler.accept(Thread.currentThread(), t);
-                return;
-            } catch (Throwable t2) {
-                try {
-                    t.addSuppressed(t2);
-                } catch (Throwable ignored) {
-                    // out of memory: report the original failure alone
-                }
-            }
-        }
-        LoopErrors.unhandled(this, t); // test listeners (jhv-testing's LeakCheck); never throws
-        long now = System.nanoTime();
-        if (now - nextErrorLogNanos < 0) {
-            unloggedErrors.incrementAndGet();
-            return;
-        }
-        nextErrorLogNanos = now + ERROR_LOG_INTERVAL_NANOS;
-        int skipped = unloggedErrors.getAndSet(0);
-        try {
-            LOG.log(System.Logger.Level.WARNING, skipped == 0 ? "[" + name + "] callback failed"
-                    : "[" + name + "] callback failed (and " + skipped + " more not logged in the last second)", t);
-        } catch (Throwable logFailed) {
-            // The logger itself failed (out of memory, no descriptor for its file, a throwing
-            // toString): nothing more can be reported, and the loop must go on.
-        }
-    }
-
-    // ---------------------------------------------------------------- the loop
-
-    private void runLoop() {
-        Throwable cause = null;
-        try {
-            while (!stopRequested) {
-                iterate();
-            }
-        } catch (Throwable fatal) {
-            // Callbacks are guarded one by one, so this is the loop's own machinery failing (the
-            // poller, mostly): it cannot go on. Stop as after stop(), and tell the listeners why.
-            cause = fatal;
-            stopRequested = true;
-            try {
-                LOG.log(System.Logger.Level.ERROR, "[" + name + "] loop ended abnormally", fatal);
-            } catch (Throwable ignored) {
-                // the listeners still hear of it
-            }
-        } finally {
-            shutdownInLoop(cause);
-        }
-    }
-
-    private void iterate() throws IOException {
-        long timeout = pollTimeout();
-        int ready;
-        try {
-            ready = poller.poll(timeout);
-        } finally {
-            WAKE.setVolatile(this, 1); // awake: posts need no wake-up until we are about to block again
-        }
-        // An interrupt makes every later select return at once (a busy loop): the loop is ended with
-        // stop(), not with interrupts, so clear it.
-        if (Thread.interrupted() && LOG.isLoggable(System.Logger.Level.DEBUG)) {
-            LOG.log(System.Logger.Level.DEBUG, "[" + name + "] interrupt ignored; use stop()");
-        }
-        iterations++;
-        int timersRun = runTimers();
-        int tasksRun = runTasks();
-        if (ready == 0 && timersRun == 0 && tasksRun == 0 && !idles.isEmpty()) runIdles();
-    }
-
-    /** Spins briefly for a task from another thread; true if one arrived (or stop was requested). */
-    private boolean spinForTasks() {
-        long end = System.nanoTime() + SPIN_BEFORE_BLOCK_NANOS;
-        do {
-            if (!tasks.isEmpty() || stopRequested) return true;
-            Thread.onSpinWait();
-        } while (System.nanoTime() - end < 0);
-        return false;
-    }
-
-    private boolean hasTasks() {
-        return !localTasks.isEmpty() || !tasks.isEmpty();
-    }
-
-    /** Milliseconds the next poll may block: 0 if work is pending, else up to the next timer. */
-    private long pollTimeout() {
-        if (stopRequested || hasTasks()) return 0;
-        long timeout = -1;
-        Timer next = timers.peek();
-        if (next != null) {
-            long nanos = next.deadline - System.nanoTime();
-            if (nanos <= 0) return 0;
-            timeout = Math.max(1, (nanos + 999_999) / 1_000_000);
-        }
-        if (!idles.isEmpty()) timeout = timeout < 0 ? IDLE_MAX_BLOCK_MS : Math.min(timeout, IDLE_MAX_BLOCK_MS);
-        if (remoteTasksRun > 0 && SPIN_BEFORE_BLOCK_NANOS > 0 && spinForTasks()) return 0;
-        // About to block: from here on a post must wake us. Look at the queue again after publishing
-        // that, so a post that still saw the flag set (and skipped its wake-up) is not slept through.
-        WAKE.setVolatile(this, 0);
-        if (!tasks.isEmpty() || stopRequested) return 0;
-        return timeout;
-    }
-
-    private int runTimers() {
-        Timer t = timers.peek();
-        if (t == null) return 0;
-        long now = System.nanoTime();
-        if (t.deadline - now > 0) return 0;
-        ArrayList<Timer> due = expired;
-        boolean prioritized = false;
-        while ((t = timers.peek()) != null && t.deadline - now <= 0) {
-            timers.poll();
-            due.add(t);
-            prioritized |= t.priority != PRIORITY_NORMAL;
-        }
-        if (prioritized) due.sort((a, b) -> Integer.compare(b.priority, a.priority)); // stable: deadline order kept
-        int n = due.size();
-        for (int i = 0; i < n; i++) {
-            Timer timer = due.get(i);
-            // Skip a timer cancelled by an earlier callback of this batch, or reset() by one (then it
-            // is back in the heap with a new deadline and must not run now).
-            if (timer.cancelled || timer.heapIndex >= 0) continue;
-            if (timer.repeat != Timer.INFINITE) timer.repeat--;
-            if (timer.repeat != 0) {
-                timer.deadline = now + Math.max(timer.periodNanos, 1);
-                timers.add(timer);
-            }
-            safeRun(timer.callback);
-        }
-        due.clear();
-        return n;
-    }
-
-    private int runTasks() {
-        ArrayList<Runnable> batch = running;
-        Runnable r;
-        boolean prioritized = false;
-        while (batch.size() < MAX_TASKS_PER_ITERATION && (r = localTasks.poll()) != null) {
-            batch.add(r);
-            prioritized |= r instanceof Prioritized;
-        }
-        int local = batch.size();
-        while (batch.size() < MAX_TASKS_PER_ITERATION && (r = tasks.poll()) != null) {
-            batch.add(r);
-            prioritized |= r instanceof Prioritized;
-        }
-        int n = batch.size();
-        remoteTasksRun = n - local;
-        if (n == 0) return 0;
-        if (prioritized) batch.sort((a, b) -> Integer.compare(priorityOf(b), priorityOf(a)));
-        try {
-            for (int i = 0; i < n; i++) safeRun(batch.get(i));
-        } finally {
-            batch.clear();
-        }
-        return n;
-    }
-
-    private void runIdles() {
-        // Idles added by a callback wait for the next idle iteration; cancelled ones are skipped and
-        // removed after the walk (a callback may cancel any idle, itself included).
-        int n = idles.size();
-        boolean finished = false;
-        for (int i = 0; i < n; i++) {
-            Idle idle = idles.get(i);
-            if (idle.cancelled) continue;
-            if (idle.repeat != Timer.INFINITE && --idle.repeat == 0) {
-                idle.cancelled = true;
-                finished = true;
-            }
-            safeRun(idle.callback);
-        }
-        if (finished) idles.removeIf(EventLoop::isCancelled);
-    }
-
-    private static boolean isCancelled(Idle idle) {
-        return idle.cancelled;
-    }
-
-    private void safeRun(Runnable r) {
-        try {
-            r.run();
-        } catch (Throwable t) {
-            reportError(t);
-        }
-    }
-
-    /** Rounds of the final drain before what is still queued is dropped (a task re-posting itself). */
-    private static final int FINAL_DRAIN_ROUNDS = 64;
-
-    private void shutdownInLoop(Throwable cause) {
-        try {
-            // Tasks posted before stop() still run (a close or a final write queued from elsewhere),
-            // then the stop hooks close what is registered (connections, listeners). Their callbacks
-            // may queue more work or even register a channel: a few more rounds take care of that.
-            for (int round = 0; round < 4; round++) {
-                for (int r = 0; r < 4 && hasTasks(); r++) runTasks();
-                if (closeHooks.isEmpty() && !hasTasks()) break;
-                runStopHooks();
-            }
-            Poller p = poller;
-            // Closes the selector and, as a backstop, any channel still registered with it.
-            if (p != null) p.close();
-        } catch (Throwable t) {
-            try {
-                LOG.log(System.Logger.Level.WARNING, "[" + name + "] error while stopping", t);
-            } catch (Throwable ignored) {
-                // go on ending the loop
-            }
-        } finally {
-            terminationCause = cause;
-            // From here posts from other threads are rejected; what got in before runs now, once.
-            rejecting = true;
-            finalDrain();
-            idles.clear();
-            while (timers.poll() != null) { /* drop */ }
-            closeHooks.clear();
-            synchronized (lifecycle) {
-                state = State.TERMINATED;
-                thread = null;
-            }
-            terminated.countDown();
-            for (Consumer<Throwable> l : terminationListeners) {
-                try {
-                    l.accept(cause);
-                } catch (Throwable t) {
-                    reportError(t);
-                }
-            }
-        }
-    }
-
-    /**
-     * Runs what is still queued, until nothing is. Tasks from other threads always run: each one
-     * either got in before {@link #rejecting} was set (and is seen here) or is taken back by its
-     * poster. Tasks the loop thread keeps queueing (a task re-posting itself) are dropped, and
-     * logged, after a bound.
-     */
-    private void finalDrain() {
-        int dropped = 0;
-        try {
-            for (int round = 1; hasTasks(); round++) {
-                if (round > FINAL_DRAIN_ROUNDS) {
-                    for (Runnable r; (r = localTasks.poll()) != null; ) dropped++;
-                }
-                runTasks();
-            }
-        } catch (Throwable t) {
-            reportError(t); // the loop's own machinery (out of memory): nothing more can run
-        }
-        if (dropped > 0) {
-            try {
-                LOG.log(System.Logger.Level.WARNING, "[" + name + "] dropped " + dropped + " tasks the loop kept queueing while it ended");
-            } catch (Throwable ignored) {
-                // nothing more to do
-            }
-        }
-    }
-
-    private final java.util.LinkedHashSet<Runnable> closeHooks = new java.util.LinkedHashSet<>();
+    // ---------------------------------------------------------------- stop hooks
 
     /**
      * Registers {@code hook} to run on the loop thread when the loop stops, before its poller closes
@@ -919,23 +488,17 @@ public final class EventLoop implements Executor, AutoCloseable {
      */
     public Runnable onStop(Runnable hook) {
         assertInLoop();
-        closeHooks.add(hook);
+        runner.addStopHook(hook);
         return hook;
     }
 
     /** Removes a hook added with {@link #onStop(Runnable)}. Loop-thread only. */
     public void removeOnStop(Runnable hook) {
-        closeHooks.remove(hook);
-    }
-
-    private void runStopHooks() {
-        Runnable[] hooks = closeHooks.toArray(new Runnable[0]);
-        closeHooks.clear();
-        for (Runnable h : hooks) safeRun(h);
+        runner.removeStopHook(hook);
     }
 
     @Override
     public String toString() {
-        return "EventLoop[" + name + ", " + state + "]";
+        return "EventLoop[" + name + ", " + lifecycle.state() + "]";
     }
 }

@@ -9,6 +9,8 @@ package io.jhv.core.loop;
 public final class Timer {
     /** Repeat forever. */
     public static final int INFINITE = -1;
+    /** The longest timer period: about 73 years, so deadline arithmetic never overflows. */
+    private static final long MAX_PERIOD_NANOS = Long.MAX_VALUE / 4;
 
     final EventLoop loop;
     final Runnable callback;
@@ -64,7 +66,7 @@ public final class Timer {
         if (millis < 0) throw new IllegalArgumentException("millis < 0: " + millis);
         loop.runInLoop(() -> {
             if (cancelled) return;
-            periodNanos = EventLoop.toNanos(millis);
+            periodNanos = toNanos(millis);
             loop.timers.remove(this);
             if (repeat == 0) repeat = 1; // finished: 0 would otherwise count down to INFINITE (-1)
             deadline = System.nanoTime() + periodNanos;
@@ -75,6 +77,11 @@ public final class Timer {
     /** True until the timer has run its last time or was cancelled. Thread-safe (a snapshot off the loop). */
     public boolean isActive() {
         return !cancelled && (heapIndex >= 0 || repeat != 0);
+    }
+
+    /** {@code millis} in nanoseconds, capped at {@code MAX_PERIOD_NANOS}. */
+    static long toNanos(long millis) {
+        return millis >= MAX_PERIOD_NANOS / 1_000_000L ? MAX_PERIOD_NANOS : millis * 1_000_000L;
     }
 
     /** The loop this timer runs on. Thread-safe. */
