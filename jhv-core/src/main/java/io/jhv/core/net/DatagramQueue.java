@@ -20,7 +20,8 @@ final class DatagramQueue {
 
     private record Pending(InetSocketAddress target, ByteBuffer data) {}
 
-    private final UdpSocket socket;
+    private final UdpSocket socket; // kernel sends (with its test seam) and error reports
+    private final UdpChannel channel;
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private volatile long bytes;
     /** Set before the socket starts (published by its start on the loop). */
@@ -29,8 +30,9 @@ final class DatagramQueue {
     private boolean lingering;
     private Timer lingerTimer;
 
-    DatagramQueue(UdpSocket socket) {
+    DatagramQueue(UdpSocket socket, UdpChannel channel) {
         this.socket = socket;
+        this.channel = channel;
     }
 
     /** Bytes of datagrams waiting for the socket to become writable. Any thread. */
@@ -67,7 +69,7 @@ final class DatagramQueue {
         }
         queue.add(new Pending(target, rest));
         bytes += rest.remaining();
-        socket.setInterest(lingering ? Poller.WRITE : Poller.READ | Poller.WRITE);
+        channel.setInterest(lingering ? Poller.WRITE : Poller.READ | Poller.WRITE);
     }
 
     /** Sends queued datagrams until the kernel refuses one; true if the queue is empty. */
@@ -93,7 +95,7 @@ final class DatagramQueue {
      */
     void linger(EventLoop loop, long timeoutMs, Runnable timedOut) {
         lingering = true;
-        socket.setInterest(Poller.WRITE);
+        channel.setInterest(Poller.WRITE);
         lingerTimer = loop.setTimeout(timeoutMs, timedOut);
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
             LOG.log(System.Logger.Level.DEBUG, socket + " closing: " + queue.size() + " datagrams still to send");

@@ -1,7 +1,11 @@
 package io.jhv.core.net;
 
 import io.jhv.core.internal.DatagramSocket;
+import io.jhv.core.internal.Internals;
+import io.jhv.core.internal.IoHandler;
+import io.jhv.core.internal.Poller;
 import io.jhv.core.internal.Transport;
+import io.jhv.core.loop.EventLoop;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,16 +16,24 @@ import java.net.ProtocolFamily;
 import java.net.SocketOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The channel of a {@link UdpSocket} and its options: options set before it opens are applied
- * before binding, later ones at once; multicast membership; closing. Thread-safe: options and the
- * channel's opening and closing share one lock, so an option never lands on a closed channel or
- * between the options applied at start.
+ * The channel of a {@link UdpSocket} on its loop: options set before it opens are applied before
+ * binding, later ones at once; registration with the loop's poller and the interest set; multicast
+ * membership; closing. Options, opening and closing are thread-safe and share one lock, so an
+ * option never lands on a closed channel or between the options applied at start; registration,
+ * interest and {@link #closeInLoop} are for the loop thread.
  */
 final class UdpChannel {
     private final Map<SocketOption<?>, Object> options = new LinkedHashMap<>();
     private volatile DatagramSocket ch;
+    // loop thread, once registered
+    private EventLoop loop;
+    private Poller poller;
+    private int interest;
+    private Runnable stopHook;
 
     /** The open channel, or null before it opens and after it closes. */
     DatagramSocket get() { return ch; }
@@ -63,6 +75,50 @@ final class UdpChannel {
         c.setOption(name, (T) value);
     }
 
+    /**
+     * Registers the open channel with {@code loop}'s poller for reading, ready events to {@code io},
+     * and {@code onStop} as the loop's stop hook; returns when that is done. Any thread but the loop's.
+     */
+    void register(EventLoop loop, IoHandler io, Runnable onStop) throws IOException {
+        DatagramSocket c = ch;
+        CountDownLatch done = new CountDownLatch(1);
+        IOException[] failure = new IOException[1];
+        loop.runInLoop(() -> {
+            try {
+                this.loop = loop;
+                interest = Poller.READ;
+                (poller = Internals.loops().poller(loop)).register(c, interest, io);
+                stopHook = loop.onStop(onStop);
+            } catch (IOException e) {
+                failure[0] = e;
+            } finally {
+                done.countDown();
+            }
+        });
+        try {
+            if (!done.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the UDP socket");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting", e);
+        }
+        if (failure[0] != null) throw failure[0];
+    }
+
+    /** Whether the channel is open and registered with its loop. Loop thread. */
+    boolean isLive() {
+        DatagramSocket c = ch;
+        return c != null && poller != null && c.isOpen();
+    }
+
+    /** Sets the readiness the poller reports ({@link Poller#READ}, {@link Poller#WRITE}). Loop thread. */
+    void setInterest(int ops) {
+        DatagramSocket c = ch;
+        if (ops != interest && poller != null && c != null) {
+            interest = ops;
+            poller.modify(c, ops);
+        }
+    }
+
     /** The bound local address, or null when not open. */
     InetSocketAddress localAddress() {
         DatagramSocket c = ch;
@@ -84,7 +140,17 @@ final class UdpChannel {
         return c != null && c.leave(group, nif);
     }
 
-    /** Closes the channel (memberships are dropped with it); later {@link #get()} returns null. */
+    /** Unregisters and closes the channel, and removes the loop's stop hook. Loop thread. */
+    void closeInLoop() {
+        DatagramSocket c = ch;
+        if (c == null) return;
+        if (poller != null) poller.cancel(c);
+        close();
+        if (stopHook != null) loop.removeOnStop(stopHook);
+        stopHook = null;
+    }
+
+    /** Closes the channel (memberships are dropped with it); later {@link #get()} returns null. Any thread. */
     void close() {
         synchronized (options) {
             DatagramSocket c = ch;

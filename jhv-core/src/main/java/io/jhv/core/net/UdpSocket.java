@@ -22,8 +22,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A UDP socket on an {@link EventLoop}, for servers and clients alike: receive datagrams with
@@ -66,16 +64,13 @@ public final class UdpSocket implements AutoCloseable {
     private DatagramHandler handler;
     private ErrorHandler<InetSocketAddress> errorHandler;
     private final UdpChannel channel = new UdpChannel();
-    private final DatagramQueue sendQueue = new DatagramQueue(this);
+    private final DatagramQueue sendQueue = new DatagramQueue(this, channel);
     private DatagramReceiver receiver; // made at start, with the handler
 
     private volatile boolean started, closed;
     private int maxPayload = 65_507;
     private long closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS;
     private final IoHandler io = this::onIoReady;
-    private Poller poller; // the loop's, once registered
-    private int interest;
-    private Runnable stopHook;
     private ByteBuffer sendView; // reused view for sendTo(Buffer) on the loop
     /** Test seam: the next this-many kernel sends are treated as refused (a full send buffer). Loop thread. */
     int refuseSends;
@@ -196,7 +191,8 @@ public final class UdpSocket implements AutoCloseable {
         if (family == StandardProtocolFamily.INET6) maxPayload = 65_527;
         receiver = new DatagramReceiver(this, loop, handler);
         try {
-            register(channel.open(LOOPS.transport(loop), family, addr));
+            channel.open(LOOPS.transport(loop), family, addr);
+            channel.register(loop, io, this::stopInLoop);
         } catch (IOException | RuntimeException e) {
             channel.close();
             stopOwnLoop();
@@ -206,29 +202,6 @@ public final class UdpSocket implements AutoCloseable {
             throw (RuntimeException) e;
         }
         return this;
-    }
-
-    private void register(DatagramSocket c) throws IOException {
-        CountDownLatch done = new CountDownLatch(1);
-        IOException[] failure = new IOException[1];
-        loop.runInLoop(() -> {
-            try {
-                interest = Poller.READ;
-                (poller = LOOPS.poller(loop)).register(c, interest, io);
-                stopHook = loop.onStop(this::stopInLoop);
-            } catch (IOException e) {
-                failure[0] = e;
-            } finally {
-                done.countDown();
-            }
-        });
-        try {
-            if (!done.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the UDP socket");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while starting", e);
-        }
-        if (failure[0] != null) throw failure[0];
     }
 
     private void stopOwnLoop() {
@@ -346,8 +319,7 @@ public final class UdpSocket implements AutoCloseable {
         // Not `closed`: a send queued from another thread before close() still goes out (close runs
         // after it on the loop). Only once the channel is gone is a send dropped: one that raced
         // with a close from another thread.
-        DatagramSocket c = channel.get();
-        if (c == null || poller == null || !c.isOpen()) {
+        if (!channel.isLive()) {
             reportError(target, new IOException("UDP socket closed: datagram not sent"));
             return;
         }
@@ -361,15 +333,6 @@ public final class UdpSocket implements AutoCloseable {
             return 0;
         }
         return channel.get().send(data, target);
-    }
-
-    /** Loop thread. */
-    void setInterest(int ops) {
-        DatagramSocket c = channel.get();
-        if (ops != interest && poller != null && c != null) {
-            interest = ops;
-            poller.modify(c, ops);
-        }
     }
 
     boolean hasErrorHandler() { return errorHandler != null; }
@@ -396,7 +359,7 @@ public final class UdpSocket implements AutoCloseable {
             if (sendQueue.lingering()) {
                 finishClose();
             } else {
-                setInterest(Poller.READ);
+                channel.setInterest(Poller.READ);
             }
         }
     }
@@ -448,13 +411,9 @@ public final class UdpSocket implements AutoCloseable {
 
     /** Drops (and reports) what is still queued, closes the channel, stops the socket's own loop. */
     private void finishClose() {
-        DatagramSocket c = channel.get();
-        if (c == null) return;
+        if (channel.get() == null) return;
         sendQueue.dropAll(closeTimeoutMs);
-        if (poller != null) poller.cancel(c);
-        channel.close();
-        if (stopHook != null) loop.removeOnStop(stopHook);
-        stopHook = null;
+        channel.closeInLoop();
         if (ownLoop) loop.stop(); // runs the tasks already posted, then ends its thread
     }
 
