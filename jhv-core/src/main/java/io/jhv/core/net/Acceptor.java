@@ -107,14 +107,14 @@ final class Acceptor implements IoHandler {
             if (!registered.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the listener");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            a.closeSockets();
+            a.stop();
             throw new IOException("interrupted while starting", e);
         } catch (IOException | RuntimeException e) {
-            a.closeSockets();
+            a.stop(); // on its loop, in case the registration is still to come
             throw e;
         }
         if (failure[0] != null) {
-            a.closeSockets();
+            a.stop();
             throw failure[0];
         }
         return a;
