@@ -7,7 +7,6 @@ import io.jhv.core.internal.IoHandler;
 import io.jhv.core.internal.LoopAccess;
 import io.jhv.core.internal.Poller;
 import io.jhv.core.loop.EventLoop;
-import io.jhv.core.loop.Timer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,19 +15,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.ProtocolFamily;
-import java.net.SocketAddress;
 import java.net.SocketOption;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A UDP socket on an {@link EventLoop}, for servers and clients alike: receive datagrams with
@@ -59,9 +52,6 @@ import java.util.concurrent.TimeUnit;
 public final class UdpSocket implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(UdpSocket.class.getName());
     private static final LoopAccess LOOPS = Internals.loops();
-    /** Receive room: larger than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6). */
-    static final int RECEIVE_BUFFER = 65_536;
-    private static final int MAX_DATAGRAMS_PER_READY = 64;
     /** Default of {@link #closeTimeout}: a UDP send buffer drains in milliseconds unless the host is in trouble. */
     public static final long DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
     /** Default of {@link #maxQueuedBytes}. */
@@ -73,28 +63,14 @@ public final class UdpSocket implements AutoCloseable {
     private boolean ownLoop;
     private DatagramHandler handler;
     private ErrorHandler<InetSocketAddress> errorHandler;
-    private final Map<SocketOption<?>, Object> options = new LinkedHashMap<>();
+    private final UdpChannel channel = new UdpChannel();
+    private final DatagramQueue sendQueue = new DatagramQueue(this, channel);
+    private DatagramReceiver receiver; // made at start, with the handler
 
-    private volatile DatagramSocket ch;
     private volatile boolean started, closed;
     private int maxPayload = 65_507;
     private long closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS;
-    private long maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
     private final IoHandler io = this::onIoReady;
-    private Poller poller; // the loop's, once registered
-    private int interest;
-    private Runnable stopHook;
-    // closing (loop thread): close() came while datagrams were queued; they go out first
-    private boolean lingering;
-    private Timer lingerTimer;
-
-    // receive: the socket's own buffer when the loop's is too small
-    private Buffer ownBuffer;
-    private ByteBuffer ownNio;
-    // send
-    private record Pending(InetSocketAddress target, ByteBuffer data) {}
-    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-    private volatile long queuedBytes;
     private ByteBuffer sendView; // reused view for sendTo(Buffer) on the loop
     /** Test seam: the next this-many kernel sends are treated as refused (a full send buffer). Loop thread. */
     int refuseSends;
@@ -165,7 +141,7 @@ public final class UdpSocket implements AutoCloseable {
     public UdpSocket maxQueuedBytes(long bytes) {
         checkNotStarted();
         if (bytes < 0) throw new IllegalArgumentException("maxQueuedBytes < 0: " + bytes);
-        this.maxQueuedBytes = bytes;
+        sendQueue.maxBytes = bytes;
         return this;
     }
 
@@ -183,19 +159,8 @@ public final class UdpSocket implements AutoCloseable {
      */
     public <T> UdpSocket option(SocketOption<T> name, T value) {
         Objects.requireNonNull(name, "name");
-        synchronized (options) {
-            if (closed) throw new IllegalStateException("UDP socket is closed");
-            DatagramSocket c = ch;
-            if (c == null) {
-                options.put(name, value);
-                return this;
-            }
-            try {
-                c.setOption(name, value);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot set " + name + " on " + this + ": " + e.getMessage(), e);
-            }
-        }
+        if (closed) throw new IllegalStateException("UDP socket is closed");
+        channel.option(name, value, this);
         return this;
     }
 
@@ -224,18 +189,12 @@ public final class UdpSocket implements AutoCloseable {
         }
         ProtocolFamily family = addr.getAddress() instanceof Inet6Address ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
         if (family == StandardProtocolFamily.INET6) maxPayload = 65_527;
-        DatagramSocket c = null;
+        receiver = new DatagramReceiver(this, loop, handler);
         try {
-            c = LOOPS.transport(loop).openDatagram(family);
-            synchronized (options) {
-                for (Map.Entry<SocketOption<?>, Object> e : options.entrySet()) setOption(c, e.getKey(), e.getValue());
-                c.bind(addr);
-                ch = c;
-            }
-            register(c);
+            channel.open(LOOPS.transport(loop), family, addr);
+            channel.register(loop, io, this::stopInLoop);
         } catch (IOException | RuntimeException e) {
-            ch = null;
-            if (c != null) closeQuietly(c);
+            channel.close();
             stopOwnLoop();
             if (e instanceof IOException io) {
                 throw new UncheckedIOException("cannot open a UDP socket on " + (host == null ? "*" : host) + ":" + requestedPort + ": " + io.getMessage(), io);
@@ -243,34 +202,6 @@ public final class UdpSocket implements AutoCloseable {
             throw (RuntimeException) e;
         }
         return this;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <T> void setOption(DatagramSocket c, SocketOption<T> name, Object value) throws IOException {
-        c.setOption(name, (T) value);
-    }
-
-    private void register(DatagramSocket c) throws IOException {
-        CountDownLatch done = new CountDownLatch(1);
-        IOException[] failure = new IOException[1];
-        loop.runInLoop(() -> {
-            try {
-                interest = Poller.READ;
-                (poller = LOOPS.poller(loop)).register(c, interest, io);
-                stopHook = loop.onStop(this::stopInLoop);
-            } catch (IOException e) {
-                failure[0] = e;
-            } finally {
-                done.countDown();
-            }
-        });
-        try {
-            if (!done.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the UDP socket");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while starting", e);
-        }
-        if (failure[0] != null) throw failure[0];
     }
 
     private void stopOwnLoop() {
@@ -288,16 +219,14 @@ public final class UdpSocket implements AutoCloseable {
 
     /** The bound local address, or null before start and after close. Thread-safe. */
     public InetSocketAddress localAddress() {
-        DatagramSocket c = ch;
-        if (c == null) return null;
-        return (InetSocketAddress) c.localAddress();
+        return channel.localAddress();
     }
 
     /** Thread-safe. */
     public EventLoop loop() { return loop; }
 
     /** Bytes of datagrams waiting for the socket to become writable (thread-safe read). */
-    public long queuedBytes() { return queuedBytes; }
+    public long queuedBytes() { return sendQueue.bytes(); }
 
     /** Thread-safe. */
     public boolean isClosed() { return closed; }
@@ -320,23 +249,17 @@ public final class UdpSocket implements AutoCloseable {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(nif, "nif");
         if (!group.isMulticastAddress()) throw new IllegalArgumentException(group + " is not a multicast address");
-        DatagramSocket c = running();
-        try {
-            c.join(group, nif);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot join " + group.getHostAddress() + " on " + nif.getName() + ": " + e.getMessage(), e);
-        }
+        UdpChannel.join(running(), group, nif);
         return this;
     }
 
     /** Leaves a group joined with {@link #joinGroup}; false if it was not joined. Thread-safe. */
     public boolean leaveGroup(InetAddress group, NetworkInterface nif) {
-        DatagramSocket c = ch;
-        return c != null && c.leave(group, nif);
+        return channel.leave(group, nif);
     }
 
     private DatagramSocket running() {
-        DatagramSocket c = ch;
+        DatagramSocket c = channel.get();
         if (c == null || closed) throw new IllegalStateException(closed ? "UDP socket is closed" : "UDP socket not started");
         return c;
     }
@@ -389,73 +312,33 @@ public final class UdpSocket implements AutoCloseable {
             throw new IllegalArgumentException("datagram of " + size + " bytes exceeds the UDP maximum " + maxPayload);
         }
         if (closed) throw new IllegalStateException("send on a closed UDP socket " + this);
-        if (ch == null) throw new IllegalStateException("UDP socket not started");
+        if (channel.get() == null) throw new IllegalStateException("UDP socket not started");
     }
 
     private void sendInLoop(InetSocketAddress target, ByteBuffer data, boolean owned) {
         // Not `closed`: a send queued from another thread before close() still goes out (close runs
         // after it on the loop). Only once the channel is gone is a send dropped: one that raced
         // with a close from another thread.
-        if (ch == null || poller == null || !ch.isOpen()) {
+        if (!channel.isLive()) {
             reportError(target, new IOException("UDP socket closed: datagram not sent"));
             return;
         }
-        if (queue.isEmpty()) {
-            int n;
-            try {
-                n = kernelSend(data, target);
-            } catch (IOException e) {
-                reportError(target, e);
-                return;
-            }
-            if (n > 0 || !data.hasRemaining()) return; // a datagram goes whole or not at all
-        }
-        if (queuedBytes + data.remaining() > maxQueuedBytes) {
-            reportError(target, new IOException("UDP send queue full (" + queuedBytes + " bytes waiting for the socket): datagram dropped"));
-            return;
-        }
-        ByteBuffer rest = data;
-        if (!owned) {
-            rest = ByteBuffer.allocate(data.remaining());
-            rest.put(data).flip();
-        }
-        queue.add(new Pending(target, rest));
-        queuedBytes += rest.remaining();
-        setInterest(lingering ? Poller.WRITE : Poller.READ | Poller.WRITE);
+        sendQueue.send(target, data, owned);
     }
 
-    private int kernelSend(ByteBuffer data, InetSocketAddress target) throws IOException {
+    /** One datagram to the kernel: 0 if it refused it (a full send buffer). Loop thread. */
+    int kernelSend(ByteBuffer data, InetSocketAddress target) throws IOException {
         if (refuseSends > 0) {
             refuseSends--;
             return 0;
         }
-        return ch.send(data, target);
+        return channel.get().send(data, target);
     }
 
-    /** Sends queued datagrams until the kernel refuses one; true if the queue is empty. */
-    private boolean flushQueue() {
-        Pending p;
-        while ((p = queue.peek()) != null) {
-            int size = p.data.remaining();
-            try {
-                if (kernelSend(p.data, p.target) == 0 && size > 0) return false;
-            } catch (IOException e) {
-                reportError(p.target, e); // drop this one, go on with the next
-            }
-            queue.poll();
-            queuedBytes -= size;
-        }
-        return true;
-    }
+    boolean hasErrorHandler() { return errorHandler != null; }
 
-    private void setInterest(int ops) {
-        if (ops != interest && poller != null && ch != null) {
-            interest = ops;
-            poller.modify(ch, ops);
-        }
-    }
-
-    private void reportError(InetSocketAddress target, IOException e) {
+    /** To the error handler (its failure to the loop's), or logged. Loop thread. */
+    void reportError(InetSocketAddress target, IOException e) {
         if (errorHandler != null) {
             try {
                 errorHandler.onError(target, e);
@@ -467,55 +350,16 @@ public final class UdpSocket implements AutoCloseable {
         LOG.log(System.Logger.Level.WARNING, this + (target == null ? " receive failed: " : " send to " + target + " failed: ") + e);
     }
 
-    // ---------------------------------------------------------------- receiving
+    // ---------------------------------------------------------------- readiness
 
     private void onIoReady(int ops) {
-        if ((ops & Poller.READ) != 0) receive();
-        if ((ops & Poller.WRITE) != 0 && ch != null && flushQueue()) {
-            if (lingering) {
+        DatagramSocket c = channel.get();
+        if ((ops & Poller.READ) != 0 && c != null) receiver.receive(c);
+        if ((ops & Poller.WRITE) != 0 && channel.get() != null && sendQueue.flush()) {
+            if (sendQueue.lingering()) {
                 finishClose();
             } else {
-                setInterest(Poller.READ);
-            }
-        }
-    }
-
-    private void receive() {
-        for (int i = 0; i < MAX_DATAGRAMS_PER_READY && !closed; i++) {
-            Buffer buf;
-            ByteBuffer nio;
-            Buffer rb = LOOPS.readBuffer(loop);
-            rb.clear();
-            if (rb.writableBytes() >= RECEIVE_BUFFER) {
-                buf = rb;
-                nio = LOOPS.readNioBuffer(loop);
-            } else {
-                if (ownBuffer == null) {
-                    ownBuffer = Buffer.allocate(RECEIVE_BUFFER);
-                    ownNio = ByteBuffer.wrap(ownBuffer.array());
-                }
-                buf = ownBuffer;
-                buf.clear();
-                if (ownNio.array() != buf.array()) ownNio = ByteBuffer.wrap(buf.array()); // the handler grew it
-                nio = ownNio;
-                nio.limit(buf.capacity()).position(buf.writerIndex());
-            }
-            int start = nio.position();
-            SocketAddress from;
-            try {
-                from = ch.receive(nio);
-            } catch (IOException e) {
-                reportError(null, e);
-                return;
-            }
-            if (from == null) return;
-            buf.advanceWriter(nio.position() - start);
-            DatagramHandler h = handler;
-            if (h == null) continue;
-            try {
-                h.onMessage(this, (InetSocketAddress) from, buf);
-            } catch (Throwable t) {
-                LOOPS.reportError(loop, t);
+                channel.setInterest(Poller.READ);
             }
         }
     }
@@ -551,20 +395,12 @@ public final class UdpSocket implements AutoCloseable {
 
     private void closeInLoop() {
         closed = true;
-        if (ch == null || lingering) return;
-        if (queue.isEmpty() || flushQueue() || closeTimeoutMs == 0) {
+        if (channel.get() == null || sendQueue.lingering()) return;
+        if (sendQueue.isEmpty() || sendQueue.flush() || closeTimeoutMs == 0) {
             finishClose();
             return;
         }
-        // The kernel refused a datagram: wait for the socket to become writable, up to the deadline.
-        // No OP_READ: a closed socket calls no handler, and an unread datagram would wake the poller
-        // again and again.
-        lingering = true;
-        setInterest(Poller.WRITE);
-        lingerTimer = loop.setTimeout(closeTimeoutMs, this::finishClose);
-        if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
-            LOG.log(System.Logger.Level.DEBUG, this + " closing: " + queue.size() + " datagrams still to send");
-        }
+        sendQueue.linger(loop, closeTimeoutMs, this::finishClose); // the kernel refused a datagram
     }
 
     /** The loop stops (the socket's own after close, or a shared one at any time): close now. */
@@ -575,42 +411,10 @@ public final class UdpSocket implements AutoCloseable {
 
     /** Drops (and reports) what is still queued, closes the channel, stops the socket's own loop. */
     private void finishClose() {
-        DatagramSocket c = ch;
-        if (c == null) return;
-        lingering = false;
-        if (lingerTimer != null) lingerTimer.cancel();
-        lingerTimer = null;
-        dropQueue();
-        if (poller != null) poller.cancel(c);
-        synchronized (options) {
-            ch = null;
-            closeQuietly(c);
-        }
-        if (stopHook != null) loop.removeOnStop(stopHook);
-        stopHook = null;
+        if (channel.get() == null) return;
+        sendQueue.dropAll(closeTimeoutMs);
+        channel.closeInLoop();
         if (ownLoop) loop.stop(); // runs the tasks already posted, then ends its thread
-    }
-
-    private void dropQueue() {
-        if (queue.isEmpty()) return;
-        int count = queue.size();
-        long bytes = queuedBytes;
-        if (errorHandler != null) {
-            Pending p;
-            while ((p = queue.poll()) != null) {
-                reportError(p.target, new IOException("UDP socket closed: datagram not sent within the close timeout of "
-                        + closeTimeoutMs + " ms"));
-            }
-        } else {
-            LOG.log(System.Logger.Level.WARNING, this + " closed with " + count + " datagrams (" + bytes
-                    + " bytes) not sent: the kernel did not take them within the close timeout of " + closeTimeoutMs + " ms");
-        }
-        queue.clear();
-        queuedBytes = 0;
-    }
-
-    private static void closeQuietly(DatagramSocket c) {
-        c.close(); // never throws: the descriptor is released either way (and its memberships dropped)
     }
 
     private void checkNotStarted() {
