@@ -38,9 +38,14 @@ final class UdpChannel {
     /** The open channel, or null before it opens and after it closes. */
     DatagramSocket get() { return ch; }
 
-    /** Sets an option now, or remembers it for {@link #open} if the channel is not open yet. */
-    <T> void option(SocketOption<T> name, T value, Object owner) {
+    /**
+     * Sets an option now, or remembers it for {@link #open} if the channel is not open yet. Refuses it
+     * once {@code owner} is closed, checked under the lock {@link #close()} takes: an option racing
+     * with the close either reaches the socket before it closes or is refused, never silently kept.
+     */
+    <T> void option(SocketOption<T> name, T value, UdpSocket owner) {
         synchronized (options) {
+            if (owner.isClosed()) throw new IllegalStateException("UDP socket is closed");
             DatagramSocket c = ch;
             if (c == null) {
                 options.put(name, value);

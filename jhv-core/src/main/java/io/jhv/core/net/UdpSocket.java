@@ -159,8 +159,7 @@ public final class UdpSocket implements AutoCloseable {
      */
     public <T> UdpSocket option(SocketOption<T> name, T value) {
         Objects.requireNonNull(name, "name");
-        if (closed) throw new IllegalStateException("UDP socket is closed");
-        channel.option(name, value, this);
+        channel.option(name, value, this); // checks `closed` under the channel's lock, as close does
         return this;
     }
 
