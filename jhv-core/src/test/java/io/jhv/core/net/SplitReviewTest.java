@@ -94,6 +94,22 @@ class SplitReviewTest {
         }
     }
 
+    /** Multicast membership calls on a socket not started, or closed, are refused (join) or report false (leave). */
+    @Test
+    void multicastOnASocketNotRunning() throws Exception {
+        java.net.NetworkInterface lo = java.net.NetworkInterface.getByName("lo");
+        org.junit.jupiter.api.Assumptions.assumeTrue(lo != null, "no interface named lo");
+        java.net.InetAddress group = java.net.InetAddress.getByName("239.255.78.9");
+        UdpSocket s = UdpSocket.bind("127.0.0.1", 0);
+        assertThrows(IllegalStateException.class, () -> s.joinGroup(group, lo));
+        assertFalse(s.leaveGroup(group, lo));
+        s.start();
+        s.close();
+        assertThrows(IllegalStateException.class, () -> s.joinGroup(group, lo));
+        assertFalse(s.leaveGroup(group, lo));
+        assertThrows(IllegalArgumentException.class, () -> UdpSocket.create().joinGroup(java.net.InetAddress.getByName("127.0.0.1"), lo));
+    }
+
     /** A server whose port is taken fails to start and leaves no descriptor and no loop thread behind. */
     @Test
     void portInUseLeavesNoDescriptorOrThread() throws Exception {
