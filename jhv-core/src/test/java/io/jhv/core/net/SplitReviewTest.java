@@ -110,6 +110,71 @@ class SplitReviewTest {
         assertThrows(IllegalArgumentException.class, () -> UdpSocket.create().joinGroup(java.net.InetAddress.getByName("127.0.0.1"), lo));
     }
 
+    /**
+     * close() from the socket's own onMessage while datagrams are queued (the kernel refused them):
+     * the receive loop stops, the queue drains, then the socket closes and its own loop ends.
+     */
+    @Test
+    void udpCloseFromOnMessageWhileDatagramsQueued() throws Exception {
+        try (java.net.DatagramSocket r = new java.net.DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            r.setSoTimeout(5000);
+            InetSocketAddress to = (InetSocketAddress) r.getLocalSocketAddress();
+            AtomicInteger handled = new AtomicInteger();
+            UdpSocket[] self = new UdpSocket[1];
+            self[0] = UdpSocket.bind("127.0.0.1", 0).onMessage((sock, from, buf) -> {
+                handled.incrementAndGet();
+                sock.refuseSends = 2; // the next two sends find the kernel's buffer full: queued
+                sock.sendTo(to, "q1");
+                sock.sendTo(to, "q2");
+                sock.close();
+                assertTrue(sock.isClosed());
+            }).start();
+            UdpSocket s = self[0];
+            try (java.net.DatagramSocket poke = new java.net.DatagramSocket()) {
+                byte[] b = "go".getBytes(StandardCharsets.US_ASCII);
+                InetSocketAddress at = new InetSocketAddress("127.0.0.1", s.port());
+                for (int i = 0; i < 5; i++) poke.send(new java.net.DatagramPacket(b, b.length, at)); // all before the close
+            }
+            java.util.List<String> got = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[100], 100);
+                r.receive(p);
+                got.add(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII));
+            }
+            assertEquals(java.util.List.of("q1", "q2"), got);
+            assertTrue(s.loop().awaitTermination(Duration.ofSeconds(5)), "own loop stopped");
+            assertEquals(1, handled.get(), "a datagram was handed to a closed socket");
+            assertEquals(0, s.queuedBytes());
+        }
+    }
+
+    /** stopAccepting() frees the port at once while live connections go on; close() after it finishes. */
+    @Test
+    void stopAcceptingThenClose() throws Exception {
+        TcpServer server = TcpServer.create("127.0.0.1", 0).threads(2).onMessage((c, b) -> c.write(b)).start();
+        int port = server.port();
+        try (Socket live = new Socket("127.0.0.1", port)) {
+            live.setSoTimeout(5000);
+            assertTrue(Probes.await(() -> server.connectionCount() == 1, Duration.ofSeconds(5)));
+            server.stopAccepting();
+            assertTrue(Probes.await(() -> {
+                try (ServerSocket again = new ServerSocket()) {
+                    again.bind(new InetSocketAddress("127.0.0.1", port));
+                    return true;
+                } catch (java.io.IOException inUse) {
+                    return false;
+                }
+            }, Duration.ofSeconds(5)), "the port is released after stopAccepting");
+            live.getOutputStream().write('a');
+            assertEquals('a', live.getInputStream().read(), "a live connection is still served");
+            long t0 = System.nanoTime();
+            server.close(Duration.ofSeconds(2));
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(3));
+            assertEquals(-1, live.getInputStream().read());
+            assertTrue(server.closeFuture().isDone());
+        }
+    }
+
     /** A server whose port is taken fails to start and leaves no descriptor and no loop thread behind. */
     @Test
     void portInUseLeavesNoDescriptorOrThread() throws Exception {
