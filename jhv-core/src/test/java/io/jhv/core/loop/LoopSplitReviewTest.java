@@ -36,11 +36,11 @@ class LoopSplitReviewTest {
             Thread first = loop.submit(Thread::currentThread).get(5, TimeUnit.SECONDS);
             AtomicBoolean after = new AtomicBoolean();
             loop.post(() -> {
+                loop.post(() -> after.set(true)); // queued before the stop: still runs
                 loop.stop();
                 // a restart from the loop's own thread while it stops is refused
                 assertThrows(IllegalStateException.class, loop::start);
             });
-            loop.post(() -> after.set(true)); // posted before the stop ran: still runs
             assertTrue(loop.awaitTermination(Duration.ofSeconds(5)));
             assertTrue(loop.isTerminated());
             assertNull(loop.terminationCause());
