@@ -80,7 +80,12 @@ final class DatagramQueue {
             try {
                 if (socket.kernelSend(p.data, p.target) == 0 && size > 0) return false;
             } catch (IOException e) {
-                socket.reportError(p.target, e); // drop this one, go on with the next
+                // Drop this one before telling (user code: its handler may close the socket, which
+                // flushes this queue again from inside this loop), then go on with the next.
+                queue.poll();
+                bytes -= size;
+                socket.reportError(p.target, e);
+                continue;
             }
             queue.poll();
             bytes -= size;

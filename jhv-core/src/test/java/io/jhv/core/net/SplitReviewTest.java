@@ -148,6 +148,39 @@ class SplitReviewTest {
         }
     }
 
+    /**
+     * A queued datagram the kernel rejects (a broadcast without SO_BROADCAST) is reported; the error
+     * handler closes the socket. The close flushes the queue from inside the flush that reported the
+     * failure: the failed datagram must be reported once, the one behind it still sent, and the
+     * queue's byte count end at zero.
+     */
+    @Test
+    void udpErrorHandlerClosingDuringQueueFlush() throws Exception {
+        try (java.net.DatagramSocket r = new java.net.DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            r.setSoTimeout(5000);
+            InetSocketAddress ok = (InetSocketAddress) r.getLocalSocketAddress();
+            InetSocketAddress bad = new InetSocketAddress("255.255.255.255", ok.getPort());
+            java.util.concurrent.atomic.AtomicReference<UdpSocket> self = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.List<String> reported = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            UdpSocket sender = UdpSocket.create().onError((target, e) -> {
+                reported.add(String.valueOf(target));
+                self.get().close();
+            }).start();
+            self.set(sender);
+            sender.loop().post(() -> {
+                sender.refuseSends = 1; // the first send finds the buffer full: both datagrams are queued
+                sender.sendTo(bad, "rejected by the kernel");
+                sender.sendTo(ok, "behind it");
+            });
+            java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[100], 100);
+            r.receive(p);
+            assertEquals("behind it", new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII));
+            assertTrue(sender.loop().awaitTermination(Duration.ofSeconds(5)), "own loop stopped");
+            assertEquals(java.util.List.of(bad.toString()), reported, "the rejected datagram is reported once");
+            assertEquals(0, sender.queuedBytes(), "queued bytes after the close");
+        }
+    }
+
     /** stopAccepting() frees the port at once while live connections go on; close() after it finishes. */
     @Test
     void stopAcceptingThenClose() throws Exception {
