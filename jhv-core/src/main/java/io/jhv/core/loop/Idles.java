@@ -23,8 +23,11 @@ final class Idles {
 
     void remove(EventLoop.Idle idle) { idles.remove(idle); }
 
-    /** Drops every idle callback (the loop ends). */
-    void clear() { idles.clear(); }
+    /** Drops every idle callback (the loop ends): none is active any more. */
+    void clear() {
+        for (EventLoop.Idle idle : idles) idle.cancelled = true;
+        idles.clear();
+    }
 
     /** Runs the idle callbacks once each, counting down their repeats. */
     void run() {

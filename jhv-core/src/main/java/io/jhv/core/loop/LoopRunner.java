@@ -187,7 +187,8 @@ final class LoopRunner implements Runnable {
             tasks.rejecting(true);
             finalDrain();
             idles.clear();
-            while (timers.poll() != null) { /* drop */ }
+            Timer dropped; // dropped, so no longer active (isActive says so)
+            while ((dropped = timers.poll()) != null) dropped.cancelled = true;
             stopHooks.clear();
             lifecycle.ended(cause);
         }

@@ -87,4 +87,21 @@ class TerminatedLoopTest {
             assertEquals(0, loop.pendingTasks());
         }
     }
+
+    @Test
+    void timersAndIdlesDroppedByAnEndedLoopAreNoLongerActive() throws Exception {
+        EventLoop loop = EventLoop.create().start();
+        Timer timer = loop.setTimeout(Duration.ofHours(1), () -> {});
+        Timer interval = loop.setInterval(Duration.ofHours(1), () -> {});
+        EventLoop.Idle idle = loop.addIdle(Timer.INFINITE, () -> {});
+        CountDownLatch added = new CountDownLatch(1);
+        loop.post(added::countDown); // after the adds (posted in order)
+        assertTrue(added.await(5, TimeUnit.SECONDS));
+        assertTrue(timer.isActive() && interval.isActive() && idle.isActive(), "active while the loop runs");
+        loop.stop();
+        assertTrue(loop.awaitTermination(Duration.ofSeconds(5)));
+        assertFalse(timer.isActive(), "the loop dropped the timer: it will never run");
+        assertFalse(interval.isActive(), "the loop dropped the interval");
+        assertFalse(idle.isActive(), "the loop dropped the idle callback");
+    }
 }
