@@ -91,31 +91,15 @@ final class Acceptor implements IoHandler {
         }
         Acceptor a = new Acceptor(server, registry, loop, ssc, ((InetSocketAddress) ssc.localAddress()).getPort(), handOut, maxConnections);
         a.spare = openSpare();
-        CountDownLatch registered = new CountDownLatch(1);
-        IOException[] failure = new IOException[1];
         try {
-            loop.runInLoop(() -> {
-                try {
-                    (a.poller = LOOPS.poller(loop)).register(ssc, Poller.ACCEPT, a);
-                    a.stopHook = loop.onStop(a::closeInLoop);
-                } catch (IOException e) {
-                    failure[0] = e;
-                } finally {
-                    registered.countDown();
-                }
-            });
-            if (!registered.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the listener");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            a.stop();
-            throw new IOException("interrupted while starting", e);
+            OnLoop.run(loop, () -> {
+                (a.poller = LOOPS.poller(loop)).register(ssc, Poller.ACCEPT, a);
+                a.stopHook = loop.onStop(a::closeInLoop);
+                return null;
+            }, "register the listener");
         } catch (IOException | RuntimeException e) {
             a.stop(); // on its loop, in case the registration is still to come
             throw e;
-        }
-        if (failure[0] != null) {
-            a.stop();
-            throw failure[0];
         }
         return a;
     }

@@ -16,8 +16,6 @@ import java.net.ProtocolFamily;
 import java.net.SocketOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The channel of a {@link UdpSocket} on its loop: options set before it opens are applied before
@@ -86,27 +84,13 @@ final class UdpChannel {
      */
     void register(EventLoop loop, IoHandler io, Runnable onStop) throws IOException {
         DatagramSocket c = ch;
-        CountDownLatch done = new CountDownLatch(1);
-        IOException[] failure = new IOException[1];
-        loop.runInLoop(() -> {
-            try {
-                this.loop = loop;
-                interest = Poller.READ;
-                (poller = Internals.loops().poller(loop)).register(c, interest, io);
-                stopHook = loop.onStop(onStop);
-            } catch (IOException e) {
-                failure[0] = e;
-            } finally {
-                done.countDown();
-            }
-        });
-        try {
-            if (!done.await(10, TimeUnit.SECONDS)) throw new IOException("loop " + loop.name() + " did not register the UDP socket");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while starting", e);
-        }
-        if (failure[0] != null) throw failure[0];
+        OnLoop.run(loop, () -> {
+            this.loop = loop;
+            interest = Poller.READ;
+            (poller = Internals.loops().poller(loop)).register(c, interest, io);
+            stopHook = loop.onStop(onStop);
+            return null;
+        }, "register the UDP socket");
     }
 
     /** Whether the channel is open and registered with its loop. Loop thread. */

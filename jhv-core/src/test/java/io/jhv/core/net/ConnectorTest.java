@@ -62,8 +62,8 @@ class ConnectorTest {
             }
         }
         for (Socket s : fillers) s.close();
-        assumeTrue(false, "could not fill a listen backlog on this system");
-        return fillers;
+        // 64 connects did not fill a backlog of 1: this system cannot provoke the timeout this way.
+        return org.junit.jupiter.api.Assumptions.abort("could not fill a listen backlog on this system");
     }
 
     @Test
