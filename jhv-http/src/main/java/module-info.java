@@ -1,6 +1,6 @@
 /**
  * jhv HTTP: common HTTP types ({@code io.jhv.http}), the HTTP/1.1 server ({@code io.jhv.http.server}),
- * and, to come, the client ({@code io.jhv.http.client}) and WebSocket ({@code io.jhv.http.websocket}).
+ * WebSocket ({@code io.jhv.http.websocket}) and, to come, the client ({@code io.jhv.http.client}).
  * {@code io.jhv.http.internal} and its sub-packages (the HTTP/1.1 engine, the built-in JSON codec,
  * body decoders) are not exported.
  */
@@ -8,6 +8,7 @@ module io.jhv.http {
     requires transitive io.jhv.core;
     exports io.jhv.http;
     exports io.jhv.http.server;
-    // io.jhv.http.client and io.jhv.http.websocket hold only a package-info for now: a module cannot
-    // export an empty package, so their exports come with their first types.
+    exports io.jhv.http.websocket;
+    // io.jhv.http.client holds only a package-info for now: a module cannot export an empty
+    // package, so its export comes with its first types.
 }

@@ -101,6 +101,22 @@ public final class HttpServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * A WebSocket endpoint at {@code path} (path parameters as for other routes) with the default
+     * {@link io.jhv.http.websocket.WebSocketConfig}. The upgrade request passes through middleware
+     * first (authenticate there: an answer instead of {@code chain.next()} refuses the upgrade); a bad
+     * handshake is answered 400 (426 with {@code Sec-WebSocket-Version: 13} for another version, 403
+     * for an origin the config refuses), a plain GET 426.
+     */
+    public HttpServer ws(String path, io.jhv.http.websocket.WebSocketHandler handler) {
+        return ws(path, io.jhv.http.websocket.WebSocketConfig.defaults(), handler);
+    }
+
+    /** {@link #ws(String, io.jhv.http.websocket.WebSocketHandler)} with {@code config}. */
+    public HttpServer ws(String path, io.jhv.http.websocket.WebSocketConfig config, io.jhv.http.websocket.WebSocketHandler handler) {
+        return get(path, new io.jhv.http.internal.ws.WsUpgrade(Objects.requireNonNull(config, "config"), Objects.requireNonNull(handler, "handler")));
+    }
+
     /** Serves files under {@code directory} at {@code prefix} (GET and HEAD). */
     public HttpServer staticFiles(String prefix, Path directory) {
         return staticFiles(prefix, StaticFiles.create(directory));
