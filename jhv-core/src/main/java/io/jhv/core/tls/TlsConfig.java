@@ -15,6 +15,7 @@ import java.security.PrivateKey;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
+import java.net.Socket;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,6 +32,7 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * TLS settings for a server or a client: certificates and keys, trusted CAs, client
@@ -239,6 +241,7 @@ public final class TlsConfig {
         private final List<SniKeyManager.Entry> keys = new ArrayList<>();
         private final List<X509Certificate> trusted = new ArrayList<>();
         private KeyStore trustStore;
+        private boolean trustAll;
         private List<String> protocols = DEFAULT_PROTOCOLS;
         private List<String> cipherSuites;
         private List<String> alpn = List.of();
@@ -357,6 +360,20 @@ public final class TlsConfig {
             return this;
         }
 
+        /**
+         * Client, <b>for testing only</b>: accepts any server certificate (expired, self-signed, for
+         * another host) and turns host name verification off, like {@code curl --insecure}. The
+         * connection is still encrypted but not authenticated: anyone on the path can read and
+         * change it. Meant for development servers with throw-away certificates ({@code hv ws
+         * --insecure}); never use it in production. Cannot be combined with {@code trust(...)},
+         * {@code trustStore(...)} or {@code verifyHostname(true)}.
+         */
+        public Builder trustAll() {
+            this.trustAll = true;
+            this.verifyHostname = false;
+            return this;
+        }
+
         /** Server: asks clients for a certificate (default {@link ClientAuth#NONE}); needs {@code trust(...)}. */
         public Builder clientAuth(ClientAuth auth) {
             this.clientAuth = Objects.requireNonNull(auth);
@@ -424,7 +441,12 @@ public final class TlsConfig {
         public TlsConfig build() {
             if (client) {
                 if (clientAuth != ClientAuth.NONE) throw new IllegalStateException("clientAuth is a server setting");
+                if (trustAll && (!trusted.isEmpty() || trustStore != null)) {
+                    throw new IllegalStateException("trustAll() trusts every certificate: do not combine it with trust(...) or trustStore(...)");
+                }
+                if (trustAll && verifyHostname) throw new IllegalStateException("trustAll() turns host name verification off: do not set verifyHostname(true)");
             } else {
+                if (trustAll) throw new IllegalStateException("trustAll is a client setting");
                 if (keys.isEmpty()) {
                     throw new IllegalStateException("a TLS server needs a certificate and its private key: certificate(certPem, keyPem) or keyStore(...)");
                 }
@@ -450,6 +472,7 @@ public final class TlsConfig {
         }
 
         private TrustManager[] trustManagers() throws GeneralSecurityException {
+            if (trustAll) return new TrustManager[] {TrustAllManager.INSTANCE};
             if (trusted.isEmpty() && trustStore == null) return null; // the JDK's default trust store
             KeyStore ks = KeyStore.getInstance("PKCS12");
             try {
@@ -469,5 +492,18 @@ public final class TlsConfig {
             tmf.init(ks);
             return tmf.getTrustManagers();
         }
+    }
+
+    /** Accepts every certificate chain: {@link Builder#trustAll()}, for testing only. */
+    private static final class TrustAllManager extends X509ExtendedTrustManager {
+        static final TrustAllManager INSTANCE = new TrustAllManager();
+
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType) { }
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType) { }
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) { }
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) { }
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) { }
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) { }
+        @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
     }
 }
