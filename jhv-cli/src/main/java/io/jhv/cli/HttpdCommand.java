@@ -39,6 +39,8 @@ import java.util.stream.Stream;
  * GET  /json        {"message":"Hello, World!"}
  * GET  /users/:id   {"id":"..."}
  * POST /upload      multipart/form-data saved to a temporary folder; a JSON summary of the parts
+ * WS   /ws/echo     every WebSocket message back unchanged (up to 64 MiB)
+ * WS   /ws/chat     a chat room (?name=NICK); the demo site's chat.html uses it
  * GET  /*           the files under --root
  * </pre>
  */
@@ -51,6 +53,9 @@ final class HttpdCommand {
 
             Serves DIR (default: a small demo site) and a demo API:
               GET /plaintext, GET /ping, POST /echo, GET /json, GET /users/:id, POST /upload
+            and WebSockets (also as wss:// on the HTTPS port):
+              /ws/echo (every message back unchanged, up to 64 MiB), /ws/chat?name=NICK (a chat
+              room; the demo site's /chat.html uses it; try: hv ws ws://localhost:8080/ws/chat)
 
             options:
               --port N          port to listen on (default 8080; 0 picks a free one)
@@ -69,7 +74,7 @@ final class HttpdCommand {
             """;
 
     /** The demo site's files, shipped as resources beside this class. */
-    static final List<String> DEMO_FILES = List.of("index.html", "style.css", "app.js");
+    static final List<String> DEMO_FILES = List.of("index.html", "style.css", "app.js", "chat.html", "chat.js");
 
     private HttpdCommand() {}
 
@@ -225,6 +230,7 @@ final class HttpdCommand {
         s.get("/users/:id", (req, res) -> res.json(Map.of("id", req.pathParam("id"))));
         // Moving uploads to their folder is file I/O: run it on a virtual thread, off the loop.
         s.post("/upload", Handler.blocking((req, res) -> res.json(saveUploads(req, uploads))));
+        DemoWebSockets.install(s);
 
         StaticFiles files = StaticFiles.create(root).index(c.index).listing(c.listing).gzip(c.gzip)
                 .maxAge(Duration.ofSeconds(c.cacheMaxAgeSec));

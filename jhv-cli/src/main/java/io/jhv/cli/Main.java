@@ -10,11 +10,12 @@ public final class Main {
             commands:
               httpd    %s
               echo     %s
+              ws       %s
               cert     %s
               help     this text
 
             Each command takes --help.
-            """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, CertCommand.USAGE);
+            """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, WsCommand.USAGE, CertCommand.USAGE);
 
     public static void main(String[] argv) {
         System.exit(run(argv));
@@ -30,6 +31,7 @@ public final class Main {
             return switch (argv[0]) {
                 case "httpd" -> HttpdCommand.run(argv);
                 case "echo" -> EchoCommand.run(argv);
+                case "ws" -> WsCommand.run(argv);
                 case "cert" -> CertCommand.run(argv);
                 default -> throw new Args.UsageException("unknown command: " + argv[0]);
             };
