@@ -912,15 +912,21 @@ public final class WsSession implements WebSocket, ProtocolHandler {
 
     /**
      * A broadcast's message (the array is shared between sockets and not changed): sent unless this
-     * socket has more than {@code maxQueued} queued, in which case it is skipped, or closed with 1008
-     * when {@code closeSlow}. Thread-safe. Returns false if it was not sent (closing or slow).
+     * socket has more than {@code maxQueued} queued, in which case it is skipped, or, when
+     * {@code closeSlow}, dropped (onError hears a {@link WebSocketException} with 1008). Thread-safe. Returns false if it was not sent (closing or slow).
      */
     public boolean sendShared(byte[] payload, boolean text, long maxQueued, boolean closeSlow) {
         if (closeRequested || state != OPEN) return false;
         Runnable task = () -> {
             if (state != OPEN) return;
-            if (conn.queuedBytes() > maxQueued) {
-                if (closeSlow) closeInLoop(CloseCodes.POLICY_VIOLATION, "too slow");
+            long queued = conn.queuedBytes();
+            if (queued > maxQueued) {
+                if (closeSlow) {
+                    // A close frame would wait behind the queue this peer does not drain: drop it.
+                    reportError(new WebSocketException(CloseCodes.POLICY_VIOLATION, "too slow for a broadcast: " + queued + " bytes queued, the bound is " + maxQueued));
+                    closeRequested = true;
+                    conn.abort();
+                }
                 return;
             }
             sendMessage(text ? OP_TEXT : OP_BINARY, payload, 0, payload.length);
