@@ -462,6 +462,44 @@ class WebSocketRobustnessTest {
         assertInstanceOf(IllegalStateException.class, e.getCause());
     }
 
+    @Test
+    void aGracefulServerCloseSendsGoingAwayAndWaitsForTheCloseHandshake() throws Exception {
+        Events ev = new Events(true);
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", ev).start();
+        BlockingQueue<Integer> clientCloses = new LinkedBlockingQueue<>();
+        List<WebSocketClient> clients = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            WebSocketClient c = WebSocketClient.create("ws://127.0.0.1:" + server.port() + "/ws").handler(new WebSocketHandler() {
+                @Override public void onMessage(WebSocket ws, Message m) { }
+                @Override public void onClose(WebSocket ws, int code, String reason) { clientCloses.add(code); }
+            });
+            closeLater.add(c);
+            c.connect().get(10, TimeUnit.SECONDS);
+            clients.add(c);
+        }
+        server.close(Duration.ofSeconds(10));
+        server = null;
+        for (int i = 0; i < 3; i++) assertEquals(CloseCodes.GOING_AWAY, clientCloses.poll(10, TimeUnit.SECONDS));
+        for (int i = 0; i < 3; i++) assertEquals(CloseCodes.GOING_AWAY, ev.closes.poll(10, TimeUnit.SECONDS), "the server's sockets saw the clients' echo");
+    }
+
+    @Test
+    void anIdleSocketIsClosedWithGoingAway() throws Exception {
+        Events ev = new Events(true);
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .ws("/ws", WebSocketConfig.builder().idleTimeout(Duration.ofMillis(200)).build(), ev).start();
+        try (RawWs raw = RawWs.open(server.port(), "/ws")) {
+            long t0 = System.nanoTime();
+            RawWs.Frame f = raw.read();
+            assertEquals(8, f.opcode());
+            assertEquals(CloseCodes.GOING_AWAY, f.closeCode());
+            assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(150), "closed before the idle timeout");
+            raw.send(8, f.payload(), true);
+            assertEquals(-1, raw.in.read());
+        }
+        assertEquals(CloseCodes.GOING_AWAY, ev.closes.poll(10, TimeUnit.SECONDS));
+    }
+
     static void drain(InputStream in) throws IOException {
         in.transferTo(OutputStream.nullOutputStream());
     }
