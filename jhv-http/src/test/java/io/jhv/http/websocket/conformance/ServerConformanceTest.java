@@ -7,7 +7,7 @@ import io.jhv.http.websocket.WebSocket;
 import io.jhv.http.websocket.WebSocketConfig;
 import io.jhv.http.websocket.WebSocketException;
 import io.jhv.http.websocket.WebSocketHandler;
-import io.jhv.http.websocket.conformance.RawWsClient.Event;
+import io.jhv.http.websocket.conformance.RawEndpoint.Event;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
