@@ -96,6 +96,8 @@ class HarnessSelfConformanceTest {
             byte[] m = Wire.repeat("context " + i, 5000);
             assertTrue(java.util.Arrays.equals(m, u.decompress(z.compress(m), Integer.MAX_VALUE)));
         }
+        assertEquals(0, u.decompress(z.compress(new byte[0]), 10).length);
+        assertEquals(0, new Wire.Decompressor(true).decompress(Wire.hex("00"), 10).length);
         Wire.Compressor fin = new Wire.Compressor(true);
         Wire.Decompressor fresh = new Wire.Decompressor(true);
         byte[] m = Wire.repeat("final", 3000);

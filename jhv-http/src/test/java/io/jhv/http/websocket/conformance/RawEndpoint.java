@@ -230,7 +230,11 @@ abstract class RawEndpoint implements AutoCloseable {
         if (client) {
             expectTcpClosed();
         } else {
-            socket.shutdownOutput();
+            try {
+                socket.shutdownOutput();
+            } catch (IOException gone) {
+                // the client closed first
+            }
             expectTcpClosed();
         }
         return e;

@@ -1122,8 +1122,8 @@ class ServerConformanceTest {
     @ParameterizedTest(name = "case_9_10: opcode {0}, {1} bytes in fragments of {2} (0: one frame)")
     @MethodSource("bigMessages")
     void case_9_10_bigMessage(int opcode, int size, int fragment) throws Exception {
-        byte[] m = opcode == TEXT ? Wire.repeat("big κόσμε message ", size) : Wire.random(size, size);
-        if (opcode == TEXT) m = Wire.slice(m, 0, size - size % 21); // whole characters only
+        int unit = utf8("big κόσμε message ").length;
+        byte[] m = opcode == TEXT ? Wire.repeat("big κόσμε message ", size - size % unit) : Wire.random(size, size); // whole characters
         try (RawWsClient c = open()) {
             c.socket.setSoTimeout(20000);
             if (fragment == 0) {
@@ -1548,10 +1548,19 @@ class ServerConformanceTest {
     }
 
     @Test
-    void case_13_1_14_serverMaxWindowBitsConfiguredAnnounced() throws Exception {
-        Map<String, String> p = agreed("/smwb", PMD);
-        assertNotNull(p);
-        assertTrue(Integer.parseInt(p.getOrDefault("server_max_window_bits", "15")) <= 10, String.valueOf(p));
+    void case_13_1_14_serverMaxWindowBitsConfiguredAnnouncedAndHonoured() throws Exception {
+        try (RawWsClient c = openDeflate("/smwb", PMD)) {
+            assertTrue(c.pmd.serverMaxWindowBits <= 10, c.pmd.header);
+            byte[] m = Wire.random(600, 26);
+            byte[] twice = concat(m, Wire.random(2000, 27), m); // a repeat 2600 bytes back: outside a 1 KiB window
+            c.send(masked(true, 0, BINARY, twice));
+            Event e = c.expectEcho(BINARY, twice);
+            if (e.compressed()) {
+                int d = DeflateDistances.maxDistance(c.lastCompressedPayload);
+                assertTrue(d <= 1 << c.pmd.serverMaxWindowBits, "server announced server_max_window_bits="
+                        + c.pmd.serverMaxWindowBits + " but refers back " + d + " bytes (RFC 7692 7.1.2.1)");
+            }
+        }
     }
 
     @Test
