@@ -122,8 +122,19 @@ class ServerConformanceTest {
 
     static final int FRAME_LIMIT = 4096, MESSAGE_LIMIT = 16384;
 
+    /**
+     * {@code -Dconformance.external=PORT} points the cases at another server's echo endpoint on
+     * 127.0.0.1 (every path echoes), to check the suite itself against a known implementation; the
+     * server-side callbacks are then not checked.
+     */
+    static final String EXTERNAL = System.getProperty("conformance.external");
+
     @BeforeAll
     static void start() {
+        if (EXTERNAL != null) {
+            port = Integer.parseInt(EXTERNAL);
+            return;
+        }
         WebSocketConfig base = WebSocketConfig.builder().closeTimeout(Duration.ofSeconds(2)).build();
         Echo echo = new Echo();
         server = HttpServer.create("127.0.0.1", 0).threads(1)
@@ -166,6 +177,14 @@ class ServerConformanceTest {
         return c;
     }
 
+    /** The server's handler reported onClose with {@code code} (and {@code reason} unless null). */
+    void assertServerClosed(int code, String reason) throws Exception {
+        if (EXTERNAL != null) return;
+        Closed c = serverClosed();
+        assertEquals(code, c.code(), () -> "onClose on the server: " + c);
+        if (reason != null) assertEquals(reason, c.reason(), "onClose reason on the server");
+    }
+
     /** What the server's handler reported in onClose for this case. */
     Closed serverClosed() throws Exception {
         return closes.computeIfAbsent(caseId, k -> new CompletableFuture<>()).get(5, TimeUnit.SECONDS);
@@ -177,6 +196,7 @@ class ServerConformanceTest {
             c.send(bytes);
             c.expectClose(code);
         }
+        if (EXTERNAL != null) return;
         serverClosed(); // onClose came; onError before it with the code sent
         List<Throwable> errs = errors.getOrDefault(caseId, List.of());
         assertTrue(errs.stream().anyMatch(t -> t instanceof WebSocketException w && w.closeCode() == code),
@@ -384,8 +404,9 @@ class ServerConformanceTest {
     @Test
     void case_3_3_rsv2AfterValidMessageDropsTheRest() throws Exception {
         try (RawWsClient c = open()) {
-            c.send(concat(text("valid"), masked(true, 2, TEXT, utf8("rsv2")), ping("no pong for me"), text("no echo")));
+            c.send(text("valid"));
             c.expectEcho("valid");
+            c.send(concat(masked(true, 2, TEXT, utf8("rsv2")), ping("no pong for me"), text("no echo")));
             c.expectClose(1002);
         }
     }
@@ -404,8 +425,9 @@ class ServerConformanceTest {
     @ValueSource(ints = {3, 4, 5, 6, 7})
     void case_4_1_reservedDataOpcode(int op) throws Exception {
         try (RawWsClient c = open()) {
-            c.send(concat(text("valid"), masked(true, 0, op, utf8("reserved")), ping("no pong")));
+            c.send(text("valid"));
             c.expectEcho("valid");
+            c.send(concat(masked(true, 0, op, utf8("reserved")), ping("no pong")));
             c.expectClose(1002);
         }
     }
@@ -414,8 +436,9 @@ class ServerConformanceTest {
     @ValueSource(ints = {0xB, 0xC, 0xD, 0xE, 0xF})
     void case_4_2_reservedControlOpcode(int op) throws Exception {
         try (RawWsClient c = open()) {
-            c.send(concat(text("valid"), masked(true, 0, op, utf8("reserved")), ping("no pong")));
+            c.send(text("valid"));
             c.expectEcho("valid");
+            c.send(concat(masked(true, 0, op, utf8("reserved")), ping("no pong")));
             c.expectClose(1002);
         }
     }
@@ -514,8 +537,9 @@ class ServerConformanceTest {
     @Test
     void case_5_12_continuationAfterFinishedMessageIs1002() throws Exception {
         try (RawWsClient c = open()) {
-            c.send(concat(masked(false, 0, TEXT, utf8("a")), masked(true, 0, CONT, utf8("b")), masked(true, 0, CONT, utf8("c"))));
+            c.send(concat(masked(false, 0, TEXT, utf8("a")), masked(true, 0, CONT, utf8("b"))));
             c.expectEcho("ab");
+            c.send(masked(true, 0, CONT, utf8("c")));
             c.expectClose(1002);
         }
     }
@@ -537,7 +561,7 @@ class ServerConformanceTest {
             c.send(concat(masked(false, 0, TEXT, utf8("never")), masked(true, 0, CLOSE, Wire.closePayload(1000, ""))));
             c.expectClose(1000);
         }
-        assertEquals(1000, serverClosed().code());
+        assertServerClosed(1000, null);
     }
 
     @Test
@@ -801,8 +825,9 @@ class ServerConformanceTest {
     @Test
     void case_6_16_validMessageBeforeInvalidIsEchoed() throws Exception {
         try (RawWsClient c = open()) {
-            c.send(concat(masked(true, 0, TEXT, hex("e2 82 ac")), masked(true, 0, TEXT, hex("e2 82"))));
+            c.send(masked(true, 0, TEXT, hex("e2 82 ac")));
             c.expectEcho("€");
+            c.send(masked(true, 0, TEXT, hex("e2 82")));
             c.expectClose(1007);
         }
     }
@@ -817,7 +842,7 @@ class ServerConformanceTest {
             c.close(1000, "");
             c.expectClose(1000);
         }
-        assertEquals(new Closed(1000, ""), serverClosed());
+        assertServerClosed(1000, "");
     }
 
     @Test
@@ -826,7 +851,7 @@ class ServerConformanceTest {
             c.send(concat(masked(true, 0, CLOSE, Wire.closePayload(1000, "")), masked(true, 0, CLOSE, Wire.closePayload(1001, ""))));
             c.expectClose(1000);
         }
-        assertEquals(1000, serverClosed().code());
+        assertServerClosed(1000, null);
     }
 
     @Test
@@ -854,6 +879,10 @@ class ServerConformanceTest {
         }
     }
 
+    /**
+     * Beyond the RFC (Autobahn 7.1.6 is informational): jhv delivers the message before it reads
+     * the close frame, so the echo goes out first.
+     */
     @Test
     void case_7_1_6_bigMessageThenCloseInOneWrite() throws Exception {
         byte[] big = Wire.repeat("BAsd7&jh23", 256 * 1024);
@@ -870,7 +899,7 @@ class ServerConformanceTest {
             c.send(masked(true, 0, CLOSE, new byte[0]));
             c.expectClose(1000);
         }
-        assertEquals(1005, serverClosed().code());
+        assertServerClosed(1005, null);
     }
 
     @Test
@@ -884,7 +913,7 @@ class ServerConformanceTest {
             c.close(1000, "bye now");
             c.expectClose(1000);
         }
-        assertEquals(new Closed(1000, "bye now"), serverClosed());
+        assertServerClosed(1000, "bye now");
     }
 
     @Test
@@ -894,7 +923,7 @@ class ServerConformanceTest {
             c.close(1000, reason);
             c.expectClose(1000);
         }
-        assertEquals(new Closed(1000, reason), serverClosed());
+        assertServerClosed(1000, reason);
     }
 
     @Test
@@ -913,7 +942,7 @@ class ServerConformanceTest {
             c.close(1000, "κόσμε ✓ \uD83D\uDE00");
             c.expectClose(1000);
         }
-        assertEquals(new Closed(1000, "κόσμε ✓ \uD83D\uDE00"), serverClosed());
+        assertServerClosed(1000, "κόσμε ✓ \uD83D\uDE00");
     }
 
     @Test
@@ -922,7 +951,7 @@ class ServerConformanceTest {
             c.sendByteByByte(masked(true, 0, CLOSE, Wire.closePayload(1001, "going")));
             c.expectClose(1001);
         }
-        assertEquals(new Closed(1001, "going"), serverClosed());
+        assertServerClosed(1001, "going");
     }
 
     @Test
@@ -942,7 +971,7 @@ class ServerConformanceTest {
             c.close(code, "code " + code);
             c.expectClose(code);
         }
-        assertEquals(new Closed(code, "code " + code), serverClosed());
+        assertServerClosed(code, "code " + code);
     }
 
     @ParameterizedTest(name = "case_7_9: invalid code {0}")
@@ -957,7 +986,7 @@ class ServerConformanceTest {
             c.send(text("hi"));
             c.expectEcho("hi");
         }
-        assertEquals(1006, serverClosed().code());
+        assertServerClosed(1006, null);
     }
 
     @Test
@@ -966,7 +995,7 @@ class ServerConformanceTest {
         c.send(masked(false, 0, TEXT, utf8("half a message")));
         c.socket.setSoLinger(true, 0);
         c.close();
-        assertEquals(1006, serverClosed().code());
+        assertServerClosed(1006, null);
     }
 
     @Test
@@ -975,7 +1004,7 @@ class ServerConformanceTest {
         byte[] f = masked(true, 0, BINARY, new byte[1000]);
         c.send(Wire.slice(f, 0, 100));
         c.close();
-        assertEquals(1006, serverClosed().code());
+        assertServerClosed(1006, null);
     }
 
     @Test
@@ -988,7 +1017,7 @@ class ServerConformanceTest {
             c.close(4001, "agreed");
             c.expectTcpClosed();
         }
-        assertEquals(new Closed(4001, "agreed"), serverClosed());
+        assertServerClosed(4001, "agreed");
     }
 
     @Test
@@ -1001,7 +1030,7 @@ class ServerConformanceTest {
             c.close(1000, "");
             c.expectTcpClosed();
         }
-        assertEquals(1000, serverClosed().code());
+        assertServerClosed(1000, null);
     }
 
     @Test
@@ -1012,7 +1041,7 @@ class ServerConformanceTest {
             assertEquals(1001, e.closeCode());
             c.expectTcpClosed(); // closeTimeout 2 s < read timeout 5 s
         }
-        assertEquals(1006, serverClosed().code());
+        assertServerClosed(1006, null);
     }
 
     // ================================================================== 9 limits
@@ -1202,15 +1231,15 @@ class ServerConformanceTest {
 
     @Test
     void case_12_5_contextTakeoverAcrossMessages() throws Exception {
-        byte[] m = Wire.repeat("the same message again and again, ", 3000);
+        byte[] m = Wire.random(3000, 125); // incompressible alone: only a reference to the earlier message shrinks it
         try (RawWsClient c = openDeflate("/echo", PMD)) {
             int first = 0;
             for (int i = 0; i < 10; i++) {
                 byte[] z = c.pmd.out.compress(m);
                 if (i == 0) first = z.length;
                 else assertTrue(z.length < first / 2, "the test's own deflater should refer back to the earlier message");
-                c.send(masked(true, RSV1, TEXT, z));
-                c.expectEcho(TEXT, m);
+                c.send(masked(true, RSV1, BINARY, z));
+                c.expectEcho(BINARY, m);
             }
         }
     }
@@ -1353,7 +1382,7 @@ class ServerConformanceTest {
 
     @Test
     void case_12_19_serverContextTakeoverShrinksRepeats() throws Exception {
-        byte[] m = Wire.random(4000, 19); // incompressible on its own, but repeated
+        byte[] m = Wire.random(1000, 19); // incompressible on its own, but repeated
         try (RawWsClient c = openDeflate("/echo", PMD)) {
             c.send(masked(true, 0, BINARY, m));
             Event first = c.expectEcho(BINARY, m);
