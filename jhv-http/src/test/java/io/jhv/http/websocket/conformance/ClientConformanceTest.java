@@ -101,7 +101,7 @@ class ClientConformanceTest {
 
         @Override
         public void onMessage(WebSocket ws, Message m) {
-            ws.send(m);
+            if (ws.isOpen()) ws.send(m); // a send after a close started throws
         }
 
         @Override
@@ -847,6 +847,14 @@ class ClientConformanceTest {
         peer.send(frame(true, RSV1, TEXT, fin.compressFinal(m)));
         peer.expectEcho(TEXT, m);
         fin.end();
+    }
+
+    /** RFC 7692 7.2.3.4's own example payload from the server: "Hello" in a BFINAL block. */
+    @Test
+    void case_12_12_2_rfcExampleFinalBlockHello() throws Exception {
+        openDeflate(DEFAULT, PMD + "; server_no_context_takeover");
+        peer.send(frame(true, RSV1, TEXT, hex("f3 48 cd c9 c9 07 00 00")));
+        peer.expectEcho("Hello");
     }
 
     @Test

@@ -104,7 +104,7 @@ class ServerConformanceTest {
                     return;
                 }
             }
-            ws.send(m);
+            if (ws.isOpen()) ws.send(m); // a send after a close started throws
         }
 
         @Override
@@ -1312,6 +1312,24 @@ class ServerConformanceTest {
                 c.expectEcho(TEXT, m);
             }
             fin.end();
+        }
+    }
+
+    /** RFC 7692 7.2.3.4's own example: "Hello" in a DEFLATE block with BFINAL set, then an empty stored block's 0x00. */
+    @Test
+    void case_12_11_2_rfcExampleFinalBlockHello() throws Exception {
+        try (RawWsClient c = openDeflate("/echo", PMD + "; client_no_context_takeover")) {
+            c.send(masked(true, RSV1, TEXT, hex("f3 48 cd c9 c9 07 00 00")));
+            c.expectEcho("Hello");
+        }
+    }
+
+    /** RFC 7692 7.2.3.1's example: "Hello" compressed with a sync flush, tail removed. */
+    @Test
+    void case_12_11_3_rfcExampleSyncFlushHello() throws Exception {
+        try (RawWsClient c = openDeflate("/echo", PMD)) {
+            c.send(masked(true, RSV1, TEXT, hex("f2 48 cd c9 c9 07 00")));
+            c.expectEcho("Hello");
         }
     }
 

@@ -260,7 +260,11 @@ final class Wire {
             return Arrays.copyOf(all, all.length - 4);
         }
 
-        /** Compresses with a final block (BFINAL=1, RFC 7692 section 7.2.3.4) instead of a sync flush. */
+        /**
+         * Compresses with a final block (BFINAL=1) instead of a sync flush, then, as RFC 7692 7.2.1 and
+         * the example of 7.2.3.4 have it, an empty stored block whose {@code 00 00 ff ff} is removed:
+         * the payload is the final block and one {@code 0x00} octet.
+         */
         byte[] compressFinal(byte[] message) {
             deflater.setInput(message);
             deflater.finish();
@@ -271,6 +275,7 @@ final class Wire {
                 out.write(buf, 0, n);
             }
             deflater.reset();
+            out.write(0);
             return out.toByteArray();
         }
 
