@@ -41,6 +41,14 @@ final class RawWsClient extends RawEndpoint {
         return c;
     }
 
+    /** Writes {@code head} as given (an HTTP request head, CRLF lines) and reads the response head. */
+    RawWsClient request(String head) throws IOException {
+        headers.clear();
+        send(head.getBytes(StandardCharsets.ISO_8859_1));
+        readHead();
+        return this;
+    }
+
     /** Writes a valid upgrade request and reads the response head; sets status, headers and pmd. */
     RawWsClient handshake(String path, String... extraHeaders) throws IOException {
         String key = Wire.newKey();

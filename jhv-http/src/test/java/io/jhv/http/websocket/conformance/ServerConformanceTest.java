@@ -146,6 +146,9 @@ class ServerConformanceTest {
                 .ws("/smwb", base.toBuilder().serverMaxWindowBits(10).build(), echo)
                 .ws("/nocomp", base.toBuilder().compression(false).build(), echo)
                 .ws("/everything", base.toBuilder().compressionThreshold(0).build(), echo)
+                .ws("/proto", base.toBuilder().subprotocols("chat.v2", "chat.v1").build(), echo)
+                .ws("/origin", base.toBuilder().originCheck("https://good.example"::equals).build(), echo)
+                .get("/plain", (req, res) -> res.text("plain"))
                 .start();
         port = server.port();
     }
@@ -213,6 +216,147 @@ class ServerConformanceTest {
 
     static byte[] ping(String s) {
         return masked(true, 0, PING, utf8(s));
+    }
+
+    // ================================================================== 0 opening handshake (RFC 6455 4.2)
+
+    static String upgrade(String path, String... lines) {
+        StringBuilder r = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        for (String l : lines) r.append(l).append("\r\n");
+        return r.append("\r\n").toString();
+    }
+
+    static final String UPGRADE = "Upgrade: websocket", CONNECTION = "Connection: Upgrade", VERSION = "Sec-WebSocket-Version: 13";
+
+    RawWsClient raw(String request) throws IOException {
+        return RawWsClient.tcp(port).request(request);
+    }
+
+    @Test
+    void case_0_1_validHandshakeAccepted() throws Exception {
+        String key = Wire.newKey();
+        try (RawWsClient c = raw(upgrade("/echo", UPGRADE, CONNECTION, VERSION, "Sec-WebSocket-Key: " + key))) {
+            assertEquals(101, c.status);
+            assertEquals("websocket", c.headers.get("upgrade").toLowerCase(java.util.Locale.ROOT));
+            assertTrue(c.headers.get("connection").toLowerCase(java.util.Locale.ROOT).contains("upgrade"));
+            assertEquals(Wire.acceptFor(key), c.headers.get("sec-websocket-accept"));
+            assertNull(c.headers.get("sec-websocket-extensions"), "nothing offered, nothing agreed");
+            assertNull(c.headers.get("sec-websocket-protocol"));
+            c.send(text("after the handshake"));
+            c.expectEcho("after the handshake");
+        }
+    }
+
+    @Test
+    void case_0_2_headerTokensCaseInsensitive() throws Exception {
+        try (RawWsClient c = raw(upgrade("/echo", "upgrade: WebSocket", "connection: keep-alive, UPGRADE", VERSION,
+                "sec-websocket-key: " + Wire.newKey()))) {
+            assertEquals(101, c.status);
+        }
+    }
+
+    @ParameterizedTest(name = "case_0_3: key {0} -> 400")
+    @ValueSource(strings = {"", "not base64!", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "AAECAwQFBgcICQoLDA0O"})
+    void case_0_3_badKeyIs400(String key) throws Exception {
+        try (RawWsClient c = raw(upgrade("/echo", UPGRADE, CONNECTION, VERSION, "Sec-WebSocket-Key: " + key))) {
+            assertEquals(400, c.status);
+        }
+    }
+
+    @Test
+    void case_0_4_missingKeyIs400() throws Exception {
+        try (RawWsClient c = raw(upgrade("/echo", UPGRADE, CONNECTION, VERSION))) {
+            assertEquals(400, c.status);
+        }
+    }
+
+    @Test
+    void case_0_5_connectionWithoutUpgradeTokenIs400() throws Exception {
+        try (RawWsClient c = raw(upgrade("/echo", UPGRADE, "Connection: keep-alive", VERSION, "Sec-WebSocket-Key: " + Wire.newKey()))) {
+            assertEquals(400, c.status);
+        }
+    }
+
+    @ParameterizedTest(name = "case_0_6: version {0} -> 426")
+    @ValueSource(strings = {"8", "12", "14", "x"})
+    void case_0_6_otherVersionIs426WithVersion13(String version) throws Exception {
+        try (RawWsClient c = raw(upgrade("/echo", UPGRADE, CONNECTION, "Sec-WebSocket-Version: " + version, "Sec-WebSocket-Key: " + Wire.newKey()))) {
+            assertEquals(426, c.status);
+            assertEquals("13", c.headers.get("sec-websocket-version"));
+        }
+    }
+
+    @Test
+    void case_0_7_plainGetIs426WithUpgrade() throws Exception {
+        try (RawWsClient c = raw(upgrade("/echo"))) {
+            assertEquals(426, c.status);
+            assertEquals("websocket", c.headers.get("upgrade").toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    @Test
+    void case_0_8_subprotocolServersPreferenceAmongOffered() throws Exception {
+        try (RawWsClient c = open("/proto", "Sec-WebSocket-Protocol: chat.v1, chat.v2")) {
+            assertEquals("chat.v2", c.headers.get("sec-websocket-protocol"));
+        }
+        try (RawWsClient c = open("/proto", "Sec-WebSocket-Protocol: other, chat.v1")) {
+            assertEquals("chat.v1", c.headers.get("sec-websocket-protocol"));
+        }
+    }
+
+    @Test
+    void case_0_9_noCommonSubprotocolNoHeader() throws Exception {
+        try (RawWsClient c = open("/proto", "Sec-WebSocket-Protocol: other")) {
+            assertNull(c.headers.get("sec-websocket-protocol"));
+            c.send(text("still open"));
+            c.expectEcho("still open");
+        }
+    }
+
+    @Test
+    void case_0_10_originRefusedIs403() throws Exception {
+        try (RawWsClient c = RawWsClient.tcp(port).handshake("/origin", "Origin: https://evil.example")) {
+            assertEquals(403, c.status);
+        }
+        try (RawWsClient c = open("/origin", "Origin: https://good.example")) {
+            assertEquals(101, c.status);
+        }
+    }
+
+    @Test
+    void case_0_11_upgradeAfterKeepAliveRequestOnSameConnection() throws Exception {
+        try (RawWsClient c = RawWsClient.tcp(port)) {
+            c.request("GET /plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            assertEquals(200, c.status);
+            assertEquals("plain", c.readBody());
+            c.handshake("/echo");
+            assertEquals(101, c.status);
+            c.send(text("upgraded mid-stream"));
+            c.expectEcho("upgraded mid-stream");
+        }
+    }
+
+    @Test
+    void case_0_12_framesInTheSameWriteAsTheRequest() throws Exception {
+        String key = Wire.newKey();
+        try (RawWsClient c = RawWsClient.tcp(port)) {
+            c.send(concat(upgrade("/echo", UPGRADE, CONNECTION, VERSION, "Sec-WebSocket-Key: " + key).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1),
+                    text("pipelined"), ping("too")));
+            c.readHead();
+            assertEquals(101, c.status);
+            c.expectEcho("pipelined");
+            c.expectPong(utf8("too"));
+        }
+    }
+
+    @Test
+    void case_0_13_requestWrittenByteByByte() throws Exception {
+        try (RawWsClient c = RawWsClient.tcp(port)) {
+            c.sendByteByByte(upgrade("/echo", UPGRADE, CONNECTION, VERSION, "Sec-WebSocket-Key: " + Wire.newKey())
+                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            c.readHead();
+            assertEquals(101, c.status);
+        }
     }
 
     // ================================================================== 1 framing
