@@ -42,7 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <tr><td>12 (deflate bomb)</td><td>~256 KiB inflating to 256 MiB against a server in a 64 MiB heap (limit 4 MiB): 1009, the
  *     child survives, its heap stays bounded, and it keeps serving; the same bomb in small fragments</td><td>2</td></tr>
  * <tr><td>R (vanishing peers)</td><td>200 clients that vanish without a close frame (FIN, RST, mid-frame, mid-message):
- *     onClose 1006 for each, the server keeps serving, no connection left behind</td><td>1</td></tr>
+ *     onClose 1006 for each, 10 other clients served throughout, a newcomer served after, no connection left behind</td><td>1</td></tr>
  * </table>
  */
 @Timeout(120)
@@ -201,7 +201,9 @@ class RobustnessConformanceTest {
                 })
                 .start();
         List<RawWsClient> clients = new ArrayList<>();
+        List<RawWsClient> stayers = new ArrayList<>();
         try {
+            for (int i = 0; i < 10; i++) stayers.add(RawWsClient.open(server.port(), "/echo")); // they stay through it all
             for (int i = 0; i < n; i++) {
                 RawWsClient c = RawWsClient.open(server.port(), "/echo", "X-Id: " + i);
                 c.text("hello " + i);
@@ -210,6 +212,11 @@ class RobustnessConformanceTest {
             for (int i = 0; i < n; i++) clients.get(i).expectEcho("hello " + i);
             for (int i = 0; i < n; i++) {
                 RawWsClient c = clients.get(i);
+                if (i % 20 == 0) { // the others are served while peers vanish around them
+                    RawWsClient s = stayers.get(i / 20);
+                    s.text("meanwhile " + i);
+                    s.expectEcho("meanwhile " + i);
+                }
                 switch (i % 4) {
                     case 0 -> c.close(); // FIN, no close frame
                     case 1 -> { // RST
@@ -230,7 +237,13 @@ class RobustnessConformanceTest {
             assertTrue(closed.await(30, TimeUnit.SECONDS), () -> "onClose for " + (n - closed.getCount()) + " of " + n);
             assertEquals(n, codes.size());
             assertTrue(codes.values().stream().allMatch(code -> code == 1006), () -> "codes other than 1006: " + codes);
-            // still serving
+            // still serving: the ones that stayed, and a newcomer
+            for (RawWsClient s : stayers) {
+                s.send(Wire.frame(true, 0, BINARY, Wire.random(70000, 7), true));
+                s.expectEcho(BINARY, Wire.random(70000, 7));
+                s.close(1000, "");
+                s.expectClose(1000);
+            }
             try (RawWsClient c = RawWsClient.open(server.port(), "/echo")) {
                 c.text("after the storm");
                 c.expectEcho("after the storm");
@@ -242,6 +255,7 @@ class RobustnessConformanceTest {
             assertEquals(List.of(), server.connections(), "connections left behind");
         } finally {
             for (RawWsClient c : clients) c.close();
+            for (RawWsClient c : stayers) c.close();
         }
     }
 }
