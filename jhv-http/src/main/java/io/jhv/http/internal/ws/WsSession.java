@@ -63,6 +63,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private final String subprotocol;
     /** Told on the loop once the socket is open (the client's connect future). */
     private final Consumer<WsSession> onOpened;
+    /** The server's registry of open sockets (null on the client). */
+    private final io.jhv.http.internal.ServerConfig server;
 
     private Connection conn;
     private EventLoop loop;
@@ -117,7 +119,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private boolean pingOutstanding;
 
     WsSession(WebSocketConfig cfg, WebSocketHandler handler, boolean client, PerMessageDeflate pmd,
-              Handshake handshake, String subprotocol, Consumer<WsSession> onOpened) {
+              Handshake handshake, String subprotocol, Consumer<WsSession> onOpened, io.jhv.http.internal.ServerConfig server) {
         this.cfg = cfg;
         this.handler = handler;
         this.client = client;
@@ -125,6 +127,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         this.handshake = handshake;
         this.subprotocol = subprotocol;
         this.onOpened = onOpened;
+        this.server = server;
     }
 
     /** The engine's view of a socket handed out to users. */
@@ -139,6 +142,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         this.conn = c;
         this.loop = c.loop();
         lastReadNanos = System.nanoTime();
+        if (server != null) server.webSockets.add(this);
         if (!cfg.pingInterval().isZero()) pingTimer = loop.setInterval(cfg.pingInterval(), this::heartbeat);
         if (!cfg.idleTimeout().isZero()) {
             long period = Math.max(10, cfg.idleTimeout().toMillis() / 4);
@@ -151,6 +155,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             return;
         }
         if (onOpened != null && state == OPEN) onOpened.accept(this);
+        if (server != null && server.draining) closeInLoop(CloseCodes.GOING_AWAY, "server shutting down");
     }
 
     @Override
@@ -193,6 +198,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         } catch (Throwable t) {
             reportToLoop(t);
         }
+        if (server != null) server.webSocketClosed(this);
         List<Runnable> hooks = closedHooks;
         closedHooks = null;
         if (hooks != null) for (Runnable h : hooks) {
@@ -912,15 +918,21 @@ public final class WsSession implements WebSocket, ProtocolHandler {
 
     /**
      * A broadcast's message (the array is shared between sockets and not changed): sent unless this
-     * socket has more than {@code maxQueued} queued, in which case it is skipped, or closed with 1008
-     * when {@code closeSlow}. Thread-safe. Returns false if it was not sent (closing or slow).
+     * socket has more than {@code maxQueued} queued, in which case it is skipped, or, when
+     * {@code closeSlow}, dropped (onError hears a {@link WebSocketException} with 1008). Thread-safe. Returns false if it was not sent (closing or slow).
      */
     public boolean sendShared(byte[] payload, boolean text, long maxQueued, boolean closeSlow) {
         if (closeRequested || state != OPEN) return false;
         Runnable task = () -> {
             if (state != OPEN) return;
-            if (conn.queuedBytes() > maxQueued) {
-                if (closeSlow) closeInLoop(CloseCodes.POLICY_VIOLATION, "too slow");
+            long queued = conn.queuedBytes();
+            if (queued > maxQueued) {
+                if (closeSlow) {
+                    // A close frame would wait behind the queue this peer does not drain: drop it.
+                    reportError(new WebSocketException(CloseCodes.POLICY_VIOLATION, "too slow for a broadcast: " + queued + " bytes queued, the bound is " + maxQueued));
+                    closeRequested = true;
+                    conn.abort();
+                }
                 return;
             }
             sendMessage(text ? OP_TEXT : OP_BINARY, payload, 0, payload.length);
