@@ -57,7 +57,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * checks round trips, that every client frame is masked, and the close codes the client sends.
  *
  * <table>
- * <caption>Cases per section (results against the engine of a591108)</caption>
+ * <caption>Cases per section (results against the engine of a591108, again at bbd0b31)</caption>
  * <tr><th>Section</th><th>What</th><th>Cases</th><th>Pass</th></tr>
  * <tr><td>0</td><td>opening handshake: request validity, Sec-WebSocket-Accept wrong/missing, non-101 statuses
  *     ({@code WebSocketHandshakeException.status()}), Upgrade/Connection, unoffered extension or subprotocol,

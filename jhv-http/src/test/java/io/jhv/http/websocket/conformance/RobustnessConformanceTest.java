@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Robustness cases in the conformance suite's style, against the jhv server with raw clients.
  *
  * <table>
- * <caption>Cases (all 11 pass against the engine of a591108)</caption>
+ * <caption>Cases (all 11 pass against the engine of a591108 and bbd0b31)</caption>
  * <tr><th>Section</th><th>What</th><th>Cases</th></tr>
  * <tr><td>9 (limits)</td><td>a message exactly at maxMessageSize passes, one byte over gets 1009: text, binary,
  *     compressed, fragmented</td><td>8</td></tr>

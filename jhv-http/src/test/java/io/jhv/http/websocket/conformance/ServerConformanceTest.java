@@ -58,7 +58,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *
  * <p>Case names are {@code case_<section>_<n>_<what>}; parameterized cases count once per argument.
  * <table>
- * <caption>Cases per section (results against the engine of a591108)</caption>
+ * <caption>Cases per section (results against the engine of a591108, again at bbd0b31)</caption>
  * <tr><th>Section</th><th>What</th><th>Cases</th><th>Pass</th></tr>
  * <tr><td>0</td><td>opening handshake: 101 and accept, case-insensitive tokens, bad/missing key 400, version 426
  *     with {@code Sec-WebSocket-Version: 13}, plain GET 426, subprotocol choice, origin 403, upgrade after a
