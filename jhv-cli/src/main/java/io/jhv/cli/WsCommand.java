@@ -345,6 +345,10 @@ final class WsCommand {
                     }
                     if (parts.length > 1) reason = parts[1];
                 }
+                if (!CloseCodes.isValid(code)) {
+                    err.println("hv ws: /close: code " + code + " may not be sent (1000-1003, 1007-1014, 3000-4999)");
+                    return true;
+                }
                 try {
                     weClosed.set(true);
                     ws.close(code, reason);
