@@ -21,6 +21,8 @@ import java.io.PrintStream;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -49,7 +51,7 @@ import java.util.regex.Pattern;
  */
 final class WsCommand {
     static final String USAGE = "hv ws URL [--echo] [--header 'Name: value']... [--subprotocol NAME]... [--no-deflate]\n"
-            + "                [--insecure] [--connect-timeout 10s] [--max-message 64M]";
+            + "                [--ca FILE | --insecure] [--connect-timeout 10s] [--max-message 64M]";
 
     static final String HELP = """
             usage: %s
@@ -70,6 +72,9 @@ final class WsCommand {
               --header 'Name: value' add a header to the upgrade request (repeatable)
               --subprotocol NAME     offer a subprotocol (repeatable, in order of preference)
               --no-deflate           do not offer permessage-deflate compression
+              --ca FILE              wss: trust the CA certificates in this PEM file (for example
+                                     the development certificate hv httpd generates) instead of
+                                     the JDK's
               --insecure             wss: accept any certificate and host name (testing only)
               --connect-timeout T    limit for connecting and for the handshake, each
                                      (default 10s; '500ms', '5s' or a number of seconds)
@@ -95,10 +100,10 @@ final class WsCommand {
 
     /** The options of a run. */
     record Options(String url, boolean echo, List<String[]> headers, List<String> subprotocols, boolean deflate,
-                   boolean insecure, Duration connectTimeout, int maxMessage) {}
+                   boolean insecure, Path ca, Duration connectTimeout, int maxMessage) {}
 
     static Options parse(String[] argv) {
-        Args a = Args.parse(argv, 1, Set.of("header", "subprotocol", "connect-timeout", "max-message"),
+        Args a = Args.parse(argv, 1, Set.of("header", "subprotocol", "connect-timeout", "max-message", "ca"),
                 Set.of("help", "echo", "no-deflate", "insecure"), 1);
         if (a.has("help")) return null;
         if (a.operands().isEmpty()) throw new Args.UsageException("hv ws needs a URL (ws://host:port/path or wss://...)");
@@ -114,7 +119,10 @@ final class WsCommand {
         }
         Duration timeout = duration(a.get("connect-timeout", "10s"), "--connect-timeout");
         int max = (int) HttpdConfig.size(a.get("max-message", "64M"), 125, Integer.MAX_VALUE - 1024, "--max-message");
-        return new Options(url, a.has("echo"), headers, subprotocols, !a.has("no-deflate"), a.has("insecure"), timeout, max);
+        Path ca = a.has("ca") ? Path.of(a.get("ca", null)) : null;
+        if (ca != null && a.has("insecure")) throw new Args.UsageException("--ca and --insecure do not go together");
+        if (ca != null && !Files.isReadable(ca)) throw new Args.UsageException("--ca: cannot read " + ca);
+        return new Options(url, a.has("echo"), headers, subprotocols, !a.has("no-deflate"), a.has("insecure"), ca, timeout, max);
     }
 
     /** {@code Name: value} into its two parts. */
@@ -167,6 +175,13 @@ final class WsCommand {
         }
         client.config(cb.build()).handler(session).connectTimeout(o.connectTimeout()).handshakeTimeout(o.connectTimeout());
         for (String[] h : o.headers()) client.header(h[0], h[1]);
+        if (o.ca() != null) {
+            try {
+                client.tls(TlsConfig.client().trust(o.ca()).build());
+            } catch (RuntimeException e) {
+                throw new Args.UsageException("--ca " + o.ca() + ": " + e.getMessage());
+            }
+        }
         if (o.insecure()) {
             if (o.url().regionMatches(true, 0, "wss:", 0, 4)) {
                 client.tls(TlsConfig.client().trustAll().build());
@@ -430,7 +445,7 @@ final class WsCommand {
         }
         if (e instanceof ConnectException) return "connection refused" + (e.getMessage() != null ? " (" + e.getMessage() + ")" : "");
         if (e instanceof UnknownHostException) return "unknown host " + e.getMessage();
-        if (e instanceof javax.net.ssl.SSLException) return "TLS failed: " + e.getMessage() + " (--insecure skips the certificate check)";
+        if (e instanceof javax.net.ssl.SSLException) return "TLS failed: " + e.getMessage() + " (--ca FILE trusts a certificate, --insecure skips the check)";
         String m = e.getMessage();
         return e.getClass().getSimpleName() + (m != null ? ": " + m : "");
     }

@@ -18,6 +18,7 @@ import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -385,9 +386,12 @@ class WsCommandTest {
     @Test
     void wssNeedsTrustOrInsecure() throws Exception {
         WsPeer server = new WsPeer();
+        WsPeer server2 = new WsPeer();
+        SelfSignedCertificate cert = SelfSignedCertificate.generate("localhost");
         HttpServer s = HttpServer.create("127.0.0.1", 0).threads(1)
-                .https("127.0.0.1", 0, TlsConfig.server().certificate(SelfSignedCertificate.generate("localhost")).build())
+                .https("127.0.0.1", 0, TlsConfig.server().certificate(cert).build())
                 .ws("/peer", server)
+                .ws("/peer2", server2)
                 .start();
         servers.add(s);
         String wss = "wss://127.0.0.1:" + s.httpsPort() + "/peer";
@@ -403,6 +407,21 @@ class WsCommandTest {
         ws.close();
         assertEquals(0, hv.awaitExit(), hv.err());
         assertTrue(hv.err().contains("not checked"), hv.err());
+
+        // --ca: the certificate is trusted, and checked for the host name connected to
+        Path pem = cert.writeTo(java.nio.file.Files.createTempDirectory("hv-ws-test-ca")).certificate();
+        try {
+            Run trusted = new Run("--echo", "--ca", pem.toString(), "wss://localhost:" + s.httpsPort() + "/peer2");
+            WebSocket ws2 = server2.socket();
+            ws2.send("trusted");
+            assertEquals("trusted", server2.nextText());
+            ws2.close();
+            assertEquals(0, trusted.awaitExit(), trusted.err());
+            assertUsage("--ca and --insecure", "wss://localhost/", "--ca", pem.toString(), "--insecure");
+            assertUsage("cannot read", "wss://localhost/", "--ca", pem + ".missing");
+        } finally {
+            HttpdCommand.deleteTree(pem.getParent());
+        }
     }
 
     @Test
