@@ -126,6 +126,46 @@ class HttpdWebSocketTest {
         assertTrue(peer2.socket().isCompressed());
     }
 
+    /**
+     * A frame announcing more than 64 MiB is refused with 1009 as soon as its header arrives (the
+     * payload is never sent), on a raw socket, so the test does not need 64 MiB of data.
+     */
+    @Test
+    void echoRefusesAFrameAbove64MiBFromItsHeader() throws Exception {
+        HttpdCommand.Running r = start();
+        try (java.net.Socket sock = new java.net.Socket("127.0.0.1", r.port())) {
+            sock.setSoTimeout(10_000);
+            java.io.OutputStream out = sock.getOutputStream();
+            java.io.InputStream in = sock.getInputStream();
+            out.write(("GET /ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int b = in.read();
+                assertTrue(b >= 0, "connection closed during the handshake: " + head);
+                head.append((char) b);
+            }
+            assertTrue(head.toString().startsWith("HTTP/1.1 101"), head.toString());
+            assertTrue(head.toString().contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), head.toString());
+            // exactly 64 MiB would be accepted: announce one byte more (masked binary frame, 64-bit length)
+            long length = DemoWebSockets.ECHO_MAX_MESSAGE + 1L;
+            java.nio.ByteBuffer frame = java.nio.ByteBuffer.allocate(14);
+            frame.put((byte) 0x82).put((byte) (0x80 | 127)).putLong(length).putInt(0x01020304);
+            out.write(frame.array());
+            out.flush();
+            int b0 = in.read(), b1 = in.read();
+            assertEquals(0x88, b0, "a close frame");
+            assertTrue(b1 >= 2 && b1 <= 125, "close payload length " + b1);
+            int code = (in.read() << 8) | in.read();
+            assertEquals(1009, code, "message too big");
+        }
+        // the route still serves normal sockets
+        WsPeer peer = connect("ws://127.0.0.1:" + r.port() + "/ws/echo");
+        peer.socket().send("after the refusal");
+        assertEquals("after the refusal", peer.nextText());
+    }
+
     @Test
     void echoAndChatOverWss() throws Exception {
         io.jhv.core.tls.SelfSignedCertificate.PemFiles files =
