@@ -58,10 +58,18 @@ class WsPeer implements WebSocketHandler {
         return opened.get(10, TimeUnit.SECONDS);
     }
 
+    /** The next message (20 s at most); fails at once, saying how, if the socket closed with none left. */
     Object next() throws InterruptedException {
-        Object m = messages.poll(20, TimeUnit.SECONDS);
-        assertNotNull(m, "no message within 20 s");
-        return m;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            Object m = messages.poll(50, TimeUnit.MILLISECONDS);
+            if (m != null) return m;
+            if (closed.isDone() && messages.isEmpty()) {
+                throw new AssertionError("no message: the socket closed with " + closed.join() + (error != null ? " after " + error : ""));
+            }
+        }
+        assertNotNull(null, "no message within 20 s");
+        return null;
     }
 
     String nextText() throws InterruptedException {
