@@ -46,7 +46,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link WebSocketClient} in the test: the jhv client's message must show on the page (as text, not
  * HTML), and the message sent from the page's form must reach the jhv client. The test drives and
  * reads the page over the DevTools protocol (the JDK's WebSocket client, so the browser's side is
- * not checked with the code under test) and saves a screenshot as {@code target/browser-chat.png}.
+ * not checked with the code under test) and saves a screenshot as {@code target/browser-chat.png} (over HTTPS and wss:
+ * {@code target/browser-chat-wss.png}).
  */
 @Timeout(180)
 class BrowserChatTest {
@@ -79,17 +80,36 @@ class BrowserChatTest {
 
     @Test
     void chromiumChatsWithAJhvClient() throws Exception {
+        chat(false, "browser-chat.png");
+    }
+
+    /**
+     * The page over HTTPS, so the browser's socket is {@code wss://} (the test's certificate is not
+     * one Chromium trusts: it is told to ignore certificate errors), in the same room as the jhv
+     * client on plain {@code ws://}.
+     */
+    @Test
+    void chromiumChatsOverWssWithAJhvClientOnWs() throws Exception {
+        chat(true, "browser-chat-wss.png");
+    }
+
+    private void chat(boolean https, String screenshot) throws Exception {
         Path chromium = chromium();
         assertNotNull(chromium, "chromium is not installed: ./test installs it (apt-get install chromium)");
 
-        // hv httpd with the demo site
-        Args a = Args.parse(new String[] {"httpd", "--port", "0", "--host", "127.0.0.1", "--threads", "1"}, 1,
-                Set.of("port", "host", "threads"), Set.of());
+        // hv httpd with the demo site (and HTTPS with a throw-away certificate)
+        List<String> flags = new ArrayList<>(List.of("httpd", "--port", "0", "--host", "127.0.0.1", "--threads", "1"));
+        if (https) {
+            io.jhv.core.tls.SelfSignedCertificate.PemFiles pem =
+                    io.jhv.core.tls.SelfSignedCertificate.generate("localhost").writeTo(tmp.resolve("certs"));
+            flags.addAll(List.of("--https-port", "0", "--cert", pem.certificate().toString(), "--key", pem.privateKey().toString()));
+        }
+        Args a = Args.parse(flags.toArray(new String[0]), 1, Set.of("port", "host", "threads", "https-port", "cert", "key"), Set.of());
         HttpdConfig c = HttpdCommand.configure(a);
         c.uploadDir = Files.createDirectories(tmp.resolve("uploads"));
         HttpdCommand.Running httpd = HttpdCommand.start(c, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         cleanup.add(httpd);
-        String site = "http://127.0.0.1:" + httpd.port();
+        String site = https ? "https://127.0.0.1:" + httpd.server.httpsPort() : "http://127.0.0.1:" + httpd.port();
 
         // the jhv member of the room
         WsPeer jhv = new WsPeer();
@@ -102,7 +122,7 @@ class BrowserChatTest {
         assertTrue(jhv.nextText().contains("\"welcome\""));
 
         // the browser, on the chat page
-        Browser browser = Browser.start(chromium, tmp);
+        Browser browser = Browser.start(chromium, tmp, https);
         cleanup.add(browser);
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         cleanup.add(() -> {
@@ -146,8 +166,9 @@ class BrowserChatTest {
         byte[] png = Base64.getDecoder().decode((String) shot.get("data"));
         assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', "a PNG");
         Path target = Files.createDirectories(Path.of("target"));
-        Files.write(target.resolve("browser-chat.png"), png);
-        System.out.println("screenshot: " + target.resolve("browser-chat.png").toAbsolutePath());
+        Files.write(target.resolve(screenshot), png);
+        System.out.println("screenshot: " + target.resolve(screenshot).toAbsolutePath());
+        if (https) assertEquals("https:", page.eval("location.protocol"), "the page and its socket used TLS");
 
         // the page leaves: the jhv client is told
         page.eval("document.getElementById('leave').click(), true");
@@ -172,13 +193,14 @@ class BrowserChatTest {
             this.profile = profile;
         }
 
-        static Browser start(Path chromium, Path dir) throws IOException {
+        static Browser start(Path chromium, Path dir, boolean ignoreCertificateErrors) throws IOException {
             Path profile = Files.createDirectories(dir.resolve("chromium-profile"));
             Path log = dir.resolve("chromium.log");
             List<String> cmd = new ArrayList<>();
             cmd.add(chromium.toString());
             cmd.addAll(CHROMIUM_FLAGS);
             cmd.add("--user-data-dir=" + profile);
+            if (ignoreCertificateErrors) cmd.add("--ignore-certificate-errors");
             cmd.add("about:blank");
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
