@@ -404,13 +404,19 @@ final class WsCommand {
         int report(Closed c) {
             String what = c.code() + (c.reason() != null && !c.reason().isEmpty() ? " " + c.reason() : "");
             if (echo) err.println("hv ws: echoed " + messages.get() + " message(s), " + bytes.get() + " bytes");
-            if (c.code() == CloseCodes.ABNORMAL) {
-                err.println("hv ws: the connection ended without a close handshake"
-                        + (error.get() != null ? " (" + describe(error.get()) + ")" : ""));
+            Throwable e = error.get();
+            if (e instanceof io.jhv.http.websocket.WebSocketException w && !(e instanceof WebSocketHandshakeException)
+                    && w.closeCode() != CloseCodes.ABNORMAL && CloseCodes.isValid(w.closeCode())) {
+                // a protocol error or a limit: hv sent this code and ignored what came after
+                err.println("hv ws: closed with " + w.closeCode() + " after an error: " + w.getMessage());
                 return 1;
             }
-            if (error.get() != null) {
-                err.println("hv ws: closed after an error; the server's close code: " + what);
+            if (c.code() == CloseCodes.ABNORMAL) {
+                err.println("hv ws: the connection ended without a close handshake" + (e != null ? " (" + describe(e) + ")" : ""));
+                return 1;
+            }
+            if (e != null) {
+                err.println("hv ws: closed after an error (" + describe(e) + "); the server's close code: " + what);
                 return 1;
             }
             if (weClosed.get()) {

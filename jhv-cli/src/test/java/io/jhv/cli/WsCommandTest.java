@@ -233,7 +233,7 @@ class WsCommandTest {
         assertEquals("one", server.nextText());
         ws.abort(); // the TCP connection ends without a close frame
         assertEquals(1, hv.awaitExit(), hv.err());
-        assertTrue(hv.err().contains("without a close handshake"), hv.err());
+        assertTrue(hv.err().contains("hv ws: the connection ended without a close handshake"), hv.err());
     }
 
     @Test
@@ -301,6 +301,24 @@ class WsCommandTest {
         hv.stdin.line("/close 4001 see you later");
         assertEquals(0, hv.awaitExit(), hv.err());
         assertEquals("4001 see you later", server.awaitClose());
+    }
+
+    @Test
+    void aMessageAboveMaxMessageClosesWith1009AndExitsOne() throws Exception {
+        WsPeer server = new WsPeer();
+        HttpServer s = server(server);
+        Run hv = new Run("--max-message", "1K", "--no-deflate", url(s, "/peer"));
+        WebSocket ws = server.socket();
+        ws.send("x".repeat(1024));
+        hv.awaitOutLines(1);
+        ws.ping("are you alive".getBytes(StandardCharsets.UTF_8));
+        hv.awaitErr("ping received (13 bytes), pong sent");
+        assertEquals("are you alive", server.pongs.poll(10, TimeUnit.SECONDS));
+        ws.send("y".repeat(1025));
+        assertEquals(1, hv.awaitExit(), hv.err());
+        assertEquals("1009", server.awaitClose().substring(0, 4), "hv ws refused the message as too big");
+        assertTrue(hv.err().contains("hv ws: closed with 1009 after an error: "), hv.err());
+        assertEquals(1, hv.out().lines().count(), "the big message was not printed: " + hv.out().length() + " chars");
     }
 
     @Test
