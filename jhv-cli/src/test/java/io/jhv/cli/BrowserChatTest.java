@@ -202,8 +202,10 @@ class BrowserChatTest {
             cmd.add("--user-data-dir=" + profile);
             if (ignoreCertificateErrors) cmd.add("--ignore-certificate-errors");
             cmd.add("about:blank");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            pb.environment().put("TMPDIR", dir.toString()); // its singleton socket directory goes with the test's files
+            Process p = pb.start();
             return new Browser(p, log, profile);
         }
 
