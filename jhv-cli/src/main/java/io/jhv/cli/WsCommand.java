@@ -190,7 +190,26 @@ final class WsCommand {
                 err.println("hv ws: --insecure has no effect on ws:// (no TLS)");
             }
         }
+        // Ctrl-C (SIGINT) or SIGTERM: say 1001 to the server and wait a little for its answer. The
+        // hook is in place before connecting, so a signal right after the handshake is not missed.
         Thread shutdown = null;
+        if (hook) {
+            shutdown = new Thread(() -> {
+                WebSocket open = client.webSocket();
+                if (open != null && open.isOpen()) {
+                    session.weClosed.set(true);
+                    try {
+                        open.close(CloseCodes.GOING_AWAY, "hv ws interrupted");
+                        session.closed.get(2, TimeUnit.SECONDS);
+                    } catch (Exception ignored) {
+                        // exiting anyway
+                    }
+                } else {
+                    client.close(); // still connecting: give up
+                }
+            }, "hv-ws-shutdown");
+            Runtime.getRuntime().addShutdownHook(shutdown);
+        }
         try {
             WebSocket ws;
             try {
@@ -212,20 +231,6 @@ final class WsCommand {
                     + (ws.isCompressed() ? " with permessage-deflate" : "")
                     + (o.echo() ? "; echoing every message until the server closes"
                                 : "; lines are sent, Ctrl-D closes (/close [code [reason]], /ping [text])"));
-            if (hook) {
-                shutdown = new Thread(() -> {
-                    if (ws.isOpen()) {
-                        session.weClosed.set(true);
-                        try {
-                            ws.close(CloseCodes.GOING_AWAY, "hv ws interrupted");
-                            session.closed.get(2, TimeUnit.SECONDS);
-                        } catch (Exception ignored) {
-                            // exiting anyway
-                        }
-                    }
-                }, "hv-ws-shutdown");
-                Runtime.getRuntime().addShutdownHook(shutdown);
-            }
             if (!o.echo()) {
                 Thread reader = new Thread(() -> session.readInput(in, ws), "hv-ws-stdin");
                 reader.setDaemon(true); // a blocked read of a terminal must not keep hv alive
