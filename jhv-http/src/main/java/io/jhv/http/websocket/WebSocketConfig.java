@@ -75,6 +75,7 @@ public final class WebSocketConfig {
     public Builder toBuilder() {
         Builder b = new Builder();
         b.maxFrameSize = maxFrameSize;
+        b.maxFrameSizeSet = maxFrameSize != maxMessageSize;
         b.maxMessageSize = maxMessageSize;
         b.compression = compression;
         b.compressionThreshold = compressionThreshold;
@@ -114,6 +115,7 @@ public final class WebSocketConfig {
     /** Builds a {@link WebSocketConfig}. Not thread-safe. */
     public static final class Builder {
         private int maxFrameSize = DEFAULT_MAX_MESSAGE_SIZE;
+        private boolean maxFrameSizeSet;
         private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
         private boolean compression = true;
         private int compressionThreshold = 128;
@@ -134,12 +136,13 @@ public final class WebSocketConfig {
         }
 
         /**
-         * The largest frame payload accepted (default 16 MiB, at most {@link #maxMessageSize}): a
+         * The largest frame payload accepted (default and at most {@link #maxMessageSize}): a
          * bigger one closes with 1009 as soon as its header arrives, before its payload is read.
          */
         public Builder maxFrameSize(int bytes) {
             if (bytes < 125) throw new IllegalArgumentException("maxFrameSize < 125: " + bytes);
             this.maxFrameSize = bytes;
+            this.maxFrameSizeSet = true;
             return this;
         }
 
@@ -264,7 +267,7 @@ public final class WebSocketConfig {
         }
 
         public WebSocketConfig build() {
-            if (maxFrameSize > maxMessageSize) maxFrameSize = maxMessageSize;
+            if (!maxFrameSizeSet || maxFrameSize > maxMessageSize) maxFrameSize = maxMessageSize;
             return new WebSocketConfig(this);
         }
 

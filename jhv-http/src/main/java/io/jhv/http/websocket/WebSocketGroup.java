@@ -9,8 +9,11 @@ import java.util.Set;
 /**
  * A set of sockets to broadcast to (a chat room), which keeps a slow receiver from growing memory
  * without bound: a socket whose queue holds more than {@link #maxQueuedBytes} when a broadcast
- * reaches it is skipped ({@link SlowPolicy#SKIP}: it misses that message) or closed with 1008
- * ({@link SlowPolicy#CLOSE}). A socket leaves the group by itself when it closes.
+ * reaches it is skipped ({@link SlowPolicy#SKIP}: it misses that message) or dropped
+ * ({@link SlowPolicy#CLOSE}: its connection is aborted, since a close frame would wait behind the
+ * queue the peer does not drain; its handler hears {@code onError} with a
+ * {@link WebSocketException} carrying 1008, then {@code onClose} with 1006). A socket leaves the
+ * group by itself when it closes.
  *
  * {@snippet :
  * WebSocketGroup room = new WebSocketGroup(1 << 20, WebSocketGroup.SlowPolicy.SKIP);
@@ -28,7 +31,7 @@ public final class WebSocketGroup {
     public enum SlowPolicy {
         /** Leave this message out for it. */
         SKIP,
-        /** Close it with 1008 (policy violation) and remove it. */
+        /** Drop it (abort its connection; onError hears 1008, policy violation); it leaves the group. */
         CLOSE
     }
 
@@ -71,7 +74,10 @@ public final class WebSocketGroup {
         return new ArrayList<>(sockets);
     }
 
-    /** Sends {@code text} to every member but the slow ones; returns how many it was sent to. */
+    /**
+     * Sends {@code text} to every member but the slow ones; returns to how many it was handed (a
+     * socket found slow on its loop afterwards still misses it).
+     */
     public int broadcast(String text) {
         return broadcast(text, null);
     }
@@ -91,19 +97,9 @@ public final class WebSocketGroup {
         int sent = 0;
         for (WebSocket ws : sockets) {
             if (ws == except || !ws.isOpen()) continue;
-            if (ws.queuedBytes() > maxQueuedBytes) {
-                if (policy == SlowPolicy.CLOSE) {
-                    sockets.remove(ws);
-                    ws.close(CloseCodes.POLICY_VIOLATION, "too slow");
-                }
-                continue;
-            }
-            try {
-                io.jhv.http.internal.ws.WsSession.of(ws).sendShared(payload, text);
-                sent++;
-            } catch (IllegalStateException closing) {
-                sockets.remove(ws);
-            }
+            // The queue is looked at on the socket's loop, where it is exact; a slow socket closed
+            // for it leaves the group by its close hook.
+            if (io.jhv.http.internal.ws.WsSession.of(ws).sendShared(payload, text, maxQueuedBytes, policy == SlowPolicy.CLOSE)) sent++;
         }
         return sent;
     }
