@@ -36,6 +36,7 @@ function messageSet() {
     for (let i = 0; i < n; i++) x[i] = (i * 31 + 7) & 0xff;
     m.push({ text: false, data: x });
   }
+  for (const n of [4096, 4097]) m.push({ text: true, data: Buffer.from('0123456789abcdef'.repeat(257).substring(0, n), 'utf8') });
   const lines = [];
   for (let i = 0, n = 0; n < (1 << 20); i++) {
     const line = i + ' ' + MB + '\n';

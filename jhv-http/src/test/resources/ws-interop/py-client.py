@@ -24,6 +24,8 @@ def message_set():
     m = [("hello", True), ("", True), (MB, True), (bytes(range(256)), False), (b"", False)]
     for n in (125, 126, 127, 65535, 65536):
         m.append((bytes((i * 31 + 7) & 0xFF for i in range(n)), False))
+    for n in (4096, 4097):
+        m.append((("0123456789abcdef" * 257)[:n], True))
     lines, size, i = [], 0, 0
     while size < (1 << 20):
         line = f"{i} {MB}\n"

@@ -85,7 +85,8 @@ abstract class InteropBase {
     private String version;
     private HttpServer server;
     private final ServerEcho echo = new ServerEcho();
-    private final Map<String, String> matrix = new ConcurrentHashMap<>();
+    /** Results by peer, role and deflate; static, so that surefire's rerun of a failed test updates it. */
+    private static final Map<String, String> MATRIX = new ConcurrentHashMap<>();
     private final List<PeerProcess> started = new CopyOnWriteArrayList<>();
 
     InteropBase(Peers.Kind kind) {
@@ -129,7 +130,7 @@ abstract class InteropBase {
     @EnumSource(Deflate.class)
     void peerClientAgainstJhvServer(Deflate d) throws Exception {
         String key = "server|" + d;
-        matrix.put(key, "FAIL");
+        MATRIX.put(kind + "|" + key, "FAIL");
         String id = UUID.randomUUID().toString();
         String url = "ws://127.0.0.1:" + server.port() + (d.jhv ? "/echo" : "/plain") + "?id=" + id;
         try (PeerProcess peer = track(Peers.client(kind, url, d.peer, ROUNDS, "client-close", 4001, "bye-from-peer"))) {
@@ -137,11 +138,14 @@ abstract class InteropBase {
                 String open = peer.awaitLine("OPEN ", WAIT);
                 assertEquals(d.agreed(), open.contains("ext=permessage-deflate"), "the peer's view of permessage-deflate: " + open);
                 String echoed = peer.awaitLine("ECHO-OK ", WAIT);
-                assertTrue(echoed.startsWith("ECHO-OK count=" + 12 * ROUNDS + " "), echoed);
+                assertTrue(echoed.startsWith("ECHO-OK count=" + Messages.PER_ROUND * ROUNDS + " "), echoed);
                 String pingPayload = peer.awaitLine("PONG-OK ", WAIT).substring("PONG-OK ".length());
                 peer.awaitLine("SERVER-PING-OK ", WAIT);
-                // jhv echoes the peer's close code and reason (RFC 6455 5.5.1)
-                peer.awaitLine("CLOSED code=4001 reason=bye-from-peer", WAIT);
+                // jhv answers with the peer's close code (RFC 6455 5.5.1: "typically echoes the status
+                // code"); echoing the reason is not asked for, so it may be empty
+                String closed = peer.awaitLine("CLOSED code=", WAIT);
+                assertTrue(closed.equals("CLOSED code=4001 reason=") || closed.equals("CLOSED code=4001 reason=bye-from-peer"),
+                        "the close code the peer got back from jhv: " + closed);
                 String bytes = kind == Peers.Kind.NODE ? peer.awaitLine("BYTES ", WAIT) : null;
                 peer.awaitLine("DONE", WAIT);
                 assertEquals(0, peer.awaitExit(WAIT), "the peer client's exit code");
@@ -150,7 +154,7 @@ abstract class InteropBase {
                 assertEquals(d.agreed(), r.compressed, "jhv server ws.isCompressed()");
                 assertEquals(d.agreed(), r.extensions != null && r.extensions.startsWith("permessage-deflate"),
                         "jhv server Handshake.extensions(): " + r.extensions);
-                assertEquals(12 * ROUNDS, r.echoed.get(), "messages the jhv server echoed");
+                assertEquals(Messages.PER_ROUND * ROUNDS, r.echoed.get(), "messages the jhv server echoed");
                 assertTrue(r.pings.contains(pingPayload), "jhv's onPing saw the peer's ping " + pingPayload + ": " + r.pings);
                 assertEquals(List.of(), r.pongsBad, "pongs to jhv's ping with another payload");
                 assertEquals(4001, r.code, "the close code jhv reports");
@@ -159,14 +163,14 @@ abstract class InteropBase {
                 if (bytes != null) checkWireBytes(bytes, "read", d.agreed(), "the jhv server's echoes");
             });
         }
-        matrix.put(key, "pass");
+        MATRIX.put(kind + "|" + key, "pass");
     }
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Deflate.class)
     void jhvServerClosesPeerClient(Deflate d) throws Exception {
         String key = "server-close|" + d;
-        matrix.put(key, "FAIL");
+        MATRIX.put(kind + "|" + key, "FAIL");
         String id = UUID.randomUUID().toString();
         String url = "ws://127.0.0.1:" + server.port() + (d.jhv ? "/echo" : "/plain") + "?id=" + id;
         try (PeerProcess peer = track(Peers.client(kind, url, d.peer, ROUNDS, "server-close", 4002, "bye-from-jhv"))) {
@@ -183,7 +187,7 @@ abstract class InteropBase {
                 assertEquals(List.of(), r.errors, "onError on the jhv server");
             });
         }
-        matrix.put(key, "pass");
+        MATRIX.put(kind + "|" + key, "pass");
     }
 
     // ---------------------------------------------------------------- jhv's client, the peer's server
@@ -192,7 +196,7 @@ abstract class InteropBase {
     @EnumSource(Deflate.class)
     void jhvClientAgainstPeerServer(Deflate d) throws Exception {
         String key = "client|" + d;
-        matrix.put(key, "FAIL");
+        MATRIX.put(kind + "|" + key, "FAIL");
         try (PeerProcess srv = track(Peers.server(kind, d.peer))) {
             int port = Peers.awaitPort(srv);
             ClientSide h = new ClientSide();
@@ -239,14 +243,14 @@ abstract class InteropBase {
                 assertEquals(List.of(), h.errors, "onError on the jhv client");
             });
         }
-        matrix.put(key, "pass");
+        MATRIX.put(kind + "|" + key, "pass");
     }
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Deflate.class)
     void peerServerClosesJhvClient(Deflate d) throws Exception {
         String key = "client-close|" + d;
-        matrix.put(key, "FAIL");
+        MATRIX.put(kind + "|" + key, "FAIL");
         try (PeerProcess srv = track(Peers.server(kind, d.peer))) {
             int port = Peers.awaitPort(srv);
             ClientSide h = new ClientSide();
@@ -258,12 +262,14 @@ abstract class InteropBase {
                 assertTrue(h.closed.await(WAIT.toSeconds(), TimeUnit.SECONDS), "onClose on the jhv client");
                 assertEquals(4002, h.code, "the close code the peer sent, as jhv reports it");
                 assertEquals("bye-from-peer", h.reason, "the close reason the peer sent");
-                // the peer reports the code of jhv's answering close frame: the same
-                srv.awaitLine("CLOSE code=4002 reason=bye-from-peer", WAIT);
+                // the peer reports the code of jhv's answering close frame: the same (the reason need not be echoed)
+                String closed = srv.awaitLine("CLOSE code=", WAIT);
+                assertTrue(closed.equals("CLOSE code=4002 reason=") || closed.equals("CLOSE code=4002 reason=bye-from-peer"),
+                        "the close code the peer got back from jhv: " + closed);
                 assertEquals(List.of(), h.errors, "onError on the jhv client");
             });
         }
-        matrix.put(key, "pass");
+        MATRIX.put(kind + "|" + key, "pass");
     }
 
     /**
@@ -315,13 +321,13 @@ abstract class InteropBase {
         sb.append("|---|---|---|---|---|\n");
         for (Deflate d : Deflate.values()) {
             sb.append("| ").append(kind.label).append(" (").append(version).append(") | server | ").append(d.label()).append(" | ")
-                    .append(matrix.getOrDefault("server|" + d, "not run")).append(" | ")
-                    .append(matrix.getOrDefault("server-close|" + d, "not run")).append(" |\n");
+                    .append(MATRIX.getOrDefault(kind + "|server|" + d, "not run")).append(" | ")
+                    .append(MATRIX.getOrDefault(kind + "|server-close|" + d, "not run")).append(" |\n");
         }
         for (Deflate d : Deflate.values()) {
             sb.append("| ").append(kind.label).append(" (").append(version).append(") | client | ").append(d.label()).append(" | ")
-                    .append(matrix.getOrDefault("client|" + d, "not run")).append(" | ")
-                    .append(matrix.getOrDefault("client-close|" + d, "not run")).append(" |\n");
+                    .append(MATRIX.getOrDefault(kind + "|client|" + d, "not run")).append(" | ")
+                    .append(MATRIX.getOrDefault(kind + "|client-close|" + d, "not run")).append(" |\n");
         }
         Path dir = Path.of("target", "ws-interop");
         Files.createDirectories(dir);

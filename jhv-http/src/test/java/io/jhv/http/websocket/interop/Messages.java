@@ -15,6 +15,9 @@ final class Messages {
     static final String MULTI_BYTE = "h\u00e9llo w\u00f6rld \u2014 \u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ac \u2014 "
             + "\u0440\u0443\u0441\u0441\u043a\u0438\u0439 \u2014 \u65e5\u672c\u8a9e \u2014 \ud83c\udf89\ud83d\ude80 \u2014 \ud834\udd1e";
 
+    /** Messages in one round of {@link #set}. */
+    static final int PER_ROUND = 14;
+
     /** One message: text (its UTF-8 bytes) or binary. */
     record Msg(boolean text, byte[] data) {
         static Msg text(String s) {
@@ -31,7 +34,7 @@ final class Messages {
     }
 
     /**
-     * Text ("hello", empty, multi-byte UTF-8, about 1 MiB of compressible multi-byte text) and binary
+     * Text ("hello", empty, multi-byte UTF-8, 4096 and 4097 bytes, about 1 MiB of compressible multi-byte text) and binary
      * (0-255, empty, the lengths around the 7-bit/16-bit/64-bit length encodings, 1 MiB random),
      * {@code rounds} times.
      */
@@ -50,6 +53,12 @@ final class Messages {
                 byte[] x = new byte[n];
                 for (int i = 0; i < n; i++) x[i] = (byte) (i * 31 + 7);
                 all.add(new Msg(false, x));
+            }
+            // 4096 bytes: the largest message a 12-bit deflate window (python's default) lets jhv compress
+            for (int n : new int[] {4096, 4097}) {
+                StringBuilder sb = new StringBuilder();
+                while (sb.length() < n) sb.append("0123456789abcdef");
+                all.add(Msg.text(sb.substring(0, n)));
             }
             StringBuilder big = new StringBuilder();
             int bytes = 0;
