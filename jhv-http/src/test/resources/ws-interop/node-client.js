@@ -77,6 +77,28 @@ async function run() {
     }
     out('ECHO-OK count=' + sent.length + ' payload=' + payload);
 
+    // Fragmented messages (compressed as one message with permessage-deflate): text cut inside
+    // multi-byte characters, a ping between two fragments, binary cut at the 16-bit length edge.
+    const fragText = Buffer.from('fragmented ' + MB + ' ' + 'abc '.repeat(1000) + MB, 'utf8');
+    const cut1 = fragText.indexOf(Buffer.from('日', 'utf8')) + 1;
+    const cut2 = fragText.length - 2;
+    const fragBin = crypto.randomBytes(70000);
+    const midPong = new Promise((resolve) => ws.once('pong', (d) => resolve(d.toString('utf8'))));
+    ws.send(fragText.subarray(0, cut1), { binary: false, fin: false });
+    ws.ping(Buffer.from('between-fragments', 'utf8'));
+    ws.send(fragText.subarray(cut1, cut2), { binary: false, fin: false });
+    ws.send(fragText.subarray(cut2), { binary: false, fin: true });
+    ws.send(fragBin.subarray(0, 1), { binary: true, fin: false });
+    ws.send(fragBin.subarray(1, 65537), { binary: true, fin: false });
+    ws.send(fragBin.subarray(65537), { binary: true, fin: true });
+    const ft = await next();
+    if (!ft.text || !ft.data.equals(fragText)) fail('fragmented text: echo of ' + ft.data.length + ' bytes differs');
+    const fb = await next();
+    if (fb.text || !fb.data.equals(fragBin)) fail('fragmented binary: echo of ' + fb.data.length + ' bytes differs');
+    const mp = await midPong;
+    if (mp !== 'between-fragments') fail('pong "' + mp + '" to the ping between fragments');
+    out('FRAG-OK text=' + fragText.length + ' binary=' + fragBin.length);
+
     const p = 'node-ping-' + crypto.randomBytes(6).toString('hex');
     const pong = new Promise((resolve) => ws.once('pong', (d) => resolve(d.toString('utf8'))));
     ws.ping(Buffer.from(p, 'utf8'));

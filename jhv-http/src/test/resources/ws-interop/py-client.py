@@ -61,6 +61,32 @@ async def run(url, deflate, rounds, mode, code, reason):
             await sender
             out(f"ECHO-OK count={len(sent)} payload={payload}")
 
+            # Fragmented messages (one compressed message with permessage-deflate), a ping between
+            # two fragments: websockets sends an (async) iterable as fragments.
+            frag_parts = ["fragmented ", MB + " " + "abc " * 1000, MB]
+            frag_bin = os.urandom(70000)
+            mid = {}
+
+            async def text_fragments():
+                yield frag_parts[0]
+                mid["waiter"] = await ws.ping("between-fragments")
+                yield frag_parts[1]
+                yield frag_parts[2]
+
+            await ws.send(text_fragments())
+            await ws.send([frag_bin[:1], frag_bin[1:65537], frag_bin[65537:]])
+            got = await ws.recv()
+            if got != "".join(frag_parts):
+                raise Fail(f"fragmented text: echo of {len(got)} units differs")
+            got = await ws.recv()
+            if got != frag_bin:
+                raise Fail(f"fragmented binary: echo of {len(got)} units differs")
+            try:
+                await asyncio.wait_for(mid["waiter"], 10)
+            except asyncio.TimeoutError:
+                raise Fail("no pong with the payload of the ping between fragments")
+            out(f"FRAG-OK text={len(''.join(frag_parts).encode())} binary={len(frag_bin)}")
+
             p = "py-ping-" + os.urandom(6).hex()
             waiter = await ws.ping(p)
             try:

@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -139,6 +140,7 @@ abstract class InteropBase {
                 assertEquals(d.agreed(), open.contains("ext=permessage-deflate"), "the peer's view of permessage-deflate: " + open);
                 String echoed = peer.awaitLine("ECHO-OK ", WAIT);
                 assertTrue(echoed.startsWith("ECHO-OK count=" + Messages.PER_ROUND * ROUNDS + " "), echoed);
+                peer.awaitLine("FRAG-OK ", WAIT); // fragmented text and binary, a ping between fragments
                 String pingPayload = peer.awaitLine("PONG-OK ", WAIT).substring("PONG-OK ".length());
                 peer.awaitLine("SERVER-PING-OK ", WAIT);
                 // jhv answers with the peer's close code (RFC 6455 5.5.1: "typically echoes the status
@@ -154,8 +156,9 @@ abstract class InteropBase {
                 assertEquals(d.agreed(), r.compressed, "jhv server ws.isCompressed()");
                 assertEquals(d.agreed(), r.extensions != null && r.extensions.startsWith("permessage-deflate"),
                         "jhv server Handshake.extensions(): " + r.extensions);
-                assertEquals(Messages.PER_ROUND * ROUNDS, r.echoed.get(), "messages the jhv server echoed");
+                assertEquals(Messages.PER_ROUND * ROUNDS + 2, r.echoed.get(), "messages the jhv server echoed");
                 assertTrue(r.pings.contains(pingPayload), "jhv's onPing saw the peer's ping " + pingPayload + ": " + r.pings);
+                assertTrue(r.pings.contains("between-fragments"), "jhv's onPing saw the ping between fragments: " + r.pings);
                 assertEquals(List.of(), r.pongsBad, "pongs to jhv's ping with another payload");
                 assertEquals(4001, r.code, "the close code jhv reports");
                 assertEquals("bye-from-peer", r.reason, "the close reason jhv reports");
@@ -219,6 +222,29 @@ abstract class InteropBase {
                     assertNotNull(got, "echo #" + i + " (" + sent.get(i).describe() + ") did not come back; errors " + h.errors);
                     assertTrue(sent.get(i).same(got), "echo #" + i + ": sent " + sent.get(i).describe() + ", got " + got.describe());
                 }
+
+                // Fragmented messages from jhv (one compressed message each with permessage-deflate): text
+                // cut inside multi-byte characters with a ping between two fragments, binary cut at the
+                // 16-bit length edge. The peer echoes each whole.
+                byte[] ft = Messages.fragmentedText();
+                int cut1 = Messages.indexOf(ft, "\u65e5".getBytes(StandardCharsets.UTF_8)) + 1;
+                int cut2 = ft.length - 2;
+                ws.sendFragment(Arrays.copyOfRange(ft, 0, cut1), true, false);
+                ws.ping("between-fragments".getBytes(StandardCharsets.UTF_8));
+                ws.sendFragment(Arrays.copyOfRange(ft, cut1, cut2), true, false);
+                ws.sendFragment(Arrays.copyOfRange(ft, cut2, ft.length), true, true);
+                byte[] fb = new byte[70_000];
+                ThreadLocalRandom.current().nextBytes(fb);
+                ws.sendFragment(Arrays.copyOfRange(fb, 0, 1), false, false);
+                ws.sendFragment(Arrays.copyOfRange(fb, 1, 65_537), false, false);
+                ws.sendFragment(Arrays.copyOfRange(fb, 65_537, fb.length), false, true);
+                Msg gotText = h.messages.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+                assertNotNull(gotText, "the echo of the fragmented text did not come back; errors " + h.errors);
+                assertTrue(new Msg(true, ft).same(gotText), "the echo of the fragmented text: " + gotText.describe() + " for " + ft.length + " bytes");
+                Msg gotBin = h.messages.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+                assertNotNull(gotBin, "the echo of the fragmented binary did not come back; errors " + h.errors);
+                assertTrue(new Msg(false, fb).same(gotBin), "the echo of the fragmented binary: " + gotBin.describe());
+                assertEquals("between-fragments", h.pongs.poll(WAIT.toSeconds(), TimeUnit.SECONDS), "the pong to the ping between fragments");
 
                 String p = "jhv-ping-" + hex();
                 ws.ping(p.getBytes(StandardCharsets.UTF_8));

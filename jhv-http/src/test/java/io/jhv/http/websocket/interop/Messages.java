@@ -75,6 +75,20 @@ final class Messages {
         return all;
     }
 
+    /** A 4 KiB text (compressible) that starts and ends with multi-byte characters, to send in fragments. */
+    static byte[] fragmentedText() {
+        return ("fragmented " + MULTI_BYTE + " " + "abc ".repeat(1000) + MULTI_BYTE).getBytes(StandardCharsets.UTF_8);
+    }
+
+    static int indexOf(byte[] in, byte[] what) {
+        outer:
+        for (int i = 0; i + what.length <= in.length; i++) {
+            for (int j = 0; j < what.length; j++) if (in[i + j] != what[j]) continue outer;
+            return i;
+        }
+        throw new AssertionError("not found");
+    }
+
     static long payload(List<Msg> messages) {
         long n = 0;
         for (Msg m : messages) n += m.data.length;
