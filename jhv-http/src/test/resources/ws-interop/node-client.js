@@ -6,7 +6,7 @@
 //   server to ping ("cmd:ping:<p>", the server answers "pong-ok:<p>" once its pong came back);
 //   then closes with <code> <reason> and reports the code the server answered with.
 // server-close: sends "cmd:close:<code>:<reason>" and reports the close code the server sent.
-// Prints one line per step: OPEN ext=..., ECHO-OK ..., PONG-OK ..., SERVER-PING-OK ...,
+// Prints one line per step: OPEN ext=<names> agreed=<the response's header>, ECHO-OK ..., PONG-OK ..., SERVER-PING-OK ...,
 // CLOSED code=<n> reason=<r>, BYTES payload=<n> read=<n> written=<n>, DONE; FAIL <why> (exit 1).
 'use strict';
 const WebSocket = require('ws');
@@ -63,8 +63,10 @@ const next = () => new Promise((resolve) => {
 const closed = new Promise((resolve) => ws.on('close', (c, r) => resolve([c, r.toString('utf8')])));
 
 async function run() {
+  let agreedHeader = '-';
+  ws.once('upgrade', (res) => { agreedHeader = (res.headers['sec-websocket-extensions'] || '-').replace(/\s+/g, ''); });
   await new Promise((resolve) => ws.once('open', resolve));
-  out('OPEN ext=' + (ws.extensions || '-'));
+  out('OPEN ext=' + (ws.extensions || '-') + ' agreed=' + agreedHeader);
   let payload = 0;
   if (mode === 'client-close') {
     const sent = [];

@@ -2,7 +2,7 @@
 //   node node-server.js <deflate: on|off>
 // Prints, one line per event (the Java test reads them):
 //   READY port=<n>                          listening
-//   OPEN path=<p> ext=<agreed extensions or ->
+//   OPEN path=<p> ext=<agreed extension names or -> agreed=<the response's header> offered=<the request's>
 //   PONG-OK <payload> / PONG-BAD <expected> got <payload>
 //   CLOSE code=<n> reason=<r>               the close code/reason the client sent
 //   BYTES read=<n> written=<n>              socket bytes (to see that deflate shrank them)
@@ -26,8 +26,14 @@ const wss = new WebSocketServer({
 wss.on('listening', () => out('READY port=' + wss.address().port));
 wss.on('error', (e) => { out('ERROR ' + e.message); process.exit(2); });
 
+// The response's Sec-WebSocket-Extensions (the parameters agreed on), kept for the OPEN line.
+wss.on('headers', (headers, req) => {
+  const h = headers.find((l) => l.toLowerCase().startsWith('sec-websocket-extensions:'));
+  req.agreedExtensions = h ? h.substring(h.indexOf(':') + 1).replace(/\s+/g, '') : '-';
+});
+
 wss.on('connection', (ws, req) => {
-  out('OPEN path=' + req.url + ' ext=' + (ws.extensions || '-')
+  out('OPEN path=' + req.url + ' ext=' + (ws.extensions || '-') + ' agreed=' + (req.agreedExtensions || '-')
       + ' offered=' + (req.headers['sec-websocket-extensions'] || '-').replace(/\s+/g, ''));
   let expectedPong = null;
   ws.on('message', (data, isBinary) => {

@@ -61,24 +61,45 @@ abstract class InteropBase {
     static final Duration WAIT = Duration.ofSeconds(60);
     static final int ROUNDS = 2;
 
-    /** Who wants permessage-deflate: it is agreed only when both do. */
+    /**
+     * Who wants permessage-deflate: it is agreed only when both do. TUNED: jhv asks for (client) or
+     * announces (server) no context takeover both ways and 10-bit windows both ways, so the peer must
+     * parse and keep to those parameters, and jhv must keep to its own 10-bit window (it compresses
+     * only messages of up to 1 KiB then).
+     */
     enum Deflate {
-        BOTH(true, true), PEER_OFF(true, false), JHV_OFF(false, true);
+        BOTH(true, true, false), PEER_OFF(true, false, false), JHV_OFF(false, true, false), TUNED(true, true, true);
 
         final boolean jhv;
         final boolean peer;
+        final boolean tuned;
 
-        Deflate(boolean jhv, boolean peer) {
+        Deflate(boolean jhv, boolean peer, boolean tuned) {
             this.jhv = jhv;
             this.peer = peer;
+            this.tuned = tuned;
         }
 
         boolean agreed() {
             return jhv && peer;
         }
 
+        /** The jhv server's route for this case. */
+        String route() {
+            return tuned ? "/tuned" : jhv ? "/echo" : "/plain";
+        }
+
+        WebSocketConfig config() {
+            WebSocketConfig.Builder b = WebSocketConfig.builder().maxMessageSize(64 << 20).compression(jhv);
+            if (tuned) {
+                b.serverNoContextTakeover(true).clientNoContextTakeover(true).serverMaxWindowBits(10).clientMaxWindowBits(10);
+            }
+            return b.build();
+        }
+
         String label() {
-            return "jhv " + (jhv ? "on" : "off") + " / peer " + (peer ? "on" : "off") + " -> " + (agreed() ? "deflate" : "none");
+            return "jhv " + (jhv ? tuned ? "on, no context takeover, 10-bit windows" : "on" : "off") + " / peer " + (peer ? "on" : "off")
+                    + " -> " + (agreed() ? "deflate" : "none");
         }
     }
 
@@ -97,11 +118,10 @@ abstract class InteropBase {
     @BeforeAll
     void start() throws Exception {
         version = Peers.require(kind); // fails (not skips) with how to install it
-        WebSocketConfig on = WebSocketConfig.builder().maxMessageSize(64 << 20).build();
-        WebSocketConfig off = on.toBuilder().compression(false).build();
         server = HttpServer.create("127.0.0.1", 0).threads(1)
-                .ws("/echo", on, echo)
-                .ws("/plain", off, echo)
+                .ws(Deflate.BOTH.route(), Deflate.BOTH.config(), echo)
+                .ws(Deflate.JHV_OFF.route(), Deflate.JHV_OFF.config(), echo)
+                .ws(Deflate.TUNED.route(), Deflate.TUNED.config(), echo)
                 .start();
     }
 
@@ -117,10 +137,6 @@ abstract class InteropBase {
         return p;
     }
 
-    private static WebSocketConfig clientConfig(boolean compression) {
-        return WebSocketConfig.builder().maxMessageSize(64 << 20).compression(compression).build();
-    }
-
     private static String hex() {
         return Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 8);
     }
@@ -133,10 +149,11 @@ abstract class InteropBase {
         String key = "server|" + d;
         MATRIX.put(kind + "|" + key, "FAIL");
         String id = UUID.randomUUID().toString();
-        String url = "ws://127.0.0.1:" + server.port() + (d.jhv ? "/echo" : "/plain") + "?id=" + id;
+        String url = "ws://127.0.0.1:" + server.port() + d.route() + "?id=" + id;
         try (PeerProcess peer = track(Peers.client(kind, url, d.peer, ROUNDS, "client-close", 4001, "bye-from-peer"))) {
             peer.check(() -> {
                 String open = peer.awaitLine("OPEN ", WAIT);
+                System.out.println(kind.label + " client -> jhv server, " + d + ": " + open);
                 assertEquals(d.agreed(), open.contains("ext=permessage-deflate"), "the peer's view of permessage-deflate: " + open);
                 String echoed = peer.awaitLine("ECHO-OK ", WAIT);
                 assertTrue(echoed.startsWith("ECHO-OK count=" + Messages.PER_ROUND * ROUNDS + " "), echoed);
@@ -156,6 +173,10 @@ abstract class InteropBase {
                 assertEquals(d.agreed(), r.compressed, "jhv server ws.isCompressed()");
                 assertEquals(d.agreed(), r.extensions != null && r.extensions.startsWith("permessage-deflate"),
                         "jhv server Handshake.extensions(): " + r.extensions);
+                if (d.tuned) {
+                    checkTuned("the jhv server's answer, Handshake.extensions()", r.extensions, true);
+                    checkTuned("the answer the peer client saw", agreedParam(open), true);
+                }
                 assertEquals(Messages.PER_ROUND * ROUNDS + 2, r.echoed.get(), "messages the jhv server echoed");
                 assertTrue(r.pings.contains(pingPayload), "jhv's onPing saw the peer's ping " + pingPayload + ": " + r.pings);
                 assertTrue(r.pings.contains("between-fragments"), "jhv's onPing saw the ping between fragments: " + r.pings);
@@ -163,7 +184,7 @@ abstract class InteropBase {
                 assertEquals(4001, r.code, "the close code jhv reports");
                 assertEquals("bye-from-peer", r.reason, "the close reason jhv reports");
                 assertEquals(List.of(), r.errors, "onError on the jhv server");
-                if (bytes != null) checkWireBytes(bytes, "read", d.agreed(), "the jhv server's echoes");
+                if (bytes != null && !d.tuned) checkWireBytes(bytes, "read", d.agreed(), "the jhv server's echoes");
             });
         }
         MATRIX.put(kind + "|" + key, "pass");
@@ -175,7 +196,7 @@ abstract class InteropBase {
         String key = "server-close|" + d;
         MATRIX.put(kind + "|" + key, "FAIL");
         String id = UUID.randomUUID().toString();
-        String url = "ws://127.0.0.1:" + server.port() + (d.jhv ? "/echo" : "/plain") + "?id=" + id;
+        String url = "ws://127.0.0.1:" + server.port() + d.route() + "?id=" + id;
         try (PeerProcess peer = track(Peers.client(kind, url, d.peer, ROUNDS, "server-close", 4002, "bye-from-jhv"))) {
             peer.check(() -> {
                 String open = peer.awaitLine("OPEN ", WAIT);
@@ -203,14 +224,19 @@ abstract class InteropBase {
         try (PeerProcess srv = track(Peers.server(kind, d.peer))) {
             int port = Peers.awaitPort(srv);
             ClientSide h = new ClientSide();
-            WebSocketClient client = WebSocketClient.create("ws://127.0.0.1:" + port + "/echo").config(clientConfig(d.jhv)).handler(h);
+            WebSocketClient client = WebSocketClient.create("ws://127.0.0.1:" + port + "/echo").config(d.config()).handler(h);
             withClient(client, srv, () -> {
                 WebSocket ws = client.connect().get(WAIT.toSeconds(), TimeUnit.SECONDS);
                 assertEquals(d.agreed(), ws.isCompressed(), "jhv client ws.isCompressed()");
                 String ext = ws.handshake().extensions();
                 assertEquals(d.agreed(), ext != null && ext.startsWith("permessage-deflate"), "jhv client Handshake.extensions(): " + ext);
                 String open = srv.awaitLine("OPEN ", WAIT);
+                System.out.println("jhv client -> " + kind.label + " server, " + d + ": " + open + " / jhv: " + ext);
                 assertEquals(d.agreed(), open.contains("ext=permessage-deflate"), "the peer's view of permessage-deflate: " + open);
+                if (d.tuned) {
+                    checkTuned("the peer server's answer, Handshake.extensions()", ext, false);
+                    checkTuned("the peer server's answer as it says", agreedParam(open), false);
+                }
 
                 List<Msg> sent = Messages.set(ROUNDS, 42);
                 for (Msg m : sent) {
@@ -264,7 +290,7 @@ abstract class InteropBase {
                 assertEquals("bye-from-jhv", h.reason, "the close reason the peer echoed");
                 srv.awaitLine("CLOSE code=4001 reason=bye-from-jhv", WAIT);
                 assertTrue(srv.output().lines().anyMatch(l -> l.equals("PING " + p)), "the peer saw jhv's ping " + p);
-                if (kind == Peers.Kind.NODE) checkWireBytes(srv.awaitLine("BYTES ", WAIT) + " payload=" + Messages.payload(sent),
+                if (kind == Peers.Kind.NODE && !d.tuned) checkWireBytes(srv.awaitLine("BYTES ", WAIT) + " payload=" + Messages.payload(sent),
                         "read", d.agreed(), "the jhv client's messages");
                 assertEquals(List.of(), h.errors, "onError on the jhv client");
             });
@@ -280,7 +306,7 @@ abstract class InteropBase {
         try (PeerProcess srv = track(Peers.server(kind, d.peer))) {
             int port = Peers.awaitPort(srv);
             ClientSide h = new ClientSide();
-            WebSocketClient client = WebSocketClient.create("ws://127.0.0.1:" + port + "/echo").config(clientConfig(d.jhv)).handler(h);
+            WebSocketClient client = WebSocketClient.create("ws://127.0.0.1:" + port + "/echo").config(d.config()).handler(h);
             withClient(client, srv, () -> {
                 WebSocket ws = client.connect().get(WAIT.toSeconds(), TimeUnit.SECONDS);
                 assertEquals(d.agreed(), ws.isCompressed(), "jhv client ws.isCompressed()");
@@ -335,6 +361,29 @@ abstract class InteropBase {
         }
     }
 
+    /**
+     * The parameters TUNED asks for, in an agreed {@code Sec-WebSocket-Extensions} value: the
+     * server keeps no context and a window of at most 10 bits (RFC 7692 7.1.1.1, 7.1.2.1: a server
+     * accepting an offer with them must answer with them); a jhv server also asks the client for
+     * no context takeover (7.1.1.2).
+     */
+    private static void checkTuned(String what, String ext, boolean jhvServer) {
+        assertNotNull(ext, what + ": none agreed");
+        String e = ext.replace(" ", "");
+        assertTrue(e.startsWith("permessage-deflate"), what + ": " + ext);
+        assertTrue(e.contains(";server_no_context_takeover"), what + " lacks server_no_context_takeover: " + ext);
+        Matcher m = Pattern.compile(";server_max_window_bits=(\\d+)").matcher(e);
+        assertTrue(m.find() && Integer.parseInt(m.group(1)) <= 10, what + " lacks server_max_window_bits <= 10: " + ext);
+        if (jhvServer) assertTrue(e.contains(";client_no_context_takeover"), what + " lacks client_no_context_takeover: " + ext);
+    }
+
+    /** The {@code agreed=} field of a peer's OPEN line (the response's Sec-WebSocket-Extensions). */
+    private static String agreedParam(String openLine) {
+        Matcher m = Pattern.compile("\\bagreed=(\\S+)").matcher(openLine);
+        if (!m.find()) throw new AssertionError("no agreed= in " + openLine);
+        return m.group(1);
+    }
+
     private static long number(String line, String field) {
         Matcher m = Pattern.compile("\\b" + field + "=(\\d+)").matcher(line);
         if (!m.find()) throw new AssertionError("no " + field + "= in " + line);
@@ -346,12 +395,12 @@ abstract class InteropBase {
         sb.append("| peer | jhv role | deflate (jhv / peer -> agreed) | echo+ping+close | close by jhv side's peer |\n");
         sb.append("|---|---|---|---|---|\n");
         for (Deflate d : Deflate.values()) {
-            sb.append("| ").append(kind.label).append(" (").append(version).append(") | server | ").append(d.label()).append(" | ")
+            sb.append("| ").append(kind.label).append(" (").append(version == null ? "not installed" : version).append(") | server | ").append(d.label()).append(" | ")
                     .append(MATRIX.getOrDefault(kind + "|server|" + d, "not run")).append(" | ")
                     .append(MATRIX.getOrDefault(kind + "|server-close|" + d, "not run")).append(" |\n");
         }
         for (Deflate d : Deflate.values()) {
-            sb.append("| ").append(kind.label).append(" (").append(version).append(") | client | ").append(d.label()).append(" | ")
+            sb.append("| ").append(kind.label).append(" (").append(version == null ? "not installed" : version).append(") | client | ").append(d.label()).append(" | ")
                     .append(MATRIX.getOrDefault(kind + "|client|" + d, "not run")).append(" | ")
                     .append(MATRIX.getOrDefault(kind + "|client-close|" + d, "not run")).append(" |\n");
         }
