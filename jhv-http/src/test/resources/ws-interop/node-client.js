@@ -1,5 +1,5 @@
 // Interop peer: a Node `ws` client against an echo server (jhv's, or another peer's).
-//   node node-client.js <url> <deflate: on|off> <rounds> <client-close|server-close> <code> <reason>
+//   node node-client.js <url> <deflate: on|off> <rounds> <client-close|server-close> <code> <reason> [subprotocols offered, comma-separated]
 // client-close: sends <rounds> x the message set (text, empty, multi-byte UTF-8, binary at the frame
 //   length boundaries, 1 MiB compressible text, 1 MiB random binary) and checks every echo is the same
 //   message (type and bytes, in order); pings with a payload and checks the pong echoes it; asks the
@@ -12,7 +12,7 @@
 const WebSocket = require('ws');
 const crypto = require('crypto');
 
-const [url, deflateArg, roundsArg, mode, codeArg, reason] = process.argv.slice(2);
+const [url, deflateArg, roundsArg, mode, codeArg, reason, protocolsArg] = process.argv.slice(2);
 const deflate = deflateArg === 'on';
 const rounds = parseInt(roundsArg, 10);
 const code = parseInt(codeArg, 10);
@@ -48,7 +48,7 @@ function messageSet() {
   return m;
 }
 
-const ws = new WebSocket(url, { perMessageDeflate: deflate, maxPayload: 64 << 20 });
+const ws = new WebSocket(url, protocolsArg ? protocolsArg.split(',') : [], { perMessageDeflate: deflate, maxPayload: 64 << 20 });
 ws.on('error', (e) => fail('error: ' + e.message));
 const received = [];
 let onMsg = null;
@@ -66,7 +66,7 @@ async function run() {
   let agreedHeader = '-';
   ws.once('upgrade', (res) => { agreedHeader = (res.headers['sec-websocket-extensions'] || '-').replace(/\s+/g, ''); });
   await new Promise((resolve) => ws.once('open', resolve));
-  out('OPEN ext=' + (ws.extensions || '-') + ' agreed=' + agreedHeader);
+  out('OPEN proto=' + (ws.protocol || '-') + ' ext=' + (ws.extensions || '-') + ' agreed=' + agreedHeader);
   let payload = 0;
   if (mode === 'client-close') {
     const sent = [];

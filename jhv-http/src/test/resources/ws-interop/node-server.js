@@ -1,5 +1,5 @@
 // Interop peer: a Node `ws` echo server on 127.0.0.1 (port 0 = any free port).
-//   node node-server.js <deflate: on|off>
+//   node node-server.js <deflate: on|off> [subprotocols it speaks, comma-separated, in preference order]
 // Prints, one line per event (the Java test reads them):
 //   READY port=<n>                          listening
 //   OPEN path=<p> ext=<agreed extension names or -> agreed=<the response's header> offered=<the request's>
@@ -14,6 +14,7 @@
 const { WebSocketServer } = require('ws');
 
 const deflate = process.argv[2] === 'on';
+const protocols = process.argv[3] ? process.argv[3].split(',') : [];
 const out = (line) => process.stdout.write(line + '\n');
 
 const wss = new WebSocketServer({
@@ -21,6 +22,8 @@ const wss = new WebSocketServer({
   port: 0,
   perMessageDeflate: deflate,
   maxPayload: 64 << 20,
+  // the first of ours the client offered; none agreed (no header) without one
+  handleProtocols: (offered) => protocols.find((p) => offered.has(p)) || false,
 });
 
 wss.on('listening', () => out('READY port=' + wss.address().port));
@@ -33,7 +36,7 @@ wss.on('headers', (headers, req) => {
 });
 
 wss.on('connection', (ws, req) => {
-  out('OPEN path=' + req.url + ' ext=' + (ws.extensions || '-') + ' agreed=' + (req.agreedExtensions || '-')
+  out('OPEN path=' + req.url + ' proto=' + (ws.protocol || '-') + ' ext=' + (ws.extensions || '-') + ' agreed=' + (req.agreedExtensions || '-')
       + ' offered=' + (req.headers['sec-websocket-extensions'] || '-').replace(/\s+/g, ''));
   let expectedPong = null;
   ws.on('message', (data, isBinary) => {

@@ -1,6 +1,6 @@
 """Interop peer: a python `websockets` client against an echo server (jhv's, or another peer's).
 
-    /usr/bin/python3 py-client.py <url> <deflate: on|off> <rounds> <client-close|server-close> <code> <reason>
+    /usr/bin/python3 py-client.py <url> <deflate: on|off> <rounds> <client-close|server-close> <code> <reason> [subprotocols offered]
 
 Does what node-client.js does, with the same output lines (OPEN ext=<names> agreed=<header>,
 ECHO-OK, PONG-OK, SERVER-PING-OK, CLOSED code=<n> reason=<r>, DONE; FAIL <why> with exit 1).
@@ -37,12 +37,12 @@ def message_set():
     return m
 
 
-async def run(url, deflate, rounds, mode, code, reason):
+async def run(url, deflate, rounds, mode, code, reason, protocols):
     async with websockets.connect(url, compression="deflate" if deflate else None, max_size=64 << 20,
                                   ping_interval=None, open_timeout=10, close_timeout=10,
-                                  create_protocol=ClientProtocol) as ws:
+                                  create_protocol=ClientProtocol, subprotocols=protocols) as ws:
         names, header = agreed(ws)
-        out(f"OPEN ext={names} agreed={header}")
+        out(f"OPEN proto={ws.subprotocol or '-'} ext={names} agreed={header}")
         if mode == "client-close":
             sent = [msg for _ in range(rounds) for msg in message_set()]
             payload = sum(len(d.encode()) if isinstance(d, str) else len(d) for d, _ in sent)
@@ -116,8 +116,9 @@ async def run(url, deflate, rounds, mode, code, reason):
 
 def main():
     url, deflate, rounds, mode, code, reason = sys.argv[1:7]
+    protocols = sys.argv[7].split(",") if len(sys.argv) > 7 and sys.argv[7] else None
     try:
-        asyncio.run(asyncio.wait_for(run(url, deflate == "on", int(rounds), mode, int(code), reason), 60))
+        asyncio.run(asyncio.wait_for(run(url, deflate == "on", int(rounds), mode, int(code), reason, protocols), 60))
     except Fail as e:
         out(f"FAIL {e}")
         sys.exit(1)

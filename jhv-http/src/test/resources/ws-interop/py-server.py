@@ -1,6 +1,6 @@
 """Interop peer: a python `websockets` echo server on 127.0.0.1 (port 0 = any free port).
 
-    /usr/bin/python3 py-server.py <deflate: on|off>
+    /usr/bin/python3 py-server.py <deflate: on|off> [subprotocols it speaks, comma-separated]
 
 Same line protocol as node-server.js: READY port=<n>; OPEN path=<p> ext=<names> agreed=<header>;
 PING <p> (a ping received); PONG-OK <p> / PONG-BAD <p>; CLOSE code=<n> reason=<r>. Echoes every
@@ -19,7 +19,7 @@ from py_common import ServerProtocol, agreed, out, version  # noqa: E402
 
 async def handler(ws):
     names, header = agreed(ws)
-    out(f"OPEN path={ws.path} ext={names} agreed={header}")
+    out(f"OPEN path={ws.path} proto={ws.subprotocol or '-'} ext={names} agreed={header}")
     try:
         async for msg in ws:
             if isinstance(msg, str) and msg.startswith("cmd:ping:"):
@@ -47,9 +47,10 @@ async def handler(ws):
 
 async def main():
     deflate = sys.argv[1] == "on"
+    protocols = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else None
     async with websockets.serve(handler, "127.0.0.1", 0, compression="deflate" if deflate else None,
                                 max_size=64 << 20, ping_interval=None, close_timeout=10,
-                                create_protocol=ServerProtocol) as server:
+                                create_protocol=ServerProtocol, subprotocols=protocols) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         out(f"READY port={port} websockets={version()}")
         # Run until stdin ends (the test closed it, or died).

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -122,6 +123,7 @@ abstract class InteropBase {
                 .ws(Deflate.BOTH.route(), Deflate.BOTH.config(), echo)
                 .ws(Deflate.JHV_OFF.route(), Deflate.JHV_OFF.config(), echo)
                 .ws(Deflate.TUNED.route(), Deflate.TUNED.config(), echo)
+                .ws("/proto", WebSocketConfig.builder().subprotocols("chat.v1", "chat.v2").build(), echo)
                 .start();
     }
 
@@ -328,6 +330,73 @@ abstract class InteropBase {
      * Runs {@code body} (its failure carries the peer's output), then ends the client and waits for
      * it to end; a failure to end is reported too, but does not hide the body's.
      */
+    // ---------------------------------------------------------------- subprotocols
+
+    /**
+     * The peer's client offers {@code offered} to a jhv route speaking chat.v1 then chat.v2: jhv
+     * agrees on the first of its own list the client offered, or on none (no header, RFC 6455 4.2.2).
+     */
+    @ParameterizedTest(name = "offered {0}")
+    @ValueSource(strings = {"chat.v2,chat.v1", "chat.v3"})
+    void subprotocolWithPeerClient(String offered) throws Exception {
+        String key = "proto-server|" + offered;
+        MATRIX.put(kind + "|" + key, "FAIL");
+        String expected = offered.contains("chat.v1") ? "chat.v1" : null;
+        String id = UUID.randomUUID().toString();
+        String url = "ws://127.0.0.1:" + server.port() + "/proto?id=" + id;
+        try (PeerProcess peer = track(Peers.client(kind, url, true, 1, "server-close", 4003, "proto", offered))) {
+            peer.check(() -> {
+                if (expected == null && kind == Peers.Kind.NODE) {
+                    // ws fails a connection whose offer got no subprotocol back (stricter than RFC 6455
+                    // 4.1, which fails only an unoffered one): that still shows jhv sent none
+                    peer.awaitLine("its failure", l -> l.equals("FAIL error: Server sent no subprotocol"), WAIT);
+                    assertEquals(1, peer.awaitExit(WAIT), "the peer client's exit code");
+                    ServerEcho.Rec r = echo.byId.get(id);
+                    if (r != null) assertEquals(null, r.subprotocol, "jhv server ws.subprotocol()");
+                    return;
+                }
+                String open = peer.awaitLine("OPEN ", WAIT);
+                assertTrue(open.startsWith("OPEN proto=" + (expected == null ? "-" : expected) + " "), "the peer's subprotocol: " + open);
+                peer.awaitLine("CLOSED code=4003 reason=proto", WAIT);
+                assertEquals(0, peer.awaitExit(WAIT), "the peer client's exit code");
+                ServerEcho.Rec r = echo.awaitClosed(id);
+                assertEquals(expected, r.subprotocol, "jhv server ws.subprotocol()");
+                assertEquals(expected, r.handshakeSubprotocol, "jhv server Handshake.subprotocol()");
+                assertEquals(List.of(), r.errors, "onError on the jhv server");
+            });
+        }
+        MATRIX.put(kind + "|" + key, "pass");
+    }
+
+    /** The jhv client offers {@code offered} to the peer's server speaking chat.v1 only. */
+    @ParameterizedTest(name = "offered {0}")
+    @ValueSource(strings = {"chat.v2,chat.v1", "chat.v3"})
+    void subprotocolWithPeerServer(String offered) throws Exception {
+        String key = "proto-client|" + offered;
+        MATRIX.put(kind + "|" + key, "FAIL");
+        String expected = offered.contains("chat.v1") ? "chat.v1" : null;
+        try (PeerProcess srv = track(Peers.server(kind, true, "chat.v1"))) {
+            int port = Peers.awaitPort(srv);
+            ClientSide h = new ClientSide();
+            WebSocketClient client = WebSocketClient.create("ws://127.0.0.1:" + port + "/echo").subprotocols(offered.split(",")).handler(h);
+            withClient(client, srv, () -> {
+                WebSocket ws = client.connect().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+                assertEquals(expected, ws.subprotocol(), "jhv client ws.subprotocol()");
+                assertEquals(expected, ws.handshake().subprotocol(), "jhv client Handshake.subprotocol()");
+                String open = srv.awaitLine("OPEN ", WAIT);
+                assertTrue(open.contains(" proto=" + (expected == null ? "-" : expected) + " "), "the peer's subprotocol: " + open);
+                ws.send("hello " + offered);
+                Msg echoed = h.messages.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+                assertNotNull(echoed, "no echo; errors " + h.errors);
+                ws.close(4003, "proto");
+                assertTrue(h.closed.await(WAIT.toSeconds(), TimeUnit.SECONDS), "onClose on the jhv client");
+                assertEquals(4003, h.code, "the close code the peer echoed");
+                assertEquals(List.of(), h.errors, "onError on the jhv client");
+            });
+        }
+        MATRIX.put(kind + "|" + key, "pass");
+    }
+
     private static void withClient(WebSocketClient client, PeerProcess srv, PeerProcess.ThrowingRunnable body) throws Exception {
         AssertionError failed = null;
         try {
@@ -404,6 +473,12 @@ abstract class InteropBase {
                     .append(MATRIX.getOrDefault(kind + "|client|" + d, "not run")).append(" | ")
                     .append(MATRIX.getOrDefault(kind + "|client-close|" + d, "not run")).append(" |\n");
         }
+        for (String offered : List.of("chat.v2,chat.v1", "chat.v3")) {
+            sb.append("| ").append(kind.label).append(" | server | subprotocol: peer offers ").append(offered).append(", jhv speaks chat.v1,chat.v2 | ")
+                    .append(MATRIX.getOrDefault(kind + "|proto-server|" + offered, "not run")).append(" | |\n");
+            sb.append("| ").append(kind.label).append(" | client | subprotocol: jhv offers ").append(offered).append(", peer speaks chat.v1 | ")
+                    .append(MATRIX.getOrDefault(kind + "|proto-client|" + offered, "not run")).append(" | |\n");
+        }
         Path dir = Path.of("target", "ws-interop");
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(kind.name().toLowerCase() + "-matrix.md"), sb.toString());
@@ -423,6 +498,8 @@ abstract class InteropBase {
             final CountDownLatch closed = new CountDownLatch(1);
             volatile String extensions;
             volatile boolean compressed;
+            volatile String subprotocol;
+            volatile String handshakeSubprotocol;
             volatile String expectedPong;
             final java.util.concurrent.atomic.AtomicInteger echoed = new java.util.concurrent.atomic.AtomicInteger();
             final List<String> pings = new CopyOnWriteArrayList<>();
@@ -446,6 +523,8 @@ abstract class InteropBase {
             Rec r = byId.computeIfAbsent(String.valueOf(handshake.queryParam("id")), k -> new Rec());
             r.extensions = handshake.extensions();
             r.compressed = ws.isCompressed();
+            r.subprotocol = ws.subprotocol();
+            r.handshakeSubprotocol = handshake.subprotocol();
             ws.context(r);
         }
 

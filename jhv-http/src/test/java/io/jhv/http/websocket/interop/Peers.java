@@ -119,12 +119,18 @@ final class Peers {
 
     /** An echo server of {@code kind}; returns once it printed its port (the line {@code READY port=<n>}). */
     static PeerProcess server(Kind kind, boolean deflate) throws IOException {
+        return server(kind, deflate, null);
+    }
+
+    /** {@link #server(Kind, boolean)} speaking {@code subprotocols} (comma-separated, in preference order). */
+    static PeerProcess server(Kind kind, boolean deflate, String subprotocols) throws IOException {
         List<String> cmd = new ArrayList<>();
         switch (kind) {
             case NODE -> cmd.addAll(List.of("node", scripts().resolve("node-server.js").toString()));
             case PYTHON -> cmd.addAll(List.of(PYTHON.toString(), scripts().resolve("py-server.py").toString()));
         }
         cmd.add(deflate ? "on" : "off");
+        if (subprotocols != null) cmd.add(subprotocols);
         return PeerProcess.start(kind.name().toLowerCase() + "-server", cmd, scripts(), env());
     }
 
@@ -141,12 +147,19 @@ final class Peers {
      * {@code server-close}, with the close code and reason it closes with or asks for.
      */
     static PeerProcess client(Kind kind, String url, boolean deflate, int rounds, String mode, int code, String reason) throws IOException {
+        return client(kind, url, deflate, rounds, mode, code, reason, null);
+    }
+
+    /** {@link #client(Kind, String, boolean, int, String, int, String)} offering {@code subprotocols} (comma-separated). */
+    static PeerProcess client(Kind kind, String url, boolean deflate, int rounds, String mode, int code, String reason,
+                              String subprotocols) throws IOException {
         List<String> cmd = new ArrayList<>();
         switch (kind) {
             case NODE -> cmd.addAll(List.of("node", scripts().resolve("node-client.js").toString()));
             case PYTHON -> cmd.addAll(List.of(PYTHON.toString(), scripts().resolve("py-client.py").toString()));
         }
         cmd.addAll(List.of(url, deflate ? "on" : "off", Integer.toString(rounds), mode, Integer.toString(code), reason));
+        if (subprotocols != null) cmd.add(subprotocols);
         return PeerProcess.start(kind.name().toLowerCase() + "-client", cmd, scripts(), env());
     }
 }
