@@ -138,4 +138,35 @@ class ExamplesTest {
             server.close();
         }
     }
+
+    @Test
+    void webSocketChatEchoesAndBroadcasts() throws Exception {
+        HttpServer server = WebSocketChat.start(0);
+        try {
+            String base = "ws://127.0.0.1:" + server.port();
+            java.util.concurrent.BlockingQueue<String> echo = new java.util.concurrent.LinkedBlockingQueue<>();
+            io.jhv.http.websocket.WebSocket e = io.jhv.http.websocket.WebSocketClient.connect(base + "/echo", (ws, m) -> echo.add(m.text()))
+                    .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            e.send("ping");
+            assertEquals("ping", echo.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+            java.util.concurrent.BlockingQueue<String> ann = new java.util.concurrent.LinkedBlockingQueue<>();
+            java.util.concurrent.BlockingQueue<String> bob = new java.util.concurrent.LinkedBlockingQueue<>();
+            io.jhv.http.websocket.WebSocket a = io.jhv.http.websocket.WebSocketClient.connect(base + "/chat?name=ann", (ws, m) -> ann.add(m.text()))
+                    .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals("ann joined", ann.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+            io.jhv.http.websocket.WebSocket b = io.jhv.http.websocket.WebSocketClient.connect(base + "/chat?name=bob", (ws, m) -> bob.add(m.text()))
+                    .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals("bob joined", ann.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals("bob joined", bob.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+            a.send("hi bob");
+            assertEquals("ann: hi bob", bob.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals("ann: hi bob", ann.poll(10, java.util.concurrent.TimeUnit.SECONDS), "the sender is in the room too");
+            b.close();
+            assertEquals("bob left", ann.poll(10, java.util.concurrent.TimeUnit.SECONDS));
+            a.close();
+            e.close();
+        } finally {
+            server.close();
+        }
+    }
 }

@@ -78,6 +78,27 @@ public final class ServerConfig {
         }
     }
 
+    /** WebSockets open on this server (a graceful close sends each 1001 and waits for it). */
+    public final Set<io.jhv.http.websocket.WebSocket> webSockets = ConcurrentHashMap.newKeySet();
+
+    /** A WebSocket closed. */
+    public void webSocketClosed(io.jhv.http.websocket.WebSocket ws) {
+        synchronized (webSockets) {
+            webSockets.remove(ws);
+            webSockets.notifyAll();
+        }
+    }
+
+    /** Waits until no WebSocket is open or {@code deadlineNanos} (System.nanoTime) passes. */
+    public void awaitNoWebSockets(long deadlineNanos) throws InterruptedException {
+        synchronized (webSockets) {
+            long left;
+            while (!webSockets.isEmpty() && (left = deadlineNanos - System.nanoTime()) > 0) {
+                webSockets.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
     /** A connection closed. */
     public void removed(HttpConnection c) {
         synchronized (connections) {

@@ -114,7 +114,7 @@ public final class HttpServer implements AutoCloseable {
 
     /** {@link #ws(String, io.jhv.http.websocket.WebSocketHandler)} with {@code config}. */
     public HttpServer ws(String path, io.jhv.http.websocket.WebSocketConfig config, io.jhv.http.websocket.WebSocketHandler handler) {
-        return get(path, new io.jhv.http.internal.ws.WsUpgrade(path, Objects.requireNonNull(config, "config"), Objects.requireNonNull(handler, "handler")));
+        return get(path, new io.jhv.http.internal.ws.WsUpgrade(path, Objects.requireNonNull(config, "config"), Objects.requireNonNull(handler, "handler"), cfg));
     }
 
     /** Serves files under {@code directory} at {@code prefix} (GET and HEAD). */
@@ -412,9 +412,11 @@ public final class HttpServer implements AutoCloseable {
                 cfg.removed(hc); // its loop has ended and closed its connections: nothing to drain
             }
         }
+        for (io.jhv.http.websocket.WebSocket ws : cfg.webSockets) ws.close(io.jhv.http.websocket.CloseCodes.GOING_AWAY, "server shutting down");
         long end = System.nanoTime() + deadline.toNanos();
         try {
             cfg.awaitNoConnections(end);
+            cfg.awaitNoWebSockets(end);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

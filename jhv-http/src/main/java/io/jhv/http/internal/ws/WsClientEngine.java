@@ -421,7 +421,7 @@ public final class WsClientEngine {
                 throw new WebSocketHandshakeException(code, e.getMessage());
             }
             HandshakeInfo info = HandshakeInfo.client(path, query, hs, protocol, pmd == null ? null : pmd.header);
-            WsSession s = new WsSession(config, handler, true, pmd, info, protocol, WsClientEngine.this::opened);
+            WsSession s = new WsSession(config, handler, true, pmd, info, protocol, WsClientEngine.this::opened, null);
             s.whenClosedUnattached(() -> sessionClosed(s));
             return s;
         }

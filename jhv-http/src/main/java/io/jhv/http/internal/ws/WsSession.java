@@ -63,6 +63,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private final String subprotocol;
     /** Told on the loop once the socket is open (the client's connect future). */
     private final Consumer<WsSession> onOpened;
+    /** The server's registry of open sockets (null on the client). */
+    private final io.jhv.http.internal.ServerConfig server;
 
     private Connection conn;
     private EventLoop loop;
@@ -117,7 +119,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private boolean pingOutstanding;
 
     WsSession(WebSocketConfig cfg, WebSocketHandler handler, boolean client, PerMessageDeflate pmd,
-              Handshake handshake, String subprotocol, Consumer<WsSession> onOpened) {
+              Handshake handshake, String subprotocol, Consumer<WsSession> onOpened, io.jhv.http.internal.ServerConfig server) {
         this.cfg = cfg;
         this.handler = handler;
         this.client = client;
@@ -125,6 +127,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         this.handshake = handshake;
         this.subprotocol = subprotocol;
         this.onOpened = onOpened;
+        this.server = server;
     }
 
     /** The engine's view of a socket handed out to users. */
@@ -139,6 +142,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         this.conn = c;
         this.loop = c.loop();
         lastReadNanos = System.nanoTime();
+        if (server != null) server.webSockets.add(this);
         if (!cfg.pingInterval().isZero()) pingTimer = loop.setInterval(cfg.pingInterval(), this::heartbeat);
         if (!cfg.idleTimeout().isZero()) {
             long period = Math.max(10, cfg.idleTimeout().toMillis() / 4);
@@ -151,6 +155,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             return;
         }
         if (onOpened != null && state == OPEN) onOpened.accept(this);
+        if (server != null && server.draining) closeInLoop(CloseCodes.GOING_AWAY, "server shutting down");
     }
 
     @Override
@@ -193,6 +198,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         } catch (Throwable t) {
             reportToLoop(t);
         }
+        if (server != null) server.webSocketClosed(this);
         List<Runnable> hooks = closedHooks;
         closedHooks = null;
         if (hooks != null) for (Runnable h : hooks) {
@@ -344,10 +350,15 @@ public final class WsSession implements WebSocket, ProtocolHandler {
                     if (msgOpcode == OP_TEXT && !utf8.feed(b.array(), w, k)) {
                         return fail(CloseCodes.INVALID_PAYLOAD, "invalid UTF-8 in a text message");
                     }
-                } else if (inf.needsInput() || inf.finished() || inf.needsDictionary()) {
-                    if (inf.finished() && inf.getRemaining() > 0) {
-                        return fail(CloseCodes.INVALID_PAYLOAD, "bytes after the end of the deflate stream");
-                    }
+                } else if (inf.finished()) {
+                    // A final block (BFINAL=1, RFC 7692 7.2.3.4): the sender ended its stream, so
+                    // what follows (in the RFC's example an empty stored block with the tail we
+                    // add) starts a new one.
+                    int rest = inf.getRemaining();
+                    inf.reset();
+                    if (rest == 0) return true;
+                    inf.setInput(a, off + len - rest, rest);
+                } else if (inf.needsInput() || inf.needsDictionary()) {
                     if (inf.needsDictionary()) return fail(CloseCodes.INVALID_PAYLOAD, "deflate data asks for a preset dictionary");
                     return true;
                 } else if (inf.getRemaining() == inputBefore) {
@@ -456,10 +467,11 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         peerReason = reason;
         rstate = Read.DISCARD;
         if (state == OPEN) {
-            // Echo the peer's code (RFC 6455 5.5.1), then, as the server, end the TCP connection.
+            // Echo the peer's code (RFC 6455 5.5.1; 1000 for a close without one), then, as the
+            // server, end the TCP connection.
             state = CLOSING;
             closeRequested = true;
-            byte[] payload = code == CloseCodes.NO_STATUS ? EMPTY : new byte[] {control[0], control[1]};
+            byte[] payload = code == CloseCodes.NO_STATUS ? new byte[] {0x03, (byte) 0xe8} : new byte[] {control[0], control[1]};
             sendFrame(OP_CLOSE, payload, 0, payload.length, true, false);
         }
         finishClose();

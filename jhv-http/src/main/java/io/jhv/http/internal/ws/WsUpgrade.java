@@ -1,5 +1,6 @@
 package io.jhv.http.internal.ws;
 
+import io.jhv.http.internal.ServerConfig;
 import io.jhv.http.server.Handler;
 import io.jhv.http.server.Request;
 import io.jhv.http.server.Response;
@@ -28,11 +29,13 @@ public final class WsUpgrade implements Handler {
     private final WebSocketConfig config;
     private final WebSocketHandler handler;
     private final List<String> paramNames;
+    private final ServerConfig server;
 
-    public WsUpgrade(String routePath, WebSocketConfig config, WebSocketHandler handler) {
+    public WsUpgrade(String routePath, WebSocketConfig config, WebSocketHandler handler, ServerConfig server) {
         this.config = config;
         this.handler = handler;
         this.paramNames = paramNames(routePath);
+        this.server = server;
     }
 
     @Override
@@ -76,7 +79,11 @@ public final class WsUpgrade implements Handler {
         if (pmd != null) res.setHeader("Sec-WebSocket-Extensions", pmd.header);
 
         HandshakeInfo hs = snapshot(req, protocol, pmd == null ? null : pmd.header);
-        res.upgrade(new WsSession(config, handler, false, pmd, hs, protocol, null));
+        if (server.draining) {
+            res.status(503).setHeader("Retry-After", "1").text("503 Service Unavailable: shutting down\n");
+            return;
+        }
+        res.upgrade(new WsSession(config, handler, false, pmd, hs, protocol, null, server));
     }
 
     private HandshakeInfo snapshot(Request req, String protocol, String extensions) {
