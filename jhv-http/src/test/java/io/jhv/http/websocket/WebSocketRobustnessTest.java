@@ -500,6 +500,110 @@ class WebSocketRobustnessTest {
         assertEquals(CloseCodes.GOING_AWAY, ev.closes.poll(10, TimeUnit.SECONDS));
     }
 
+    @Test
+    void streamingDeliversFragmentsAsTheyArriveWithinTheMessageLimit() throws Exception {
+        List<String> parts = new CopyOnWriteArrayList<>();
+        CountDownLatch last = new CountDownLatch(1);
+        AtomicInteger offLoop = new AtomicInteger();
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .ws("/s", WebSocketConfig.builder().streaming(true).maxMessageSize(1 << 20).build(), (ws, m) -> {
+                    if (!ws.loop().inLoop()) offLoop.incrementAndGet();
+                    parts.add(m.length() + (m.isLast() ? "!" : ""));
+                    if (m.isLast()) last.countDown();
+                }).start();
+        try (RawWs raw = RawWs.open(server.port(), "/s")) {
+            byte[] chunk = new byte[300 << 10];
+            raw.out.write(RawWs.frame(2, chunk, 0, chunk.length, false));
+            raw.out.write(RawWs.frame(0, chunk, 0, chunk.length, false));
+            raw.out.write(RawWs.frame(0, chunk, 0, 10, true));
+            raw.out.flush();
+            assertTrue(last.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of((300 << 10) + "", (300 << 10) + "", "10!"), parts);
+            // the limit still bounds the whole message: four more fragments pass 1 MiB
+            for (int i = 0; i < 4; i++) raw.out.write(RawWs.frame(i == 0 ? 2 : 0, chunk, 0, chunk.length, false));
+            raw.out.flush();
+            RawWs.Frame f = raw.read();
+            assertEquals(8, f.opcode());
+            assertEquals(CloseCodes.MESSAGE_TOO_BIG, f.closeCode());
+        }
+        assertEquals(0, offLoop.get(), "callbacks ran off the socket's loop");
+    }
+
+    @Test
+    void aSenderPacedByOnWritableKeepsItsQueueNearTheHighWaterMark() throws Exception {
+        int total = 64 << 20, chunk = 64 << 10;
+        CompletableFuture<Long> maxSeen = new CompletableFuture<>();
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/push", new WebSocketHandler() {
+            long sent;
+            long max;
+            @Override public void onOpen(WebSocket ws, Handshake hs) {
+                ws.onWritable(w -> push(w));
+                push(ws);
+            }
+            void push(WebSocket ws) {
+                while (sent < total && ws.isWritable()) {
+                    ws.send(new byte[chunk]);
+                    sent += chunk;
+                    max = Math.max(max, ws.queuedBytes());
+                }
+                if (sent >= total) maxSeen.complete(max);
+            }
+            @Override public void onMessage(WebSocket ws, Message m) { }
+        }).start();
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(64 << 10);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()));
+            s.setSoTimeout(30_000);
+            RawWs raw = new RawWs(s);
+            raw.upgrade("/push");
+            long got = 0;
+            while (got < total) {
+                RawWs.Frame f = raw.read();
+                got += f.payload().length;
+                if ((got & ((4 << 20) - 1)) == 0) Thread.sleep(2); // a slow reader: paces only
+            }
+            assertEquals(total, got);
+        }
+        long max = maxSeen.get(30, TimeUnit.SECONDS);
+        assertTrue(max <= io.jhv.core.net.TcpEndpoint.DEFAULT_HIGH_WATER_MARK + chunk + 14,
+                "the queue reached " + max + " bytes with a sender that waits for onWritable");
+    }
+
+    @Test
+    void aServerThatNeverAnswersTheUpgradeFailsTheConnectAtTheHandshakeTimeout() throws Exception {
+        try (ServerSocket ss = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            List<Socket> held = new CopyOnWriteArrayList<>();
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    while (true) held.add(ss.accept()); // accepts, reads nothing, answers nothing
+                } catch (IOException closed) {
+                    for (Socket x : held) try { x.close(); } catch (IOException ignored) { }
+                }
+            });
+            long t0 = System.nanoTime();
+            CompletableFuture<WebSocket> f = WebSocketClient.create("ws://127.0.0.1:" + ss.getLocalPort() + "/")
+                    .handshakeTimeout(Duration.ofMillis(300)).handler((ws, m) -> { }).connect();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+            WebSocketHandshakeException h = assertInstanceOf(WebSocketHandshakeException.class, e.getCause());
+            assertEquals(0, h.status());
+            assertTrue(h.getMessage().contains("within 300 ms"), h.getMessage());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5));
+        }
+    }
+
+    @Test
+    void wssRefusesACertificateForAnotherHost() throws Exception {
+        SelfSignedCertificate other = SelfSignedCertificate.generate("other.test");
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .https("127.0.0.1", 0, TlsConfig.server().certificate(other).build())
+                .ws("/ws", (ws, m) -> ws.send(m)).start();
+        CompletableFuture<WebSocket> f = WebSocketClient.create("wss://localhost:" + server.httpsPort() + "/ws")
+                .tls(TlsConfig.client().trust(other.certificate()).build())
+                .handler((w, m) -> { }).connect();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(javax.net.ssl.SSLException.class, e.getCause(), String.valueOf(e.getCause()));
+    }
+
     static void drain(InputStream in) throws IOException {
         in.transferTo(OutputStream.nullOutputStream());
     }

@@ -350,10 +350,15 @@ public final class WsSession implements WebSocket, ProtocolHandler {
                     if (msgOpcode == OP_TEXT && !utf8.feed(b.array(), w, k)) {
                         return fail(CloseCodes.INVALID_PAYLOAD, "invalid UTF-8 in a text message");
                     }
-                } else if (inf.needsInput() || inf.finished() || inf.needsDictionary()) {
-                    if (inf.finished() && inf.getRemaining() > 0) {
-                        return fail(CloseCodes.INVALID_PAYLOAD, "bytes after the end of the deflate stream");
-                    }
+                } else if (inf.finished()) {
+                    // A final block (BFINAL=1, RFC 7692 7.2.3.4): the sender ended its stream, so
+                    // what follows (in the RFC's example an empty stored block with the tail we
+                    // add) starts a new one.
+                    int rest = inf.getRemaining();
+                    inf.reset();
+                    if (rest == 0) return true;
+                    inf.setInput(a, off + len - rest, rest);
+                } else if (inf.needsInput() || inf.needsDictionary()) {
                     if (inf.needsDictionary()) return fail(CloseCodes.INVALID_PAYLOAD, "deflate data asks for a preset dictionary");
                     return true;
                 } else if (inf.getRemaining() == inputBefore) {
@@ -462,10 +467,11 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         peerReason = reason;
         rstate = Read.DISCARD;
         if (state == OPEN) {
-            // Echo the peer's code (RFC 6455 5.5.1), then, as the server, end the TCP connection.
+            // Echo the peer's code (RFC 6455 5.5.1; 1000 for a close without one), then, as the
+            // server, end the TCP connection.
             state = CLOSING;
             closeRequested = true;
-            byte[] payload = code == CloseCodes.NO_STATUS ? EMPTY : new byte[] {control[0], control[1]};
+            byte[] payload = code == CloseCodes.NO_STATUS ? new byte[] {0x03, (byte) 0xe8} : new byte[] {control[0], control[1]};
             sendFrame(OP_CLOSE, payload, 0, payload.length, true, false);
         }
         finishClose();

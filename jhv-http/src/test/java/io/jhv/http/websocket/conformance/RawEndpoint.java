@@ -86,8 +86,15 @@ abstract class RawEndpoint implements AutoCloseable {
     /** Writes {@code bytes} in TCP writes of {@code chunk} bytes (Nagle off: separate segments in practice). */
     RawEndpoint sendInChunks(byte[] bytes, int chunk) throws IOException {
         for (int i = 0; i < bytes.length; i += chunk) {
-            out.write(bytes, i, Math.min(chunk, bytes.length - i));
-            out.flush();
+            try {
+                out.write(bytes, i, Math.min(chunk, bytes.length - i));
+                out.flush();
+            } catch (java.net.SocketException peerGone) {
+                // A peer that fails fast (at a bad byte) closes before the rest arrives: the rest
+                // is moot, and what it answered is still there to read.
+                if (i == 0) throw peerGone;
+                break;
+            }
         }
         return this;
     }
