@@ -6,6 +6,7 @@ import io.jhv.core.internal.TransportLayer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -15,7 +16,6 @@ import java.security.PrivateKey;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
-import java.net.Socket;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
