@@ -166,6 +166,22 @@ final class WsCommand {
         WebSocketConfig.Builder cb = WebSocketConfig.builder().compression(o.deflate())
                 .maxMessageSize(o.maxMessage()).maxFrameSize(o.maxMessage());
         if (!o.subprotocols().isEmpty()) cb.subprotocols(o.subprotocols().toArray(new String[0]));
+        TlsConfig tls = null;
+        if (o.ca() != null) {
+            try {
+                tls = TlsConfig.client().trust(o.ca()).build();
+            } catch (RuntimeException e) {
+                throw new Args.UsageException("--ca " + o.ca() + ": " + e.getMessage());
+            }
+        }
+        if (o.insecure()) {
+            if (o.url().regionMatches(true, 0, "wss:", 0, 4)) {
+                tls = TlsConfig.client().trustAll().build();
+                err.println("hv ws: --insecure: the server's certificate is not checked");
+            } else {
+                err.println("hv ws: --insecure has no effect on ws:// (no TLS)");
+            }
+        }
         Session session = new Session(o.echo(), out, err);
         WebSocketClient client;
         try {
@@ -175,21 +191,7 @@ final class WsCommand {
         }
         client.config(cb.build()).handler(session).connectTimeout(o.connectTimeout()).handshakeTimeout(o.connectTimeout());
         for (String[] h : o.headers()) client.header(h[0], h[1]);
-        if (o.ca() != null) {
-            try {
-                client.tls(TlsConfig.client().trust(o.ca()).build());
-            } catch (RuntimeException e) {
-                throw new Args.UsageException("--ca " + o.ca() + ": " + e.getMessage());
-            }
-        }
-        if (o.insecure()) {
-            if (o.url().regionMatches(true, 0, "wss:", 0, 4)) {
-                client.tls(TlsConfig.client().trustAll().build());
-                err.println("hv ws: --insecure: the server's certificate is not checked");
-            } else {
-                err.println("hv ws: --insecure has no effect on ws:// (no TLS)");
-            }
-        }
+        if (tls != null) client.tls(tls);
         // Ctrl-C (SIGINT) or SIGTERM: say 1001 to the server and wait a little for its answer. The
         // hook is in place before connecting, so a signal right after the handshake is not missed.
         Thread shutdown = null;
