@@ -604,6 +604,23 @@ class WebSocketRobustnessTest {
         assertInstanceOf(javax.net.ssl.SSLException.class, e.getCause(), String.valueOf(e.getCause()));
     }
 
+    @Test
+    void aClientSendingAMessageOverTheLimitHearsTheServers1009NotAReset() throws Exception {
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .ws("/small", WebSocketConfig.builder().maxMessageSize(1 << 20).build(), (ws, m) -> ws.send(m)).start();
+        CompletableFuture<Integer> closed = new CompletableFuture<>();
+        WebSocketClient client = WebSocketClient.create("ws://127.0.0.1:" + server.port() + "/small")
+                .config(WebSocketConfig.builder().compression(false).build())
+                .handler(new WebSocketHandler() {
+                    @Override public void onMessage(WebSocket ws, Message m) { }
+                    @Override public void onClose(WebSocket ws, int code, String reason) { closed.complete(code); }
+                });
+        closeLater.add(client);
+        WebSocket ws = client.connect().get(10, TimeUnit.SECONDS);
+        ws.send(new byte[20 << 20]); // the server fails it at the header, while most of it is still on its way
+        assertEquals(CloseCodes.MESSAGE_TOO_BIG, closed.get(20, TimeUnit.SECONDS));
+    }
+
     static void drain(InputStream in) throws IOException {
         in.transferTo(OutputStream.nullOutputStream());
     }

@@ -501,8 +501,26 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             sendClose(code, reasonFor(message));
         }
         flush();
-        conn.close();
+        closeAfterFailure();
         return false;
+    }
+
+    /**
+     * Ends the connection after a close frame that failed the socket: FIN after the frame, then
+     * the peer's input is read and dropped until it closes too (bounded by the close timeout).
+     * Closing at once would make the kernel answer a peer still sending (a message over the limit)
+     * with a reset, which destroys the close frame before the peer reads its code.
+     */
+    private void closeAfterFailure() {
+        if (conn.isClosed()) return;
+        conn.shutdownOutput();
+        if (closeTimer == null) {
+            long ms = Math.max(1, cfg.closeTimeout().toMillis());
+            closeTimer = loop.setTimeout(ms, () -> {
+                closeTimer = null;
+                if (state != CLOSED) conn.abort();
+            });
+        }
     }
 
     private static String reasonFor(String message) {
@@ -521,7 +539,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
                 sendClose(CloseCodes.INTERNAL_ERROR, "internal error");
             }
             flush();
-            conn.close();
+            closeAfterFailure();
         }
     }
 
