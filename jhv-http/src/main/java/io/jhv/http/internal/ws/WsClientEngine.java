@@ -218,7 +218,9 @@ public final class WsClientEngine {
         attempting = false;
         handshaking = null;
         if (closed) {
-            finish(err);
+            // The attempt ended because close() cut it short (a cancelled connect, an aborted
+            // upgrade): report that, not a CancellationException the caller never asked for.
+            finish(new WebSocketException(CloseCodes.GOING_AWAY, "client closed", err));
             return;
         }
         int retry = retries + 1;

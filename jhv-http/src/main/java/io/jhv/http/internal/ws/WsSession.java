@@ -110,6 +110,13 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private Buffer zbuf;
     /** Opcode of a fragmented message being sent by sendFragment: 0 none. */
     private volatile int sendingFragments;
+    /** Tasks other threads posted through onLoop that have not run yet. */
+    private final java.util.concurrent.atomic.AtomicInteger postedTasks = new java.util.concurrent.atomic.AtomicInteger();
+    /** A close() made on the loop while posted tasks were pending: run after the last of them (loop thread). */
+    private int deferredCloseCode;
+    private String deferredCloseReason;
+    /** A fragmented message's first frames are written and its last is not (loop thread). */
+    private boolean fragmentOpen;
 
     // ---------------------------------------------------------------- timers
     private Timer pingTimer;
@@ -621,7 +628,10 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         } else {
             o.write(a, off, len);
         }
-        if (compress) zbuf.clear();
+        if (compress) {
+            if (zbuf.capacity() > 4 * KEEP_BUFFER) zbuf = null; // like out: don't keep a big message's room
+            else zbuf.clear();
+        }
     }
 
     /** Deflates one message into the reused {@code zbuf}, without the 00 00 ff ff tail (RFC 7692 7.2.1). */
@@ -698,9 +708,26 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private void onLoop(Runnable task) {
         EventLoop l = loop;
         if (l == null) throw new IllegalStateException("WebSocket " + this + " is not open yet");
-        try {
+        if (l.inLoop()) {
             l.runInLoop(task);
+            return;
+        }
+        // Counted until it has run, so that a close() on the loop waits for it (see close).
+        postedTasks.incrementAndGet();
+        try {
+            l.queueInLoop(() -> {
+                try {
+                    task.run();
+                } finally {
+                    if (postedTasks.decrementAndGet() == 0 && deferredCloseReason != null) {
+                        String r = deferredCloseReason;
+                        deferredCloseReason = null;
+                        closeInLoop(deferredCloseCode, r);
+                    }
+                }
+            });
         } catch (RejectedExecutionException e) {
+            postedTasks.decrementAndGet();
             throw new IllegalStateException("WebSocket " + this + ": its loop has stopped", e);
         }
     }
@@ -817,6 +844,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         onLoop(() -> {
             if (state != OPEN) return;
             sendFrame(op, data, 0, data.length, last, false);
+            fragmentOpen = !last;
             if (!inRead) flush();
         });
     }
@@ -856,7 +884,19 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         EventLoop l = loop;
         if (l == null) return;
         try {
-            l.runInLoop(() -> closeInLoop(code, r));
+            l.runInLoop(() -> {
+                // A send another thread queued before this call may still wait in the loop's queue
+                // (a close on the loop runs at once, and the loop's own tasks run before those of
+                // other threads): the close frame goes out after the last of them has run.
+                if (postedTasks.get() > 0) {
+                    if (deferredCloseReason == null) {
+                        deferredCloseCode = code;
+                        deferredCloseReason = r;
+                    }
+                } else {
+                    closeInLoop(code, r);
+                }
+            });
         } catch (RejectedExecutionException stopped) {
             // the loop has stopped: it closed the connection already
         }
@@ -930,7 +970,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public boolean sendShared(byte[] payload, boolean text, long maxQueued, boolean closeSlow) {
         if (closeRequested || state != OPEN) return false;
         Runnable task = () -> {
-            if (state != OPEN) return;
+            // A data frame may not come between a message's fragments (RFC 6455 5.4): skipped.
+            if (state != OPEN || fragmentOpen) return;
             long queued = conn.queuedBytes();
             if (queued > maxQueued) {
                 if (closeSlow) {
