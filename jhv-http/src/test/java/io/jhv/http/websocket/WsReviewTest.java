@@ -691,4 +691,67 @@ class WsReviewTest {
             inf.end();
         }
     }
+
+    /**
+     * Defect: frames sent from onMessage were all kept in the socket's own output buffer until the
+     * read ended, so a handler sending a burst saw isWritable() true and queuedBytes() 0 throughout
+     * and could not pace itself: the buffer grew with the whole burst (back-pressure blind).
+     */
+    @Test
+    void aHandlerSendingABurstFromOnMessageSeesBackPressure() throws Exception {
+        List<Boolean> writable = new CopyOnWriteArrayList<>();
+        CountDownLatch done = new CountDownLatch(1);
+        Events ev = new Events(false) {
+            @Override public void onMessage(WebSocket ws, Message m) {
+                byte[] chunk = new byte[256 << 10];
+                for (int i = 0; i < 100 && ws.isWritable(); i++) {
+                    ws.send(chunk);
+                    writable.add(ws.isWritable());
+                }
+                done.countDown();
+            }
+        };
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", ev).start();
+        try (RawWs raw = RawWs.open(server.port(), "/ws")) {
+            raw.sendText("burst"); // and read nothing
+            assertTrue(done.await(20, TimeUnit.SECONDS));
+            assertTrue(writable.contains(false), "isWritable() never turned false during a " + writable.size() * 256 + " KiB burst to a peer that reads nothing");
+            assertTrue(writable.size() < 100, "the burst went on although the socket was not writable");
+        }
+    }
+
+    /**
+     * Defect: client.close() called in the client's onOpen aborted the connection (it was still
+     * seen as the handshake in progress) instead of a close handshake.
+     */
+    @Test
+    void closingTheClientFromItsOnOpenSendsACloseFrame() throws Exception {
+        try (ServerSocket rawServer = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            WebSocketClient[] holder = new WebSocketClient[1];
+            WebSocketClient c = WebSocketClient.create("ws://127.0.0.1:" + rawServer.getLocalPort() + "/ws")
+                    .config(WebSocketConfig.builder().compression(false).build())
+                    .handler(new WebSocketHandler() {
+                        @Override public void onOpen(WebSocket ws, Handshake hs) { holder[0].close(); }
+                        @Override public void onMessage(WebSocket ws, Message m) { }
+                    });
+            holder[0] = c;
+            closeLater.add(c);
+            c.connect();
+            try (Socket s = rawServer.accept()) {
+                s.setSoTimeout(10_000);
+                String key = readRequestKey(s);
+                s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+                        + accept(key) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                Frame f;
+                try {
+                    f = readFrame(s.getInputStream());
+                } catch (IOException e) {
+                    throw new AssertionError("no close frame: the connection was dropped (" + e + ")", e);
+                }
+                assertEquals(8, f.opcode());
+                s.getOutputStream().write(serverFrame(8, true, false, f.payload()));
+                c.closeFuture().get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
 }

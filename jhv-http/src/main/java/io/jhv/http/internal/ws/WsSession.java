@@ -591,7 +591,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         }
         boolean compress = pmd != null && len >= cfg.compressionThreshold() && pmd.fitsWindow(len);
         sendFrame(op, a, off, len, true, compress);
-        if (!inRead) flush();
+        flushSoon();
     }
 
     /**
@@ -668,6 +668,16 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         p[1] = (byte) code;
         System.arraycopy(r, 0, p, 2, r.length);
         sendFrame(OP_CLOSE, p, 0, p.length, true, false);
+    }
+
+    /**
+     * Flushes now unless this socket is reading (then the frames go out with one write at the end of
+     * the read), but not beyond KEEP_BUFFER: a burst sent from onMessage reaches the connection's
+     * queue as it goes, so isWritable()/queuedBytes() see it and the output buffer stays small.
+     */
+    private void flushSoon() {
+        Buffer o = out;
+        if (!inRead || (o != null && o.readableBytes() >= KEEP_BUFFER)) flush();
     }
 
     /** Writes what the output buffer holds. */
@@ -845,7 +855,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             if (state != OPEN) return;
             sendFrame(op, data, 0, data.length, last, false);
             fragmentOpen = !last;
-            if (!inRead) flush();
+            flushSoon();
         });
     }
 
@@ -866,7 +876,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         onLoop(() -> {
             if (state != OPEN) return;
             sendFrame(op, p, 0, p.length, true, false);
-            if (!inRead) flush();
+            flushSoon();
         });
     }
 
