@@ -754,4 +754,89 @@ class WsReviewTest {
             }
         }
     }
+
+    /** server_no_context_takeover agreed: each of the server's compressed messages inflates on its own. */
+    @Test
+    void serverNoContextTakeoverMakesEachServerMessageInflatableAlone() throws Exception {
+        Events ev = new Events(true);
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", ev).start();
+        try (RawWs raw = openRaw(server.port(), "/ws", "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n")) {
+            String text = "the same words again and again ".repeat(10);
+            for (int i = 0; i < 3; i++) {
+                raw.sendText(text);
+                Frame fr = readFrame(raw.in);
+                assertTrue(fr.rsv1());
+                Inflater inf = new Inflater(true);
+                byte[] in = java.util.Arrays.copyOf(fr.payload(), fr.payload().length + 4);
+                in[in.length - 2] = (byte) 0xff;
+                in[in.length - 1] = (byte) 0xff;
+                inf.setInput(in);
+                byte[] outb = new byte[4096];
+                int n = inf.inflate(outb);
+                inf.end();
+                assertEquals(text, new String(outb, 0, n, StandardCharsets.UTF_8), "message " + i);
+            }
+        }
+    }
+
+    /** Broadcasts from several threads while members close: no exception, every member leaves the group. */
+    @Test
+    void broadcastsRacingClosesThrowNothingAndTheGroupEmpties() throws Exception {
+        WebSocketGroup room = new WebSocketGroup(1 << 20, WebSocketGroup.SlowPolicy.CLOSE);
+        Events ev = new Events(false) {
+            @Override public void onOpen(WebSocket ws, Handshake hs) { room.add(ws); opened.add(ws); }
+        };
+        server = HttpServer.create("127.0.0.1", 0).threads(2).ws("/ws", ev).start();
+        List<RawWs> raws = new ArrayList<>();
+        for (int i = 0; i < 20; i++) raws.add(RawWs.open(server.port(), "/ws"));
+        List<WebSocket> members = new ArrayList<>();
+        for (int i = 0; i < 20; i++) members.add(ev.opened.poll(10, TimeUnit.SECONDS));
+        assertEquals(20, room.size());
+        List<Throwable> thrown = new CopyOnWriteArrayList<>();
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> senders = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            senders.add(Thread.ofPlatform().start(() -> {
+                try {
+                    go.await();
+                    for (int i = 0; i < 500; i++) room.broadcast("tick " + i);
+                } catch (Throwable e) {
+                    thrown.add(e);
+                }
+            }));
+        }
+        go.countDown();
+        for (int i = 0; i < 20; i++) {
+            if (i % 2 == 0) members.get(i).close();
+            else members.get(i).abort();
+        }
+        for (Thread t : senders) t.join(20_000);
+        assertEquals(List.of(), thrown);
+        for (RawWs r : raws) r.close();
+        for (int i = 0; i < 20; i++) assertNotNull(ev.closes.poll(20, TimeUnit.SECONDS));
+        for (WebSocket m : members) drainLoop(m);
+        assertEquals(0, room.size());
+    }
+
+    /** close() during a fragmented send: the close frame may come between the fragments; later fragments are refused. */
+    @Test
+    void aCloseDuringAFragmentedSendIsAControlFrameBetweenFragments() throws Exception {
+        Events ev = new Events(false);
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", ev).start();
+        try (RawWs raw = RawWs.open(server.port(), "/ws")) {
+            WebSocket ws = ev.opened.poll(10, TimeUnit.SECONDS);
+            ws.sendFragment("part".getBytes(StandardCharsets.UTF_8), true, false);
+            ws.close(CloseCodes.GOING_AWAY, "bye");
+            assertThrows(IllegalStateException.class, () -> ws.sendFragment("rest".getBytes(StandardCharsets.UTF_8), true, true));
+            RawWs.Frame f = raw.read();
+            assertEquals(1, f.opcode());
+            assertFalse(f.fin());
+            RawWs.Frame c = raw.read();
+            assertEquals(8, c.opcode());
+            assertEquals(CloseCodes.GOING_AWAY, c.closeCode());
+            raw.send(8, c.payload(), true);
+            assertEquals(-1, raw.in.read());
+        }
+        assertEquals(CloseCodes.GOING_AWAY, ev.closes.poll(10, TimeUnit.SECONDS));
+    }
 }
