@@ -839,4 +839,30 @@ class WsReviewTest {
         }
         assertEquals(CloseCodes.GOING_AWAY, ev.closes.poll(10, TimeUnit.SECONDS));
     }
+
+    /**
+     * Defect: with streaming, a text fragment that ended inside a UTF-8 sequence was delivered as
+     * it was, so Message.text() of each fragment decoded the split character as two U+FFFD,
+     * although "text has been checked to be valid UTF-8". A fragment now holds back the start of an
+     * unfinished sequence for the next one.
+     */
+    @Test
+    void streamedTextFragmentsNeverSplitACharacter() throws Exception {
+        StringBuilder got = new StringBuilder();
+        CountDownLatch last = new CountDownLatch(1);
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .ws("/ws", WebSocketConfig.builder().streaming(true).compression(false).build(), new WebSocketHandler() {
+                    @Override public void onMessage(WebSocket ws, Message m) {
+                        got.append(m.text());
+                        if (m.isLast()) last.countDown();
+                    }
+                }).start();
+        try (RawWs raw = RawWs.open(server.port(), "/ws")) {
+            byte[] all = "aé€😀z".getBytes(StandardCharsets.UTF_8); // 1 + 2 + 3 + 4 + 1 bytes
+            // one byte per frame: every multi-byte character is split across frames
+            for (int i = 0; i < all.length; i++) raw.send(i == 0 ? 1 : 0, new byte[] {all[i]}, i == all.length - 1);
+            assertTrue(last.await(10, TimeUnit.SECONDS));
+        }
+        assertEquals("aé€😀z", got.toString());
+    }
 }

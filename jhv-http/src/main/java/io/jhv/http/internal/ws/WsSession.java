@@ -99,6 +99,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private final byte[] control = new byte[125];
     private int controlLength;
     private final Utf8Validator utf8 = new Utf8Validator();
+    /** The start of a UTF-8 sequence a streamed fragment ended inside, kept for the next one. */
+    private final byte[] heldBack = new byte[3];
     private Inflater inflater;
     private final Received received = new Received();
     private long lastReadNanos;
@@ -309,8 +311,21 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         if (remaining > 0) return false;
         rstate = Read.HEADER;
         if (fin) return endMessage();
-        if (cfg.streaming() && msg != null && msg.readableBytes() > 0) deliver(false);
+        if (cfg.streaming() && msg != null && msg.readableBytes() > 0) deliverFragment();
         return rstate != Read.DISCARD;
+    }
+
+    /** Delivers a streamed fragment, holding back the start of a UTF-8 sequence it ends inside for the next one. */
+    private void deliverFragment() {
+        int hold = msgOpcode == OP_TEXT ? utf8.pendingBytes() : 0;
+        Buffer b = msg;
+        if (b.readableBytes() <= hold) return;
+        if (hold > 0) {
+            System.arraycopy(b.array(), b.writerIndex() - hold, heldBack, 0, hold);
+            b.writerIndex(b.writerIndex() - hold);
+        }
+        deliver(false);
+        if (hold > 0) messageBuffer(hold).write(heldBack, 0, hold);
     }
 
     private boolean copyChunk(Buffer in, int n) {
