@@ -865,4 +865,39 @@ class WsReviewTest {
         }
         assertEquals("aé€😀z", got.toString());
     }
+
+    /**
+     * Defect: an upgrade request answered while the server shuts down got a 503 that carried the
+     * handshake's headers (Upgrade, Connection: Upgrade, Sec-WebSocket-Accept), since they were set
+     * before the check.
+     */
+    @Test
+    void anUpgradeRefusedDuringShutdownCarriesNoHandshakeHeaders() throws Exception {
+        CountDownLatch inMiddleware = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        HttpServer srv = HttpServer.create("127.0.0.1", 0).threads(1)
+                .use((req, res, chain) -> {
+                    inMiddleware.countDown();
+                    release.await(10, TimeUnit.SECONDS); // holds the request until the shutdown began
+                    chain.next();
+                })
+                .ws("/ws", new Events(false)).start();
+        try (Socket s = new Socket("127.0.0.1", srv.port())) {
+            s.setSoTimeout(10_000);
+            RawWs raw = new RawWs(s);
+            raw.out.write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertTrue(inMiddleware.await(10, TimeUnit.SECONDS));
+            Thread closer = Thread.ofPlatform().start(() -> srv.close(Duration.ofSeconds(5)));
+            Object cfg = field(srv, "cfg");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!(boolean) cfg.getClass().getField("draining").get(cfg) && System.nanoTime() < deadline) Thread.onSpinWait();
+            release.countDown();
+            String head = raw.readHead();
+            assertTrue(head.startsWith("HTTP/1.1 503"), head);
+            assertFalse(head.toLowerCase().contains("sec-websocket-accept"), head);
+            assertFalse(head.toLowerCase().contains("upgrade: websocket"), head);
+            closer.join(10_000);
+        }
+    }
 }
