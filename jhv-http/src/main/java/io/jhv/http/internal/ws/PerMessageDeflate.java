@@ -147,8 +147,11 @@ final class PerMessageDeflate {
             if (seen.contains(name)) throw new IllegalArgumentException("repeated parameter " + name + " in " + exts.get(0).trim());
             seen.add(name);
             switch (name) {
-                case "server_no_context_takeover" -> serverNct = true;
-                case "client_no_context_takeover" -> clientNct = true;
+                case "server_no_context_takeover", "client_no_context_takeover" -> {
+                    if (val != null) throw new IllegalArgumentException("a value for " + name + " in " + exts.get(0).trim());
+                    if (name.charAt(0) == 's') serverNct = true;
+                    else clientNct = true;
+                }
                 case "server_max_window_bits" -> {
                     serverBits = bits(val);
                     if (serverBits < 0 || serverBits > cfg.serverMaxWindowBits()) throw new IllegalArgumentException("bad server_max_window_bits in " + exts.get(0).trim());

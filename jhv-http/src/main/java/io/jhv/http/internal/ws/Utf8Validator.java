@@ -9,6 +9,8 @@ package io.jhv.http.internal.ws;
 final class Utf8Validator {
     /** Continuation bytes still expected for the current sequence. */
     private int need;
+    /** Bytes of the current, unfinished sequence seen so far (0 when none is open). */
+    private int have;
     /** Bounds of the next continuation byte (narrower right after E0, ED, F0, F4). */
     private int lower = 0x80;
     private int upper = 0xBF;
@@ -24,6 +26,7 @@ final class Utf8Validator {
                 while (i < end && a[i] >= 0) i++;
                 if (i == end) return true;
                 int b = a[i++] & 0xff;
+                have = 1;
                 if (b >= 0xC2 && b <= 0xDF) {
                     need = 1;
                 } else if (b >= 0xE0 && b <= 0xEF) {
@@ -43,6 +46,7 @@ final class Utf8Validator {
                 lower = 0x80;
                 upper = 0xBF;
                 need--;
+                have = need == 0 ? 0 : have + 1;
             }
         }
         return true;
@@ -53,8 +57,14 @@ final class Utf8Validator {
         return need == 0;
     }
 
+    /** How many of the bytes fed last belong to a sequence not finished yet (0-3). */
+    int pendingBytes() {
+        return need == 0 ? 0 : have;
+    }
+
     void reset() {
         need = 0;
+        have = 0;
         lower = 0x80;
         upper = 0xBF;
     }

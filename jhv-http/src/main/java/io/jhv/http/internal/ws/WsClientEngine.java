@@ -71,6 +71,8 @@ public final class WsClientEngine {
     // loop-thread state of the attempt in progress
     private CompletableFuture<Connection> pendingConnect;
     private Connection handshaking;
+    /** The socket being attached after the 101 (its onOpen runs), until it reports open. */
+    private WsSession attaching;
     private Timer retryTimer;
     private int retries;
     private boolean finished;
@@ -191,10 +193,11 @@ public final class WsClientEngine {
             retryTimer = null;
         }
         if (pendingConnect != null) pendingConnect.cancel(false);
-        if (handshaking != null) handshaking.abort();
-        WsSession s = current;
+        // A socket in its onOpen (attaching) is open already: it gets a close handshake, not an abort.
+        WsSession s = current != null ? current : attaching;
         if (s != null) s.close(CloseCodes.NORMAL, "");
-        else if (pendingConnect == null && handshaking == null) finish(new WebSocketException(CloseCodes.GOING_AWAY, "client closed"));
+        else if (handshaking != null) handshaking.abort();
+        else if (pendingConnect == null) finish(new WebSocketException(CloseCodes.GOING_AWAY, "client closed"));
     }
 
     private void attempt() {
@@ -218,7 +221,9 @@ public final class WsClientEngine {
         attempting = false;
         handshaking = null;
         if (closed) {
-            finish(err);
+            // The attempt ended because close() cut it short (a cancelled connect, an aborted
+            // upgrade): report that, not a CancellationException the caller never asked for.
+            finish(new WebSocketException(CloseCodes.GOING_AWAY, "client closed", err));
             return;
         }
         int retry = retries + 1;
@@ -344,7 +349,12 @@ public final class WsClientEngine {
             }
             done = true;
             cancelTimer();
-            conn.handover(session);
+            attaching = session;
+            try {
+                conn.handover(session);
+            } finally {
+                attaching = null;
+            }
         }
 
         @Override

@@ -99,6 +99,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private final byte[] control = new byte[125];
     private int controlLength;
     private final Utf8Validator utf8 = new Utf8Validator();
+    /** The start of a UTF-8 sequence a streamed fragment ended inside, kept for the next one. */
+    private final byte[] heldBack = new byte[3];
     private Inflater inflater;
     private final Received received = new Received();
     private long lastReadNanos;
@@ -110,6 +112,13 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private Buffer zbuf;
     /** Opcode of a fragmented message being sent by sendFragment: 0 none. */
     private volatile int sendingFragments;
+    /** Tasks other threads posted through onLoop that have not run yet. */
+    private final java.util.concurrent.atomic.AtomicInteger postedTasks = new java.util.concurrent.atomic.AtomicInteger();
+    /** A close() made on the loop while posted tasks were pending: run after the last of them (loop thread). */
+    private int deferredCloseCode;
+    private String deferredCloseReason;
+    /** A fragmented message's first frames are written and its last is not (loop thread). */
+    private boolean fragmentOpen;
 
     // ---------------------------------------------------------------- timers
     private Timer pingTimer;
@@ -302,8 +311,21 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         if (remaining > 0) return false;
         rstate = Read.HEADER;
         if (fin) return endMessage();
-        if (cfg.streaming() && msg != null && msg.readableBytes() > 0) deliver(false);
+        if (cfg.streaming() && msg != null && msg.readableBytes() > 0) deliverFragment();
         return rstate != Read.DISCARD;
+    }
+
+    /** Delivers a streamed fragment, holding back the start of a UTF-8 sequence it ends inside for the next one. */
+    private void deliverFragment() {
+        int hold = msgOpcode == OP_TEXT ? utf8.pendingBytes() : 0;
+        Buffer b = msg;
+        if (b.readableBytes() <= hold) return;
+        if (hold > 0) {
+            System.arraycopy(b.array(), b.writerIndex() - hold, heldBack, 0, hold);
+            b.writerIndex(b.writerIndex() - hold);
+        }
+        deliver(false);
+        if (hold > 0) messageBuffer(hold).write(heldBack, 0, hold);
     }
 
     private boolean copyChunk(Buffer in, int n) {
@@ -602,7 +624,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         }
         boolean compress = pmd != null && len >= cfg.compressionThreshold() && pmd.fitsWindow(len);
         sendFrame(op, a, off, len, true, compress);
-        if (!inRead) flush();
+        flushSoon();
     }
 
     /**
@@ -639,7 +661,10 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         } else {
             o.write(a, off, len);
         }
-        if (compress) zbuf.clear();
+        if (compress) {
+            if (zbuf.capacity() > 4 * KEEP_BUFFER) zbuf = null; // like out: don't keep a big message's room
+            else zbuf.clear();
+        }
     }
 
     /** Deflates one message into the reused {@code zbuf}, without the 00 00 ff ff tail (RFC 7692 7.2.1). */
@@ -676,6 +701,16 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         p[1] = (byte) code;
         System.arraycopy(r, 0, p, 2, r.length);
         sendFrame(OP_CLOSE, p, 0, p.length, true, false);
+    }
+
+    /**
+     * Flushes now unless this socket is reading (then the frames go out with one write at the end of
+     * the read), but not beyond KEEP_BUFFER: a burst sent from onMessage reaches the connection's
+     * queue as it goes, so isWritable()/queuedBytes() see it and the output buffer stays small.
+     */
+    private void flushSoon() {
+        Buffer o = out;
+        if (!inRead || (o != null && o.readableBytes() >= KEEP_BUFFER)) flush();
     }
 
     /** Writes what the output buffer holds. */
@@ -716,9 +751,26 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private void onLoop(Runnable task) {
         EventLoop l = loop;
         if (l == null) throw new IllegalStateException("WebSocket " + this + " is not open yet");
-        try {
+        if (l.inLoop()) {
             l.runInLoop(task);
+            return;
+        }
+        // Counted until it has run, so that a close() on the loop waits for it (see close).
+        postedTasks.incrementAndGet();
+        try {
+            l.queueInLoop(() -> {
+                try {
+                    task.run();
+                } finally {
+                    if (postedTasks.decrementAndGet() == 0 && deferredCloseReason != null) {
+                        String r = deferredCloseReason;
+                        deferredCloseReason = null;
+                        closeInLoop(deferredCloseCode, r);
+                    }
+                }
+            });
         } catch (RejectedExecutionException e) {
+            postedTasks.decrementAndGet();
             throw new IllegalStateException("WebSocket " + this + ": its loop has stopped", e);
         }
     }
@@ -835,7 +887,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         onLoop(() -> {
             if (state != OPEN) return;
             sendFrame(op, data, 0, data.length, last, false);
-            if (!inRead) flush();
+            fragmentOpen = !last;
+            flushSoon();
         });
     }
 
@@ -856,7 +909,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         onLoop(() -> {
             if (state != OPEN) return;
             sendFrame(op, p, 0, p.length, true, false);
-            if (!inRead) flush();
+            flushSoon();
         });
     }
 
@@ -874,7 +927,19 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         EventLoop l = loop;
         if (l == null) return;
         try {
-            l.runInLoop(() -> closeInLoop(code, r));
+            l.runInLoop(() -> {
+                // A send another thread queued before this call may still wait in the loop's queue
+                // (a close on the loop runs at once, and the loop's own tasks run before those of
+                // other threads): the close frame goes out after the last of them has run.
+                if (postedTasks.get() > 0) {
+                    if (deferredCloseReason == null) {
+                        deferredCloseCode = code;
+                        deferredCloseReason = r;
+                    }
+                } else {
+                    closeInLoop(code, r);
+                }
+            });
         } catch (RejectedExecutionException stopped) {
             // the loop has stopped: it closed the connection already
         }
@@ -948,7 +1013,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public boolean sendShared(byte[] payload, boolean text, long maxQueued, boolean closeSlow) {
         if (closeRequested || state != OPEN) return false;
         Runnable task = () -> {
-            if (state != OPEN) return;
+            // A data frame may not come between a message's fragments (RFC 6455 5.4): skipped.
+            if (state != OPEN || fragmentOpen) return;
             long queued = conn.queuedBytes();
             if (queued > maxQueued) {
                 if (closeSlow) {

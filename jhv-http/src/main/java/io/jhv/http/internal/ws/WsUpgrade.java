@@ -69,6 +69,10 @@ public final class WsUpgrade implements Handler {
             res.status(403).text("403 Forbidden: origin not allowed\n");
             return;
         }
+        if (server.draining) { // before the handshake's headers: a refusal carries none of them
+            res.status(503).setHeader("Retry-After", "1").text("503 Service Unavailable: shutting down\n");
+            return;
+        }
         String protocol = chooseSubprotocol(req.headers("Sec-WebSocket-Protocol"));
         PerMessageDeflate pmd = PerMessageDeflate.acceptOffer(req.headers("Sec-WebSocket-Extensions"), config);
 
@@ -79,10 +83,6 @@ public final class WsUpgrade implements Handler {
         if (pmd != null) res.setHeader("Sec-WebSocket-Extensions", pmd.header);
 
         HandshakeInfo hs = snapshot(req, protocol, pmd == null ? null : pmd.header);
-        if (server.draining) {
-            res.status(503).setHeader("Retry-After", "1").text("503 Service Unavailable: shutting down\n");
-            return;
-        }
         res.upgrade(new WsSession(config, handler, false, pmd, hs, protocol, null, server));
     }
 
