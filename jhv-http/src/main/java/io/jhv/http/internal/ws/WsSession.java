@@ -359,7 +359,10 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         try {
             while (true) {
                 long room = (long) cfg.maxMessageSize() - msgLength + 1; // one byte over the limit tells it was passed
-                Buffer b = messageBuffer((int) Math.min(room, Math.max(4096, msg == null ? 0 : Math.min(msg.capacity(), 1 << 20))));
+                // Room for the next 4 KiB at least: the buffer doubles only when that is not left, so
+                // a small message reuses the same buffer every time (asking for its capacity each
+                // turn made it grow past what is kept and be allocated anew per message).
+                Buffer b = messageBuffer((int) Math.min(room, 4096));
                 int w = b.writerIndex();
                 int inputBefore = inf.getRemaining();
                 int k = inf.inflate(b.array(), w, (int) Math.min(b.writableBytes(), room));
