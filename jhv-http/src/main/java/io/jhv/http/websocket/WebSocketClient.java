@@ -21,9 +21,10 @@ import java.util.concurrent.CompletableFuture;
  * client.connect().thenAccept(ws -> ws.send("hello"));
  * }
  *
- * <p>With a reconnect policy, a connection that drops (also one found dead by a missed pong), a
- * refused connect and a failed handshake are all retried with the policy's back-off until it gives
- * up; {@link #close()} ends the client, also during a back-off. Without one, the client connects
+ * <p>With a reconnect policy, a connection that drops (also one found dead by a missed pong, and
+ * one closed by either side, {@code ws.close()} included), a refused connect and a failed
+ * handshake are all retried with the policy's back-off until it gives up; only {@link #close()}
+ * ends the client, also during a back-off. Without one, the client connects
  * once. By default a client runs on a loop of its own; {@link #group} or {@link #loop} puts many
  * clients on shared loops (10,000 clients need not mean 10,000 threads).
  *

@@ -57,7 +57,12 @@ public final class WebSocketGroup {
     /** Adds a socket; it is removed when it closes. Returns false if it was there already or is closed. */
     public boolean add(WebSocket ws) {
         if (!ws.isOpen() || !sockets.add(ws)) return false;
-        io.jhv.http.internal.ws.WsSession.of(ws).whenClosed(() -> sockets.remove(ws));
+        try {
+            io.jhv.http.internal.ws.WsSession.of(ws).whenClosed(() -> sockets.remove(ws));
+        } catch (IllegalStateException loopEnded) {
+            sockets.remove(ws); // its loop has stopped: it is closed, or about to be
+            return false;
+        }
         return true;
     }
 

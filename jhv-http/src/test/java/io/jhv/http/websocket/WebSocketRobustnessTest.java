@@ -621,6 +621,42 @@ class WebSocketRobustnessTest {
         assertEquals(CloseCodes.MESSAGE_TOO_BIG, closed.get(20, TimeUnit.SECONDS));
     }
 
+    @Test
+    void aSocketWhoseReadingIsPausedIsNotTakenForDeadByTheHeartbeat() throws Exception {
+        Events ev = new Events(false);
+        CompletableFuture<WebSocket> paused = new CompletableFuture<>();
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .ws("/ws", WebSocketConfig.builder().pingInterval(Duration.ofMillis(50)).pongTimeout(Duration.ofMillis(100))
+                        .idleTimeout(Duration.ofMillis(150)).build(), new Events(false) {
+                    @Override public void onMessage(WebSocket ws, Message m) {
+                        if (m.text().equals("pause")) {
+                            ws.pauseReading();
+                            paused.complete(ws);
+                        } else {
+                            ws.send(m);
+                        }
+                    }
+                    @Override public void onClose(WebSocket ws, int code, String reason) { ev.closes.add(code); }
+                }).start();
+        try (RawWs raw = RawWs.open(server.port(), "/ws")) {
+            raw.sendText("pause");
+            WebSocket ws = paused.get(10, TimeUnit.SECONDS);
+            // answer the ping: the pong waits unread in the server's socket while reading is paused
+            RawWs.Frame ping = raw.read();
+            assertEquals(9, ping.opcode());
+            raw.send(10, ping.payload(), true);
+            assertNull(ev.closes.poll(600, TimeUnit.MILLISECONDS), "closed while the application had paused reading (well past the pong and idle timeouts)");
+            ws.resumeReading();
+            raw.sendText("after");
+            RawWs.Frame f = raw.read();
+            while (f.opcode() == 9) {
+                raw.send(10, f.payload(), true);
+                f = raw.read();
+            }
+            assertEquals("after", f.text());
+        }
+    }
+
     static void drain(InputStream in) throws IOException {
         in.transferTo(OutputStream.nullOutputStream());
     }

@@ -589,20 +589,41 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         pingOutstanding = true;
         byte[] p = Long.toString(System.nanoTime(), 36).getBytes(StandardCharsets.US_ASCII);
         sendFrame(OP_PING, p, 0, p.length, true, false);
-        flush();
+        // The pong timeout counts from when the ping reached the socket, not from when it was
+        // queued behind a large write to a slow but live reader.
+        Buffer o = out;
+        try {
+            conn.write(o, (c, failure) -> {
+                if (failure == null && pingOutstanding && state == OPEN) armPongTimer();
+            });
+        } catch (IllegalStateException closing) {
+            // closing already: no heartbeat needed
+        }
+        if (o.capacity() > 4 * KEEP_BUFFER) out = null;
+        else o.clear();
+    }
+
+    private void armPongTimer() {
         Timer t = pongTimer;
         if (t != null) t.cancel();
         pongTimer = loop.setTimeout(cfg.pongTimeout(), () -> {
             pongTimer = null;
-            if (pingOutstanding && state != CLOSED) {
-                reportError(new WebSocketException(CloseCodes.GOING_AWAY, "no pong within " + cfg.pongTimeout().toMillis() + " ms: the peer is gone"));
-                conn.abort();
+            if (!pingOutstanding || state == CLOSED) return;
+            if (userPaused) {
+                armPongTimer(); // the pong cannot be read while the application paused reading
+                return;
             }
+            reportError(new WebSocketException(CloseCodes.GOING_AWAY, "no pong within " + cfg.pongTimeout().toMillis() + " ms: the peer is gone"));
+            conn.abort();
         });
     }
 
     private void checkIdle() {
         if (state != OPEN) return;
+        if (userPaused) {
+            lastReadNanos = System.nanoTime(); // paused by the application: not the peer's silence
+            return;
+        }
         if (System.nanoTime() - lastReadNanos >= cfg.idleTimeout().toNanos()) {
             reportError(new WebSocketException(CloseCodes.GOING_AWAY, "idle for " + cfg.idleTimeout().toMillis() + " ms"));
             closeInLoop(CloseCodes.GOING_AWAY, "idle timeout");
