@@ -125,6 +125,13 @@ class WsReviewTest {
     }
 
     /** Reads a request head on a raw server socket and returns its Sec-WebSocket-Key. */
+    /** Reads the upgrade request on {@code s} and answers 101, with {@code extensions} as Sec-WebSocket-Extensions unless empty. */
+    static void answer101(Socket s, String extensions) throws Exception {
+        String key = readRequestKey(s);
+        s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+                + accept(key) + (extensions.isEmpty() ? "" : "\r\nSec-WebSocket-Extensions: " + extensions) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
     static String readRequestKey(Socket s) throws IOException {
         RawWs r = new RawWs(s);
         String head = r.readHead();
@@ -444,9 +451,7 @@ class WsReviewTest {
                     });
             CompletableFuture<WebSocket> f = c.connect();
             try (Socket s = raw.accept()) {
-                String key = readRequestKey(s);
-                s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
-                        + accept(key) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                answer101(s, "");
                 f.get(10, TimeUnit.SECONDS);
                 c.close();
                 Frame close = readFrame(s.getInputStream());
@@ -498,9 +503,7 @@ class WsReviewTest {
             CompletableFuture<WebSocket> f = c.connect();
             try (Socket s = rawServer.accept()) {
                 s.setSoTimeout(20_000);
-                String key = readRequestKey(s);
-                s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
-                        + accept(key) + "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                answer101(s, "permessage-deflate; client_max_window_bits=9");
                 WebSocket ws = f.get(10, TimeUnit.SECONDS);
                 String shortText = "0123456789".repeat(40);
                 String longText = "0123456789".repeat(200);
@@ -524,9 +527,7 @@ class WsReviewTest {
             CompletableFuture<WebSocket> f = c.connect();
             try (Socket s = rawServer.accept()) {
                 s.setSoTimeout(20_000);
-                String key = readRequestKey(s);
-                s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
-                        + accept(key) + "\r\nSec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                answer101(s, "permessage-deflate; client_no_context_takeover");
                 WebSocket ws = f.get(10, TimeUnit.SECONDS);
                 String text = "the same words again and again ".repeat(10);
                 for (int i = 0; i < 3; i++) ws.send(text);
@@ -565,9 +566,7 @@ class WsReviewTest {
                 closeLater.add(c);
                 CompletableFuture<WebSocket> f = c.connect();
                 try (Socket s = rawServer.accept()) {
-                    String key = readRequestKey(s);
-                    s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
-                            + accept(key) + "\r\nSec-WebSocket-Extensions: " + ext + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    answer101(s, ext);
                     ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS), ext);
                     assertInstanceOf(WebSocketHandshakeException.class, e.getCause(), ext);
                 }
@@ -739,9 +738,7 @@ class WsReviewTest {
             c.connect();
             try (Socket s = rawServer.accept()) {
                 s.setSoTimeout(10_000);
-                String key = readRequestKey(s);
-                s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
-                        + accept(key) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                answer101(s, "");
                 Frame f;
                 try {
                     f = readFrame(s.getInputStream());
