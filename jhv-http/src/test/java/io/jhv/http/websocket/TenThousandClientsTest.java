@@ -25,6 +25,9 @@ class TenThousandClientsTest {
     @Test
     void tenThousandConcurrentClientsOnOneServerLoop() throws Exception {
         int n = 10_000;
+        long limit = openFilesLimit();
+        assertTrue(limit < 0 || limit >= n + 500, "this JVM may open " + limit + " descriptors: 10,000 sockets and the"
+                + " JVM's own need " + (n + 500) + " (raise the hard limit: ulimit -Hn)");
         AtomicInteger open = new AtomicInteger();
         AtomicInteger peak = new AtomicInteger();
         AtomicInteger closedNormally = new AtomicInteger();
@@ -59,5 +62,16 @@ class TenThousandClientsTest {
             assertEquals(n, closedNormally.get(), "server-side closes with 1000");
             assertEquals(n, peak.get());
         }
+    }
+
+    /** The soft limit on open files of this process (which the JVM raised to the hard one), or -1. */
+    static long openFilesLimit() throws java.io.IOException {
+        for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/limits"))) {
+            if (l.startsWith("Max open files")) {
+                String soft = l.substring("Max open files".length()).trim().split("\\s+")[0];
+                return soft.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(soft);
+            }
+        }
+        return -1;
     }
 }
