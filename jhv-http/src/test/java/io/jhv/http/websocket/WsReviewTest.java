@@ -293,7 +293,7 @@ class WsReviewTest {
         drainLoop(ws);
         drainLoop(serverSide);
         for (WebSocket s : List.of(ws, serverSide)) {
-            Buffer z = (Buffer) field(s, "zbuf");
+            Buffer z = (Buffer) field(field(s, "writer"), "zbuf");
             assertTrue(z == null || z.capacity() <= 256 << 10, "a " + (z == null ? 0 : z.capacity()) + "-byte deflate buffer kept after the message");
             Buffer m = (Buffer) field(s, "msg");
             assertTrue(m == null || m.capacity() <= 64 << 10, "message buffer kept");

@@ -24,7 +24,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import java.util.zip.DataFormatException;
-import java.util.zip.Deflater;
 import java.util.zip.Inflater;
 
 /**
@@ -102,14 +101,12 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     /** The start of a UTF-8 sequence a streamed fragment ended inside, kept for the next one. */
     private final byte[] heldBack = new byte[3];
     private Inflater inflater;
-    private final Received received = new Received();
+    private final ReceivedMessage received = new ReceivedMessage();
     private long lastReadNanos;
 
     // ---------------------------------------------------------------- writing
-    private Buffer out;
+    private final FrameWriter writer;
     private boolean inRead;
-    private Deflater deflater;
-    private Buffer zbuf;
     /** Opcode of a fragmented message being sent by sendFragment: 0 none. */
     private volatile int sendingFragments;
     /** Tasks other threads posted through onLoop that have not run yet. */
@@ -137,6 +134,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         this.subprotocol = subprotocol;
         this.onOpened = onOpened;
         this.server = server;
+        this.writer = new FrameWriter(client, pmd, cfg);
     }
 
     /** The engine's view of a socket handed out to users. */
@@ -191,12 +189,9 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         state = CLOSED;
         cancelTimers();
         if (inflater != null) inflater.end();
-        if (deflater != null) deflater.end();
+        writer.release();
         inflater = null;
-        deflater = null;
         msg = null;
-        out = null;
-        zbuf = null;
         int code = closeReceived ? peerCode : CloseCodes.ABNORMAL;
         if (!closeReceived && !errorReported && cause != null && (cause.kind() == CloseCause.Kind.ERROR
                 || cause.kind() == CloseCause.Kind.RESET || cause.kind() == CloseCause.Kind.TIMEOUT)) {
@@ -591,16 +586,13 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         sendFrame(OP_PING, p, 0, p.length, true, false);
         // The pong timeout counts from when the ping reached the socket, not from when it was
         // queued behind a large write to a slow but live reader.
-        Buffer o = out;
         try {
-            conn.write(o, (c, failure) -> {
+            writer.flush(conn, (c, failure) -> {
                 if (failure == null && pingOutstanding && state == OPEN) armPongTimer();
             });
         } catch (IllegalStateException closing) {
             // closing already: no heartbeat needed
         }
-        if (o.capacity() > 4 * KEEP_BUFFER) out = null;
-        else o.clear();
     }
 
     private void armPongTimer() {
@@ -646,85 +638,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + ": message of " + len + " bytes dropped, socket closing");
             return;
         }
-        boolean compress = pmd != null && len >= cfg.compressionThreshold() && pmd.fitsWindow(len);
-        sendFrame(op, a, off, len, true, compress);
+        sendFrame(op, a, off, len, true, writer.compresses(len));
         flushSoon();
-    }
-
-    /**
-     * Appends a frame to the output buffer. With {@code compress} the payload is deflated first
-     * (RSV1 set on this first frame of the message).
-     */
-    private void sendFrame(int op, byte[] a, int off, int len, boolean last, boolean compress) {
-        if (compress) {
-            Buffer z = deflate(a, off, len);
-            a = z.array();
-            off = z.readerIndex();
-            len = z.readableBytes();
-        }
-        Buffer o = out;
-        if (o == null) out = o = Buffer.allocate(Math.max(256, len + 14));
-        o.ensureWritable(len + 14);
-        o.writeByte((last ? 0x80 : 0) | (compress ? 0x40 : 0) | op);
-        int maskBit = client ? 0x80 : 0;
-        if (len < 126) {
-            o.writeByte(maskBit | len);
-        } else if (len < 65536) {
-            o.writeByte(maskBit | 126);
-            o.writeShort(len);
-        } else {
-            o.writeByte(maskBit | 127);
-            o.writeLong(len);
-        }
-        if (client) {
-            int key = ThreadLocalRandom.current().nextInt();
-            o.writeInt(key);
-            int w = o.writerIndex();
-            Bytes.mask(a, off, o.array(), w, len, key, 0);
-            o.advanceWriter(len);
-        } else {
-            o.write(a, off, len);
-        }
-        if (compress) {
-            if (zbuf.capacity() > 4 * KEEP_BUFFER) zbuf = null; // like out: don't keep a big message's room
-            else zbuf.clear();
-        }
-    }
-
-    /** Deflates one message into the reused {@code zbuf}, without the 00 00 ff ff tail (RFC 7692 7.2.1). */
-    private Buffer deflate(byte[] a, int off, int len) {
-        if (deflater == null) deflater = new Deflater(cfg.compressionLevel(), true);
-        Deflater d = deflater;
-        Buffer z = zbuf;
-        if (z == null) zbuf = z = Buffer.allocate(Math.max(256, len / 2 + 64));
-        d.setInput(a, off, len);
-        int k, room;
-        do {
-            z.ensureWritable(Math.max(64, len / 4));
-            room = z.writableBytes();
-            k = d.deflate(z.array(), z.writerIndex(), room, Deflater.SYNC_FLUSH);
-            z.advanceWriter(k);
-        } while (k == room); // a full output buffer may hide more: call again with more room
-        // SYNC_FLUSH ends with an empty stored block: 00 00 ff ff, which the receiver adds back.
-        int w = z.writerIndex();
-        if (z.readableBytes() >= 4 && z.array()[w - 4] == 0 && z.array()[w - 3] == 0
-                && z.array()[w - 2] == (byte) 0xff && z.array()[w - 1] == (byte) 0xff) {
-            z.writerIndex(w - 4);
-        }
-        // zlib writes nothing for an empty flush right after another one: send the empty stored
-        // block's first byte, which with the tail the receiver adds is a whole block (RFC 7692 7.2.3.6).
-        if (!z.isReadable()) z.writeByte(0);
-        if (pmd.resetAfterEachMessage()) d.reset();
-        return z;
-    }
-
-    private void sendClose(int code, String reason) {
-        byte[] r = reason == null ? EMPTY : reason.getBytes(StandardCharsets.UTF_8);
-        byte[] p = new byte[2 + r.length];
-        p[0] = (byte) (code >> 8);
-        p[1] = (byte) code;
-        System.arraycopy(r, 0, p, 2, r.length);
-        sendFrame(OP_CLOSE, p, 0, p.length, true, false);
     }
 
     /**
@@ -733,22 +648,20 @@ public final class WsSession implements WebSocket, ProtocolHandler {
      * queue as it goes, so isWritable()/queuedBytes() see it and the output buffer stays small.
      */
     private void flushSoon() {
-        Buffer o = out;
-        if (!inRead || (o != null && o.readableBytes() >= KEEP_BUFFER)) flush();
+        if (!inRead || writer.buffered() >= KEEP_BUFFER) flush();
     }
 
-    /** Writes what the output buffer holds. */
+    /** Writes what the frame writer holds. */
     private void flush() {
-        Buffer o = out;
-        if (o == null || !o.isReadable() || conn == null || conn.isClosed()) return;
-        try {
-            conn.write(o);
-        } catch (IllegalStateException closing) {
-            o.clear();
-            return;
-        }
-        if (o.capacity() > 4 * KEEP_BUFFER) out = null;
-        else o.clear();
+        writer.flush(conn, null);
+    }
+
+    private void sendFrame(int op, byte[] a, int off, int len, boolean last, boolean compress) {
+        writer.frame(op, a, off, len, last, compress);
+    }
+
+    private void sendClose(int code, String reason) {
+        writer.close(code, reason);
     }
 
     private void closeInLoop(int code, String reason) {
@@ -878,18 +791,13 @@ public final class WsSession implements WebSocket, ProtocolHandler {
                     f.completeExceptionally(new WebSocketException(CloseCodes.ABNORMAL, "WebSocket closed before the message was sent"));
                     return;
                 }
-                boolean compress = pmd != null && b.length >= cfg.compressionThreshold() && pmd.fitsWindow(b.length);
-                sendFrame(op, b, 0, b.length, true, compress);
-                Buffer o = out;
+                sendFrame(op, b, 0, b.length, true, writer.compresses(b.length));
                 try {
-                    conn.write(o, (c, failure) -> {
+                    writer.flush(conn, (c, failure) -> {
                         if (failure == null) f.complete(null);
                         else f.completeExceptionally(failure);
                     });
-                    if (o.capacity() > 4 * KEEP_BUFFER) out = null;
-                    else o.clear();
                 } catch (IllegalStateException closing) {
-                    o.clear();
                     f.completeExceptionally(closing);
                 }
             });
@@ -1063,36 +971,5 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public String toString() {
         Connection c = conn;
         return "WebSocket[" + (client ? "client " : "server ") + (c != null ? c.toString() : "unattached") + "]";
-    }
-
-    // ================================================================ the borrowed message view
-
-    private static final class Received implements Message {
-        private boolean text;
-        private boolean last;
-        private Buffer buf;
-
-        void set(boolean text, boolean last, Buffer buf) {
-            this.text = text;
-            this.last = last;
-            this.buf = buf;
-        }
-
-        private Buffer buf() {
-            if (buf == null) throw new IllegalStateException("a Message is only valid during the onMessage call that delivered it");
-            return buf;
-        }
-
-        @Override public boolean isText() { return text; }
-        @Override public boolean isLast() { return last; }
-        @Override public int length() { return buf().readableBytes(); }
-        @Override public Buffer buffer() { return buf(); }
-        @Override public String text() { Buffer b = buf(); return new String(b.array(), b.readerIndex(), b.readableBytes(), StandardCharsets.UTF_8); }
-        @Override public byte[] bytes() { Buffer b = buf(); return java.util.Arrays.copyOfRange(b.array(), b.readerIndex(), b.writerIndex()); }
-
-        @Override
-        public String toString() {
-            return buf == null ? "Message[expired]" : "Message[" + (text ? "text" : "binary") + ", " + buf.readableBytes() + " bytes" + (last ? "" : ", fragment") + "]";
-        }
     }
 }
