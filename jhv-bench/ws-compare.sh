@@ -228,6 +228,9 @@ raw="$work/raw.tsv"
 col() { # variant load server column -> median
   awk -F'\t' -v v="$1" -v l="$2" -v s="$3" -v c="$4" '$2 == v && $3 == l && $4 == s && $c != "" && $c != "NaN" { print $c }' "$raw" | median
 }
+eff() { # variant load server -> median of msgs/s / (server CPU / 100) over the runs
+  awk -F'\t' -v v="$1" -v l="$2" -v s="$3" '$2 == v && $3 == l && $4 == s && $5 != "" && $6 + 0 > 0 { printf "%.1f\n", $5 * 100 / $6 }' "$raw" | median
+}
 mark() { awk -F'\t' -v v="$1" -v l="$2" -v s="$3" '$2 == v && $3 == l && $4 == s && $10 ~ /noisy/ { f = 1 } END { if (f) printf "\\*" }' "$raw"; }
 
 # run_client SERVER VARIANT LOAD WARM SECS OUTFILE -> sets msgs scpu ccpu other wire errs
@@ -353,8 +356,9 @@ write_table() {
     echo
     local hdr="| load" sep="| ---" s l cells
     for s in "${plain_servers[@]}"; do hdr+=" | $(title "$s")"; sep+=" | ---:"; done
-    echo "$hdr | jhv / Netty epoll | jhv / Netty NIO |"
-    echo "$sep | ---: | ---: |"
+    hdr+=" | jhv / Netty epoll | jhv / Netty NIO"; sep+=" | ---: | ---:"
+    echo "$hdr |"
+    echo "$sep |"
     for l in $loads; do
       cells="| $(load_label "$l")"
       for s in "${plain_servers[@]}"; do
@@ -367,8 +371,10 @@ write_table() {
     echo
     echo "Median CPU use, % of one core: server / client / other processes (a client near 100% means the load generator, not the server, was the limit):"
     echo
-    echo "$hdr |"
-    echo "$sep |"
+    local chdr="| load" csep="| ---"
+    for s in "${plain_servers[@]}"; do chdr+=" | $(title "$s")"; csep+=" | ---:"; done
+    echo "$chdr |"
+    echo "$csep |"
     for l in $loads; do
       cells="| $(load_label "$l")"
       for s in "${plain_servers[@]}"; do
@@ -376,6 +382,19 @@ write_table() {
         if [ -n "$v" ]; then cells+=" | $(pct "$v") / $(pct "$(col plain "$l" "$s" 7)") / $(pct "$(col plain "$l" "$s" 8)")"; else cells+=" | -"; fi
       done
       echo "$cells |"
+    done
+    echo
+    echo "Messages per second of server CPU (msgs/s divided by the server's share of its core; tells the servers apart when the client was the limit; per-run values, median):"
+    echo
+    echo "$hdr |"
+    echo "$sep |"
+    for l in $loads; do
+      cells="| $(load_label "$l")"
+      for s in "${plain_servers[@]}"; do
+        v=$(eff plain "$l" "$s")
+        if [ -n "$v" ]; then cells+=" | $(group "$v")"; else cells+=" | -"; fi
+      done
+      echo "$cells | $(ratio "$(eff plain "$l" jhv)" "$(eff plain "$l" netty-epoll)") | $(ratio "$(eff plain "$l" jhv)" "$(eff plain "$l" netty-nio)") |"
     done
     echo
     echo "Target of issue 10: jhv >= 1.2 x Netty (epoll) in msgs/s:"

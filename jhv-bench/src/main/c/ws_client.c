@@ -17,8 +17,8 @@
  * Each connection does the HTTP/1.1 upgrade with a fixed Sec-WebSocket-Key (checks the 101 and the
  * Sec-WebSocket-Accept), then one blocking round trip whose echo is compared byte for byte (when it
  * came back uncompressed), then keeps N messages in flight: masked frames out, unmasked frames
- * parsed back. The messages are text-like (16 words in a pseudo-random order; deflate makes them
- * ~4.7x smaller) and there are max(16, N + 1) different ones, sent in turn, so that a server
+ * parsed back. The messages are text-like (words from a 256-word vocabulary in a pseudo-random
+ * order; deflate makes 4 KiB of them ~3x smaller) and there are max(16, N + 1) different ones, sent in turn, so that a server
  * compressing with context takeover cannot just point back at the previous identical message. All
  * frames are built once at start with one masking key (the server cannot tell).
  * The echo is never inflated: a compressed reply is counted by its frame header alone. A message
@@ -139,13 +139,28 @@ static size_t build_frame(unsigned char *out, const unsigned char *payload, size
     return h + n;
 }
 
-/* Text-like payload: words from a small list in an order given by seed (deflate gets ~3-5x). */
+/* Text-like payload: words of 2-9 letters from a 256-word vocabulary, in an order given by seed
+   (deflate at level 6 makes 4 KiB of it ~3x smaller, like chat text or JSON). */
 static void fill_words(unsigned char *msg, size_t size, uint32_t seed) {
-    static const char *words[] = {"socket ", "frame ", "message ", "loop ", "echo ", "deflate ", "server ",
-                                  "client ", "buffer ", "event ", "the ", "a ", "of ", "and ", "mask ", "payload "};
+    static char words[256][11];
+    static int made;
+    if (!made) {
+        uint32_t s = 777;
+        for (int v = 0; v < 256; v++) {
+            s = s * 1103515245u + 12345u;
+            int len = 2 + (int) ((s >> 16) % 8), j;
+            for (j = 0; j < len; j++) {
+                s = s * 1103515245u + 12345u;
+                words[v][j] = (char) ('a' + (s >> 16) % 26);
+            }
+            words[v][j] = ' ';
+            words[v][j + 1] = 0;
+        }
+        made = 1;
+    }
     for (size_t i = 0; i < size;) {
         seed = seed * 1103515245u + 12345u;
-        const char *w = words[(seed >> 16) & 15];
+        const char *w = words[(seed >> 16) & 255];
         for (size_t k = 0; w[k] && i < size; k++) msg[i++] = (unsigned char) w[k];
     }
 }
