@@ -114,7 +114,7 @@ public final class HttpServer implements AutoCloseable {
 
     /** {@link #ws(String, io.jhv.http.websocket.WebSocketHandler)} with {@code config}. */
     public HttpServer ws(String path, io.jhv.http.websocket.WebSocketConfig config, io.jhv.http.websocket.WebSocketHandler handler) {
-        return get(path, new io.jhv.http.internal.ws.WsUpgrade(Objects.requireNonNull(config, "config"), Objects.requireNonNull(handler, "handler")));
+        return get(path, new io.jhv.http.internal.ws.WsUpgrade(path, Objects.requireNonNull(config, "config"), Objects.requireNonNull(handler, "handler")));
     }
 
     /** Serves files under {@code directory} at {@code prefix} (GET and HEAD). */

@@ -114,4 +114,7 @@ public interface Request {
     Object attribute(String name);
 
     void attribute(String name, Object value);
+
+    /** A read-only view of the attributes set so far (empty when none). */
+    Map<String, Object> attributes();
 }

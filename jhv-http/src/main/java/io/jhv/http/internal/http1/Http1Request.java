@@ -521,6 +521,11 @@ public final class Http1Request implements Request {
     }
 
     @Override
+    public Map<String, Object> attributes() {
+        return attributes == null ? Map.of() : java.util.Collections.unmodifiableMap(attributes);
+    }
+
+    @Override
     public void attribute(String name, Object value) {
         if (attributes == null) attributes = new HashMap<>();
         attributes.put(name, value);

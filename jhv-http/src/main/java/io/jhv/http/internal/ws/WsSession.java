@@ -1,14 +1,972 @@
 package io.jhv.http.internal.ws;
 
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.Timer;
+import io.jhv.core.net.CloseCause;
+import io.jhv.core.net.Connection;
+import io.jhv.core.net.ProtocolHandler;
+import io.jhv.http.websocket.CloseCodes;
+import io.jhv.http.websocket.Handshake;
+import io.jhv.http.websocket.Message;
 import io.jhv.http.websocket.WebSocket;
+import io.jhv.http.websocket.WebSocketConfig;
+import io.jhv.http.websocket.WebSocketException;
+import io.jhv.http.websocket.WebSocketHandler;
 
-/** One WebSocket's protocol state on its connection. (Being written.) */
-public abstract class WsSession implements WebSocket {
-    public static WsSession of(WebSocket ws) {
-        return (WsSession) ws;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+
+/**
+ * One WebSocket on its connection, after the handshake: the frame reader (RFC 6455 section 5, with
+ * the checks of sections 5.2-5.5, 7.4 and 8.1), the frame writer, the close handshake, the heartbeat,
+ * and permessage-deflate (RFC 7692). It is the connection's {@link ProtocolHandler}, so everything
+ * but the thread-safe sending entry points runs on the loop thread.
+ *
+ * <p>Reading is incremental: a data frame's payload is unmasked (and inflated) as its bytes arrive,
+ * into one per-socket message buffer that grows only with bytes actually received (a frame header
+ * announcing 16 MiB costs nothing until they come), and text is checked for UTF-8 on the way, so a
+ * bad byte fails the socket with 1007 before the message ends. Writing builds each frame in a reused
+ * buffer; frames sent while this socket is reading (an echo) are written with one write at the end
+ * of the read.
+ */
+public final class WsSession implements WebSocket, ProtocolHandler {
+
+    private static final System.Logger LOG = System.getLogger(WsSession.class.getName());
+
+    static final int OP_CONT = 0, OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10;
+    private static final byte[] DEFLATE_TAIL = {0, 0, (byte) 0xff, (byte) 0xff};
+    private static final byte[] EMPTY = new byte[0];
+    /** A message buffer bigger than this is let go after its message rather than kept for the next. */
+    private static final int KEEP_BUFFER = 64 << 10;
+
+    private enum Read { HEADER, PAYLOAD, DISCARD }
+
+    private static final int OPEN = 0, CLOSING = 1, CLOSED = 2;
+
+    // ---------------------------------------------------------------- fixed at creation
+    private final WebSocketConfig cfg;
+    private final WebSocketHandler handler;
+    private final boolean client;
+    private final PerMessageDeflate pmd;
+    private final Handshake handshake;
+    private final String subprotocol;
+    /** Told on the loop once the socket is open (the client's connect future). */
+    private final Consumer<WsSession> onOpened;
+
+    private Connection conn;
+    private EventLoop loop;
+    private volatile Object context;
+
+    // ---------------------------------------------------------------- state
+    /** OPEN, CLOSING (our close frame sent or being sent) or CLOSED; written on the loop only. */
+    private volatile int state = OPEN;
+    /** Set by close()/abort() callers before the loop runs it: sends after it are refused at once. */
+    private volatile boolean closeRequested;
+    private boolean closeReceived;
+    private int peerCode = CloseCodes.ABNORMAL;
+    private String peerReason = "";
+    private boolean errorReported;
+    private List<Runnable> closedHooks;
+    private volatile boolean userPaused;
+
+    // ---------------------------------------------------------------- reading
+    private Read rstate = Read.HEADER;
+    private boolean fin;
+    private int opcode;
+    private boolean frameCompressed;
+    private long remaining;
+    private boolean masked;
+    private int maskKey;
+    private int maskPhase;
+    /** The opcode of the data message in progress (0: none), whether it is compressed, its length so far. */
+    private int msgOpcode;
+    private boolean msgCompressed;
+    private long msgLength;
+    private Buffer msg;
+    private final byte[] control = new byte[125];
+    private int controlLength;
+    private final Utf8Validator utf8 = new Utf8Validator();
+    private Inflater inflater;
+    private final Received received = new Received();
+    private long lastReadNanos;
+
+    // ---------------------------------------------------------------- writing
+    private Buffer out;
+    private boolean inRead;
+    private Deflater deflater;
+    private Buffer zbuf;
+    /** Opcode of a fragmented message being sent by sendFragment: 0 none. */
+    private volatile int sendingFragments;
+
+    // ---------------------------------------------------------------- timers
+    private Timer pingTimer;
+    private Timer pongTimer;
+    private Timer idleTimer;
+    private Timer closeTimer;
+    private boolean pingOutstanding;
+
+    WsSession(WebSocketConfig cfg, WebSocketHandler handler, boolean client, PerMessageDeflate pmd,
+              Handshake handshake, String subprotocol, Consumer<WsSession> onOpened) {
+        this.cfg = cfg;
+        this.handler = handler;
+        this.client = client;
+        this.pmd = pmd;
+        this.handshake = handshake;
+        this.subprotocol = subprotocol;
+        this.onOpened = onOpened;
     }
 
-    public abstract void whenClosed(Runnable r);
+    /** The engine's view of a socket handed out to users. */
+    public static WsSession of(WebSocket ws) {
+        return (WsSession) Objects.requireNonNull(ws, "ws");
+    }
 
-    public abstract void sendShared(byte[] payload, boolean text);
+    // ================================================================ ProtocolHandler
+
+    @Override
+    public void onAttach(Connection c) {
+        this.conn = c;
+        this.loop = c.loop();
+        lastReadNanos = System.nanoTime();
+        if (!cfg.pingInterval().isZero()) pingTimer = loop.setInterval(cfg.pingInterval(), this::heartbeat);
+        if (!cfg.idleTimeout().isZero()) {
+            long period = Math.max(10, cfg.idleTimeout().toMillis() / 4);
+            idleTimer = loop.setInterval(period, this::checkIdle);
+        }
+        try {
+            handler.onOpen(this, handshake);
+        } catch (Throwable t) {
+            callbackFailed("onOpen", t);
+            return;
+        }
+        if (onOpened != null && state == OPEN) onOpened.accept(this);
+    }
+
+    @Override
+    public void onData(Connection c, Buffer in) {
+        lastReadNanos = System.nanoTime();
+        inRead = true;
+        try {
+            while (!userPaused) {
+                if (rstate == Read.HEADER && !readHeader(in)) break;
+                if (rstate == Read.PAYLOAD && !readPayload(in)) break;
+                if (rstate == Read.DISCARD) {
+                    in.skip(in.readableBytes());
+                    break;
+                }
+            }
+        } finally {
+            inRead = false;
+            flush();
+        }
+    }
+
+    @Override
+    public void onClose(Connection c, CloseCause cause) {
+        state = CLOSED;
+        cancelTimers();
+        if (inflater != null) inflater.end();
+        if (deflater != null) deflater.end();
+        inflater = null;
+        deflater = null;
+        msg = null;
+        out = null;
+        zbuf = null;
+        int code = closeReceived ? peerCode : CloseCodes.ABNORMAL;
+        if (!closeReceived && !errorReported && cause != null && (cause.kind() == CloseCause.Kind.ERROR
+                || cause.kind() == CloseCause.Kind.RESET || cause.kind() == CloseCause.Kind.TIMEOUT)) {
+            reportError(new WebSocketException(CloseCodes.ABNORMAL, "connection ended without a close handshake: " + cause, cause.error()));
+        }
+        try {
+            handler.onClose(this, code, closeReceived ? peerReason : "");
+        } catch (Throwable t) {
+            reportToLoop(t);
+        }
+        List<Runnable> hooks = closedHooks;
+        closedHooks = null;
+        if (hooks != null) for (Runnable h : hooks) {
+            try {
+                h.run();
+            } catch (Throwable t) {
+                reportToLoop(t);
+            }
+        }
+    }
+
+    // ================================================================ reading frames
+
+    /** Parses a frame header when all of it is there; false when more bytes are needed (or the socket failed). */
+    private boolean readHeader(Buffer in) {
+        int avail = in.readableBytes();
+        if (avail < 2) return false;
+        int b0 = in.peekUnsignedByte(0);
+        int b1 = in.peekUnsignedByte(1);
+        int len7 = b1 & 0x7f;
+        boolean m = (b1 & 0x80) != 0;
+        int hlen = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (m ? 4 : 0);
+        if (avail < hlen) return false;
+        boolean f = (b0 & 0x80) != 0;
+        int op = b0 & 0x0f;
+        boolean rsv1 = (b0 & 0x40) != 0;
+        if ((b0 & 0x30) != 0) return fail(CloseCodes.PROTOCOL_ERROR, "reserved bit RSV2 or RSV3 set without an extension that defines it");
+        long len;
+        if (len7 == 126) {
+            len = in.peekShort(2) & 0xffff;
+        } else if (len7 == 127) {
+            len = in.peekLong(2);
+            if (len < 0) return fail(CloseCodes.PROTOCOL_ERROR, "frame length with the most significant bit set");
+        } else {
+            len = len7;
+        }
+        if (m != !client) {
+            return fail(CloseCodes.PROTOCOL_ERROR, client ? "masked frame from the server" : "unmasked frame from the client");
+        }
+        if (op >= OP_CLOSE) {
+            if (op > OP_PONG) return fail(CloseCodes.PROTOCOL_ERROR, "reserved control opcode " + op);
+            if (!f) return fail(CloseCodes.PROTOCOL_ERROR, "fragmented control frame");
+            if (len > 125) return fail(CloseCodes.PROTOCOL_ERROR, "control frame payload of " + len + " bytes (at most 125)");
+            if (rsv1) return fail(CloseCodes.PROTOCOL_ERROR, "RSV1 set on a control frame");
+        } else if (op == OP_CONT) {
+            if (msgOpcode == 0) return fail(CloseCodes.PROTOCOL_ERROR, "continuation frame without a message to continue");
+            if (rsv1) return fail(CloseCodes.PROTOCOL_ERROR, "RSV1 set on a continuation frame");
+        } else if (op == OP_TEXT || op == OP_BINARY) {
+            if (msgOpcode != 0) return fail(CloseCodes.PROTOCOL_ERROR, "new data frame before the fragmented message ended");
+            if (rsv1 && pmd == null) return fail(CloseCodes.PROTOCOL_ERROR, "RSV1 set but permessage-deflate was not agreed");
+        } else {
+            return fail(CloseCodes.PROTOCOL_ERROR, "reserved data opcode " + op);
+        }
+        if (len > cfg.maxFrameSize()) {
+            return fail(CloseCodes.MESSAGE_TOO_BIG, "frame of " + len + " bytes is above the limit of " + cfg.maxFrameSize());
+        }
+        if (op < OP_CLOSE) {
+            boolean compressed = op == OP_CONT ? msgCompressed : rsv1;
+            if (!compressed && msgLength + len > cfg.maxMessageSize()) {
+                return fail(CloseCodes.MESSAGE_TOO_BIG, "message of more than " + cfg.maxMessageSize() + " bytes");
+            }
+            if (op != OP_CONT) {
+                msgOpcode = op;
+                msgCompressed = rsv1;
+                msgLength = 0;
+                utf8.reset();
+            }
+        }
+        if (state == CLOSING && op < OP_CLOSE && closeReceived) return fail(CloseCodes.PROTOCOL_ERROR, "data after the close frame");
+        fin = f;
+        opcode = op;
+        frameCompressed = op < OP_CLOSE && msgCompressed;
+        remaining = len;
+        masked = m;
+        maskKey = m ? in.peekInt(hlen - 4) : 0;
+        maskPhase = 0;
+        in.skip(hlen);
+        rstate = Read.PAYLOAD;
+        return true;
+    }
+
+    /** Consumes payload bytes; true when the frame is done (and handled), false when more are needed. */
+    private boolean readPayload(Buffer in) {
+        if (opcode >= OP_CLOSE) {
+            if (in.readableBytes() < remaining) return false;
+            int n = (int) remaining;
+            if (masked) Bytes.mask(in.array(), in.readerIndex(), control, 0, n, maskKey, 0);
+            else System.arraycopy(in.array(), in.readerIndex(), control, 0, n);
+            in.skip(n);
+            controlLength = n;
+            remaining = 0;
+            rstate = Read.HEADER;
+            handleControl();
+            return rstate != Read.DISCARD;
+        }
+        int n = (int) Math.min(in.readableBytes(), remaining);
+        if (n > 0) {
+            if (!(frameCompressed ? inflateChunk(in, n) : copyChunk(in, n))) return false;
+            remaining -= n;
+        }
+        if (remaining > 0) return false;
+        rstate = Read.HEADER;
+        if (fin) return endMessage();
+        if (cfg.streaming() && msg != null && msg.readableBytes() > 0) deliver(false);
+        return rstate != Read.DISCARD;
+    }
+
+    private boolean copyChunk(Buffer in, int n) {
+        Buffer b = messageBuffer(n);
+        int w = b.writerIndex();
+        if (masked) maskPhase = Bytes.mask(in.array(), in.readerIndex(), b.array(), w, n, maskKey, maskPhase);
+        else System.arraycopy(in.array(), in.readerIndex(), b.array(), w, n);
+        in.skip(n);
+        b.advanceWriter(n);
+        msgLength += n;
+        if (msgOpcode == OP_TEXT && !utf8.feed(b.array(), w, n)) {
+            return fail(CloseCodes.INVALID_PAYLOAD, "invalid UTF-8 in a text message");
+        }
+        return true;
+    }
+
+    private boolean inflateChunk(Buffer in, int n) {
+        byte[] a = in.array();
+        int r = in.readerIndex();
+        if (masked) maskPhase = Bytes.mask(a, r, a, r, n, maskKey, maskPhase);
+        boolean ok = inflate(a, r, n);
+        in.skip(n);
+        return ok;
+    }
+
+    /** Inflates {@code a[off, off+len)} into the message buffer, never beyond the message limit. */
+    private boolean inflate(byte[] a, int off, int len) {
+        if (inflater == null) inflater = new Inflater(true);
+        Inflater inf = inflater;
+        inf.setInput(a, off, len);
+        try {
+            while (true) {
+                long room = (long) cfg.maxMessageSize() - msgLength + 1; // one byte over the limit tells it was passed
+                Buffer b = messageBuffer((int) Math.min(room, Math.max(4096, msg == null ? 0 : Math.min(msg.capacity(), 1 << 20))));
+                int w = b.writerIndex();
+                int inputBefore = inf.getRemaining();
+                int k = inf.inflate(b.array(), w, (int) Math.min(b.writableBytes(), room));
+                if (k > 0) {
+                    b.advanceWriter(k);
+                    msgLength += k;
+                    if (msgLength > cfg.maxMessageSize()) {
+                        return fail(CloseCodes.MESSAGE_TOO_BIG, "message inflates to more than " + cfg.maxMessageSize() + " bytes");
+                    }
+                    if (msgOpcode == OP_TEXT && !utf8.feed(b.array(), w, k)) {
+                        return fail(CloseCodes.INVALID_PAYLOAD, "invalid UTF-8 in a text message");
+                    }
+                } else if (inf.needsInput() || inf.finished() || inf.needsDictionary()) {
+                    if (inf.finished() && inf.getRemaining() > 0) {
+                        return fail(CloseCodes.INVALID_PAYLOAD, "bytes after the end of the deflate stream");
+                    }
+                    if (inf.needsDictionary()) return fail(CloseCodes.INVALID_PAYLOAD, "deflate data asks for a preset dictionary");
+                    return true;
+                } else if (inf.getRemaining() == inputBefore) {
+                    // no output, no input taken, room to write: zlib cannot go on with this data
+                    return fail(CloseCodes.INVALID_PAYLOAD, "deflate data makes no progress");
+                }
+                // else: input consumed without output yet (block headers): go on
+            }
+        } catch (DataFormatException e) {
+            return fail(CloseCodes.INVALID_PAYLOAD, "bad deflate data: " + e.getMessage());
+        }
+    }
+
+    private boolean endMessage() {
+        if (msgCompressed) {
+            if (!inflate(DEFLATE_TAIL, 0, 4)) return false;
+            if (pmd.remoteNoContextTakeover || inflater.finished()) inflater.reset();
+        }
+        if (msgOpcode == OP_TEXT && !utf8.isComplete()) {
+            return fail(CloseCodes.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
+        }
+        deliver(true);
+        msgOpcode = 0;
+        msgCompressed = false;
+        msgLength = 0;
+        return rstate != Read.DISCARD;
+    }
+
+    private void deliver(boolean last) {
+        Buffer b = msg != null ? msg : Buffer.allocate(0);
+        msg = b;
+        received.set(msgOpcode == OP_TEXT, last, b);
+        try {
+            handler.onMessage(this, received);
+        } catch (Throwable t) {
+            callbackFailed("onMessage", t);
+        } finally {
+            received.set(false, true, null);
+            if (msg != null) {
+                if (msg.capacity() > KEEP_BUFFER) msg = null;
+                else msg.clear();
+            }
+        }
+    }
+
+    /** The message buffer with room for {@code n} more bytes (grown as bytes arrive, not as headers announce). */
+    private Buffer messageBuffer(int n) {
+        Buffer b = msg;
+        if (b == null) msg = b = Buffer.allocate(Math.max(n, 256));
+        b.ensureWritable(n);
+        return b;
+    }
+
+    private void handleControl() {
+        switch (opcode) {
+            case OP_PING -> {
+                if (state == OPEN) sendFrame(OP_PONG, control, 0, controlLength, true, false);
+                if (handler != null) {
+                    try {
+                        handler.onPing(this, Buffer.wrap(control, 0, controlLength));
+                    } catch (Throwable t) {
+                        callbackFailed("onPing", t);
+                    }
+                }
+            }
+            case OP_PONG -> {
+                pingOutstanding = false;
+                if (pongTimer != null) {
+                    pongTimer.cancel();
+                    pongTimer = null;
+                }
+                try {
+                    handler.onPong(this, Buffer.wrap(control, 0, controlLength));
+                } catch (Throwable t) {
+                    callbackFailed("onPong", t);
+                }
+            }
+            default -> receiveClose();
+        }
+    }
+
+    private void receiveClose() {
+        int n = controlLength;
+        int code;
+        String reason = "";
+        if (n == 0) {
+            code = CloseCodes.NO_STATUS;
+        } else if (n == 1) {
+            fail(CloseCodes.PROTOCOL_ERROR, "close frame with a 1-byte payload");
+            return;
+        } else {
+            code = ((control[0] & 0xff) << 8) | (control[1] & 0xff);
+            if (!CloseCodes.isValid(code)) {
+                fail(CloseCodes.PROTOCOL_ERROR, "close code " + code + " may not be sent");
+                return;
+            }
+            Utf8Validator v = new Utf8Validator();
+            if (!v.feed(control, 2, n - 2) || !v.isComplete()) {
+                fail(CloseCodes.INVALID_PAYLOAD, "close reason is not valid UTF-8");
+                return;
+            }
+            reason = new String(control, 2, n - 2, StandardCharsets.UTF_8);
+        }
+        closeReceived = true;
+        peerCode = code;
+        peerReason = reason;
+        rstate = Read.DISCARD;
+        if (state == OPEN) {
+            // Echo the peer's code (RFC 6455 5.5.1), then, as the server, end the TCP connection.
+            state = CLOSING;
+            closeRequested = true;
+            byte[] payload = code == CloseCodes.NO_STATUS ? EMPTY : new byte[] {control[0], control[1]};
+            sendFrame(OP_CLOSE, payload, 0, payload.length, true, false);
+        }
+        finishClose();
+    }
+
+    /** Both close frames have been exchanged: the server closes TCP now, the client waits for it (bounded). */
+    private void finishClose() {
+        flush();
+        if (!client) {
+            conn.close();
+        } else if (closeTimer == null) {
+            closeTimer = loop.setTimeout(cfg.closeTimeout().isZero() ? 1 : cfg.closeTimeout().toMillis(), () -> conn.close());
+        }
+    }
+
+    /**
+     * Fails the socket (RFC 6455 7.1.7): reports the error, sends a close frame with {@code code},
+     * ignores everything the peer sends afterwards, and closes the connection. Returns false.
+     */
+    private boolean fail(int code, String message) {
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " failing with " + code + ": " + message);
+        reportError(new WebSocketException(code, message));
+        rstate = Read.DISCARD;
+        if (state == OPEN) {
+            state = CLOSING;
+            closeRequested = true;
+            sendClose(code, reasonFor(message));
+        }
+        flush();
+        conn.close();
+        return false;
+    }
+
+    private static String reasonFor(String message) {
+        // a close reason is at most 123 bytes; these messages are ASCII
+        return message.length() <= 123 ? message : message.substring(0, 123);
+    }
+
+    private void callbackFailed(String where, Throwable t) {
+        reportToLoop(t);
+        reportError(t);
+        if (state != CLOSED) {
+            rstate = Read.DISCARD;
+            if (state == OPEN) {
+                state = CLOSING;
+                closeRequested = true;
+                sendClose(CloseCodes.INTERNAL_ERROR, "internal error");
+            }
+            flush();
+            conn.close();
+        }
+    }
+
+    private void reportError(Throwable t) {
+        errorReported = true;
+        try {
+            handler.onError(this, t);
+        } catch (Throwable t2) {
+            reportToLoop(t2);
+        }
+    }
+
+    private void reportToLoop(Throwable t) {
+        LOG.log(System.Logger.Level.WARNING, this + ": a WebSocket callback threw", t);
+    }
+
+    // ================================================================ heartbeat and idle
+
+    private void heartbeat() {
+        if (state != OPEN) return;
+        if (pingOutstanding) return; // the pong timer decides
+        pingOutstanding = true;
+        byte[] p = Long.toString(System.nanoTime(), 36).getBytes(StandardCharsets.US_ASCII);
+        sendFrame(OP_PING, p, 0, p.length, true, false);
+        flush();
+        Timer t = pongTimer;
+        if (t != null) t.cancel();
+        pongTimer = loop.setTimeout(cfg.pongTimeout(), () -> {
+            pongTimer = null;
+            if (pingOutstanding && state != CLOSED) {
+                reportError(new WebSocketException(CloseCodes.GOING_AWAY, "no pong within " + cfg.pongTimeout().toMillis() + " ms: the peer is gone"));
+                conn.abort();
+            }
+        });
+    }
+
+    private void checkIdle() {
+        if (state != OPEN) return;
+        if (System.nanoTime() - lastReadNanos >= cfg.idleTimeout().toNanos()) {
+            reportError(new WebSocketException(CloseCodes.GOING_AWAY, "idle for " + cfg.idleTimeout().toMillis() + " ms"));
+            closeInLoop(CloseCodes.GOING_AWAY, "idle timeout");
+        }
+    }
+
+    private void cancelTimers() {
+        if (pingTimer != null) pingTimer.cancel();
+        if (pongTimer != null) pongTimer.cancel();
+        if (idleTimer != null) idleTimer.cancel();
+        if (closeTimer != null) closeTimer.cancel();
+        pingTimer = pongTimer = idleTimer = closeTimer = null;
+    }
+
+    // ================================================================ writing frames (loop thread)
+
+    /** Sends one data message (loop thread): compressed when agreed and worth it. */
+    void sendMessage(int op, byte[] a, int off, int len) {
+        if (state != OPEN) {
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + ": message of " + len + " bytes dropped, socket closing");
+            return;
+        }
+        boolean compress = pmd != null && len >= cfg.compressionThreshold() && pmd.fitsWindow(len);
+        sendFrame(op, a, off, len, true, compress);
+        if (!inRead) flush();
+    }
+
+    /**
+     * Appends a frame to the output buffer. With {@code compress} the payload is deflated first
+     * (RSV1 set on this first frame of the message).
+     */
+    private void sendFrame(int op, byte[] a, int off, int len, boolean last, boolean compress) {
+        if (compress) {
+            Buffer z = deflate(a, off, len);
+            a = z.array();
+            off = z.readerIndex();
+            len = z.readableBytes();
+        }
+        Buffer o = out;
+        if (o == null) out = o = Buffer.allocate(Math.max(256, len + 14));
+        o.ensureWritable(len + 14);
+        o.writeByte((last ? 0x80 : 0) | (compress ? 0x40 : 0) | op);
+        int maskBit = client ? 0x80 : 0;
+        if (len < 126) {
+            o.writeByte(maskBit | len);
+        } else if (len < 65536) {
+            o.writeByte(maskBit | 126);
+            o.writeShort(len);
+        } else {
+            o.writeByte(maskBit | 127);
+            o.writeLong(len);
+        }
+        if (client) {
+            int key = ThreadLocalRandom.current().nextInt();
+            o.writeInt(key);
+            int w = o.writerIndex();
+            Bytes.mask(a, off, o.array(), w, len, key, 0);
+            o.advanceWriter(len);
+        } else {
+            o.write(a, off, len);
+        }
+        if (compress) zbuf.clear();
+    }
+
+    /** Deflates one message into the reused {@code zbuf}, without the 00 00 ff ff tail (RFC 7692 7.2.1). */
+    private Buffer deflate(byte[] a, int off, int len) {
+        if (deflater == null) deflater = new Deflater(cfg.compressionLevel(), true);
+        Deflater d = deflater;
+        Buffer z = zbuf;
+        if (z == null) zbuf = z = Buffer.allocate(Math.max(256, len / 2 + 64));
+        d.setInput(a, off, len);
+        int k, room;
+        do {
+            z.ensureWritable(Math.max(64, len / 4));
+            room = z.writableBytes();
+            k = d.deflate(z.array(), z.writerIndex(), room, Deflater.SYNC_FLUSH);
+            z.advanceWriter(k);
+        } while (k == room); // a full output buffer may hide more: call again with more room
+        // SYNC_FLUSH ends with an empty stored block: 00 00 ff ff, which the receiver adds back.
+        int w = z.writerIndex();
+        if (z.readableBytes() >= 4 && z.array()[w - 4] == 0 && z.array()[w - 3] == 0
+                && z.array()[w - 2] == (byte) 0xff && z.array()[w - 1] == (byte) 0xff) {
+            z.writerIndex(w - 4);
+        }
+        // zlib writes nothing for an empty flush right after another one: send the empty stored
+        // block's first byte, which with the tail the receiver adds is a whole block (RFC 7692 7.2.3.6).
+        if (!z.isReadable()) z.writeByte(0);
+        if (pmd.resetAfterEachMessage()) d.reset();
+        return z;
+    }
+
+    private void sendClose(int code, String reason) {
+        byte[] r = reason == null ? EMPTY : reason.getBytes(StandardCharsets.UTF_8);
+        byte[] p = new byte[2 + r.length];
+        p[0] = (byte) (code >> 8);
+        p[1] = (byte) code;
+        System.arraycopy(r, 0, p, 2, r.length);
+        sendFrame(OP_CLOSE, p, 0, p.length, true, false);
+    }
+
+    /** Writes what the output buffer holds. */
+    private void flush() {
+        Buffer o = out;
+        if (o == null || !o.isReadable() || conn == null || conn.isClosed()) return;
+        try {
+            conn.write(o);
+        } catch (IllegalStateException closing) {
+            o.clear();
+            return;
+        }
+        if (o.capacity() > 4 * KEEP_BUFFER) out = null;
+        else o.clear();
+    }
+
+    private void closeInLoop(int code, String reason) {
+        if (state != OPEN) return;
+        state = CLOSING;
+        sendClose(code, reason);
+        flush();
+        if (!cfg.closeTimeout().isZero()) {
+            closeTimer = loop.setTimeout(cfg.closeTimeout(), () -> {
+                closeTimer = null;
+                if (state != CLOSED) conn.close();
+            });
+        } else {
+            conn.close();
+        }
+    }
+
+    // ================================================================ WebSocket: sending (any thread)
+
+    private void checkCanSend() {
+        if (closeRequested || state != OPEN) throw new IllegalStateException("send on a closing or closed WebSocket " + this);
+    }
+
+    private void onLoop(Runnable task) {
+        EventLoop l = loop;
+        if (l == null) throw new IllegalStateException("WebSocket " + this + " is not open yet");
+        try {
+            l.runInLoop(task);
+        } catch (RejectedExecutionException e) {
+            throw new IllegalStateException("WebSocket " + this + ": its loop has stopped", e);
+        }
+    }
+
+    private void checkNotFragmenting() {
+        if (sendingFragments != 0) throw new IllegalStateException("a fragmented message is being sent: finish it with sendFragment(..., last=true) first");
+    }
+
+    @Override
+    public void send(String text) {
+        checkCanSend();
+        checkNotFragmenting();
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        onLoop(() -> sendMessage(OP_TEXT, b, 0, b.length));
+    }
+
+    @Override
+    public void send(byte[] data) {
+        checkCanSend();
+        checkNotFragmenting();
+        onLoop(() -> sendMessage(OP_BINARY, data, 0, data.length));
+    }
+
+    @Override
+    public void send(ByteBuffer data) {
+        checkCanSend();
+        checkNotFragmenting();
+        byte[] b;
+        int off, len = data.remaining();
+        if (data.hasArray()) {
+            b = data.array();
+            off = data.arrayOffset() + data.position();
+        } else {
+            b = new byte[len];
+            data.duplicate().get(b);
+            off = 0;
+        }
+        data.position(data.limit());
+        final byte[] fb = b;
+        final int foff = off;
+        onLoop(() -> sendMessage(OP_BINARY, fb, foff, len));
+    }
+
+    @Override
+    public void send(Buffer data, boolean text) {
+        checkCanSend();
+        checkNotFragmenting();
+        int op = text ? OP_TEXT : OP_BINARY;
+        if (loop != null && loop.inLoop()) {
+            sendMessage(op, data.array(), data.readerIndex(), data.readableBytes());
+            data.skip(data.readableBytes());
+        } else {
+            byte[] b = data.readBytes();
+            onLoop(() -> sendMessage(op, b, 0, b.length));
+        }
+    }
+
+    @Override
+    public void send(Message message) {
+        send(message.buffer(), message.isText());
+    }
+
+    @Override
+    public CompletableFuture<Void> sendAsync(String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        return sendAsync(OP_TEXT, b);
+    }
+
+    @Override
+    public CompletableFuture<Void> sendAsync(byte[] data) {
+        return sendAsync(OP_BINARY, data);
+    }
+
+    private CompletableFuture<Void> sendAsync(int op, byte[] b) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        try {
+            checkCanSend();
+            checkNotFragmenting();
+            onLoop(() -> {
+                if (state != OPEN) {
+                    f.completeExceptionally(new WebSocketException(CloseCodes.ABNORMAL, "WebSocket closed before the message was sent"));
+                    return;
+                }
+                boolean compress = pmd != null && b.length >= cfg.compressionThreshold() && pmd.fitsWindow(b.length);
+                sendFrame(op, b, 0, b.length, true, compress);
+                Buffer o = out;
+                try {
+                    conn.write(o, (c, failure) -> {
+                        if (failure == null) f.complete(null);
+                        else f.completeExceptionally(failure);
+                    });
+                    if (o.capacity() > 4 * KEEP_BUFFER) out = null;
+                    else o.clear();
+                } catch (IllegalStateException closing) {
+                    o.clear();
+                    f.completeExceptionally(closing);
+                }
+            });
+        } catch (RuntimeException e) {
+            f.completeExceptionally(e);
+        }
+        return f;
+    }
+
+    @Override
+    public void sendFragment(byte[] data, boolean text, boolean last) {
+        checkCanSend();
+        int first = text ? OP_TEXT : OP_BINARY;
+        int op;
+        synchronized (this) {
+            op = sendingFragments == 0 ? first : OP_CONT;
+            sendingFragments = last ? 0 : first;
+        }
+        onLoop(() -> {
+            if (state != OPEN) return;
+            sendFrame(op, data, 0, data.length, last, false);
+            if (!inRead) flush();
+        });
+    }
+
+    @Override
+    public void ping(byte[] payload) {
+        controlFrame(OP_PING, payload);
+    }
+
+    @Override
+    public void pong(byte[] payload) {
+        controlFrame(OP_PONG, payload);
+    }
+
+    private void controlFrame(int op, byte[] payload) {
+        byte[] p = payload == null ? EMPTY : payload;
+        if (p.length > 125) throw new IllegalArgumentException("control frame payload of " + p.length + " bytes (at most 125)");
+        checkCanSend();
+        onLoop(() -> {
+            if (state != OPEN) return;
+            sendFrame(op, p, 0, p.length, true, false);
+            if (!inRead) flush();
+        });
+    }
+
+    @Override
+    public void close() {
+        close(CloseCodes.NORMAL, "");
+    }
+
+    @Override
+    public void close(int code, String reason) {
+        if (!CloseCodes.isValid(code)) throw new IllegalArgumentException("close code " + code + " may not be sent");
+        String r = reason == null ? "" : reason;
+        if (r.getBytes(StandardCharsets.UTF_8).length > 123) throw new IllegalArgumentException("close reason longer than 123 bytes");
+        closeRequested = true;
+        EventLoop l = loop;
+        if (l == null) return;
+        try {
+            l.runInLoop(() -> closeInLoop(code, r));
+        } catch (RejectedExecutionException stopped) {
+            // the loop has stopped: it closed the connection already
+        }
+    }
+
+    @Override
+    public void abort() {
+        closeRequested = true;
+        Connection c = conn;
+        if (c != null) c.abort();
+    }
+
+    // ================================================================ WebSocket: the rest
+
+    @Override public boolean isOpen() { return state == OPEN && !closeRequested; }
+    @Override public String subprotocol() { return subprotocol; }
+    @Override public boolean isCompressed() { return pmd != null; }
+    @Override public Handshake handshake() { return handshake; }
+    @Override public long queuedBytes() { Connection c = conn; return c == null ? 0 : c.queuedBytes(); }
+    @Override public boolean isWritable() { Connection c = conn; return c != null && c.isWritable(); }
+
+    @Override
+    public void onWritable(Consumer<WebSocket> h) {
+        conn.onWritable(h == null ? null : (c, writable) -> {
+            if (writable) h.accept(this);
+        });
+    }
+
+    @Override
+    public void pauseReading() {
+        userPaused = true;
+        conn.pauseReading();
+    }
+
+    @Override
+    public void resumeReading() {
+        userPaused = false;
+        conn.resumeReading();
+    }
+
+    @Override public EventLoop loop() { return loop; }
+    @Override public Connection connection() { return conn; }
+
+    @SuppressWarnings("unchecked")
+    @Override public <C> C context() { return (C) context; }
+    @Override public void context(Object ctx) { this.context = ctx; }
+
+    /** Runs {@code hook} on the loop once this socket has closed (at once if it has). Thread-safe. */
+    public void whenClosed(Runnable hook) {
+        onLoop(() -> {
+            if (state == CLOSED) {
+                hook.run();
+            } else {
+                if (closedHooks == null) closedHooks = new ArrayList<>(2);
+                closedHooks.add(hook);
+            }
+        });
+    }
+
+    /** {@link #whenClosed} before the socket is attached, on the loop that will run it. */
+    void whenClosedUnattached(Runnable hook) {
+        if (closedHooks == null) closedHooks = new ArrayList<>(2);
+        closedHooks.add(hook);
+    }
+
+    /**
+     * A broadcast's message (the array is shared between sockets and not changed): sent unless this
+     * socket has more than {@code maxQueued} queued, in which case it is skipped, or closed with 1008
+     * when {@code closeSlow}. Thread-safe. Returns false if it was not sent (closing or slow).
+     */
+    public boolean sendShared(byte[] payload, boolean text, long maxQueued, boolean closeSlow) {
+        if (closeRequested || state != OPEN) return false;
+        Runnable task = () -> {
+            if (state != OPEN) return;
+            if (conn.queuedBytes() > maxQueued) {
+                if (closeSlow) closeInLoop(CloseCodes.POLICY_VIOLATION, "too slow");
+                return;
+            }
+            sendMessage(text ? OP_TEXT : OP_BINARY, payload, 0, payload.length);
+        };
+        try {
+            onLoop(task);
+        } catch (IllegalStateException stopped) {
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        Connection c = conn;
+        return "WebSocket[" + (client ? "client " : "server ") + (c != null ? c.toString() : "unattached") + "]";
+    }
+
+    // ================================================================ the borrowed message view
+
+    private static final class Received implements Message {
+        private boolean text;
+        private boolean last;
+        private Buffer buf;
+
+        void set(boolean text, boolean last, Buffer buf) {
+            this.text = text;
+            this.last = last;
+            this.buf = buf;
+        }
+
+        private Buffer buf() {
+            if (buf == null) throw new IllegalStateException("a Message is only valid during the onMessage call that delivered it");
+            return buf;
+        }
+
+        @Override public boolean isText() { return text; }
+        @Override public boolean isLast() { return last; }
+        @Override public int length() { return buf().readableBytes(); }
+        @Override public Buffer buffer() { return buf(); }
+        @Override public String text() { Buffer b = buf(); return new String(b.array(), b.readerIndex(), b.readableBytes(), StandardCharsets.UTF_8); }
+        @Override public byte[] bytes() { Buffer b = buf(); return java.util.Arrays.copyOfRange(b.array(), b.readerIndex(), b.writerIndex()); }
+
+        @Override
+        public String toString() {
+            return buf == null ? "Message[expired]" : "Message[" + (text ? "text" : "binary") + ", " + buf.readableBytes() + " bytes" + (last ? "" : ", fragment") + "]";
+        }
+    }
 }
