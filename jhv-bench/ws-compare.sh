@@ -399,12 +399,17 @@ write_table() {
     echo
     echo "Target of issue 10: jhv >= 1.2 x Netty (epoll) in msgs/s:"
     echo
-    echo "| load | jhv / Netty epoll | met |"
-    echo "| --- | ---: | --- |"
+    echo "| load | jhv / Netty epoll, msgs/s | met | jhv / Netty epoll, msgs per server CPU-second | client the limit? | noisy runs |"
+    echo "| --- | ---: | --- | ---: | --- | --- |"
     for l in $loads; do
       rr=$(ratio "$(col plain "$l" jhv 5)" "$(col plain "$l" netty-epoll 5)")
-      echo "| $(load_label "$l") | $rr | $(verdict "$rr" 1.2) |"
+      re=$(ratio "$(eff plain "$l" jhv)" "$(eff plain "$l" netty-epoll)")
+      cl=$(awk -v a="$(col plain "$l" jhv 7)" -v b="$(col plain "$l" netty-epoll 7)" 'BEGIN { print (a + 0 >= 93 || b + 0 >= 93) ? "yes (client >= 93% of its core)" : "no" }')
+      nz=$(awk -F'\t' -v l="$l" '$2 == "plain" && $3 == l && ($4 == "jhv" || $4 == "netty-epoll") { n++; if ($10 ~ /noisy/) k++ } END { printf "%d of %d", k, n }' "$raw")
+      echo "| $(load_label "$l") | $rr | $(verdict "$rr" 1.2) | $re | $cl | $nz |"
     done
+    echo
+    echo "With noisy runs the msgs/s ratio says more about the other processes than about the servers: read the msgs per server CPU-second column (or run again on a quieter machine)."
     echo
   fi
   if [ ${#deflate_servers[@]} -gt 0 ]; then
