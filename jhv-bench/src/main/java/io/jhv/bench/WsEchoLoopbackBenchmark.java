@@ -32,8 +32,9 @@ import java.util.concurrent.TimeUnit;
  * <p>The client sends one prepared frame from a direct buffer and reads into another, so it
  * allocates nothing per op: {@code gc.alloc.rate.norm} from {@code -prof gc} is what the server
  * allocates per echoed message in steady state (issue 10's target for jhv without compression:
- * 0 B/op). With {@code deflate=true} the server compresses every echo at or above its threshold
- * (the client sends plain frames), so that row shows the allocation of the deflate path. The rate
+ * 0 B/op). With {@code deflate=true} the client sends every message compressed ({@code compressedIn},
+ * the default; prepared once) and the server inflates it and compresses the echo when it is at or
+ * above its threshold, so that row shows the allocation of the deflate path in both directions. The rate
  * itself is mostly syscall and wake-up latency; {@code ws-compare.sh} measures throughput.
  *
  * <p>The client (benchmark thread) and the server's loop each want a core; this machine has two.
@@ -57,6 +58,14 @@ public class WsEchoLoopbackBenchmark {
 
     @Param({"false"})
     public boolean deflate;
+
+    /**
+     * With {@code deflate}: true (default) sends each message compressed (deflated once at setup,
+     * RSV1), so the server inflates every message and deflates every echo; false sends plain frames
+     * (RSV1 = 0 is allowed per message), so only the echo is compressed.
+     */
+    @Param({"true"})
+    public boolean compressedIn;
 
     private JhvWsEchoServer jhv;
     private NettyWsEchoServer netty;
@@ -85,7 +94,7 @@ public class WsEchoLoopbackBenchmark {
         if (client.deflateAgreed() != deflate) throw new ProtocolException("permessage-deflate agreed: " + client.deflateAgreed() + ", wanted " + deflate);
         byte[] payload = new byte[size];
         for (int i = 0; i < size; i++) payload[i] = (byte) ('a' + (i * 7 + i / 13) % 26);
-        client.prepare(payload, text);
+        client.prepare(payload, text, deflate && compressedIn);
         int got = client.roundTrip();
         if ((got & 0x0f) != (text ? 1 : 2) || (got & 0x80) == 0) throw new ProtocolException("echo frame starts with " + Integer.toHexString(got));
         if ((got & 0x40) == 0 && !java.util.Arrays.equals(payload, client.lastPayload())) throw new ProtocolException("the echo differs from the message");

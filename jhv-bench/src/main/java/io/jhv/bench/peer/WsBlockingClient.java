@@ -95,10 +95,35 @@ public final class WsBlockingClient implements AutoCloseable {
 
     /** Builds the one masked, final, uncompressed frame {@link #roundTrip()} sends. */
     public void prepare(byte[] payload, boolean text) {
+        prepare(payload, text, false);
+    }
+
+    /**
+     * Builds the one masked, final frame {@link #roundTrip()} sends; with {@code compress} (only
+     * when permessage-deflate was agreed) its payload is deflated once, here, with a fresh context
+     * (raw deflate, sync flush, the 00 00 ff ff tail removed) and RSV1 is set: a valid compressed
+     * message for a server with or without context takeover, so it can be sent again and again.
+     */
+    public void prepare(byte[] payload, boolean text, boolean compress) {
+        if (compress && !deflate) throw new IllegalStateException("permessage-deflate was not agreed");
+        int rsv1 = 0;
+        int plainLength = payload.length;
+        if (compress) {
+            java.util.zip.Deflater d = new java.util.zip.Deflater(6, true);
+            d.setInput(payload);
+            byte[] z = new byte[payload.length + 64];
+            int k = d.deflate(z, 0, z.length, java.util.zip.Deflater.SYNC_FLUSH);
+            d.end();
+            if (k < 4 || k == z.length || z[k - 4] != 0 || z[k - 3] != 0 || z[k - 2] != -1 || z[k - 1] != -1) {
+                throw new IllegalStateException("deflate did not end with a sync flush");
+            }
+            payload = java.util.Arrays.copyOf(z, k - 4);
+            rsv1 = 0x40;
+        }
         int n = payload.length;
         int ext = n < 126 ? 0 : n < 65536 ? 2 : 8;
         out = ByteBuffer.allocateDirect(2 + ext + 4 + n);
-        out.put((byte) (0x80 | (text ? 1 : 2)));
+        out.put((byte) (0x80 | rsv1 | (text ? 1 : 2)));
         if (ext == 0) {
             out.put((byte) (0x80 | n));
         } else if (ext == 2) {
@@ -109,7 +134,7 @@ public final class WsBlockingClient implements AutoCloseable {
         out.put(MASK);
         for (int i = 0; i < n; i++) out.put((byte) (payload[i] ^ MASK[i & 3]));
         out.flip();
-        in = ByteBuffer.allocateDirect(Math.max(2 + ext + n, 14) + 64);
+        in = ByteBuffer.allocateDirect(Math.max(2 + ext + Math.max(n, plainLength), 14) + 1024); // an echo may come back compressed or not
     }
 
     /**

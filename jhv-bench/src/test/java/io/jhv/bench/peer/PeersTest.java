@@ -148,6 +148,16 @@ class PeersTest {
             int first = c.roundTrip();
             assertEquals(0xC2, first, "a compressed final binary frame (RSV1) expected, got 0x" + Integer.toHexString(first));
             assertTrue(c.lastPayload().length < msg.length / 4, "compressed echo of " + c.lastPayload().length + " bytes");
+            // the server compresses with context takeover: one inflater for all the echoes, in order
+            java.util.zip.Inflater inf = new java.util.zip.Inflater(true);
+            assertArrayEquals(msg, inflate(inf, c.lastPayload(), msg.length));
+            // and a message sent compressed (as ws_client -Z and the JMH benchmark do), twice
+            c.prepare(msg, true, true);
+            for (int i = 0; i < 2; i++) {
+                assertEquals(0xC1, c.roundTrip());
+                assertArrayEquals(msg, inflate(inf, c.lastPayload(), msg.length));
+            }
+            inf.end();
         }
         // without the offer the same server answers uncompressed
         try (WsPeer peer = WsPeer.start(kind, true);
@@ -158,6 +168,17 @@ class PeersTest {
             assertEquals(0x82, c.roundTrip());
             assertArrayEquals(msg, c.lastPayload());
         }
+    }
+
+    /** Inflates the next compressed message of a stream (RFC 7692: the 00 00 ff ff tail added back). */
+    private static byte[] inflate(java.util.zip.Inflater inf, byte[] z, int expected) throws Exception {
+        byte[] in = java.util.Arrays.copyOf(z, z.length + 4);
+        in[z.length + 2] = (byte) 0xff;
+        in[z.length + 3] = (byte) 0xff;
+        inf.setInput(in);
+        byte[] out = new byte[expected + 16];
+        int n = inf.inflate(out);
+        return java.util.Arrays.copyOf(out, n);
     }
 
     @Test
