@@ -420,13 +420,15 @@ write_table() {
     else
       echo "Both servers at level 6 with context takeover (their defaults); the client offers permessage-deflate but sends uncompressed frames (RSV1=0, allowed per message), so only the servers' deflating of the echoes is measured. jhv leaves messages under 128 B uncompressed (its default threshold); Netty compresses every message."
     fi
-    echo "The client never inflates: it counts echoes by their frame headers. Cost = msgs/s with deflate / msgs/s without (same server, same load, this run)."
+    echo "The client never inflates: it counts echoes by their frame headers."
+    echo
+    echo "Cost columns: msgs per server CPU-second with deflate / without (1.00 = free; the msgs/s ratio is in All runs' terms the same when both were at 99% CPU)."
     echo
     echo "| load | jhv | Netty epoll | jhv / Netty epoll | jhv cost | Netty cost | echo bytes on the wire, jhv / Netty |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     for l in $deflate_loads; do
       j=$(col deflate "$l" jhv-deflate 5); e=$(col deflate "$l" netty-epoll-deflate 5)
-      jc=$(ratio "$j" "$(col plain "$l" jhv 5)"); ec=$(ratio "$e" "$(col plain "$l" netty-epoll 5)")
+      jc=$(ratio "$(eff deflate "$l" jhv-deflate)" "$(eff plain "$l" jhv)"); ec=$(ratio "$(eff deflate "$l" netty-epoll-deflate)" "$(eff plain "$l" netty-epoll)")
       jw=$(col deflate "$l" jhv-deflate 9); ew=$(col deflate "$l" netty-epoll-deflate 9)
       printf '| %s | %s | %s | %s | %s | %s | %s / %s |\n' "$(load_label "$l")" \
         "$([ -n "$j" ] && echo "$(group "$j")$(mark deflate "$l" jhv-deflate)" || echo -)" \
