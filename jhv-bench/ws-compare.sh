@@ -422,7 +422,7 @@ write_table() {
     fi
     echo "The client never inflates: it counts echoes by their frame headers."
     echo
-    echo "Cost columns: msgs per server CPU-second with deflate / without (1.00 = free; the msgs/s ratio is in All runs' terms the same when both were at 99% CPU)."
+    echo "Cost columns: messages per server CPU-second with deflate / without, same server and load, this run (1.00 = free)."
     echo
     echo "| load | jhv | Netty epoll | jhv / Netty epoll | jhv cost | Netty cost | echo bytes on the wire, jhv / Netty |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
