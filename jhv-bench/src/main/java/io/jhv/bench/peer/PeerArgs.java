@@ -33,6 +33,14 @@ final class PeerArgs {
     }
 
     static PeerArgs parse(String[] argv, Set<String> known) {
+        return parse(argv, known, Set.of());
+    }
+
+    /**
+     * Like {@link #parse(String[], Set)}, and {@code flags} are options without a value
+     * ({@code --deflate}), read with {@link #flag}.
+     */
+    static PeerArgs parse(String[] argv, Set<String> known, Set<String> flags) {
         PeerArgs a = new PeerArgs();
         for (int i = 0; i < argv.length; i++) {
             String arg = argv[i];
@@ -43,14 +51,23 @@ final class PeerArgs {
             if (eq >= 0) {
                 value = name.substring(eq + 1);
                 name = name.substring(0, eq);
+            } else if (flags.contains(name)) {
+                value = "true";
             } else {
                 if (i + 1 >= argv.length) throw new IllegalArgumentException("--" + name + " needs a value");
                 value = argv[++i];
             }
-            if (!known.contains(name)) throw new IllegalArgumentException("unknown option --" + name + " (known: " + known + ")");
+            if (flags.contains(name)) {
+                if (!value.equals("true") && !value.equals("false")) throw new IllegalArgumentException("--" + name + " takes no value (or =true/=false), not " + value);
+            } else if (!known.contains(name)) throw new IllegalArgumentException("unknown option --" + name + " (known: " + known + ")");
             a.values.put(name, value);
         }
         return a;
+    }
+
+    /** True if the flag was given. */
+    boolean flag(String name) {
+        return "true".equals(values.get(name));
     }
 
     String get(String name, String dflt) {

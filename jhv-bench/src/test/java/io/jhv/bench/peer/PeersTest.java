@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,7 +16,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,6 +89,98 @@ class PeersTest {
         }
     }
 
+    /** A WebSocket echo peer of ws-compare.sh, started on a free port. */
+    private record WsPeer(AutoCloseable server, int port) implements AutoCloseable {
+        static WsPeer start(String kind, boolean deflate) throws Exception {
+            return switch (kind) {
+                case "jhv" -> {
+                    JhvWsEchoServer s = JhvWsEchoServer.start("127.0.0.1", 0, deflate);
+                    yield new WsPeer(s, s.port());
+                }
+                case "netty-epoll", "netty-nio" -> {
+                    NettyWsEchoServer s = NettyWsEchoServer.start("127.0.0.1", 0,
+                            kind.equals("netty-epoll") ? NettyTransport.EPOLL : NettyTransport.NIO, deflate);
+                    yield new WsPeer(s, s.port());
+                }
+                default -> throw new IllegalArgumentException(kind);
+            };
+        }
+
+        @Override
+        public void close() throws Exception {
+            server.close();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jhv", "netty-epoll", "netty-nio"})
+    void wsEchoSendsTextAsTextAndBinaryAsBinaryWithoutDeflate(String kind) throws Exception {
+        try (WsPeer peer = WsPeer.start(kind, false);
+             WsBlockingClient c = WsBlockingClient.connect("127.0.0.1", peer.port(), "/", true)) {
+            assertFalse(c.deflateAgreed(), "deflate is off by default, but agreed: " + c.handshakeResponse());
+            byte[] text = "h\u00e9llo, \u4e16\u754c".getBytes(StandardCharsets.UTF_8);
+            c.prepare(text, true);
+            assertEquals(0x81, c.roundTrip());
+            assertArrayEquals(text, c.lastPayload());
+            byte[] bin = new byte[4096];
+            for (int i = 0; i < bin.length; i++) bin[i] = (byte) (i * 31);
+            c.prepare(bin, false);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0x82, c.roundTrip());
+                assertArrayEquals(bin, c.lastPayload());
+            }
+            byte[] big = new byte[70_000]; // a 64-bit length field both ways
+            big[69_999] = 7;
+            c.prepare(big, false);
+            assertEquals(0x82, c.roundTrip());
+            assertArrayEquals(big, c.lastPayload());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"jhv", "netty-epoll"})
+    void wsEchoWithDeflateFlagCompressesTheEcho(String kind) throws Exception {
+        try (WsPeer peer = WsPeer.start(kind, true);
+             WsBlockingClient c = WsBlockingClient.connect("127.0.0.1", peer.port(), "/", true)) {
+            assertTrue(c.deflateAgreed(), c.handshakeResponse());
+            byte[] msg = "socket frame message loop echo ".repeat(100).getBytes(StandardCharsets.US_ASCII);
+            c.prepare(msg, false); // sent uncompressed (RSV1 = 0 is allowed per message)
+            int first = c.roundTrip();
+            assertEquals(0xC2, first, "a compressed final binary frame (RSV1) expected, got 0x" + Integer.toHexString(first));
+            assertTrue(c.lastPayload().length < msg.length / 4, "compressed echo of " + c.lastPayload().length + " bytes");
+            // the server compresses with context takeover: one inflater for all the echoes, in order
+            java.util.zip.Inflater inf = new java.util.zip.Inflater(true);
+            assertArrayEquals(msg, inflate(inf, c.lastPayload(), msg.length));
+            // and a message sent compressed (as ws_client -Z and the JMH benchmark do), twice
+            c.prepare(msg, true, true);
+            for (int i = 0; i < 2; i++) {
+                assertEquals(0xC1, c.roundTrip());
+                assertArrayEquals(msg, inflate(inf, c.lastPayload(), msg.length));
+            }
+            inf.end();
+        }
+        // without the offer the same server answers uncompressed
+        try (WsPeer peer = WsPeer.start(kind, true);
+             WsBlockingClient c = WsBlockingClient.connect("127.0.0.1", peer.port(), "/", false)) {
+            assertFalse(c.deflateAgreed());
+            byte[] msg = new byte[200];
+            c.prepare(msg, false);
+            assertEquals(0x82, c.roundTrip());
+            assertArrayEquals(msg, c.lastPayload());
+        }
+    }
+
+    /** Inflates the next compressed message of a stream (RFC 7692: the 00 00 ff ff tail added back). */
+    private static byte[] inflate(java.util.zip.Inflater inf, byte[] z, int expected) throws Exception {
+        byte[] in = java.util.Arrays.copyOf(z, z.length + 4);
+        in[z.length + 2] = (byte) 0xff;
+        in[z.length + 3] = (byte) 0xff;
+        inf.setInput(in);
+        byte[] out = new byte[expected + 16];
+        int n = inf.inflate(out);
+        return java.util.Arrays.copyOf(out, n);
+    }
+
     @Test
     void peerArgsRejectUnknownOptionsAndBadNumbers() {
         assertThrows(IllegalArgumentException.class, () -> PeerArgs.parse(new String[] {"--nope", "1"}, java.util.Set.of("port")));
@@ -93,6 +188,12 @@ class PeersTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.getInt("port", 1, 0, 65535));
         assertTrue(e.getMessage().contains("--port"), e.getMessage());
         assertEquals(NettyTransport.EPOLL, NettyTransport.parse("EPOLL"));
+        PeerArgs f = PeerArgs.parse(new String[] {"--deflate", "--port", "7"}, java.util.Set.of("port"), java.util.Set.of("deflate"));
+        assertTrue(f.flag("deflate"));
+        assertEquals(7, f.getInt("port", 1, 0, 65535));
+        assertFalse(PeerArgs.parse(new String[] {"--port", "7"}, java.util.Set.of("port"), java.util.Set.of("deflate")).flag("deflate"));
+        assertThrows(IllegalArgumentException.class,
+                () -> PeerArgs.parse(new String[] {"--deflate=yes"}, java.util.Set.of(), java.util.Set.of("deflate")));
     }
 
     /** Reads until {@code marker} occurred {@code count} times and the input ends with {@code tail}. */
