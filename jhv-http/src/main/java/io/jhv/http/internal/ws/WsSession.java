@@ -757,6 +757,14 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         checkNotFragmenting();
         int op = text ? OP_TEXT : OP_BINARY;
         if (loop != null && loop.inLoop()) {
+            if (data == msg && state == OPEN && !writer.compresses(data.readableBytes()) && writer.adopt(op, data)) {
+                // The echo of the message being delivered: its buffer becomes the frame, and the
+                // reader goes on with the writer's former buffer. The view lets go of it.
+                msg = writer.takeSpare();
+                received.detach();
+                flushSoon();
+                return;
+            }
             sendMessage(op, data.array(), data.readerIndex(), data.readableBytes());
             data.skip(data.readableBytes());
         } else {
