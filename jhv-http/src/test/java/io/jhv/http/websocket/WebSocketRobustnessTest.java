@@ -657,6 +657,49 @@ class WebSocketRobustnessTest {
         }
     }
 
+    @Test
+    void largeMessagesAtOnceShareTheServersInputBudgetAndTheOneOverIt_Gets1013() throws Exception {
+        int size = 2 << 20;
+        server = HttpServer.create("127.0.0.1", 0).threads(1).maxInputMemory(3 << 20)
+                .ws("/big", WebSocketConfig.builder().maxMessageSize(8 << 20).compression(false).build(), (ws, m) -> ws.send(m))
+                .start();
+        byte[] data = new byte[size];
+        new java.util.Random(3).nextBytes(data);
+        byte[] frame = RawWs.frame(2, data, 0, size, true);
+        int held = frame.length - (512 << 10);
+        try (RawWs a = RawWs.open(server.port(), "/big"); RawWs b = RawWs.open(server.port(), "/big")) {
+            a.out.write(frame, 0, held); // most of a 2 MiB message, the rest held back
+            a.out.flush();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (server.inputMemoryInUse() < (3 << 19) && System.nanoTime() < deadline) Thread.sleep(5);
+            assertTrue(server.inputMemoryInUse() >= (3 << 19), "the first message is not charged: " + server.inputMemoryInUse());
+            // a second one at the same time does not fit the 3 MiB budget
+            try {
+                b.out.write(frame);
+                b.out.flush();
+            } catch (IOException refusedMidway) {
+                // the server may have stopped reading it already; its close frame is still there to read
+            }
+            RawWs.Frame refused = b.read();
+            assertEquals(8, refused.opcode());
+            assertEquals(CloseCodes.TRY_AGAIN_LATER, refused.closeCode());
+            // the first completes and is echoed whole
+            a.out.write(frame, held, frame.length - held);
+            a.out.flush();
+            RawWs.Frame echo = a.read();
+            assertArrayEquals(data, echo.payload());
+        }
+        // and the budget is given back: a new client's large message passes
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.inputMemoryInUse() > (256 << 10) && System.nanoTime() < deadline) Thread.sleep(5);
+        assertTrue(server.inputMemoryInUse() <= (256 << 10), "still charged: " + server.inputMemoryInUse());
+        try (RawWs c = RawWs.open(server.port(), "/big")) {
+            c.out.write(frame);
+            c.out.flush();
+            assertArrayEquals(data, c.read().payload());
+        }
+    }
+
     static void drain(InputStream in) throws IOException {
         in.transferTo(OutputStream.nullOutputStream());
     }

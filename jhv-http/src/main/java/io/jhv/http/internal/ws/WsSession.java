@@ -102,6 +102,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private final byte[] heldBack = new byte[3];
     private Inflater inflater;
     private final ReceivedMessage received = new ReceivedMessage();
+    /** What this socket's message buffer has charged to the server's input budget. */
+    private long charged;
     private long lastReadNanos;
 
     // ---------------------------------------------------------------- writing
@@ -192,6 +194,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         writer.release();
         inflater = null;
         msg = null;
+        syncCharge();
         int code = closeReceived ? peerCode : CloseCodes.ABNORMAL;
         if (!closeReceived && !errorReported && cause != null && (cause.kind() == CloseCause.Kind.ERROR
                 || cause.kind() == CloseCause.Kind.RESET || cause.kind() == CloseCause.Kind.TIMEOUT)) {
@@ -320,11 +323,15 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             b.writerIndex(b.writerIndex() - hold);
         }
         deliver(false);
-        if (hold > 0) messageBuffer(hold).write(heldBack, 0, hold);
+        if (hold > 0) {
+            Buffer next = messageBuffer(hold);
+            if (next != null) next.write(heldBack, 0, hold);
+        }
     }
 
     private boolean copyChunk(Buffer in, int n) {
-        Buffer b = messageBuffer(n);
+        Buffer b = messageBuffer(n, remaining - n);
+        if (b == null) return false;
         int w = b.writerIndex();
         if (masked) maskPhase = Bytes.mask(in.array(), in.readerIndex(), b.array(), w, n, maskKey, maskPhase);
         else System.arraycopy(in.array(), in.readerIndex(), b.array(), w, n);
@@ -358,6 +365,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
                 // a small message reuses the same buffer every time (asking for its capacity each
                 // turn made it grow past what is kept and be allocated anew per message).
                 Buffer b = messageBuffer((int) Math.min(room, 4096));
+                if (b == null) return false;
                 int w = b.writerIndex();
                 int inputBefore = inf.getRemaining();
                 int k = inf.inflate(b.array(), w, (int) Math.min(b.writableBytes(), room));
@@ -421,15 +429,55 @@ public final class WsSession implements WebSocket, ProtocolHandler {
                 if (msg.capacity() > KEEP_BUFFER) msg = null;
                 else msg.clear();
             }
+            syncCharge();
         }
     }
 
     /** The message buffer with room for {@code n} more bytes (grown as bytes arrive, not as headers announce). */
     private Buffer messageBuffer(int n) {
+        return messageBuffer(n, 0);
+    }
+
+    /**
+     * The message buffer with room for {@code n} more bytes. It grows with bytes that arrived, not
+     * with lengths announced: doubling, but when the end of the current uncompressed frame
+     * ({@code known} more bytes after these {@code n}) is within another doubling, exactly to it,
+     * so a message of a known length ends in a buffer of its size, not up to twice that. On a server the growth is taken from the
+     * input budget it shares with HTTP ({@code HttpServer.maxInputMemory}) before it is allocated:
+     * when that would overspend it, the socket fails with 1013 and null is returned.
+     */
+    private Buffer messageBuffer(int n, long known) {
         Buffer b = msg;
-        if (b == null) msg = b = Buffer.allocate(Math.max(n, 256));
-        b.ensureWritable(n);
-        return b;
+        if (b != null && b.writableBytes() >= n) return b;
+        long readable = b == null ? 0 : b.readableBytes();
+        long want = readable + n;
+        long grown = b == null ? Math.max(256, n) : 2L * (b.capacity() - Buffer.CHEAP_PREPEND);
+        // the frame's end is near (within another doubling): size for it at once, not twice
+        if (known > 0 && want + known <= 2 * grown) grown = want + known;
+        long size = Math.min(Math.max(want, grown), Math.max(want, (long) cfg.maxMessageSize() + 1));
+        long delta = size + Buffer.CHEAP_PREPEND - (b == null ? 0 : b.capacity());
+        if (server != null && !server.reserveInput(delta)) {
+            fail(CloseCodes.TRY_AGAIN_LATER, "the server's input memory is in use: try again later");
+            return null;
+        }
+        Buffer nb = Buffer.allocate((int) size);
+        if (b != null) nb.write(b.array(), b.readerIndex(), b.readableBytes());
+        msg = nb;
+        if (server != null) {
+            server.releaseInput(delta); // reserved to decide; charged exactly by syncCharge
+            syncCharge();
+        }
+        return nb;
+    }
+
+    /** Charges the server's input budget with what the message buffer holds now (its capacity). */
+    private void syncCharge() {
+        if (server == null) return;
+        long now = msg == null ? 0 : msg.capacity();
+        if (now != charged) {
+            server.chargeInput(now - charged);
+            charged = now;
+        }
     }
 
     private void handleControl() {
@@ -515,6 +563,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + " failing with " + code + ": " + message);
         reportError(new WebSocketException(code, message));
         rstate = Read.DISCARD;
+        msg = null; // nothing more is read into it: its memory (and budget) goes at once
+        syncCharge();
         if (state == OPEN) {
             state = CLOSING;
             closeRequested = true;
@@ -761,6 +811,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
                 // The echo of the message being delivered: its buffer becomes the frame, and the
                 // reader goes on with the writer's former buffer. The view lets go of it.
                 msg = writer.takeSpare();
+                syncCharge();
                 received.detach();
                 flushSoon();
                 return;
