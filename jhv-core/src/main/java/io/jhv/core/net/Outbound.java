@@ -31,7 +31,11 @@ final class Outbound {
     ConnectionHandler writeCompleteHandler;
     private Runnable writeCompleteTask;
     private boolean writeCompletePosted; // one onWriteComplete per drain, however many writes completed
-    private ByteBuffer writeView; // reused view for write(Buffer) on the loop: no allocation per echo
+    // Reused views for write(Buffer) on the loop: no allocation per echo. Two of them, because a
+    // protocol may alternate between two buffers (a WebSocket echo sends the received message's
+    // buffer and reads the next into the one it sent before).
+    private ByteBuffer writeView;
+    private ByteBuffer writeView2;
 
     Outbound(Connection c, TcpEndpoint<?> ep, EventLoop loop) {
         this.c = c;
@@ -48,8 +52,18 @@ final class Outbound {
     /** The readable bytes of {@code buf} in the reused view (consumed from {@code buf}). */
     ByteBuffer bufferView(Buffer buf) {
         int n = buf.readableBytes();
+        byte[] a = buf.array();
         ByteBuffer view = writeView;
-        if (view == null || view.array() != buf.array()) writeView = view = ByteBuffer.wrap(buf.array());
+        if (view == null || view.array() != a) {
+            ByteBuffer other = writeView2;
+            if (other != null && other.array() == a) {
+                view = other;
+            } else {
+                view = ByteBuffer.wrap(a);
+            }
+            writeView2 = writeView; // the last two arrays stay cached
+            writeView = view;
+        }
         view.limit(buf.readerIndex() + n).position(buf.readerIndex());
         buf.skip(n);
         return view;
