@@ -81,6 +81,8 @@ public final class TlsConfig {
     private final String[] alpn;
     private final ClientAuth clientAuth;
     private final boolean verifyHostname;
+    /** Every server certificate is accepted ({@link Builder#trustAll()}): shown by toString. */
+    private final boolean trustAll;
     private final String serverName;
     private final long handshakeTimeoutMs;
 
@@ -93,6 +95,7 @@ public final class TlsConfig {
         this.alpn = alpn;
         this.clientAuth = base.clientAuth;
         this.verifyHostname = base.verifyHostname;
+        this.trustAll = base.trustAll;
         this.serverName = base.serverName;
         this.handshakeTimeoutMs = base.handshakeTimeoutMs;
     }
@@ -106,6 +109,7 @@ public final class TlsConfig {
         this.alpn = b.alpn.toArray(new String[0]);
         this.clientAuth = b.clientAuth;
         this.verifyHostname = b.verifyHostname;
+        this.trustAll = b.trustAll;
         this.serverName = b.serverName;
         this.handshakeTimeoutMs = b.handshakeTimeout.toMillis();
     }
@@ -227,7 +231,7 @@ public final class TlsConfig {
     public String toString() {
         return "TlsConfig[" + (client ? "client" : "server") + ", protocols=" + Arrays.toString(protocols)
                 + (alpn.length > 0 ? ", alpn=" + Arrays.toString(alpn) : "")
-                + (client ? ", verifyHostname=" + verifyHostname : ", clientAuth=" + clientAuth)
+                + (client ? (trustAll ? ", TRUSTS ANY CERTIFICATE (trustAll, testing only)" : "") + ", verifyHostname=" + verifyHostname : ", clientAuth=" + clientAuth)
                 + ", certificates=" + keys.size() + "]";
     }
 

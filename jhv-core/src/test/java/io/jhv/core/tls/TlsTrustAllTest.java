@@ -46,7 +46,9 @@ class TlsTrustAllTest {
         SelfSignedCertificate expired = SelfSignedCertificate.builder().hosts("localhost")
                 .notBefore(now.minus(Duration.ofDays(10))).notAfter(now.minus(Duration.ofDays(1))).build();
         try (TcpServer server = TlsTestSupport.echoServer(TlsConfig.server().certificate(expired).build())) {
-            TlsTestSupport.Exchange e = TlsTestSupport.exchange("localhost", server.port(), TlsConfig.client().trustAll().build(), "late");
+            TlsConfig trustAll = TlsConfig.client().trustAll().build();
+            assertTrue(trustAll.toString().contains("TRUSTS ANY CERTIFICATE"), "a trust-all config says so when printed: " + trustAll);
+            TlsTestSupport.Exchange e = TlsTestSupport.exchange("localhost", server.port(), trustAll, "late");
             assertEquals("late", e.received(), "closed: " + e.closeCause());
         }
     }
