@@ -700,6 +700,50 @@ class WebSocketRobustnessTest {
         }
     }
 
+    @Test
+    void aPingFloodFromAPeerThatNeverReadsCannotGrowThePongQueueWithoutBound() throws Exception {
+        Events ev = new Events(true);
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", ev).start();
+        byte[] ping = RawWs.frame(9, new byte[125], 0, 125, true);
+        byte[] burst = new byte[ping.length * 512];
+        for (int i = 0; i < 512; i++) System.arraycopy(ping, 0, burst, i * ping.length, ping.length);
+        Socket s = new Socket();
+        s.setReceiveBufferSize(4096);
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()));
+        RawWs raw = new RawWs(s);
+        raw.upgrade("/ws");
+        WebSocket serverSide = ev.opened.poll(10, TimeUnit.SECONDS);
+        assertNotNull(serverSide);
+        // 64 MiB of pings (about 500,000) from a peer that reads none of the pongs: once the server's
+        // queue passes its high-water mark it stops reading, and this writer blocks on TCP flow control
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        Thread writer = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                while (written.get() < (64L << 20)) {
+                    raw.out.write(burst);
+                    written.addAndGet(burst.length);
+                }
+            } catch (IOException closed) {
+                // the test closed the socket
+            }
+        });
+        long last = -1;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) { // until the writer makes no progress for a while
+            long now = written.get();
+            if (now == last) break;
+            last = now;
+            Thread.sleep(300); // paces the progress check only
+        }
+        assertTrue(written.get() < (64L << 20), "the server kept reading pings whose pongs nobody read");
+        long max = serverSide.connection().maxQueuedBytes();
+        assertTrue(max <= io.jhv.core.net.TcpEndpoint.DEFAULT_HIGH_WATER_MARK + (256 << 10),
+                "the pong queue reached " + max + " bytes");
+        s.close();
+        writer.join(5000);
+        assertEquals(CloseCodes.ABNORMAL, ev.closes.poll(10, TimeUnit.SECONDS));
+    }
+
     static void drain(InputStream in) throws IOException {
         in.transferTo(OutputStream.nullOutputStream());
     }
