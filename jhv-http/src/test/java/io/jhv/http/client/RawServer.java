@@ -31,7 +31,7 @@ final class RawServer implements AutoCloseable {
 
     RawServer(Script script) throws IOException {
         socket = new ServerSocket(0, 100, InetAddress.getByName("127.0.0.1"));
-        acceptor = Thread.ofVirtual().start(() -> {
+        acceptor = Thread.ofPlatform().daemon().name("raw-server").start(() -> {
             while (!socket.isClosed()) {
                 Socket s;
                 try {
@@ -41,7 +41,7 @@ final class RawServer implements AutoCloseable {
                 }
                 open.add(s);
                 int n = connections.incrementAndGet();
-                Thread.ofVirtual().start(() -> {
+                Thread.ofPlatform().daemon().name("raw-server").start(() -> {
                     try (s) {
                         script.run(new Conn(this, s, n));
                     } catch (Exception ignored) {
