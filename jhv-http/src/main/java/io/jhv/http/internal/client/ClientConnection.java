@@ -79,6 +79,8 @@ final class ClientConnection implements ProtocolHandler {
     private final Runnable headTimeout = this::headTimedOut;
     private final Runnable readIdleCheck = this::readIdleCheck;
     private final Runnable continueNow = this::continueTimedOut;
+    private final Runnable closeNotifyCheck = this::closeNotifyCheck;
+    private Timer closeNotifyTimer;
 
     ClientConnection(ClientEngine engine) {
         this.engine = engine;
@@ -93,7 +95,7 @@ final class ClientConnection implements ProtocolHandler {
 
     /** Whether this idle connection may carry another exchange now. */
     boolean usable(long now) {
-        if (conn.isClosed() || !conn.isConnected() || state != IDLE) return false;
+        if (conn.isClosed() || !conn.isConnected() || state != IDLE || closeNotified()) return false;
         if (s.maxConnectionLifetimeMs > 0 && now - createdNanos >= s.maxConnectionLifetimeMs * 1_000_000L) return false;
         return now - idleDeadlineNanos < 0;
     }
@@ -108,6 +110,28 @@ final class ClientConnection implements ProtocolHandler {
             ms = Math.min(ms, server);
         }
         idleDeadlineNanos = now + ms * 1_000_000L;
+    }
+
+    /** The TLS peer sent close_notify: nothing more comes, whether or not its FIN follows. */
+    private boolean closeNotified() {
+        io.jhv.core.tls.TlsInfo t = conn.tls();
+        return t != null && t.closeNotifyReceived();
+    }
+
+    /**
+     * A close-delimited body over TLS ends with the peer's close_notify, which some servers send
+     * without closing TCP until we answer (openssl s_server). The transport layer has no callback
+     * for it, so check after each read and, while such a body is open, on a short timer.
+     */
+    private void closeNotifyCheck() {
+        closeNotifyTimer = null;
+        if (state != BODY_CLOSE || call == null) return;
+        if (closeNotified()) {
+            keepAlive = false;
+            conn.close(); // onClose ends the body as for a FIN
+            return;
+        }
+        closeNotifyTimer = conn.loop().setTimeout(20, closeNotifyCheck);
     }
 
     // ---------------------------------------------------------------- request
@@ -368,6 +392,7 @@ final class ClientConnection implements ProtocolHandler {
             trailerBytes = 0;
         }
         remaining = mode == BODY_LENGTH ? length : remaining;
+        if (mode == BODY_CLOSE && conn.isSecure()) closeNotifyTimer = conn.loop().setTimeout(20, closeNotifyCheck);
         try {
             call.head(this, status, h.reason, h.minor, hs, bodyLength);
         } catch (IOException e) {
@@ -594,7 +619,8 @@ final class ClientConnection implements ProtocolHandler {
         cancel(headTimer);
         cancel(idleTimer);
         cancel(continueTimer);
-        headTimer = idleTimer = continueTimer = null;
+        cancel(closeNotifyTimer);
+        headTimer = idleTimer = continueTimer = closeNotifyTimer = null;
         waitingContinue = false;
     }
 
