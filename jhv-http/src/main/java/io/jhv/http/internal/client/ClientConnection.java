@@ -275,7 +275,10 @@ final class ClientConnection implements ProtocolHandler {
                 case BODY_CHUNKED -> {
                     if (!chunked(in)) return;
                 }
-                case BODY_CLOSE -> deliver(in, in.readableBytes());
+                case BODY_CLOSE -> {
+                    deliver(in, in.readableBytes());
+                    if (state == BODY_CLOSE && closeNotified()) conn.close(); // the end (see closeNotifyCheck)
+                }
                 default -> {
                     in.skip(in.readableBytes());
                     return;
