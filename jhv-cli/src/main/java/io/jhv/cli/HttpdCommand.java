@@ -5,6 +5,7 @@ import io.jhv.core.tls.TlsConfig;
 
 import io.jhv.http.HttpException;
 import io.jhv.http.server.AccessLog;
+import io.jhv.http.server.HttpMetrics;
 import io.jhv.http.server.Cors;
 import io.jhv.http.server.Handler;
 import io.jhv.http.server.HttpServer;
@@ -46,7 +47,7 @@ import java.util.stream.Stream;
  */
 final class HttpdCommand {
     static final String USAGE = "hv httpd [--port 8080] [--host 0.0.0.0] [--root DIR] [--threads N] [--config FILE]\n"
-            + "                [--listing] [--access-log] [--cors ORIGINS] [--https-port N --cert FILE --key FILE]";
+            + "                [--listing] [--access-log] [--metrics] [--cors ORIGINS] [--https-port N --cert FILE --key FILE]";
 
     static final String HELP = """
             usage: %s
@@ -66,6 +67,8 @@ final class HttpdCommand {
                                 flags override it
               --listing         HTML listings for directories without index.html
               --access-log      one line per request (common log format) on stderr
+              --metrics         Prometheus metrics at /metrics (connections, requests by
+                                status class, latency, bytes, write queues, loop lag)
               --cors ORIGINS    allow cross-origin requests: '*' or a comma-separated list
               --https-port N    also serve HTTPS on port N (same routes)
               --cert FILE       PEM certificate chain for HTTPS
@@ -78,10 +81,12 @@ final class HttpdCommand {
 
     private HttpdCommand() {}
 
+    /** The flags that take a value, and the switches. */
+    static final Set<String> VALUE_FLAGS = Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key");
+    static final Set<String> SWITCHES = Set.of("help", "listing", "access-log", "metrics");
+
     static int run(String[] argv) {
-        Args a = Args.parse(argv, 1,
-                Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key"),
-                Set.of("help", "listing", "access-log"));
+        Args a = Args.parse(argv, 1, VALUE_FLAGS, SWITCHES);
         if (a.has("help")) {
             System.out.print(HELP.formatted(USAGE));
             return 0;
@@ -108,6 +113,7 @@ final class HttpdCommand {
         }
         if (a.has("listing")) c.listing = true;
         if (a.has("access-log")) c.accessLog = "common";
+        if (a.has("metrics")) c.metricsPath = "/metrics";
         return c;
     }
 
@@ -216,6 +222,12 @@ final class HttpdCommand {
         }
         if (c.cors != null) {
             s.use(c.cors.contains("*") ? Cors.allowAll() : Cors.builder().allowOrigins(c.cors).build());
+        }
+
+        if (c.metricsPath != null) {
+            HttpMetrics metrics = HttpMetrics.create();
+            s.metrics(metrics);
+            s.get(c.metricsPath, metrics.handler());
         }
 
         // The demo API. Routes with parameters go before the static files' catch-all "/*".

@@ -23,6 +23,7 @@ final class HttpdConfig {
     String index = "index.html";     // null: none
     boolean listing;
     String accessLog;                // null: off, else "common" or "combined"
+    String metricsPath;              // null: off, else the path of the Prometheus endpoint
     List<String> cors;               // null: off; ["*"]: any origin
     boolean gzip = true;
     long cacheMaxAgeSec;             // 0: Cache-Control: no-cache
@@ -63,7 +64,7 @@ final class HttpdConfig {
             "keepalive_timeout", "header_timeout", "write_timeout", "max_input_memory", "max_body_size", "max_header_size", "max_request_line",
             "max_header_count", "max_connections", "max_requests_per_connection", "max_pipelined",
             "multipart_threshold", "upload_dir", "temp_dir", "server_name", "poller", "reuse_port",
-            "shutdown_timeout", "https_port", "cert", "key");
+            "shutdown_timeout", "https_port", "cert", "key", "metrics");
 
     /** Reads a config file. */
     void load(Path file) {
@@ -107,6 +108,11 @@ final class HttpdConfig {
             case "threads" -> threads = (int) number(value, 1, 1024, w);
             case "index" -> index = isOff(value) ? null : fileName(value, w);
             case "listing" -> listing = bool(value, w);
+            case "metrics" -> {
+                String v = value.trim();
+                if (v.startsWith("/")) metricsPath = v;
+                else metricsPath = bool(value, w) ? "/metrics" : null;
+            }
             case "access_log" -> {
                 String v = value.toLowerCase(Locale.ROOT);
                 if (v.equals("common") || v.equals("combined")) accessLog = v;

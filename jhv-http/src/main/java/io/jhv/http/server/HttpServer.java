@@ -192,6 +192,40 @@ public final class HttpServer implements AutoCloseable {
 
     private int maxConnections;
 
+    /**
+     * Reports connections, requests (status, latency), bytes and loop lag to {@code metrics}
+     * ({@link HttpMetrics} for Prometheus, or a binding of your own). Default: none, and nothing is
+     * timed. Before {@link #start()}.
+     */
+    public HttpServer metrics(ServerMetrics metrics) {
+        checkNotStarted();
+        metrics.bind(this);
+        cfg.metrics = metrics;
+        return this;
+    }
+
+    /** Connections closed at once because {@link #maxConnections} was reached, on every listener. Thread-safe. */
+    public long refusedConnections() {
+        return tcp.rejectedCount() + (httpsTcp != null ? httpsTcp.rejectedCount() : 0);
+    }
+
+    private final List<io.jhv.core.loop.Timer> lagTimers = new ArrayList<>();
+
+    /** One periodic timer per loop that reports how late it ran. */
+    private void startLagSampling() {
+        ServerMetrics m = cfg.metrics;
+        if (m == null) return;
+        if (m instanceof HttpMetrics hm) hm.loops(group.loops());
+        for (io.jhv.core.loop.EventLoop l : group.loops()) {
+            long[] due = {System.nanoTime() + HttpMetrics.LAG_SAMPLE_MS * 1_000_000};
+            lagTimers.add(l.setInterval(HttpMetrics.LAG_SAMPLE_MS, () -> {
+                long now = System.nanoTime();
+                m.loopLag(l, Math.max(0, now - due[0]));
+                due[0] = now + HttpMetrics.LAG_SAMPLE_MS * 1_000_000;
+            }));
+        }
+    }
+
     /** The default {@link #writeTimeout}. */
     static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(60);
     private Duration writeTimeout = DEFAULT_WRITE_TIMEOUT;
@@ -345,6 +379,7 @@ public final class HttpServer implements AutoCloseable {
             if (ownGroup) group.shutdownGracefully(Duration.ofSeconds(5));
             throw e;
         }
+        startLagSampling();
         return this;
     }
 
@@ -403,6 +438,7 @@ public final class HttpServer implements AutoCloseable {
             }
         }
         cfg.draining = true;
+        for (io.jhv.core.loop.Timer t : lagTimers) t.cancel();
         tcp.stopAccepting();
         if (httpsTcp != null) httpsTcp.stopAccepting();
         for (HttpConnection hc : cfg.connections) {
