@@ -24,6 +24,8 @@ final class HttpdConfig {
     boolean listing;
     String accessLog;                // null: off, else "common" or "combined"
     String metricsPath;              // null: off, else the path of the Prometheus endpoint
+    String readyPath = "/readyz";    // null: off; 200 while serving, 503 once a shutdown began
+    long drainDelayMs;               // after SIGTERM: not ready, still serving, for this long
     List<String> cors;               // null: off; ["*"]: any origin
     boolean gzip = true;
     long cacheMaxAgeSec;             // 0: Cache-Control: no-cache
@@ -64,7 +66,7 @@ final class HttpdConfig {
             "keepalive_timeout", "header_timeout", "write_timeout", "max_input_memory", "max_body_size", "max_header_size", "max_request_line",
             "max_header_count", "max_connections", "max_requests_per_connection", "max_pipelined",
             "multipart_threshold", "upload_dir", "temp_dir", "server_name", "poller", "reuse_port",
-            "shutdown_timeout", "https_port", "cert", "key", "metrics");
+            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay");
 
     /** Reads a config file. */
     void load(Path file) {
@@ -165,6 +167,13 @@ final class HttpdConfig {
             }
             case "reuse_port" -> reusePort = bool(value, w);
             case "shutdown_timeout" -> shutdownTimeoutMs = number(value, 0, 3_600_000, w);
+            case "drain_delay" -> drainDelayMs = number(value, 0, 3_600_000, w);
+            case "ready_path" -> {
+                String v = value.trim();
+                if (isOff(v)) readyPath = null;
+                else if (v.startsWith("/")) readyPath = v;
+                else throw new Args.UsageException(w + " must be off or a path starting with /: " + value);
+            }
             case "https_port" -> httpsPort = (int) number(value, 0, 65535, w);
             case "cert" -> cert = Path.of(nonEmpty(value, w));
             case "key" -> this.key = Path.of(nonEmpty(value, w));

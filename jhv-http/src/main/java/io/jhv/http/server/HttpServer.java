@@ -418,6 +418,62 @@ public final class HttpServer implements AutoCloseable {
         return both;
     }
 
+    private volatile boolean ready = true;
+
+    /**
+     * False once a {@link #shutdownGracefully shutdown} has begun (or after {@link #close}): what a
+     * load balancer's health check should see before the server stops taking requests. Thread-safe.
+     */
+    public boolean isReady() {
+        return ready && !cfg.draining;
+    }
+
+    /**
+     * A readiness endpoint for a load balancer's health check: {@code 200 ready} while
+     * {@link #isReady()}, {@code 503 draining} (with {@code Connection: close}) once a shutdown has
+     * begun. Route it yourself: {@code server.get("/readyz", server.readinessHandler())}.
+     */
+    public Handler readinessHandler() {
+        return (req, res) -> {
+            if (isReady()) {
+                res.text("ready");
+            } else {
+                res.status(503).header("Connection", "close").text("draining");
+            }
+        };
+    }
+
+    /**
+     * A shutdown a load balancer sees coming: {@link #isReady()} turns false at once (the
+     * {@link #readinessHandler()} answers 503) while every request, new connections included, is
+     * still served normally for {@code readinessDelay} (make it longer than the balancer's
+     * health-check interval times its fall count); then {@link #close(Duration) close(deadline)}:
+     * no new connections, in-flight requests finish. Blocks until closed. Thread-safe; called on a
+     * loop thread it returns at once and runs on a virtual thread.
+     */
+    public void shutdownGracefully(Duration readinessDelay, Duration deadline) {
+        Objects.requireNonNull(readinessDelay, "readinessDelay");
+        Objects.requireNonNull(deadline, "deadline");
+        ready = false;
+        EventLoopGroup g = group;
+        if (g != null) {
+            for (io.jhv.core.loop.EventLoop l : g.loops()) {
+                if (l.inLoop()) {
+                    Thread.ofVirtual().name("jhv-http-shutdown").start(() -> shutdownGracefully(readinessDelay, deadline));
+                    return;
+                }
+            }
+        }
+        if (!readinessDelay.isNegative() && !readinessDelay.isZero()) {
+            try {
+                Thread.sleep(readinessDelay); // the balancer's health checks notice meanwhile
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // close now
+            }
+        }
+        close(deadline);
+    }
+
     /** {@link #close(Duration)} with 5 s. */
     @Override
     public void close() { close(Duration.ofSeconds(5)); }
@@ -437,6 +493,7 @@ public final class HttpServer implements AutoCloseable {
                 }
             }
         }
+        ready = false;
         cfg.draining = true;
         for (io.jhv.core.loop.Timer t : lagTimers) t.cancel();
         tcp.stopAccepting();
