@@ -47,7 +47,7 @@ import java.util.stream.Stream;
  */
 final class HttpdCommand {
     static final String USAGE = "hv httpd [--port 8080] [--host 0.0.0.0] [--root DIR] [--threads N] [--config FILE]\n"
-            + "                [--listing] [--access-log] [--metrics] [--drain-delay MS] [--cors ORIGINS] [--https-port N --cert FILE --key FILE]";
+            + "                [--listing] [--access-log] [--metrics] [--processes N] [--drain-delay MS] [--cors ORIGINS] [--https-port N --cert FILE --key FILE]";
 
     static final String HELP = """
             usage: %s
@@ -68,6 +68,8 @@ final class HttpdCommand {
                                 flags override it
               --listing         HTML listings for directories without index.html
               --access-log      one line per request (common log format) on stderr
+              --processes N     N processes sharing the port (SO_REUSEPORT), supervised: one that
+                                dies is started again; SIGTERM drains them all
               --drain-delay MS  on SIGTERM, answer 503 at /readyz (the readiness check of a load
                                 balancer) but keep serving for MS ms before closing (default 0)
               --metrics         Prometheus metrics at /metrics (connections, requests by
@@ -85,7 +87,7 @@ final class HttpdCommand {
     private HttpdCommand() {}
 
     /** The flags that take a value, and the switches. */
-    static final Set<String> VALUE_FLAGS = Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key", "drain-delay");
+    static final Set<String> VALUE_FLAGS = Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key", "drain-delay", "processes");
     static final Set<String> SWITCHES = Set.of("help", "listing", "access-log", "metrics");
 
     static int run(String[] argv) {
@@ -94,7 +96,13 @@ final class HttpdCommand {
             System.out.print(HELP.formatted(USAGE));
             return 0;
         }
-        Running r = start(configure(a), System.out);
+        HttpdConfig config = configure(a);
+        if (Workers.isWorker()) {
+            config.reusePort = true; // one of --processes N: the port is shared
+        } else if (config.processes > 1) {
+            return Workers.run(config, System.out, System.err);
+        }
+        Running r = start(config, System.out);
         // SIGTERM/SIGINT: graceful close, halted (exit status 3) if it has not finished by the
         // deadline. A loop that ends abnormally closes its server: exit status 1.
         return Lifetime.serve("httpd", r::close, r.config.drainDelayMs + r.config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS,
@@ -112,7 +120,7 @@ final class HttpdCommand {
     static HttpdConfig configure(Args a) {
         HttpdConfig c = new HttpdConfig();
         if (a.has("config")) c.load(Path.of(a.get("config", null)));
-        for (String flag : List.of("host", "port", "root", "threads", "cors", "https-port", "cert", "key", "drain-delay")) {
+        for (String flag : List.of("host", "port", "root", "threads", "cors", "https-port", "cert", "key", "drain-delay", "processes")) {
             if (a.has(flag)) c.set(flag, a.get(flag, null), "--" + flag);
         }
         if (a.has("listing")) c.listing = true;

@@ -25,7 +25,8 @@ final class HttpdConfig {
     String accessLog;                // null: off, else "common" or "combined"
     String metricsPath;              // null: off, else the path of the Prometheus endpoint
     String readyPath = "/readyz";    // null: off; 200 while serving, 503 once a shutdown began
-    long drainDelayMs;               // after SIGTERM: not ready, still serving, for this long
+    long drainDelayMs;
+    int processes = 1;               // > 1: a supervisor of that many processes sharing the port               // after SIGTERM: not ready, still serving, for this long
     List<String> cors;               // null: off; ["*"]: any origin
     boolean gzip = true;
     long cacheMaxAgeSec;             // 0: Cache-Control: no-cache
@@ -58,6 +59,7 @@ final class HttpdConfig {
             "home_page", "index",
             "index_of", "listing",
             "worker_threads", "threads",
+            "worker_processes", "processes",
             "ssl_certificate", "cert",
             "ssl_privkey", "key");
 
@@ -66,7 +68,7 @@ final class HttpdConfig {
             "keepalive_timeout", "header_timeout", "write_timeout", "max_input_memory", "max_body_size", "max_header_size", "max_request_line",
             "max_header_count", "max_connections", "max_requests_per_connection", "max_pipelined",
             "multipart_threshold", "upload_dir", "temp_dir", "server_name", "poller", "reuse_port",
-            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay");
+            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay", "processes");
 
     /** Reads a config file. */
     void load(Path file) {
@@ -168,6 +170,7 @@ final class HttpdConfig {
             case "reuse_port" -> reusePort = bool(value, w);
             case "shutdown_timeout" -> shutdownTimeoutMs = number(value, 0, 3_600_000, w);
             case "drain_delay" -> drainDelayMs = number(value, 0, 3_600_000, w);
+            case "processes" -> processes = (int) number(value, 1, 256, w);
             case "ready_path" -> {
                 String v = value.trim();
                 if (isOff(v)) readyPath = null;

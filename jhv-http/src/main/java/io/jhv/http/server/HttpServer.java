@@ -179,7 +179,19 @@ public final class HttpServer implements AutoCloseable {
     /** The poller of the server's loops: "default", "epoll" or "poll". */
     public HttpServer poller(String kind) { checkNotStarted(); this.poller = Objects.requireNonNull(kind); return this; }
 
-    public HttpServer reusePort(boolean on) { checkNotStarted(); tcp.reusePort(on); return this; }
+    /**
+     * SO_REUSEPORT on every listener (HTTP and HTTPS): several processes (or servers) can listen on
+     * the same port, and the kernel spreads new connections over them. Before {@link #start()}.
+     */
+    public HttpServer reusePort(boolean on) {
+        checkNotStarted();
+        tcp.reusePort(on);
+        if (httpsTcp != null) httpsTcp.reusePort(on);
+        reusePort = on;
+        return this;
+    }
+
+    private boolean reusePort;
 
     /** The most open connections per listener; more are closed at once. */
     public HttpServer maxConnections(int n) {
@@ -263,6 +275,7 @@ public final class HttpServer implements AutoCloseable {
         httpsTcp = host == null ? TcpServer.create(port) : TcpServer.create(host, port);
         httpsTcp.tls(forHttp(tls));
         if (maxConnections > 0) httpsTcp.maxConnections(maxConnections);
+        if (reusePort) httpsTcp.reusePort(true);
         httpsTcp.writeTimeout(writeTimeout);
         if (onError != null) httpsTcp.onError(onError);
         wire(httpsTcp);
