@@ -110,6 +110,14 @@ public final class Connection {
     Connector.Attempt attempt; // a client connection's connect attempt (set before it registers)
 
     Connection(EventLoop loop, StreamSocket ch, TcpEndpoint<?> ep, boolean client) {
+        this(loop, ch, ep, client, null, null, 0);
+    }
+
+    /**
+     * A client connection to a proxy: {@code tunnel} runs first, on the raw socket bytes, then the
+     * layer starts for {@code peerHost:peerPort} (the target). A null tunnel: a direct connection.
+     */
+    Connection(EventLoop loop, StreamSocket ch, TcpEndpoint<?> ep, boolean client, ProxyTunnel tunnel, String peerHost, int peerPort) {
         this.id = IDS.incrementAndGet();
         this.loop = loop;
         this.ch = ch;
@@ -119,7 +127,8 @@ public final class Connection {
         this.out = new Outbound(this, ep, loop);
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
         this.timers = new ConnectionTimers(this, ep, loop);
-        this.link = ep.layerFactory != null ? new LayerLink(this, ep) : null;
+        this.link = tunnel != null ? new LayerLink(this, ep, tunnel, peerHost, peerPort)
+                : ep.layerFactory != null ? new LayerLink(this, ep) : null;
     }
 
     // ---------------------------------------------------------------- identity and state
@@ -541,7 +550,8 @@ public final class Connection {
      *
      * @throws IllegalStateException on a closed or closing connection, when its loop has stopped, or
      *         when a transport layer (TLS) is set: encrypted bytes must pass through the JVM, so
-     *         write them instead
+     *         write them instead (a plain connection through a proxy tunnel may send files once
+     *         it is up)
      */
     public void sendFile(FileChannel file, long position, long count, boolean closeWhenDone) {
         sendFile(file, position, count, closeWhenDone, null);
@@ -557,7 +567,9 @@ public final class Connection {
         try {
             checkOpen();
             if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
-            if (link != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
+            if (link != null && !link.allowsSendFile()) {
+                throw new IllegalStateException("sendFile is not available with a transport layer (TLS), nor before a proxy tunnel is up, on " + this);
+            }
             if (loop.inLoop()) out.sendFileInLoop(fr, listener);
             else loop.queueInLoop(() -> out.sendFileInLoop(fr, listener));
         } catch (RejectedExecutionException e) {
