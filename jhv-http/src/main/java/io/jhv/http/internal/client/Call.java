@@ -115,11 +115,6 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     }
 
     private void startHop() {
-        if (plan.proxy != null && plan.tls) {
-            fail(new HttpConnectException(hop.method() + " " + hop.uri() + ": HTTPS through the HTTP proxy " + plan.proxy.host() + ":"
-                    + plan.proxy.port() + " needs a CONNECT tunnel, which this client does not open yet", null));
-            return;
-        }
         try {
             resolveBody();
         } catch (IOException | RuntimeException e) {
@@ -181,7 +176,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         Throwable e = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         if (e instanceof CancellationException) return;
         IOException failure;
-        String where = plan.connectHost + ":" + plan.connectPort + (plan.proxy != null ? " (proxy)" : "");
+        String where = plan.absoluteForm ? "the proxy " + plan.connectHost + ":" + plan.connectPort
+                : plan.connectHost + ":" + plan.connectPort + (plan.proxy != null ? " via proxy " + plan.proxy.host() + ":" + plan.proxy.port() : "");
         if (e instanceof ConnectTimeoutException t) {
             failure = new HttpTimeoutException(t.phase() == ConnectTimeoutException.Phase.HANDSHAKE ? HttpTimeoutException.Phase.TLS
                     : HttpTimeoutException.Phase.CONNECT, hop.method() + " " + hop.uri() + ": " + t.getMessage(), t);

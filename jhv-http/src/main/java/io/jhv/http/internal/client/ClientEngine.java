@@ -3,6 +3,7 @@ package io.jhv.http.internal.client;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.core.net.Connector;
+import io.jhv.core.net.Proxy;
 import io.jhv.core.tls.TlsConfig;
 import io.jhv.http.client.EventSourceListener;
 import io.jhv.http.client.HttpRequest;
@@ -31,6 +32,9 @@ public final class ClientEngine {
     final ClientSettings settings;
     private final EventLoopGroup group;
     private final boolean ownGroup;
+    private final TlsConfig tls;
+    private record ConnectorKey(boolean tls, Proxy proxy) {}
+    private final ConcurrentHashMap<ConnectorKey, Connector> connectors = new ConcurrentHashMap<>();
     private final Connector plain;
     private final Connector secure;
     private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
@@ -49,13 +53,14 @@ public final class ClientEngine {
             group = EventLoopGroup.of(EventLoopGroup.Balance.ROUND_ROBIN, loops).start();
             ownGroup = true;
         }
-        plain = connector(null);
-        TlsConfig tls = s.tls != null ? s.tls : TlsConfig.client().build();
-        secure = connector(tls.withAlpn("http/1.1"));
+        tls = (s.tls != null ? s.tls : TlsConfig.client().build()).withAlpn("http/1.1");
+        plain = connector(null, Proxy.NONE);
+        secure = connector(tls, Proxy.NONE);
     }
 
-    private Connector connector(TlsConfig tls) {
+    private Connector connector(TlsConfig tls, Proxy proxy) {
         Connector c = Connector.create()
+                .proxy(proxy)
                 .connectTimeout(Duration.ofMillis(settings.connectTimeoutMs))
                 .handshakeTimeout(Duration.ofMillis(settings.tlsHandshakeTimeoutMs))
                 .protocol(() -> new ClientConnection(this));
@@ -63,8 +68,10 @@ public final class ClientEngine {
         return c;
     }
 
-    Connector connector(boolean tls) {
-        return tls ? secure : plain;
+    /** The connector for TLS or not, through a tunnel ({@code CONNECT}, SOCKS5) or not. Any thread. */
+    Connector connector(boolean secureConn, Proxy tunnel) {
+        if (!tunnel.isProxied()) return secureConn ? secure : plain;
+        return connectors.computeIfAbsent(new ConnectorKey(secureConn, tunnel), k -> connector(k.tls ? tls : null, k.proxy));
     }
 
     /** The pool of {@code plan}'s origin, made on first use. Any thread. */

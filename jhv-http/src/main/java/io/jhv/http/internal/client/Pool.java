@@ -99,7 +99,7 @@ final class Pool {
         open++;
         CompletableFuture<Connection> f;
         try {
-            f = engine.connector(origin.tls).connect(loop, origin.connectHost, origin.connectPort);
+            f = engine.connector(origin.tls, origin.tunnel).connect(loop, origin.connectHost, origin.connectPort);
         } catch (RuntimeException e) {
             open--;
             call.connectFailed(null, e);

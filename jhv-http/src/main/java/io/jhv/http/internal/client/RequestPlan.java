@@ -1,6 +1,6 @@
 package io.jhv.http.internal.client;
 
-import io.jhv.http.client.HttpProxy;
+import io.jhv.core.net.Proxy;
 import io.jhv.http.client.HttpRequest;
 
 import java.net.URI;
@@ -29,11 +29,13 @@ final class RequestPlan {
     final int port;
     final String connectHost;
     final int connectPort;
-    final HttpProxy proxy;
+    final Proxy proxy;        // null: direct
+    final boolean absoluteForm; // a plain HTTP proxy carries the request: connect to it, target in absolute form
+    final Proxy tunnel;       // the Connector's proxy (CONNECT or SOCKS5), or Proxy.NONE
     final byte[] head;     // without the final CRLF
     final boolean staticFraming; // head already holds the framing headers (Content-Length or none)
 
-    private RequestPlan(ClientEngine engine, String originKey, boolean tls, String host, int port, HttpProxy proxy,
+    private RequestPlan(ClientEngine engine, String originKey, boolean tls, String host, int port, Proxy proxy,
                         byte[] head, boolean staticFraming) {
         this.engine = engine;
         this.originKey = originKey;
@@ -41,8 +43,10 @@ final class RequestPlan {
         this.host = host;
         this.port = port;
         this.proxy = proxy;
-        this.connectHost = proxy != null ? proxy.host() : host;
-        this.connectPort = proxy != null ? proxy.port() : port;
+        this.absoluteForm = proxy != null && proxy.type() == Proxy.Type.HTTP && !tls;
+        this.tunnel = proxy != null && !absoluteForm ? proxy : Proxy.NONE;
+        this.connectHost = absoluteForm ? proxy.host() : host;
+        this.connectPort = absoluteForm ? proxy.port() : port;
         this.head = head;
         this.staticFraming = staticFraming;
     }
@@ -71,13 +75,16 @@ final class RequestPlan {
         int defaultPort = tls ? 443 : 80;
         int port = u.getPort() < 0 ? defaultPort : u.getPort();
         String hostHeader = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + (port == defaultPort ? "" : ":" + port);
-        HttpProxy proxy = s.proxySelector != null ? s.proxySelector.apply(u) : null;
+        Proxy proxy = s.proxySelector != null ? s.proxySelector.select(tls ? "https" : "http", host, port) : null;
+        if (proxy != null && !proxy.isProxied()) proxy = null;
         String key = (tls ? "https://" : "http://") + hostHeader + (port == defaultPort ? ":" + port : "")
-                + (proxy != null ? " via " + proxy.host() + ":" + proxy.port() : "");
+                + (proxy != null ? " via " + proxy.type().name().toLowerCase(Locale.ROOT) + " " + proxy.host() + ":" + proxy.port()
+                   + (proxy.user() != null ? " as " + proxy.user() : "") : "");
+        boolean absolute = proxy != null && proxy.type() == Proxy.Type.HTTP && !tls;
 
         String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
         String target = u.getRawQuery() != null ? path + "?" + u.getRawQuery() : path;
-        if (proxy != null && !tls) target = "http://" + hostHeader + target;
+        if (absolute) target = "http://" + hostHeader + target;
 
         StringBuilder sb = new StringBuilder(128);
         sb.append(r.method()).append(' ').append(target).append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\n");
@@ -91,8 +98,10 @@ final class RequestPlan {
         }
         if (!ua && s.userAgent != null) sb.append("User-Agent: ").append(s.userAgent).append("\r\n");
         if (!ae && s.decompress) sb.append("Accept-Encoding: gzip, deflate\r\n");
-        if (!pa && proxy != null && !tls && proxy.authorization() != null) {
-            sb.append("Proxy-Authorization: ").append(proxy.authorization()).append("\r\n");
+        if (!pa && absolute && proxy.user() != null) {
+            String token = java.util.Base64.getEncoder().encodeToString(
+                    (proxy.user() + ":" + proxy.password()).getBytes(StandardCharsets.UTF_8));
+            sb.append("Proxy-Authorization: Basic ").append(token).append("\r\n");
         }
         RequestBody body = acc.body(r);
         boolean staticFraming = false;
