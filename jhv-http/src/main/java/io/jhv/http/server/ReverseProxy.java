@@ -64,8 +64,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *     upstream and what went wrong; an upstream that dies in the middle of a streamed body
  *     closes the client's connection (the status has gone out already).</li>
  * </ul>
- * WebSocket upgrades are not passed through yet: such a request gets {@code 501}; other upgrade
- * offers ({@code h2c}) are dropped and the request is served as HTTP/1.1.
+ * WebSocket upgrades pass through: the upstream's {@code 101} goes back to the client, then bytes
+ * are piped both ways with back-pressure until either side closes; a refused upgrade is a
+ * {@code 502} quoting the upstream's status line. Other upgrade offers ({@code h2c}) are dropped
+ * and the request is served as HTTP/1.1.
  *
  * <p>Thread contract: immutable once built; one instance may serve one server.
  */
@@ -170,12 +172,40 @@ public final class ReverseProxy implements Handler {
     public void handle(Request req, Response res) {
         String upgrade = req.header("Upgrade");
         if (upgrade != null && upgrade.toLowerCase(Locale.ROOT).contains("websocket")) {
-            res.status(501).text("this reverse proxy does not pass WebSocket upgrades through yet\n");
+            relayUpgrade(req, res);
             return;
         }
         // any other Upgrade (h2c) is hop-by-hop: dropped, the request goes on as HTTP/1.1
         res.defer();
         new Exchange(req, res).attempt(new boolean[upstreams.length]);
+    }
+
+    /** A WebSocket upgrade: a raw connection to an upstream, piped to the client's after the 101. Loop thread. */
+    private void relayUpgrade(Request req, Response res) {
+        int i = pick(new boolean[upstreams.length]);
+        Upstream u = upstreams[i];
+        URI base = URI.create(u.base);
+        boolean tls = base.getScheme().equals("https");
+        int port = base.getPort() > 0 ? base.getPort() : tls ? 443 : 80;
+        List<String[]> headers = io.jhv.http.internal.UpgradeRelay.endToEnd(req, HOP_BY_HOP);
+        headers.removeIf(h -> h[0].equalsIgnoreCase("x-forwarded-for") || h[0].equalsIgnoreCase("x-forwarded-proto")
+                || h[0].equalsIgnoreCase("x-forwarded-host") || h[0].equalsIgnoreCase("forwarded"));
+        String client = clientAddress(req.remoteAddress());
+        String xff = String.join(", ", req.headers("X-Forwarded-For"));
+        headers.add(new String[] {"X-Forwarded-For", xff.isEmpty() ? client : xff + ", " + client});
+        headers.add(new String[] {"X-Forwarded-Proto", req.connection().isSecure() ? "https" : "http"});
+        if (req.header("Host") != null) headers.add(new String[] {"X-Forwarded-Host", req.header("Host")});
+        res.defer();
+        u.active.incrementAndGet();
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable release = () -> { if (released.compareAndSet(false, true)) u.active.decrementAndGet(); };
+        req.connection().addCloseListener((c, cause) -> release.run());
+        String host = base.getHost().startsWith("[") ? base.getHost().substring(1, base.getHost().length() - 1) : base.getHost();
+        io.jhv.http.internal.UpgradeRelay.start(req, res, tls, null, host, port, headers, connectTimeout, responseTimeout, why -> {
+            release.run();
+            if (why.contains("cannot be reached")) u.downUntil.set(System.nanoTime() + failTimeoutNanos);
+            if (!res.committed()) res.status(why.contains("in time") ? 504 : 502).text((why.contains("in time") ? "Gateway Timeout: " : "Bad Gateway: ") + why + "\n");
+        });
     }
 
     /** Picks a live upstream not tried yet; a down one only when all the untried ones are down. */

@@ -273,4 +273,54 @@ class ReverseProxyTest {
         assertEquals(1, n.get());
         assertFalse(proxy.connections().size() > 1);
     }
+
+    @Test
+    void aWebSocketPassesThroughBothWaysWithItsSubprotocolAndCloseCode() throws Exception {
+        java.util.concurrent.BlockingQueue<Integer> upstreamCloses = new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.BlockingQueue<String> upstreamSawXff = new java.util.concurrent.LinkedBlockingQueue<>();
+        HttpServer up = started(HttpServer.create("127.0.0.1", 0).threads(1)
+                .use((req, res, chain) -> {
+                    if (req.header("X-Forwarded-For") != null) upstreamSawXff.add(req.header("X-Forwarded-For"));
+                    chain.next();
+                })
+                .ws("/ws", io.jhv.http.websocket.WebSocketConfig.builder().subprotocols("chat.v1").maxMessageSize(8 << 20).build(),
+                        new io.jhv.http.websocket.WebSocketHandler() {
+                            @Override public void onMessage(io.jhv.http.websocket.WebSocket ws, io.jhv.http.websocket.Message m) {
+                                if (m.isText()) ws.send("echo:" + m.text());
+                                else ws.send(m.bytes());
+                            }
+                            @Override public void onClose(io.jhv.http.websocket.WebSocket ws, int code, String reason) {
+                                upstreamCloses.add(code);
+                            }
+                        })
+                .get("/plain", (req, res) -> res.text("not a websocket")));
+        HttpServer proxy = started(HttpServer.create("127.0.0.1", 0).threads(1).proxy("/", "http://127.0.0.1:" + up.port()));
+
+        java.util.concurrent.BlockingQueue<Object> got = new java.util.concurrent.LinkedBlockingQueue<>();
+        io.jhv.http.websocket.WebSocketClient client = io.jhv.http.websocket.WebSocketClient.create("ws://127.0.0.1:" + proxy.port() + "/ws")
+                .subprotocols("chat.v1")
+                .config(io.jhv.http.websocket.WebSocketConfig.builder().maxMessageSize(8 << 20).build())
+                .handler((ws, m) -> got.add(m.isText() ? m.text() : m.bytes()));
+        toClose.add(0, client);
+        io.jhv.http.websocket.WebSocket ws = client.connect().get(10, TimeUnit.SECONDS);
+        assertEquals("chat.v1", ws.subprotocol());
+        assertEquals("127.0.0.1", upstreamSawXff.poll(5, TimeUnit.SECONDS));
+        ws.send("hi");
+        assertEquals("echo:hi", got.poll(10, TimeUnit.SECONDS));
+        byte[] big = new byte[3 << 20];
+        new java.util.Random(3).nextBytes(big);
+        ws.send(big);
+        Object back = got.poll(20, TimeUnit.SECONDS);
+        assertTrue(back instanceof byte[] b && java.util.Arrays.equals(big, b), "the 3 MiB message did not come back whole");
+        ws.close(1000, "bye");
+        assertEquals(1000, upstreamCloses.poll(10, TimeUnit.SECONDS));
+
+        // an upstream that refuses the upgrade: a 502 that quotes it
+        java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> io.jhv.http.websocket.WebSocketClient.connect("ws://127.0.0.1:" + proxy.port() + "/plain", (w, m) -> { })
+                        .get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof io.jhv.http.websocket.WebSocketHandshakeException h && h.status() == 502, String.valueOf(e.getCause()));
+        // and the proxy still serves plain requests
+        assertEquals("not a websocket", get(proxy.port(), "/plain").body());
+    }
 }
