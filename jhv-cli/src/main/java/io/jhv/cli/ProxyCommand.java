@@ -1,6 +1,9 @@
 package io.jhv.cli;
 
+import io.jhv.cli.proxy.Credentials;
+import io.jhv.cli.proxy.Destinations;
 import io.jhv.cli.proxy.Dialer;
+import io.jhv.cli.proxy.HttpProxy;
 import io.jhv.cli.proxy.ProxyLog;
 import io.jhv.cli.proxy.TcpProxy;
 import io.jhv.core.net.TcpServer;
@@ -128,9 +131,44 @@ final class ProxyCommand {
                 out.println("hv proxy tcp listening on " + listen.host() + ":" + r.port + (in != null ? " (TLS)" : "")
                         + " -> " + to + (upTls != null ? " (TLS)" : ""));
             }
+            case "http" -> {
+                noTls(a, kind);
+                TcpServer server = TcpServer.create(listen.host(), listen.port()).threads(threads);
+                HttpProxy.install(server, new Dialer(connectTimeout), credentials(a), destinations(a),
+                        seconds(a, "response-timeout", 30), log);
+                r.servers.add(server.start());
+                r.port = server.port();
+                out.println("hv proxy http listening on " + listen.host() + ":" + r.port
+                        + (a.has("user") ? " (Basic auth)" : ""));
+            }
             default -> throw new Args.UsageException("unknown proxy kind: " + kind + " (tcp, udp, http or socks5)");
         }
         return r;
+    }
+
+    /** Options of the TCP proxy only. */
+    private static void noTls(Args a, String kind) {
+        for (String o : List.of("tls-in", "tls-out", "cert", "key", "ca", "insecure", "to")) {
+            if (a.has(o)) throw new Args.UsageException("--" + o + " is not an option of hv proxy " + kind);
+        }
+    }
+
+    static Credentials credentials(Args a) {
+        if (a.has("user") != a.has("password")) throw new Args.UsageException("--user and --password go together");
+        if (!a.has("user")) return null;
+        try {
+            return new Credentials(a.get("user", null), a.get("password", null));
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+    }
+
+    static Destinations destinations(Args a) {
+        try {
+            return Destinations.of(a.all("allow"), a.all("deny"));
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
     }
 
     static String required(Args a, String name) {
