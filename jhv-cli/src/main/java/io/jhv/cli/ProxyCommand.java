@@ -5,6 +5,7 @@ import io.jhv.cli.proxy.Destinations;
 import io.jhv.cli.proxy.Dialer;
 import io.jhv.cli.proxy.HttpProxy;
 import io.jhv.cli.proxy.ProxyLog;
+import io.jhv.cli.proxy.Socks5Proxy;
 import io.jhv.cli.proxy.TcpProxy;
 import io.jhv.core.net.TcpServer;
 import io.jhv.core.tls.SelfSignedCertificate;
@@ -140,6 +141,16 @@ final class ProxyCommand {
                 r.port = server.port();
                 out.println("hv proxy http listening on " + listen.host() + ":" + r.port
                         + (a.has("user") ? " (Basic auth)" : ""));
+            }
+            case "socks5" -> {
+                noTls(a, kind);
+                if (a.has("response-timeout")) throw new Args.UsageException("--response-timeout is an option of hv proxy http");
+                TcpServer server = TcpServer.create(listen.host(), listen.port()).threads(threads);
+                Socks5Proxy.install(server, new Dialer(connectTimeout), credentials(a), destinations(a), log);
+                r.servers.add(server.start());
+                r.port = server.port();
+                out.println("hv proxy socks5 listening on " + listen.host() + ":" + r.port
+                        + (a.has("user") ? " (username/password)" : ""));
             }
             default -> throw new Args.UsageException("unknown proxy kind: " + kind + " (tcp, udp, http or socks5)");
         }

@@ -1,0 +1,202 @@
+package io.jhv.cli;
+
+import io.jhv.core.net.TcpServer;
+import io.jhv.http.server.HttpServer;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.DataInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code hv proxy socks5} with the real curl and with raw RFC 1928 exchanges. */
+@Timeout(60)
+class ProxySocks5Test {
+    static HttpServer origin;
+    final ProxyFixture fx = new ProxyFixture();
+
+    @BeforeAll
+    static void startOrigin() {
+        origin = HttpServer.create("127.0.0.1", 0).threads(1)
+                .get("/hello", (req, res) -> res.text("hello via socks"))
+                .start();
+    }
+
+    @AfterAll
+    static void stopOrigin() {
+        if (origin != null) origin.close(Duration.ofSeconds(2));
+    }
+
+    @AfterEach
+    void close() {
+        fx.close();
+    }
+
+    @Test
+    void curlThroughSocks5WithAndWithoutHostnameResolution() throws Exception {
+        ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--verbose");
+        String proxy = "127.0.0.1:" + p.port;
+        // the proxy resolves the name (ATYP 3)
+        Curl.Result r = Curl.run("--socks5-hostname", proxy, "http://localhost:" + origin.port() + "/hello");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("hello via socks", r.out());
+        fx.awaitLog("CONNECT localhost:" + origin.port());
+        // curl resolves the name, sends an IPv4 address (ATYP 1)
+        r = Curl.run("--socks5", proxy, "http://127.0.0.1:" + origin.port() + "/hello");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("hello via socks", r.out());
+        fx.awaitLog("CONNECT 127.0.0.1:" + origin.port());
+    }
+
+    @Test
+    void credentialsAreCheckedAndWrongOnesFail() throws Exception {
+        ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--user", "bob", "--password", "pw1");
+        String proxy = "127.0.0.1:" + p.port;
+        String url = "http://localhost:" + origin.port() + "/hello";
+        Curl.Result r = Curl.run("--socks5-hostname", proxy, "--proxy-user", "bob:pw1", url);
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("hello via socks", r.out());
+        r = Curl.run("--socks5", proxy, "--proxy-user", "bob:pw1", "http://127.0.0.1:" + origin.port() + "/hello");
+        assertEquals(0, r.exit(), r.err());
+
+        r = Curl.run("--socks5-hostname", proxy, "--proxy-user", "bob:wrong", url);
+        assertNotEquals(0, r.exit(), "a wrong password must fail");
+        r = Curl.run("--socks5-hostname", proxy, url);
+        assertNotEquals(0, r.exit(), "no credentials must fail");
+
+        // raw: the reply to wrong credentials is status 1 (RFC 1929), then the connection closes
+        try (Socket s = socket(p)) {
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            out.write(new byte[] {5, 1, 0});
+            assertArrayEquals(new byte[] {5, (byte) 0xFF}, read(in, 2), "no-auth is not acceptable");
+            assertEquals(-1, in.read());
+        }
+        try (Socket s = socket(p)) {
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            out.write(new byte[] {5, 2, 0, 2});
+            assertArrayEquals(new byte[] {5, 2}, read(in, 2));
+            out.write(new byte[] {1, 3, 'b', 'o', 'b', 3, 'p', 'w', '2'});
+            assertArrayEquals(new byte[] {1, 1}, read(in, 2));
+            assertEquals(-1, in.read());
+        }
+        fx.awaitLog("wrong SOCKS5 credentials for user 'bob'");
+    }
+
+    @Test
+    void rawRequestsGetTheRightReplyCodes() throws Exception {
+        int dead;
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            dead = ss.getLocalPort();
+        }
+        ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--deny", "forbidden.test");
+        TcpServer echo = fx.add(TcpServer.create("127.0.0.1", 0).threads(1).onMessage((c, buf) -> c.write(buf)).start());
+
+        // IPv6 address type: ::ffff:127.0.0.1 (an IPv4-mapped address, so the test stays on 127.0.0.1)
+        byte[] v6 = new byte[16];
+        v6[10] = (byte) 0xFF;
+        v6[11] = (byte) 0xFF;
+        v6[12] = 127;
+        v6[15] = 1;
+        try (Socket s = socket(p)) {
+            byte[] reply = request(s, 4, v6, echo.port());
+            assertEquals(0, reply[1], "succeeded");
+            s.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("ping", new String(read(new DataInputStream(s.getInputStream()), 4), StandardCharsets.US_ASCII));
+        }
+        // data sent right behind the request (before the reply) is held and forwarded in order
+        try (Socket s = socket(p)) {
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            out.write(new byte[] {5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, (byte) (echo.port() >> 8), (byte) echo.port(), 'e', 'a', 'r', 'l', 'y'});
+            assertArrayEquals(new byte[] {5, 0}, read(in, 2));
+            byte[] r = read(in, 10);
+            assertEquals(0, r[1]);
+            assertEquals(1, r[3], "bound address is IPv4");
+            assertEquals("early", new String(read(in, 5), StandardCharsets.US_ASCII));
+        }
+        try (Socket s = socket(p)) {
+            assertEquals(5, request(s, 1, new byte[] {127, 0, 0, 1}, dead)[1], "connection refused");
+        }
+        try (Socket s = socket(p)) {
+            byte[] name = "no-such-host.invalid".getBytes(StandardCharsets.US_ASCII);
+            assertEquals(4, request(s, 3, name, 80)[1], "host unreachable (unknown name)");
+        }
+        try (Socket s = socket(p)) {
+            byte[] name = "forbidden.test".getBytes(StandardCharsets.US_ASCII);
+            assertEquals(2, request(s, 3, name, 80)[1], "not allowed by the rules");
+        }
+        try (Socket s = socket(p)) {
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            out.write(new byte[] {5, 1, 0});
+            read(in, 2);
+            out.write(new byte[] {5, 3, 0, 1, 127, 0, 0, 1, 0, 53}); // UDP ASSOCIATE
+            assertEquals(7, read(in, 10)[1], "command not supported");
+            assertEquals(-1, in.read());
+        }
+        try (Socket s = socket(p)) {
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            out.write(new byte[] {5, 1, 0});
+            read(in, 2);
+            out.write(new byte[] {5, 1, 0, 9, 1, 2, 3, 4, 0, 80}); // address type 9
+            assertEquals(8, read(in, 10)[1], "address type not supported");
+        }
+        try (Socket s = socket(p)) {
+            s.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals(-1, s.getInputStream().read(), "not SOCKS5: closed");
+        }
+    }
+
+    private static Socket socket(ProxyCommand.Running p) throws Exception {
+        Socket s = new Socket("127.0.0.1", p.port);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    /** No-auth greeting, then a CONNECT request; returns the reply's first 4 bytes (and reads its address). */
+    private static byte[] request(Socket s, int atyp, byte[] addr, int port) throws Exception {
+        OutputStream out = s.getOutputStream();
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        out.write(new byte[] {5, 1, 0});
+        assertArrayEquals(new byte[] {5, 0}, read(in, 2));
+        byte[] req = new byte[4 + (atyp == 3 ? 1 : 0) + addr.length + 2];
+        req[0] = 5;
+        req[1] = 1;
+        req[3] = (byte) atyp;
+        int i = 4;
+        if (atyp == 3) req[i++] = (byte) addr.length;
+        System.arraycopy(addr, 0, req, i, addr.length);
+        i += addr.length;
+        req[i++] = (byte) (port >> 8);
+        req[i] = (byte) port;
+        out.write(req);
+        byte[] head = read(in, 4);
+        assertEquals(5, head[0]);
+        int rest = head[3] == 4 ? 18 : 6;
+        read(in, rest);
+        return head;
+    }
+
+    private static byte[] read(InputStream in, int n) throws Exception {
+        byte[] b = new byte[n];
+        new DataInputStream(in).readFully(b);
+        return b;
+    }
+}
