@@ -7,6 +7,7 @@ import io.jhv.cli.proxy.HttpProxy;
 import io.jhv.cli.proxy.ProxyLog;
 import io.jhv.cli.proxy.Socks5Proxy;
 import io.jhv.cli.proxy.TcpProxy;
+import io.jhv.cli.proxy.UdpProxy;
 import io.jhv.core.net.TcpServer;
 import io.jhv.core.tls.SelfSignedCertificate;
 import io.jhv.core.tls.TlsConfig;
@@ -34,7 +35,7 @@ final class ProxyCommand {
             usage:
               hv proxy tcp    --listen [HOST:]PORT --to HOST:PORT [--tls-in [--cert F --key F]]
                               [--tls-out [--insecure | --ca F]] [--connect-timeout SECS]
-              hv proxy udp    --listen [HOST:]PORT --to HOST:PORT [--idle-timeout SECS]
+              hv proxy udp    --listen [HOST:]PORT --to HOST:PORT [--idle-timeout SECS] [--max-clients N]
               hv proxy http   --listen [HOST:]PORT [--user U --password P] [--allow PATTERN]...
                               [--deny PATTERN]... [--connect-timeout SECS] [--response-timeout SECS]
               hv proxy socks5 --listen [HOST:]PORT [--user U --password P] [--allow PATTERN]...
@@ -45,7 +46,8 @@ final class ProxyCommand {
                      certificate for localhost is generated), --tls-out speaks TLS to the upstream
                      (verified against the system's CAs, or --ca FILE; --insecure trusts any).
             udp      relays datagrams to --to through one upstream socket per client address; a
-                     client silent for --idle-timeout (default 60 s) loses its socket.
+                     client silent for --idle-timeout (default 60 s) loses its socket; beyond
+                     --max-clients (default 1024) new clients' datagrams are dropped.
             http     a forward proxy: absolute-form requests (GET http://host/path) and CONNECT
                      tunnels (HTTPS). One request per client connection: the proxy answers with
                      'Connection: close' (clients open a new connection for the next request).
@@ -64,7 +66,7 @@ final class ProxyCommand {
             """;
 
     static final Set<String> VALUE_FLAGS = Set.of("listen", "to", "cert", "key", "ca", "connect-timeout", "threads",
-            "user", "password", "allow", "deny", "response-timeout", "idle-timeout");
+            "user", "password", "allow", "deny", "response-timeout", "idle-timeout", "max-clients");
     static final Set<String> SWITCHES = Set.of("help", "tls-in", "tls-out", "insecure", "verbose");
 
     private ProxyCommand() {}
@@ -88,6 +90,8 @@ final class ProxyCommand {
     static final class Running implements AutoCloseable {
         final List<TcpServer> servers = new ArrayList<>();
         final List<AutoCloseable> others = new ArrayList<>();
+        /** The UDP proxy, for hv proxy udp. */
+        UdpProxy udp;
         /** The port it listens on. */
         int port;
 
@@ -151,6 +155,19 @@ final class ProxyCommand {
                 r.port = server.port();
                 out.println("hv proxy socks5 listening on " + listen.host() + ":" + r.port
                         + (a.has("user") ? " (username/password)" : ""));
+            }
+            case "udp" -> {
+                for (String o : List.of("tls-in", "tls-out", "cert", "key", "ca", "insecure", "user", "password", "allow",
+                        "deny", "response-timeout", "connect-timeout", "threads")) {
+                    if (a.has(o)) throw new Args.UsageException("--" + o + " is not an option of hv proxy udp");
+                }
+                HostPort to = HostPort.parse(required(a, "to"), null, "--to");
+                UdpProxy udp = new UdpProxy(listen.host(), listen.port(), to.host(), to.port(), seconds(a, "idle-timeout", 60),
+                        a.getInt("max-clients", 1024, 1, 65_536), log).start();
+                r.others.add(udp);
+                r.udp = udp;
+                r.port = udp.port();
+                out.println("hv proxy udp listening on " + listen.host() + ":" + r.port + " -> " + to);
             }
             default -> throw new Args.UsageException("unknown proxy kind: " + kind + " (tcp, udp, http or socks5)");
         }
