@@ -68,7 +68,7 @@ public final class HttpProxy {
      * {@code pauseReadingAboveHighWater} (the proxy pauses the other side instead). Before {@code start()}.
      *
      * @param credentials     required Basic credentials, or null
-     * @param responseTimeout how long the origin may take to send the response head
+     * @param responseTimeout how long the origin may take to send the response head, counted from the end of the request
      * @return {@code server}
      */
     public static TcpServer install(TcpServer server, Dialer dialer, Credentials credentials, Destinations destinations,
@@ -437,11 +437,11 @@ public final class HttpProxy {
                 if (writable) up.resumeReading();
                 else up.pauseReading();
             });
-            timer = down.loop().setTimeout(s.proxy.responseTimeoutMs, this::timedOut);
             up.write(head);
             Buffer held = s.pending;
             s.pending = null;
             if (held != null && held.isReadable()) fromClient(held);
+            armTimer();
             if (up.isWritable()) down.resumeReading();
         }
 
@@ -465,6 +465,17 @@ public final class HttpProxy {
             } else {
                 up.write(buf.readBytes(n));
                 buf.skip(buf.readableBytes()); // a second request on this connection: not served
+            }
+            armTimer();
+        }
+
+        /**
+         * The response timeout runs from the end of the request body (an upload may take longer than
+         * the origin takes to answer it) to the first response head.
+         */
+        private void armTimer() {
+            if (timer == null && !headSent && !done && body.isDone()) {
+                timer = s.down.loop().setTimeout(s.proxy.responseTimeoutMs, this::timedOut);
             }
         }
 
