@@ -55,7 +55,8 @@ final class ProxyCommand {
                      --user/--password require Basic Proxy-Authorization (407 otherwise);
                      unreachable origin 502, origin timeout 504, a denied destination 403.
             socks5   RFC 1928/1929: CONNECT to a domain, IPv4 or IPv6 address; username/password
-                     auth with --user/--password. UDP ASSOCIATE and BIND are refused (reply 7).
+                     auth with --user/--password; UDP ASSOCIATE (a relay socket per control
+                     connection). BIND is refused (reply 7).
 
             --allow/--deny PATTERN: a destination HOST[:PORT] where HOST may hold '*' (any run of
                      characters) and PORT is a number, a range (8000-8999) or '*'. A destination

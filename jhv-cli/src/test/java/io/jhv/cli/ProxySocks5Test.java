@@ -1,6 +1,7 @@
 package io.jhv.cli;
 
 import io.jhv.core.net.TcpServer;
+import io.jhv.core.net.UdpSocket;
 import io.jhv.http.server.HttpServer;
 
 import org.junit.jupiter.api.AfterAll;
@@ -12,6 +13,8 @@ import org.junit.jupiter.api.Timeout;
 import java.io.DataInputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -146,7 +149,7 @@ class ProxySocks5Test {
             DataInputStream in = new DataInputStream(s.getInputStream());
             out.write(new byte[] {5, 1, 0});
             read(in, 2);
-            out.write(new byte[] {5, 3, 0, 1, 127, 0, 0, 1, 0, 53}); // UDP ASSOCIATE
+            out.write(new byte[] {5, 2, 0, 1, 127, 0, 0, 1, 0, 53}); // BIND
             assertEquals(7, read(in, 10)[1], "command not supported");
             assertEquals(-1, in.read());
         }
@@ -162,6 +165,87 @@ class ProxySocks5Test {
             s.getOutputStream().write("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             assertEquals(-1, s.getInputStream().read(), "not SOCKS5: closed");
         }
+    }
+
+    /** UDP ASSOCIATE: datagrams to an IPv4 address and to a name go through the relay, replies come back with a header. */
+    @Test
+    void udpAssociateRelaysDatagramsWhileTheControlConnectionLives() throws Exception {
+        ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--verbose", "--deny", "127.0.0.1:9");
+        UdpSocket echo = fx.add(UdpSocket.bind("127.0.0.1", 0).onMessage((s, from, dg) -> s.sendTo(from, "echo:" + dg.readString())).start());
+        try (Socket control = socket(p); DatagramSocket udp = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            udp.setSoTimeout(5000);
+            OutputStream out = control.getOutputStream();
+            DataInputStream in = new DataInputStream(control.getInputStream());
+            out.write(new byte[] {5, 1, 0});
+            assertArrayEquals(new byte[] {5, 0}, read(in, 2));
+            out.write(new byte[] {5, 3, 0, 1, 0, 0, 0, 0, 0, 0}); // UDP ASSOCIATE, client address not known
+            byte[] r = read(in, 10);
+            assertEquals(0, r[1], "succeeded");
+            assertEquals(1, r[3]);
+            InetAddress relayIp = InetAddress.getByAddress(java.util.Arrays.copyOfRange(r, 4, 8));
+            int relayPort = ((r[8] & 0xff) << 8) | (r[9] & 0xff);
+            assertEquals("127.0.0.1", relayIp.getHostAddress());
+
+            // to an IPv4 address
+            byte[] dg = udpRequest(new byte[] {1, 127, 0, 0, 1}, echo.port(), "one");
+            udp.send(new DatagramPacket(dg, dg.length, relayIp, relayPort));
+            assertEquals("echo:one", replyText(udp, echo.port()));
+            // to a name, resolved by the proxy
+            byte[] name = "localhost".getBytes(StandardCharsets.US_ASCII);
+            byte[] addr = new byte[2 + name.length];
+            addr[0] = 3;
+            addr[1] = (byte) name.length;
+            System.arraycopy(name, 0, addr, 2, name.length);
+            dg = udpRequest(addr, echo.port(), "two");
+            udp.send(new DatagramPacket(dg, dg.length, relayIp, relayPort));
+            assertEquals("echo:two", replyText(udp, echo.port()));
+            // a fragment and a denied destination are dropped; the next good one still goes through
+            byte[] frag = udpRequest(new byte[] {1, 127, 0, 0, 1}, echo.port(), "frag");
+            frag[2] = 1;
+            udp.send(new DatagramPacket(frag, frag.length, relayIp, relayPort));
+            byte[] denied = udpRequest(new byte[] {1, 127, 0, 0, 1}, 9, "nope");
+            udp.send(new DatagramPacket(denied, denied.length, relayIp, relayPort));
+            dg = udpRequest(new byte[] {1, 127, 0, 0, 1}, echo.port(), "three");
+            udp.send(new DatagramPacket(dg, dg.length, relayIp, relayPort));
+            assertEquals("echo:three", replyText(udp, echo.port()));
+
+            // the control connection ends: so does the relay
+            control.close();
+            fx.awaitLog("UDP ASSOCIATE: relay on");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (true) {
+                try (DatagramSocket probe = new DatagramSocket(relayPort, relayIp)) {
+                    break; // the relay's port is free again
+                } catch (java.net.BindException stillBound) {
+                    if (System.nanoTime() > deadline) throw new AssertionError("the relay outlived its control connection");
+                    Thread.sleep(20);
+                }
+            }
+        }
+    }
+
+    private static byte[] udpRequest(byte[] atypAndAddr, int port, String data) {
+        byte[] d = data.getBytes(StandardCharsets.US_ASCII);
+        byte[] b = new byte[3 + atypAndAddr.length + 2 + d.length];
+        System.arraycopy(atypAndAddr, 0, b, 3, atypAndAddr.length);
+        int i = 3 + atypAndAddr.length;
+        b[i++] = (byte) (port >> 8);
+        b[i++] = (byte) port;
+        System.arraycopy(d, 0, b, i, d.length);
+        return b;
+    }
+
+    /** Receives one relayed reply, checks its header names the echo server, returns its data. */
+    private static String replyText(DatagramSocket udp, int fromPort) throws Exception {
+        byte[] b = new byte[2048];
+        DatagramPacket p = new DatagramPacket(b, b.length);
+        udp.receive(p);
+        assertEquals(0, b[0]);
+        assertEquals(0, b[2]);
+        assertEquals(1, b[3], "an IPv4 sender");
+        assertEquals(127, b[4]);
+        assertEquals(fromPort, ((b[8] & 0xff) << 8) | (b[9] & 0xff));
+        return new String(b, 10, p.getLength() - 10, StandardCharsets.US_ASCII);
     }
 
     private static Socket socket(ProxyCommand.Running p) throws Exception {

@@ -20,7 +20,8 @@ import java.util.Objects;
  * ({@link io.jhv.core.net.Upstream}: back-pressure both ways, half-closes passed on). Reply codes:
  * 0 success, 1 general failure, 2 not allowed by the {@link Destinations}, 3 network unreachable, 4 host
  * unreachable (also an unknown name and a connect timeout), 5 connection refused, 7 command not
- * supported (BIND and UDP ASSOCIATE), 8 address type not supported. With {@link Credentials} only
+ * supported (BIND), 8 address type not supported. UDP ASSOCIATE opens a relay for the client
+ * ({@link Socks5Udp}) that lives as long as the control connection. With {@link Credentials} only
  * the username/password method is offered (a client without it gets method 0xFF) and wrong
  * credentials get status 1, then the connection is closed.
  *
@@ -30,7 +31,7 @@ import java.util.Objects;
 public final class Socks5Proxy {
     static final int VERSION = 5;
     static final int NO_AUTH = 0, USER_PASS = 2, NO_METHOD = 0xFF;
-    static final int CMD_CONNECT = 1;
+    static final int CMD_CONNECT = 1, CMD_UDP_ASSOCIATE = 3;
     static final int ATYP_IPV4 = 1, ATYP_DOMAIN = 3, ATYP_IPV6 = 4;
     static final int SUCCEEDED = 0, GENERAL_FAILURE = 1, NOT_ALLOWED = 2, NETWORK_UNREACHABLE = 3, HOST_UNREACHABLE = 4,
             REFUSED = 5, COMMAND_NOT_SUPPORTED = 7, ADDRESS_TYPE_NOT_SUPPORTED = 8;
@@ -65,7 +66,7 @@ public final class Socks5Proxy {
     }
 
     private static final class SocksSession extends Session {
-        private enum Stage { GREETING, AUTH, REQUEST, CONNECTING }
+        private enum Stage { GREETING, AUTH, REQUEST, CONNECTING, UDP }
 
         private final Socks5Proxy proxy;
         private Stage stage = Stage.GREETING;
@@ -77,6 +78,10 @@ public final class Socks5Proxy {
 
         @Override
         void onInput(Buffer in) {
+            if (stage == Stage.UDP) {
+                in.skip(in.readableBytes()); // the control connection carries nothing
+                return;
+            }
             while (stage != Stage.CONNECTING && down.isConnected()) {
                 boolean progressed = switch (stage) {
                     case GREETING -> greeting(in);
@@ -163,19 +168,25 @@ public final class Socks5Proxy {
             if (in.readableBytes() < 4 + addrLen + 2) return false;
             in.skip(4);
             String host;
+            InetAddress literal = null;
             if (atyp == ATYP_DOMAIN) {
                 int len = in.readUnsignedByte();
                 host = new String(in.readBytes(len), StandardCharsets.US_ASCII);
             } else {
                 try {
-                    host = InetAddress.getByAddress(in.readBytes(addrLen)).getHostAddress();
+                    literal = InetAddress.getByAddress(in.readBytes(addrLen));
                 } catch (UnknownHostException e) {
                     throw new IllegalStateException(e); // cannot happen: the length is right
                 }
+                host = literal.getHostAddress();
             }
             int port = in.readUnsignedShort();
+            if (cmd == CMD_UDP_ASSOCIATE) {
+                udpAssociate(literal == null ? null : new InetSocketAddress(literal, port));
+                return false;
+            }
             if (cmd != CMD_CONNECT) {
-                proxy.log.warn(down, "command " + cmd + (cmd == 2 ? " (BIND)" : cmd == 3 ? " (UDP ASSOCIATE)" : "") + " not supported");
+                proxy.log.warn(down, "command " + cmd + (cmd == 2 ? " (BIND)" : "") + " not supported");
                 reply(COMMAND_NOT_SUPPORTED, null);
                 finish();
                 return false;
@@ -209,6 +220,26 @@ public final class Socks5Proxy {
                 finish();
             });
             return false;
+        }
+
+        /**
+         * UDP ASSOCIATE: a relay socket for this client, replied as BND.ADDR:BND.PORT; it lives as
+         * long as this connection, which carries nothing else (what the client sends on it is dropped).
+         */
+        private void udpAssociate(InetSocketAddress requested) {
+            stage = Stage.UDP;
+            Socks5Udp udp;
+            try {
+                udp = new Socks5Udp(down, requested, proxy.destinations, proxy.log);
+            } catch (RuntimeException e) {
+                proxy.log.warn(down, "UDP ASSOCIATE: cannot open a relay socket: " + e.getMessage());
+                reply(GENERAL_FAILURE, null);
+                finish();
+                return;
+            }
+            proxy.log.info(down, "UDP ASSOCIATE: relay on " + udp.address());
+            reply(SUCCEEDED, udp.address());
+            if (pending != null) pending.skip(pending.readableBytes());
         }
 
         /** A reply with the bound address (null: 0.0.0.0:0). */
