@@ -132,6 +132,32 @@ class ProxyHttpFlowTest {
         }
     }
 
+    /** An origin whose accept queue is full drops SYNs: the connect times out and the client gets 504. */
+    @Test
+    void aConnectTimeoutIs504() throws Exception {
+        try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            java.util.List<Socket> fillers = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) {
+                    Socket f = new Socket();
+                    try {
+                        f.connect(new java.net.InetSocketAddress("127.0.0.1", full.getLocalPort()), 300);
+                        fillers.add(f);
+                    } catch (java.net.SocketTimeoutException e) {
+                        f.close();
+                        break; // the queue is full
+                    }
+                }
+                ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1", "--connect-timeout", "0.5");
+                Curl.Result r = Curl.run("-x", "http://127.0.0.1:" + p.port, "-D", "-", "http://127.0.0.1:" + full.getLocalPort() + "/");
+                assertTrue(r.out().startsWith("HTTP/1.1 504 "), r.out());
+                assertTrue(r.out().contains("timed out after 500 ms"), r.out());
+            } finally {
+                for (Socket f : fillers) f.close();
+            }
+        }
+    }
+
     /** An upload slower than --response-timeout is not a timeout: the clock starts when the request is complete. */
     @Test
     void aSlowUploadIsNotAResponseTimeout() throws Exception {

@@ -227,5 +227,7 @@ class ProxyTcpTest {
         assertThrows(Args.UsageException.class, () -> fx.proxy("tcp", "--listen", "0", "--to", "a:1", "--insecure"));
         assertThrows(Args.UsageException.class, () -> fx.proxy("nosuch", "--listen", "0"));
         assertEquals(2, Main.run(new String[] {"proxy", "tcp", "--listen"}));
+        assertTrue(Main.HELP.contains("proxy    hv proxy tcp|udp|http|socks5"), Main.HELP);
+        assertTrue(Main.HELP.contains("nc       hv nc "), Main.HELP);
     }
 }
