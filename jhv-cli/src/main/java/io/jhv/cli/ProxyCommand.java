@@ -38,8 +38,9 @@ final class ProxyCommand {
               hv proxy udp    --listen [HOST:]PORT --to HOST:PORT [--idle-timeout SECS] [--max-clients N]
               hv proxy http   --listen [HOST:]PORT [--user U --password P] [--allow PATTERN]...
                               [--deny PATTERN]... [--connect-timeout SECS] [--response-timeout SECS]
+                              [--handshake-timeout SECS]
               hv proxy socks5 --listen [HOST:]PORT [--user U --password P] [--allow PATTERN]...
-                              [--deny PATTERN]... [--connect-timeout SECS]
+                              [--deny PATTERN]... [--connect-timeout SECS] [--handshake-timeout SECS]
 
             tcp      forwards every connection to --to, with back-pressure both ways and half-closes
                      passed on; --tls-in ends TLS at the proxy (without --cert/--key a development
@@ -53,10 +54,12 @@ final class ProxyCommand {
                      'Connection: close' (clients open a new connection for the next request).
                      Hop-by-hop headers are removed; bodies stream both ways, never buffered.
                      --user/--password require Basic Proxy-Authorization (407 otherwise);
-                     unreachable origin 502, origin timeout 504, a denied destination 403.
+                     unreachable origin 502, origin timeout 504, a denied destination 403, a
+                     request head not complete within --handshake-timeout (default 30 s) 408.
             socks5   RFC 1928/1929: CONNECT to a domain, IPv4 or IPv6 address; username/password
                      auth with --user/--password; UDP ASSOCIATE (a relay socket per control
-                     connection). BIND is refused (reply 7).
+                     connection). BIND is refused (reply 7). A client that has not finished its
+                     handshake and request within --handshake-timeout (default 30 s) is closed.
 
             --allow/--deny PATTERN: a destination HOST[:PORT] where HOST may hold '*' (any run of
                      characters) and PORT is a number, a range (8000-8999) or '*'. A destination
@@ -67,7 +70,8 @@ final class ProxyCommand {
             """;
 
     static final Set<String> VALUE_FLAGS = Set.of("listen", "to", "cert", "key", "ca", "connect-timeout", "threads",
-            "user", "password", "allow", "deny", "response-timeout", "idle-timeout", "max-clients");
+            "user", "password", "allow", "deny", "response-timeout", "idle-timeout", "max-clients",
+            "handshake-timeout");
     static final Set<String> SWITCHES = Set.of("help", "tls-in", "tls-out", "insecure", "verbose");
 
     private ProxyCommand() {}
@@ -119,6 +123,7 @@ final class ProxyCommand {
 
     /** Starts the proxy {@code kind} as the options say and prints where it listens on {@code out}. */
     static Running start(String kind, Args a, PrintStream out, PrintStream err) {
+        checkOptions(a, kind);
         HostPort listen = HostPort.parse(required(a, "listen"), "0.0.0.0", "--listen");
         int threads = a.getInt("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
         Duration connectTimeout = seconds(a, "connect-timeout", 10);
@@ -138,30 +143,24 @@ final class ProxyCommand {
                         + " -> " + to + (upTls != null ? " (TLS)" : ""));
             }
             case "http" -> {
-                noTls(a, kind);
                 TcpServer server = TcpServer.create(listen.host(), listen.port()).threads(threads);
                 HttpProxy.install(server, new Dialer(connectTimeout), credentials(a), destinations(a),
-                        seconds(a, "response-timeout", 30), log);
+                        seconds(a, "handshake-timeout", 30), seconds(a, "response-timeout", 30), log);
                 r.servers.add(server.start());
                 r.port = server.port();
                 out.println("hv proxy http listening on " + listen.host() + ":" + r.port
                         + (a.has("user") ? " (Basic auth)" : ""));
             }
             case "socks5" -> {
-                noTls(a, kind);
-                if (a.has("response-timeout")) throw new Args.UsageException("--response-timeout is an option of hv proxy http");
                 TcpServer server = TcpServer.create(listen.host(), listen.port()).threads(threads);
-                Socks5Proxy.install(server, new Dialer(connectTimeout), credentials(a), destinations(a), log);
+                Socks5Proxy.install(server, new Dialer(connectTimeout), credentials(a), destinations(a),
+                        seconds(a, "handshake-timeout", 30), log);
                 r.servers.add(server.start());
                 r.port = server.port();
                 out.println("hv proxy socks5 listening on " + listen.host() + ":" + r.port
                         + (a.has("user") ? " (username/password)" : ""));
             }
             case "udp" -> {
-                for (String o : List.of("tls-in", "tls-out", "cert", "key", "ca", "insecure", "user", "password", "allow",
-                        "deny", "response-timeout", "connect-timeout", "threads")) {
-                    if (a.has(o)) throw new Args.UsageException("--" + o + " is not an option of hv proxy udp");
-                }
                 HostPort to = HostPort.parse(required(a, "to"), null, "--to");
                 UdpProxy udp = new UdpProxy(listen.host(), listen.port(), to.host(), to.port(), seconds(a, "idle-timeout", 60),
                         a.getInt("max-clients", 1024, 1, 65_536), log).start();
@@ -175,10 +174,23 @@ final class ProxyCommand {
         return r;
     }
 
-    /** Options of the TCP proxy only. */
-    private static void noTls(Args a, String kind) {
-        for (String o : List.of("tls-in", "tls-out", "cert", "key", "ca", "insecure", "to")) {
-            if (a.has(o)) throw new Args.UsageException("--" + o + " is not an option of hv proxy " + kind);
+    /** The options each kind takes (besides --listen, --help and --verbose). */
+    private static final java.util.Map<String, Set<String>> OPTIONS = java.util.Map.of(
+            "tcp", Set.of("to", "tls-in", "cert", "key", "tls-out", "ca", "insecure", "connect-timeout", "threads"),
+            "udp", Set.of("to", "idle-timeout", "max-clients"),
+            "http", Set.of("user", "password", "allow", "deny", "connect-timeout", "response-timeout", "handshake-timeout", "threads"),
+            "socks5", Set.of("user", "password", "allow", "deny", "connect-timeout", "handshake-timeout", "threads"));
+
+    /** Refuses an option the proxy {@code kind} does not take. */
+    private static void checkOptions(Args a, String kind) {
+        Set<String> mine = OPTIONS.get(kind);
+        if (mine == null) throw new Args.UsageException("unknown proxy kind: " + kind + " (tcp, udp, http or socks5)");
+        for (Set<String> names : List.of(VALUE_FLAGS, SWITCHES)) {
+            for (String o : names) {
+                if (a.has(o) && !mine.contains(o) && !Set.of("listen", "help", "verbose").contains(o)) {
+                    throw new Args.UsageException("--" + o + " is not an option of hv proxy " + kind);
+                }
+            }
         }
     }
 

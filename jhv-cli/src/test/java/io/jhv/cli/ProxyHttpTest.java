@@ -245,6 +245,17 @@ class ProxyHttpTest {
         assertFalse(reply.contains("count " + (before + 2)));
     }
 
+    @Test
+    void aHeadNotCompleteInTimeIs408() throws Exception {
+        ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1", "--handshake-timeout", "0.3");
+        try (Socket s = new Socket("127.0.0.1", p.port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET " + url("/hello") + " HTTP/1.1\r\nHost: x\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(reply.startsWith("HTTP/1.1 408 "), reply);
+        }
+    }
+
     /** Sends {@code request}, half-closes, returns all the proxy sends until it closes. */
     private static String raw(ProxyCommand.Running p, String request) throws Exception {
         try (Socket s = new Socket("127.0.0.1", p.port)) {

@@ -248,6 +248,29 @@ class ProxySocks5Test {
         return new String(b, 10, p.getLength() - 10, StandardCharsets.US_ASCII);
     }
 
+    @Test
+    void aClientThatNeverFinishesItsHandshakeIsClosed() throws Exception {
+        ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--handshake-timeout", "0.3");
+        try (Socket s = socket(p)) {
+            s.getOutputStream().write(new byte[] {5, 1}); // half a greeting, then nothing
+            long t0 = System.nanoTime();
+            assertEquals(-1, s.getInputStream().read());
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms >= 200 && ms < 5000, ms + " ms");
+        }
+        // a tunnel that is up is not limited by it
+        TcpServer echo = fx.add(TcpServer.create("127.0.0.1", 0).threads(1).onMessage((c, buf) -> c.write(buf)).start());
+        try (Socket s = socket(p)) {
+            assertEquals(0, request(s, 1, new byte[] {127, 0, 0, 1}, echo.port())[1]);
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            for (int i = 0; i < 2; i++) {
+                Thread.sleep(400); // idle past the handshake timeout, not synchronisation
+                s.getOutputStream().write('a' + i);
+                assertEquals('a' + i, in.read());
+            }
+        }
+    }
+
     private static Socket socket(ProxyCommand.Running p) throws Exception {
         Socket s = new Socket("127.0.0.1", p.port);
         s.setSoTimeout(10_000);

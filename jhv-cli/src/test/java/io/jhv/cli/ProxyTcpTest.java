@@ -226,6 +226,11 @@ class ProxyTcpTest {
         assertThrows(Args.UsageException.class, () -> fx.proxy("tcp", "--listen", "::1:80", "--to", "a:1"));
         assertThrows(Args.UsageException.class, () -> fx.proxy("tcp", "--listen", "0", "--to", "a:1", "--insecure"));
         assertThrows(Args.UsageException.class, () -> fx.proxy("nosuch", "--listen", "0"));
+        assertThrows(Args.UsageException.class, () -> fx.proxy("tcp", "--listen", "0", "--to", "a:1", "--user", "u"));
+        assertThrows(Args.UsageException.class, () -> fx.proxy("udp", "--listen", "0", "--to", "a:1", "--threads", "2"));
+        assertThrows(Args.UsageException.class, () -> fx.proxy("socks5", "--listen", "0", "--response-timeout", "2"));
+        assertThrows(Args.UsageException.class, () -> fx.proxy("http", "--listen", "0", "--user", "u"));
+        assertThrows(Args.UsageException.class, () -> fx.proxy("http", "--listen", "0", "--allow", "host:99999"));
         assertEquals(2, Main.run(new String[] {"proxy", "tcp", "--listen"}));
         assertTrue(Main.HELP.contains("proxy    hv proxy tcp|udp|http|socks5"), Main.HELP);
         assertTrue(Main.HELP.contains("nc       hv nc "), Main.HELP);

@@ -40,7 +40,8 @@ import java.util.Set;
  * ambiguous request (both {@code Content-Length} and {@code Transfer-Encoding}, a transfer coding
  * other than chunked, a request that is not for a proxy), {@code 403} for a destination the
  * {@link Destinations} refuse, {@code 407} with {@code Proxy-Authenticate: Basic realm="hv"} when
- * credentials are required and missing or wrong, {@code 431} for a head over 64 KiB, {@code 502}
+ * credentials are required and missing or wrong, {@code 408} for a head not complete within the head
+ * timeout, {@code 431} for a head over 64 KiB, {@code 502}
  * when the origin cannot be reached or closes without a response, {@code 504} when connecting or
  * the response head takes longer than the timeouts.
  *
@@ -52,9 +53,12 @@ public final class HttpProxy {
     private final Credentials credentials; // null: no auth
     private final Destinations destinations;
     private final long responseTimeoutMs;
+    private final long headTimeoutMs;
     private final ProxyLog log;
 
-    private HttpProxy(Dialer dialer, Credentials credentials, Destinations destinations, Duration responseTimeout, ProxyLog log) {
+    private HttpProxy(Dialer dialer, Credentials credentials, Destinations destinations, Duration headTimeout,
+                      Duration responseTimeout, ProxyLog log) {
+        this.headTimeoutMs = Math.max(1, headTimeout.toMillis());
         this.dialer = Objects.requireNonNull(dialer, "dialer");
         this.credentials = credentials;
         this.destinations = Objects.requireNonNull(destinations, "destinations");
@@ -68,12 +72,13 @@ public final class HttpProxy {
      * {@code pauseReadingAboveHighWater} (the proxy pauses the other side instead). Before {@code start()}.
      *
      * @param credentials     required Basic credentials, or null
+     * @param headTimeout     how long a client may take to send its request head (then 408)
      * @param responseTimeout how long the origin may take to send the response head, counted from the end of the request
      * @return {@code server}
      */
     public static TcpServer install(TcpServer server, Dialer dialer, Credentials credentials, Destinations destinations,
-                                    Duration responseTimeout, ProxyLog log) {
-        HttpProxy p = new HttpProxy(dialer, credentials, destinations, responseTimeout, log);
+                                    Duration headTimeout, Duration responseTimeout, ProxyLog log) {
+        HttpProxy p = new HttpProxy(dialer, credentials, destinations, headTimeout, responseTimeout, log);
         return server
                 .pauseReadingAboveHighWater(false)
                 .onConnection(c -> {
@@ -217,6 +222,13 @@ public final class HttpProxy {
         HttpSession(HttpProxy proxy, Connection down) {
             super(down, proxy.log);
             this.proxy = proxy;
+            greetingTimeout(proxy.headTimeoutMs);
+        }
+
+        @Override
+        void greetingTimedOut(long ms) {
+            proxy.log.info(down, "408: no complete request head within " + ms + " ms");
+            fail(408, "Request Timeout", "no complete request head within " + ms + " ms");
         }
 
         @Override

@@ -28,6 +28,7 @@ abstract class Session implements CloseHandler, Dialer.PeerShutdown {
     Connection up;
     private boolean piped, downEnded;
     private CompletableFuture<Connection> dialing;
+    private io.jhv.core.loop.Timer greetingTimer;
 
     Session(Connection down, ProxyLog log) {
         this.down = down;
@@ -41,11 +42,29 @@ abstract class Session implements CloseHandler, Dialer.PeerShutdown {
         if (pending == null) pending = Buffer.allocate(Math.max(1024, buf.readableBytes()));
         pending.write(buf);
         if (dialing != null) return; // held until the upstream is up (reading is paused)
-        if (pending.readableBytes() > MAX_GREETING) {
-            tooLong();
-            return;
-        }
         onInput(pending);
+        // still reading the greeting, and it is too long (what follows a complete one does not count)
+        if (dialing == null && down.isConnected() && pending != null && pending.readableBytes() > MAX_GREETING) tooLong();
+    }
+
+    /**
+     * Closes the connection if the client has not finished its greeting (the upstream is not being
+     * dialled) within {@code ms}: {@link #greetingTimedOut} says how. Loop thread.
+     */
+    final void greetingTimeout(long ms) {
+        greetingTimer = down.loop().setTimeout(ms, () -> {
+            greetingTimer = null;
+            if (dialing == null && down.isConnected() && !greetingDone()) greetingTimedOut(ms);
+        });
+    }
+
+    /** Whether the greeting is complete (a reply chosen or a relay set up) though no upstream is dialled. */
+    boolean greetingDone() { return false; }
+
+    /** The greeting took longer than {@code ms}. Default: log and close. */
+    void greetingTimedOut(long ms) {
+        log.info(down, "no complete request within " + ms + " ms; closing");
+        down.abort();
     }
 
     /** New greeting bytes are in {@code in}: consume what is complete. Not called once dialing. */
@@ -65,6 +84,8 @@ abstract class Session implements CloseHandler, Dialer.PeerShutdown {
     final void dial(Dialer dialer, String host, int port, java.util.function.Consumer<Connection> then,
                     java.util.function.Consumer<Throwable> failed) {
         down.pauseReading();
+        if (greetingTimer != null) greetingTimer.cancel();
+        greetingTimer = null;
         dialing = dialer.dial(down, host, port);
         dialing.whenComplete((c, e) -> {
             if (e != null) {
@@ -105,6 +126,8 @@ abstract class Session implements CloseHandler, Dialer.PeerShutdown {
     @Override
     public void onClose(Connection c, CloseCause cause) {
         pending = null;
+        if (greetingTimer != null) greetingTimer.cancel();
+        greetingTimer = null;
         if (!piped && dialing != null && !dialing.isDone()) dialing.cancel(false); // abandons the connect
     }
 }

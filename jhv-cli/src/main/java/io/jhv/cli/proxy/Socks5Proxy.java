@@ -40,8 +40,10 @@ public final class Socks5Proxy {
     private final Credentials credentials;
     private final Destinations destinations;
     private final ProxyLog log;
+    private final long handshakeTimeoutMs;
 
-    private Socks5Proxy(Dialer dialer, Credentials credentials, Destinations destinations, ProxyLog log) {
+    private Socks5Proxy(Dialer dialer, Credentials credentials, Destinations destinations, java.time.Duration handshakeTimeout, ProxyLog log) {
+        this.handshakeTimeoutMs = Math.max(1, handshakeTimeout.toMillis());
         this.dialer = Objects.requireNonNull(dialer, "dialer");
         this.credentials = credentials;
         this.destinations = Objects.requireNonNull(destinations, "destinations");
@@ -52,11 +54,13 @@ public final class Socks5Proxy {
      * Makes {@code server} a SOCKS5 proxy; takes over its {@code onConnection}, {@code onMessage} and
      * {@code onPeerShutdown} and each connection's context. Before {@code start()}.
      *
-     * @param credentials required username/password, or null for none
+     * @param credentials      required username/password, or null for none
+     * @param handshakeTimeout how long a client may take to finish its handshake and request (then it is closed)
      * @return {@code server}
      */
-    public static TcpServer install(TcpServer server, Dialer dialer, Credentials credentials, Destinations destinations, ProxyLog log) {
-        Socks5Proxy p = new Socks5Proxy(dialer, credentials, destinations, log);
+    public static TcpServer install(TcpServer server, Dialer dialer, Credentials credentials, Destinations destinations,
+                                    java.time.Duration handshakeTimeout, ProxyLog log) {
+        Socks5Proxy p = new Socks5Proxy(dialer, credentials, destinations, handshakeTimeout, log);
         return server
                 .onConnection(c -> {
                     if (c.isConnected() && c.context() == null) new SocksSession(p, c);
@@ -74,6 +78,12 @@ public final class Socks5Proxy {
         SocksSession(Socks5Proxy proxy, Connection down) {
             super(down, proxy.log);
             this.proxy = proxy;
+            greetingTimeout(proxy.handshakeTimeoutMs);
+        }
+
+        @Override
+        boolean greetingDone() {
+            return stage == Stage.UDP || stage == Stage.CONNECTING;
         }
 
         @Override
