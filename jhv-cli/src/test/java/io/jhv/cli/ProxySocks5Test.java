@@ -208,6 +208,18 @@ class ProxySocks5Test {
             dg = udpRequest(new byte[] {1, 127, 0, 0, 1}, echo.port(), "three");
             udp.send(new DatagramPacket(dg, dg.length, relayIp, relayPort));
             assertEquals("echo:three", replyText(udp, echo.port()));
+            // IPv4-mapped IPv6 (still 127.0.0.1), twice: parsed, then from the last-destination cache
+            byte[] v6 = new byte[17];
+            v6[0] = 4;
+            v6[11] = (byte) 0xFF;
+            v6[12] = (byte) 0xFF;
+            v6[13] = 127;
+            v6[16] = 1;
+            for (String m : new String[] {"four", "five"}) {
+                dg = udpRequest(v6, echo.port(), m);
+                udp.send(new DatagramPacket(dg, dg.length, relayIp, relayPort));
+                assertEquals("echo:" + m, replyText(udp, echo.port()));
+            }
 
             // the control connection ends: so does the relay
             control.close();

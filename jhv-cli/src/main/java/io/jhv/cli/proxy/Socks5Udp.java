@@ -39,6 +39,11 @@ final class Socks5Udp {
         }
     };
     long dropped; // for the log
+    private final Buffer scratch = Buffer.allocate(2048);
+    /** The last destination given as an address, and its header bytes: most datagrams of a flow repeat it. */
+    private final byte[] lastHeader = new byte[16 + 2];
+    private int lastHeaderLength = -1;
+    private InetSocketAddress lastDestination;
 
     /**
      * Opens the relay on the control connection's loop, beside its local address.
@@ -95,14 +100,21 @@ final class Socks5Udp {
             drop(d, "a datagram with a bad address");
             return;
         }
+        if (atyp != Socks5Proxy.ATYP_DOMAIN && sameAsLast(d, addrLen)) {
+            d.skip(4 + addrLen + 2);
+            relay.sendTo(lastDestination, d);
+            return;
+        }
         d.skip(4);
         String host;
         InetAddress literal = null;
+        byte[] raw = null;
         if (atyp == Socks5Proxy.ATYP_DOMAIN) {
             host = new String(d.readBytes(d.readUnsignedByte()), StandardCharsets.US_ASCII);
         } else {
             try {
-                literal = InetAddress.getByAddress(d.readBytes(addrLen));
+                raw = d.readBytes(addrLen);
+                literal = InetAddress.getByAddress(raw); // an IPv4-mapped IPv6 address comes back as IPv4
             } catch (UnknownHostException e) {
                 throw new IllegalStateException(e); // the length is right
             }
@@ -113,7 +125,16 @@ final class Socks5Udp {
             drop(d, "a datagram to " + host + ":" + port + " (not allowed)");
             return;
         }
-        if (literal == null) literal = names.get(host);
+        if (literal != null) {
+            lastDestination = new InetSocketAddress(literal, port);
+            lastHeaderLength = addrLen + 2;
+            System.arraycopy(raw, 0, lastHeader, 0, addrLen);
+            lastHeader[addrLen] = (byte) (port >> 8);
+            lastHeader[addrLen + 1] = (byte) port;
+            relay.sendTo(lastDestination, d);
+            return;
+        }
+        literal = names.get(host);
         if (literal != null) {
             relay.sendTo(new InetSocketAddress(literal, port), d);
             return;
@@ -144,13 +165,21 @@ final class Socks5Udp {
 
     private void toClient(InetSocketAddress sender, Buffer d) {
         byte[] addr = sender.getAddress().getAddress();
-        int headLen = 4 + addr.length + 2;
-        Buffer out = Buffer.allocate(headLen + d.readableBytes());
+        Buffer out = scratch.clear(); // sendTo sends or copies before it returns: reused for every reply
         out.writeShort(0).writeByte(0)
                 .writeByte(sender.getAddress() instanceof Inet6Address ? Socks5Proxy.ATYP_IPV6 : Socks5Proxy.ATYP_IPV4)
                 .write(addr).writeShort(sender.getPort())
                 .write(d);
         relay.sendTo(client, out);
+    }
+
+    /** Whether the datagram's address and port (after the 4 header bytes) are the last allowed destination's. */
+    private boolean sameAsLast(Buffer d, int addrLen) {
+        if (lastHeaderLength != addrLen + 2) return false;
+        for (int i = 0; i < lastHeaderLength; i++) {
+            if (d.peek(4 + i) != lastHeader[i]) return false;
+        }
+        return true;
     }
 
     private void drop(Buffer d, String what) {
