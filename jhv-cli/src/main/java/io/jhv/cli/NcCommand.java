@@ -44,7 +44,8 @@ final class NcCommand {
               -v         say what happens on stderr
               -z         scan: exit 0 if any port is open, else 1
             At the end of stdin the connection is half-closed (FIN); the output goes on until the
-            peer closes. Exit status 0 on success, 1 on failure, 2 on a bad command line.
+            peer closes. A peer that half-closes first still gets the rest of stdin: hv nc ends when
+            both directions have. Exit status 0 on success, 1 on failure, 2 on a bad command line.
             """;
 
     private NcCommand() {}
@@ -180,13 +181,18 @@ final class NcCommand {
         }
     }
 
-    /** stdin to the socket on a thread of its own; the socket to stdout on this one. */
+    /**
+     * stdin to the socket on a thread of its own; the socket to stdout on this one. Ends when both
+     * directions have ended: the peer's end of stream and the end of stdin (each side half-closes on
+     * its own, so a peer that half-closes first still gets all of stdin), or a failure.
+     */
     private static int relay(Socket s, Options o, InputStream in, PrintStream out, PrintStream err) throws IOException {
         try (s) {
             if (o.timeoutMs > 0) s.setSoTimeout((int) Math.min(Integer.MAX_VALUE, o.timeoutMs));
             OutputStream sockOut = s.getOutputStream();
+            IOException[] sendFailed = new IOException[1];
             Thread pump = Thread.ofPlatform().daemon().name("hv-nc-stdin").start(() -> {
-                byte[] b = new byte[16 * 1024];
+                byte[] b = new byte[64 * 1024];
                 try {
                     int n;
                     while ((n = in.read(b)) > 0) {
@@ -196,7 +202,7 @@ final class NcCommand {
                     halfClose(s);
                     if (o.verbose) err.println("hv nc: end of stdin; output shut down");
                 } catch (IOException e) {
-                    // the socket went away: the reader below sees it too
+                    if (!s.isClosed()) sendFailed[0] = e;
                 }
             });
             InputStream sockIn = s.getInputStream();
@@ -216,8 +222,17 @@ final class NcCommand {
                     return 1;
                 }
             }
-            if (o.verbose) err.println("hv nc: the peer closed");
-            pump.interrupt(); // stdin may block for ever: the thread is a daemon
+            if (o.verbose) err.println("hv nc: end of stream from the peer");
+            try {
+                pump.join(); // the rest of stdin still goes out (the peer may have only half-closed)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+            if (sendFailed[0] != null) {
+                err.println("hv nc: sending failed: " + sendFailed[0].getMessage());
+                return 1;
+            }
             return 0;
         }
     }

@@ -81,6 +81,28 @@ class NcCommandTest {
         assertEquals("you sent 5\n", r.out());
     }
 
+    /** The peer half-closes first (it has nothing to say): all of stdin still reaches it. */
+    @Test
+    void aPeerThatHalfClosesFirstStillGetsAllOfStdin() {
+        AtomicLong got = new AtomicLong();
+        CompletableFuture<Long> atFin = new CompletableFuture<>();
+        TcpServer sink = fx.add(TcpServer.create("127.0.0.1", 0).threads(1)
+                .onConnection(c -> { if (c.isConnected()) c.shutdownOutput(); })
+                .onMessage((c, buf) -> {
+                    got.addAndGet(buf.readableBytes());
+                    buf.skip(buf.readableBytes());
+                })
+                .onPeerShutdown(c -> {
+                    atFin.complete(got.get());
+                    c.close();
+                })
+                .start());
+        String input = "z".repeat(8 << 20);
+        Run r = nc(input, "127.0.0.1", Integer.toString(sink.port()));
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(input.length(), atFin.join(), "bytes the sink got before our FIN");
+    }
+
     @Test
     void tlsWithInsecureAndWithCa() throws Exception {
         SelfSignedCertificate cert = SelfSignedCertificate.generate("localhost");
