@@ -75,6 +75,38 @@ class ProxyInteropTest {
         assertEquals(407, e.replyCode());
     }
 
+    /** jhv's HttpClient with an HTTP proxy: absolute-form http:// requests, https:// through CONNECT. */
+    @Test
+    void httpClientThroughTheHttpProxy() throws Exception {
+        io.jhv.http.server.HttpServer origin = fx.add(io.jhv.http.server.HttpServer.create("127.0.0.1", 0).threads(1)
+                .https("127.0.0.1", 0, TlsConfig.server().certificate(cert).build())
+                .get("/hello", (req, res) -> res.text("hello " + (req.connection().isSecure() ? "https" : "http") + " " + req.target()))
+                .post("/echo", (req, res) -> res.bytes(req.body()))
+                .start());
+        ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1", "--user", "u", "--password", "p");
+        try (io.jhv.http.client.HttpClient client = io.jhv.http.client.HttpClient.builder()
+                .proxy(Proxy.http("127.0.0.1", p.port).withCredentials("u", "p"))
+                .tls(TlsConfig.client().trust(cert.certificate()).build())
+                .build()) {
+            for (int i = 0; i < 3; i++) { // the proxy closes after each response: the client opens a new connection
+                io.jhv.http.client.HttpResponse r = client.get("http://127.0.0.1:" + origin.port() + "/hello?i=" + i);
+                assertEquals(200, r.status());
+                assertEquals("hello http /hello?i=" + i, r.bodyString());
+            }
+            byte[] body = new byte[2 << 20];
+            new java.util.Random(5).nextBytes(body);
+            io.jhv.http.client.HttpResponse r = client.post("http://127.0.0.1:" + origin.port() + "/echo", body);
+            assertEquals(200, r.status());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(body, r.body());
+            r = client.get("https://localhost:" + origin.httpsPort() + "/hello");
+            assertEquals("hello https /hello", r.bodyString());
+        }
+        try (io.jhv.http.client.HttpClient client = io.jhv.http.client.HttpClient.builder()
+                .proxy(Proxy.http("127.0.0.1", p.port)).build()) {
+            assertEquals(407, client.get("http://127.0.0.1:" + origin.port() + "/hello").status());
+        }
+    }
+
     @Test
     void connectorThroughSocks5() throws Exception {
         ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--user", "u", "--password", "p",
