@@ -245,6 +245,30 @@ class ProxyHttpTest {
         assertFalse(reply.contains("count " + (before + 2)));
     }
 
+    /** A request head and body sent a byte at a time, and a CONNECT whose first tunnel bytes follow the head at once. */
+    @Test
+    void headsInPiecesAndBytesBehindConnect() throws Exception {
+        ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1");
+        String req = "POST " + url("/echo") + " HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde";
+        try (Socket s = new Socket("127.0.0.1", p.port)) {
+            s.setSoTimeout(10_000);
+            s.setTcpNoDelay(true);
+            for (byte b : req.getBytes(StandardCharsets.ISO_8859_1)) {
+                s.getOutputStream().write(b);
+                s.getOutputStream().flush();
+            }
+            String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(reply.startsWith("HTTP/1.1 200 "), reply);
+            assertTrue(reply.endsWith("\r\n\r\nabcde"), reply);
+        }
+        // CONNECT to the plain HTTP port, with a whole request right behind the CONNECT head
+        String connect = "CONNECT 127.0.0.1:" + origin.port() + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                + "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        String reply = raw(p, connect);
+        assertTrue(reply.startsWith("HTTP/1.1 200 Connection Established\r\n\r\nHTTP/1.1 200 "), reply);
+        assertTrue(reply.endsWith("hello http"), reply);
+    }
+
     @Test
     void aHeadNotCompleteInTimeIs408() throws Exception {
         ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1", "--handshake-timeout", "0.3");

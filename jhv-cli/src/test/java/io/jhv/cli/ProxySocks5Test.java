@@ -260,6 +260,30 @@ class ProxySocks5Test {
         return new String(b, 10, p.getLength() - 10, StandardCharsets.US_ASCII);
     }
 
+    /** Every byte of the handshake in a segment of its own: the parser waits for whole messages. */
+    @Test
+    void aHandshakeSentByteByByteWorks() throws Exception {
+        ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--user", "ab", "--password", "cd");
+        TcpServer echo = fx.add(TcpServer.create("127.0.0.1", 0).threads(1).onMessage((c, buf) -> c.write(buf)).start());
+        byte[] all = {5, 2, 0, 2, /* auth */ 1, 2, 'a', 'b', 2, 'c', 'd',
+                /* request */ 5, 1, 0, 3, 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', (byte) (echo.port() >> 8), (byte) echo.port(),
+                'h', 'i'};
+        try (Socket s = socket(p)) {
+            s.setTcpNoDelay(true);
+            OutputStream out = s.getOutputStream();
+            for (byte b : all) {
+                out.write(b);
+                out.flush();
+            }
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            assertArrayEquals(new byte[] {5, 2}, read(in, 2));
+            assertArrayEquals(new byte[] {1, 0}, read(in, 2));
+            byte[] r = read(in, 10);
+            assertEquals(0, r[1]);
+            assertEquals("hi", new String(read(in, 2), StandardCharsets.US_ASCII));
+        }
+    }
+
     @Test
     void aClientThatNeverFinishesItsHandshakeIsClosed() throws Exception {
         ProxyCommand.Running p = fx.proxy("socks5", "--listen", "127.0.0.1:0", "--threads", "1", "--handshake-timeout", "0.3");
