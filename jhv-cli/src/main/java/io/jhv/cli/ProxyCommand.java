@@ -50,8 +50,8 @@ final class ProxyCommand {
                      client silent for --idle-timeout (default 60 s) loses its socket; beyond
                      --max-clients (default 1024) new clients' datagrams are dropped.
             http     a forward proxy: absolute-form requests (GET http://host/path) and CONNECT
-                     tunnels (HTTPS). One request per client connection: the proxy answers with
-                     'Connection: close' (clients open a new connection for the next request).
+                     tunnels (HTTPS). Client connections are kept alive (pipelining too); each
+                     request gets an origin connection of its own, closed after its response.
                      Hop-by-hop headers are removed; bodies stream both ways, never buffered.
                      --user/--password require Basic Proxy-Authorization (407 otherwise);
                      unreachable origin 502, origin timeout 504, a denied destination 403, a

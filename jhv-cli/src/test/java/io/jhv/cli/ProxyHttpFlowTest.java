@@ -80,7 +80,7 @@ class ProxyHttpFlowTest {
         ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1");
         try (Socket s = new Socket("127.0.0.1", p.port)) {
             s.setSoTimeout(10_000);
-            s.getOutputStream().write(("GET http://127.0.0.1:" + origin.port() + "/big HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.getOutputStream().write(("GET http://127.0.0.1:" + origin.port() + "/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.ISO_8859_1));
             InputStream in = s.getInputStream();
             String head = readHead(in);
@@ -158,6 +158,69 @@ class ProxyHttpFlowTest {
         }
     }
 
+    /**
+     * A scripted origin: a response delimited by the origin's close ends the client's connection
+     * (the proxy says Connection: close); Transfer-Encoding beside Content-Length loses the
+     * Content-Length; HEAD and 204 responses have no body and keep the connection.
+     */
+    @Test
+    void responseFramingDecidesWhetherTheClientConnectionStays() throws Exception {
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Thread origin = Thread.ofPlatform().daemon().start(() -> {
+                while (!ss.isClosed()) {
+                    try (Socket c = ss.accept()) {
+                        String head = readHead(c.getInputStream());
+                        String path = head.split(" ")[1];
+                        String reply = switch (path) {
+                            case "/both" -> "HTTP/1.1 200 OK\r\nContent-Length: 999\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    + "4\r\nboth\r\n0\r\n\r\n";
+                            case "/nocontent" -> "HTTP/1.1 204 No Content\r\n\r\n";
+                            case "/head" -> "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+                            default -> "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close";
+                        };
+                        c.getOutputStream().write(reply.getBytes(StandardCharsets.ISO_8859_1));
+                    } catch (Exception ignored) {
+                        // next
+                    }
+                }
+            });
+            ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1");
+            String base = "http://127.0.0.1:" + ss.getLocalPort();
+            Curl.Result r = Curl.run("-v", "-x", "http://127.0.0.1:" + p.port, base + "/both", base + "/nocontent");
+            assertEquals(0, r.exit(), r.err());
+            assertEquals("both", r.out());
+            assertTrue(r.err().contains("Re-using existing connection"), r.err());
+            assertTrue(!r.err().toLowerCase().contains("< content-length: 999"), "Content-Length beside chunked is dropped: " + r.err());
+            r = Curl.run("-v", "-I", "-x", "http://127.0.0.1:" + p.port, base + "/head", base + "/head");
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.err().contains("Re-using existing connection"), r.err());
+            assertTrue(r.out().contains("Content-Length: 1234"), r.out());
+            r = Curl.run("-v", "-x", "http://127.0.0.1:" + p.port, base + "/until-close");
+            assertEquals(0, r.exit(), r.err());
+            assertEquals("until close", r.out());
+            assertTrue(r.err().toLowerCase().contains("< connection: close"), r.err());
+            assertEquals(3, p.server().acceptedCount());
+            ss.close();
+            origin.join(5000);
+        }
+    }
+
+    /** A kept-alive connection that stays idle past --handshake-timeout is closed without an answer. */
+    @Test
+    void anIdleKeptAliveConnectionIsClosedQuietly() throws Exception {
+        HttpServer origin = fx.add(HttpServer.create("127.0.0.1", 0).threads(1).get("/x", (req, res) -> res.text("x")).start());
+        ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1", "--handshake-timeout", "0.5", "--verbose");
+        try (Socket s = new Socket("127.0.0.1", p.port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET http://127.0.0.1:" + origin.port() + "/x HTTP/1.1\r\nHost: a\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(all.startsWith("HTTP/1.1 200 "), all);
+            assertTrue(all.endsWith("\r\n\r\nx"), "one response, then the close, no 408: " + all);
+        }
+        fx.awaitLog("after 1 request(s); closing");
+    }
+
     /** An upload slower than --response-timeout is not a timeout: the clock starts when the request is complete. */
     @Test
     void aSlowUploadIsNotAResponseTimeout() throws Exception {
@@ -168,7 +231,7 @@ class ProxyHttpFlowTest {
         try (Socket s = new Socket("127.0.0.1", p.port)) {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
-            out.write(("POST http://127.0.0.1:" + origin.port() + "/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n")
+            out.write(("POST http://127.0.0.1:" + origin.port() + "/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 25\r\n\r\n")
                     .getBytes(StandardCharsets.ISO_8859_1));
             for (int i = 0; i < 25; i++) {
                 out.write('a' + i);

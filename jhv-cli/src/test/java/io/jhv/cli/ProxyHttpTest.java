@@ -127,8 +127,30 @@ class ProxyHttpTest {
         r = Curl.run("-x", proxyUrl(p), "-D", "-", url("/chunked"));
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().toLowerCase().contains("transfer-encoding: chunked"), r.out());
-        assertTrue(r.out().toLowerCase().contains("connection: close"), r.out());
         assertTrue(r.out().endsWith(CHUNKS), "the chunked body, whole");
+    }
+
+    /** curl keeps its connection to the proxy for several URLs (to two origins); each request gets its own origin connection. */
+    @Test
+    void keepAliveAcrossRequestsAndOrigins() throws Exception {
+        ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1");
+        Curl.Result r = Curl.run("-v", "-x", proxyUrl(p), url("/hello"), url("/chunked"),
+                "http://localhost:" + origin.port() + "/hello", url("/count"));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith("hello http" + CHUNKS + "hello http" + "count "), r.out());
+        assertTrue(r.err().contains("Re-using existing connection"), r.err());
+        assertEquals(1, p.server().acceptedCount(), "one client connection for four requests");
+        assertFalse(r.err().toLowerCase().contains("< connection: close"), r.err());
+
+        // Connection: close from the client: the proxy says so and closes
+        r = Curl.run("-v", "-x", proxyUrl(p), "-H", "Connection: close", url("/hello"));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().toLowerCase().contains("< connection: close"), r.err());
+        // HTTP/1.0: closed after the response too
+        r = Curl.run("-v", "--http1.0", "-x", proxyUrl(p), url("/hello"));
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("hello http", r.out());
+        assertTrue(r.err().toLowerCase().contains("< connection: close"), r.err());
     }
 
     @Test
@@ -235,21 +257,25 @@ class ProxyHttpTest {
         String big = "GET " + url("/hello") + " HTTP/1.1\r\nX: " + "a".repeat(70_000) + "\r\n\r\n";
         assertTrue(raw(p, big).startsWith("HTTP/1.1 431 "));
 
-        // two requests in one write: only the first reaches the origin
+        // pipelined: three requests in one write, a POST with a body between; answered in order, each
+        // from its own origin connection (the body's end is found by its framing, not guessed)
         int before = counted.get();
-        String two = "GET " + url("/count") + " HTTP/1.1\r\nHost: a\r\n\r\nGET " + url("/count") + " HTTP/1.1\r\nHost: a\r\n\r\n";
-        String reply = raw(p, two);
-        assertTrue(reply.startsWith("HTTP/1.1 200 "), reply);
-        assertEquals(1, reply.split("HTTP/1.1 ", -1).length - 1, reply);
-        assertEquals(before + 1, counted.get());
-        assertFalse(reply.contains("count " + (before + 2)));
+        String three = "GET " + url("/count") + " HTTP/1.1\r\nHost: a\r\n\r\n"
+                + "POST " + url("/echo") + " HTTP/1.1\r\nHost: a\r\nContent-Length: 23\r\n\r\nGET /count HTTP/1.1\r\n\r\n"
+                + "GET " + url("/count") + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        String reply = raw(p, three);
+        assertEquals(3, reply.split("HTTP/1.1 200 ", -1).length - 1, reply);
+        int first = reply.indexOf("count " + (before + 1)), echoed = reply.indexOf("GET /count HTTP/1.1\r\n\r\n"),
+                last = reply.indexOf("count " + (before + 2));
+        assertTrue(first > 0 && echoed > first && last > echoed, reply);
+        assertEquals(before + 2, counted.get(), "the body that looks like a request was not taken for one");
     }
 
     /** A request head and body sent a byte at a time, and a CONNECT whose first tunnel bytes follow the head at once. */
     @Test
     void headsInPiecesAndBytesBehindConnect() throws Exception {
         ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1");
-        String req = "POST " + url("/echo") + " HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde";
+        String req = "POST " + url("/echo") + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nabcde";
         try (Socket s = new Socket("127.0.0.1", p.port)) {
             s.setSoTimeout(10_000);
             s.setTcpNoDelay(true);

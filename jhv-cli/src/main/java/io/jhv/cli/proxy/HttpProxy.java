@@ -32,9 +32,13 @@ import java.util.Set;
  *     on its own (a full queue pauses the other side's reading).
  * </ul>
  *
- * <p>One request per client connection: the proxy tells both sides {@code Connection: close}, and
- * closes the client's connection after the response (clients open a new one for the next request;
- * bytes a client sends after its first request are discarded, never sent to the origin).
+ * <p>Each request gets an origin connection of its own ({@code Connection: close} towards the
+ * origin), closed when the response ends by its framing ({@code Content-Length}, chunked, none for
+ * {@code HEAD}/204/304). The client's connection stays open for its next request (keep-alive, also
+ * pipelined: the next request waits, held, until this response is over, and goes to the origin its
+ * own request line names) unless the client asked for {@code close}, spoke HTTP/1.0, or the
+ * response ends with the origin's close (no framing): then the proxy says {@code Connection: close}
+ * and closes after the response. A keep-alive connection idle for the head timeout is closed.
  *
  * <p>Errors, as a short plain-text answer and a closed connection: {@code 400} for a malformed or
  * ambiguous request (both {@code Content-Length} and {@code Transfer-Encoding}, a transfer coding
@@ -101,10 +105,24 @@ public final class HttpProxy {
             return null;
         }
 
+        /** The comma-separated tokens of every {@code name} field, lower-case. */
+        Set<String> tokens(String name) {
+            Set<String> t = new HashSet<>();
+            for (String v : all(name)) for (String x : v.split(",")) t.add(x.strip().toLowerCase(Locale.ROOT));
+            return t;
+        }
+
         List<String> all(String name) {
             List<String> l = new ArrayList<>();
             for (String[] f : fields) if (f[0].equalsIgnoreCase(name)) l.add(f[1]);
             return l;
+        }
+
+        /** This head without the fields named {@code name}. */
+        Head without(String name) {
+            List<String[]> l = new ArrayList<>();
+            for (String[] f : fields) if (!f[0].equalsIgnoreCase(name)) l.add(f);
+            return new Head(startLine, l);
         }
 
         /**
@@ -218,6 +236,7 @@ public final class HttpProxy {
         private final HttpProxy proxy;
         private int scanned;
         private Exchange exchange;
+        private int served; // requests answered on this connection
 
         HttpSession(HttpProxy proxy, Connection down) {
             super(down, proxy.log);
@@ -227,6 +246,11 @@ public final class HttpProxy {
 
         @Override
         void greetingTimedOut(long ms) {
+            if (served > 0 && (pending == null || !pending.isReadable())) {
+                proxy.log.info(down, "idle for " + ms + " ms after " + served + " request(s); closing");
+                down.close(); // an idle kept-alive connection: no request started, nothing to answer
+                return;
+            }
             proxy.log.info(down, "408: no complete request head within " + ms + " ms");
             fail(408, "Request Timeout", "no complete request head within " + ms + " ms");
         }
@@ -242,6 +266,10 @@ public final class HttpProxy {
             int len = headLength(in, scanned);
             if (len < 0) {
                 scanned = in.readableBytes();
+                return;
+            }
+            if (len > MAX_GREETING) { // complete, but only in the read that took it over the limit
+                tooLong();
                 return;
             }
             try {
@@ -358,12 +386,23 @@ public final class HttpProxy {
             String via = String.join(", ", h.all("via"));
             via = (via.isEmpty() ? "" : via + ", ") + version.substring(5) + " hv";
             byte[] head = h.forward(method + " " + path + " " + version, "Host", authority, "Connection", "close", "Via", via);
-            Exchange x = new Exchange(this, host + ":" + port, body);
+            boolean keepAlive = version.equals("HTTP/1.1") && !h.tokens("connection").contains("close")
+                    && !h.tokens("proxy-connection").contains("close");
+            Exchange x = new Exchange(this, host + ":" + port, body, method.equals("HEAD"), keepAlive);
             exchange = x;
             dial(proxy.dialer, host, port, up -> {
                 proxy.log.info(down, method + " http://" + authority + shorten(path));
                 x.start(up, head);
             }, e -> dialFailed(host, port, e));
+        }
+
+        /** The exchange is over and the client keeps its connection: read its next request. */
+        void nextRequest() {
+            served++;
+            exchange = null;
+            scanned = 0;
+            greetingTimeout(proxy.headTimeoutMs);
+            resumeGreeting(); // the bytes the client sent meanwhile, and what it sends next
         }
 
         /** Answers {@code status} with {@code message} as text and closes after it. */
@@ -411,26 +450,34 @@ public final class HttpProxy {
 
     /**
      * One forwarded request and its response, once the origin connection is up: the client's body
-     * bytes go to the origin as its framing allows, the response head is rewritten, the rest of the
-     * response streams back; each side's full queue pauses the other side.
+     * bytes go to the origin as its framing allows, the response head is rewritten, the response body
+     * streams back as its framing allows; each side's full queue pauses the other side. When the
+     * response ends (by its framing), the origin connection is closed and the client's connection
+     * waits for its next request, if both sides keep it alive; a response that ends with the origin's
+     * close ends the client's connection too.
      */
     static final class Exchange implements Dialer.PeerShutdown {
         /** Marks a session that became a CONNECT tunnel. */
-        static final Exchange TUNNEL = new Exchange(null, null, null);
+        static final Exchange TUNNEL = new Exchange(null, null, null, false, false);
 
         private final HttpSession s;
         private final String origin;
         private final BodyFramer body;
+        private final boolean headRequest;
+        private boolean keepAlive; // the client's wish; false once anything rules it out
         private Connection up;
         private Buffer responseHead; // until the final head has gone to the client
+        private BodyFramer responseBody; // null: delimited by the origin's close
         private int scanned;
-        private boolean headSent, responding, done;
+        private boolean headSent, responding, done, clientEnded;
         private Timer timer;
 
-        Exchange(HttpSession s, String origin, BodyFramer body) {
+        Exchange(HttpSession s, String origin, BodyFramer body, boolean headRequest, boolean keepAlive) {
             this.s = s;
             this.origin = origin;
             this.body = body;
+            this.headRequest = headRequest;
+            this.keepAlive = keepAlive;
         }
 
         void start(Connection up, byte[] head) {
@@ -439,6 +486,7 @@ public final class HttpProxy {
             up.context(this);
             up.onMessage((c, buf) -> fromOrigin(buf));
             up.onWritable((c, writable) -> {
+                if (done) return;
                 if (writable) down.resumeReading();
                 else down.pauseReading();
             });
@@ -454,12 +502,23 @@ public final class HttpProxy {
             s.pending = null;
             if (held != null && held.isReadable()) fromClient(held);
             armTimer();
-            if (up.isWritable()) down.resumeReading();
+            if (up.isWritable() && !done) down.resumeReading();
         }
 
-        /** Client bytes: the request body as far as its framing goes; anything after it is dropped. */
+        /**
+         * Client bytes: the request body as far as its framing goes; what follows it (the next
+         * request) is held for after the response, up to a limit, then reading pauses.
+         */
         private void fromClient(Buffer buf) {
-            if (body.isDone() || !up.isConnected()) {
+            if (done) {
+                buf.skip(buf.readableBytes()); // the connection is closing
+                return;
+            }
+            if (body.isDone()) {
+                holdNext(buf);
+                return;
+            }
+            if (!up.isConnected()) {
                 buf.skip(buf.readableBytes());
                 return;
             }
@@ -467,6 +526,7 @@ public final class HttpProxy {
             if (n < 0) {
                 s.proxy.log.warn(s.down, "malformed chunked request body; closing");
                 buf.skip(buf.readableBytes());
+                done = true;
                 up.abort();
                 if (!headSent) s.fail(400, "Bad Request", "malformed chunked request body");
                 else s.down.abort();
@@ -476,9 +536,20 @@ public final class HttpProxy {
                 up.write(buf);
             } else {
                 up.write(buf.readBytes(n));
-                buf.skip(buf.readableBytes()); // a second request on this connection: not served
+                holdNext(buf);
             }
             armTimer();
+        }
+
+        /** Bytes of the client's next request, kept in the session until this exchange is over. */
+        private void holdNext(Buffer buf) {
+            if (!keepAlive) {
+                buf.skip(buf.readableBytes()); // this connection ends with the response
+                return;
+            }
+            if (s.pending == null) s.pending = Buffer.allocate(Math.max(1024, buf.readableBytes()));
+            s.pending.write(buf);
+            if (s.pending.readableBytes() > Session.MAX_GREETING) s.down.pauseReading(); // resumed by the next request
         }
 
         /**
@@ -491,15 +562,15 @@ public final class HttpProxy {
             }
         }
 
-        /** Origin bytes: response heads (rewritten), then the body unchanged. */
+        /** Origin bytes: response heads (rewritten), then the body unchanged, as far as its framing goes. */
         private void fromOrigin(Buffer buf) {
             Connection down = s.down;
-            if (!down.isConnected()) {
+            if (done || !down.isConnected()) {
                 buf.skip(buf.readableBytes());
                 return;
             }
             if (responding) {
-                down.write(buf);
+                forwardBody(buf);
                 return;
             }
             if (responseHead == null) responseHead = Buffer.allocate(Math.max(1024, buf.readableBytes()));
@@ -535,16 +606,87 @@ public final class HttpProxy {
                 }
                 cancelTimer();
                 headSent = true;
-                if (status >= 200) {
-                    responding = true;
-                    down.write(h.forward(h.startLine(), "Connection", "close"));
-                } else {
+                if (status < 200) {
                     down.write(h.forward(h.startLine())); // 100 Continue, 103 Early Hints
+                    continue;
                 }
+                try {
+                    responseBody = responseFramer(h, status);
+                } catch (Reject r) {
+                    headSent = false; // nothing of this response has gone out
+                    badResponse(r.getMessage());
+                    return;
+                }
+                if (responseBody == null || !h.startLine().startsWith("HTTP/1.1")) keepAlive = false;
+                responding = true;
+                boolean te = !h.all("transfer-encoding").isEmpty();
+                String[] extra = keepAlive ? new String[0] : new String[] {"Connection", "close"};
+                byte[] head = te ? h.without("content-length").forward(h.startLine(), extra) : h.forward(h.startLine(), extra);
+                down.write(head);
             }
             Buffer rest = responseHead;
             responseHead = null;
-            if (rest.isReadable()) down.write(rest);
+            forwardBody(rest);
+        }
+
+        /** The framing of a final response's body; null when the origin's close ends it. */
+        private BodyFramer responseFramer(Head h, int status) throws Reject {
+            if (headRequest || status == 204 || status == 304) return BodyFramer.length(0);
+            List<String> te = h.all("transfer-encoding");
+            if (!te.isEmpty()) {
+                String codings = String.join(",", te).strip().toLowerCase(Locale.ROOT);
+                return codings.endsWith("chunked") && (codings.length() == 7 || codings.charAt(codings.length() - 8) == ','
+                        || codings.charAt(codings.length() - 8) == ' ') ? BodyFramer.chunked() : null;
+            }
+            if (!h.all("content-length").isEmpty()) {
+                try {
+                    return requestFramer(h); // the same Content-Length rules
+                } catch (Reject r) {
+                    throw new Reject(502, "a bad Content-Length in the response");
+                }
+            }
+            return null;
+        }
+
+        /** Response body bytes to the client; at the end of the framed body the exchange is over. */
+        private void forwardBody(Buffer buf) {
+            if (!buf.isReadable()) {
+                if (responseBody != null && responseBody.isDone()) finish();
+                return;
+            }
+            if (responseBody == null) {
+                s.down.write(buf); // until the origin closes
+                return;
+            }
+            int n = responseBody.consume(buf);
+            if (n < 0) {
+                buf.skip(buf.readableBytes());
+                s.proxy.log.warn(s.down, origin + " sent a malformed chunked body; aborting");
+                done = true;
+                up.abort();
+                s.down.abort();
+                return;
+            }
+            if (n == buf.readableBytes()) {
+                s.down.write(buf);
+            } else {
+                s.down.write(buf.readBytes(n));
+                buf.skip(buf.readableBytes()); // the origin sent more than its response: dropped
+            }
+            if (responseBody.isDone()) finish();
+        }
+
+        /** The whole response has been passed on: the origin connection is done with. */
+        private void finish() {
+            done = true;
+            cancelTimer();
+            boolean reuse = keepAlive && body.isDone() && !clientEnded;
+            up.close();
+            if (reuse) {
+                s.nextRequest();
+            } else {
+                s.down.close(); // after the response in its queue
+            }
         }
 
         private void badResponse(String why) {
@@ -576,10 +718,12 @@ public final class HttpProxy {
             } else if (!body.isDone()) {
                 // the client went away in the middle of its body: the origin must not take it as complete
                 s.proxy.log.info(s.down, "the client ended its request body early; aborting");
+                done = true;
                 up.abort();
                 s.down.abort();
+            } else {
+                clientEnded = true; // it still gets the response; then its connection closes
             }
-            // a client that half-closes after its request still gets the response
             return true;
         }
 
@@ -592,8 +736,8 @@ public final class HttpProxy {
             if (!headSent) {
                 s.proxy.log.warn(down, "502: " + origin + " closed without a response (" + cause + ")");
                 s.fail(502, "Bad Gateway", "the origin " + origin + " closed the connection without a response");
-            } else if (clean && responding) {
-                down.close(); // after the response in its queue
+            } else if (clean && responding && responseBody == null) {
+                down.close(); // a close-delimited response ends here, after what is queued
             } else {
                 s.proxy.log.warn(down, origin + " broke off the response: " + cause);
                 down.abort(); // the client must not take a cut-off response for a whole one

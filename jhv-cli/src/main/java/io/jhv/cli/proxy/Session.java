@@ -35,7 +35,27 @@ abstract class Session implements CloseHandler, Dialer.PeerShutdown {
         this.log = log;
         down.context(this);
         down.addCloseListener(this);
-        down.onMessage((c, buf) -> receive(buf));
+        down.onMessage(input);
+    }
+
+    private final io.jhv.core.net.MessageHandler input = (c, buf) -> receive(buf);
+
+    /**
+     * Back to reading a greeting after an exchange that ended without a pipe (an HTTP request
+     * answered on a connection the client keeps): the upstream connection is forgotten, the held
+     * bytes are read as the start of the next greeting. Loop thread.
+     */
+    final void resumeGreeting() {
+        dialing = null;
+        up = null;
+        down.onMessage(input);
+        down.onWritable((c, writable) -> { });
+        if (!down.isConnected()) return;
+        down.resumeReading();
+        if (pending != null && pending.isReadable()) {
+            onInput(pending);
+            if (dialing == null && down.isConnected() && pending != null && pending.readableBytes() > MAX_GREETING) tooLong();
+        }
     }
 
     private void receive(Buffer buf) {
