@@ -27,7 +27,8 @@ import java.util.Set;
  *     {@code Proxy-Authorization}, {@code TE}, {@code Upgrade}) and {@code Connection: close} added,
  *     then streams the body (its framing, {@code Content-Length} or chunked with its trailers, is
  *     passed on unchanged: so {@code Transfer-Encoding} and {@code Trailer} stay). The response head
- *     gets the same treatment ({@code 1xx} heads too); the response body streams back unchanged.
+ *     gets the same treatment ({@code 1xx} heads too; {@code Connection: close} only when the
+ *     client's connection ends with it); the response body streams back unchanged.
  *     Nothing is buffered beyond the connections' write queues: each direction is flow-controlled
  *     on its own (a full queue pauses the other side's reading).
  * </ul>
