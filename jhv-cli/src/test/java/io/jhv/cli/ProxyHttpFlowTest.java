@@ -137,6 +137,7 @@ class ProxyHttpFlowTest {
     void aConnectTimeoutIs504() throws Exception {
         try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
             java.util.List<Socket> fillers = new java.util.ArrayList<>();
+            boolean queueFull = false;
             try {
                 for (int i = 0; i < 8; i++) {
                     Socket f = new Socket();
@@ -145,9 +146,11 @@ class ProxyHttpFlowTest {
                         fillers.add(f);
                     } catch (java.net.SocketTimeoutException e) {
                         f.close();
+                        queueFull = true;
                         break; // the queue is full
                     }
                 }
+                org.junit.jupiter.api.Assumptions.assumeTrue(queueFull, "this kernel accepts connections beyond a full accept queue");
                 ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1", "--connect-timeout", "0.5");
                 Curl.Result r = Curl.run("-x", "http://127.0.0.1:" + p.port, "-D", "-", "http://127.0.0.1:" + full.getLocalPort() + "/");
                 assertTrue(r.out().startsWith("HTTP/1.1 504 "), r.out());

@@ -154,6 +154,7 @@ class ProxyTcpTest {
     void anUpstreamThatNeverAnswersTimesOut() throws Exception {
         try (ServerSocket full = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
             List<Socket> fillers = new ArrayList<>();
+            boolean queueFull = false;
             try {
                 // fill the accept queue (never accepted); later SYNs are dropped by the kernel
                 for (int i = 0; i < 8; i++) {
@@ -163,9 +164,11 @@ class ProxyTcpTest {
                         fillers.add(f);
                     } catch (java.net.SocketTimeoutException e) {
                         f.close();
+                        queueFull = true;
                         break; // full
                     }
                 }
+                org.junit.jupiter.api.Assumptions.assumeTrue(queueFull, "this kernel accepts connections beyond a full accept queue");
                 ProxyCommand.Running p = fx.proxy("tcp", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:" + full.getLocalPort(),
                         "--threads", "1", "--connect-timeout", "0.5");
                 long t0 = System.nanoTime();
