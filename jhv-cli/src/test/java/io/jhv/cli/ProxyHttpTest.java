@@ -295,6 +295,22 @@ class ProxyHttpTest {
         assertTrue(reply.endsWith("hello http"), reply);
     }
 
+    /** A client that sends its request and half-closes gets the response, then the close (not a 30 s wait for a next request). */
+    @Test
+    void aClientThatHalfClosesAfterItsRequestGetsTheResponseAndTheClose() throws Exception {
+        ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1");
+        for (String host : new String[] {"127.0.0.1", "localhost"}) { // localhost: resolved off the loop, the FIN may come while connecting
+            try (Socket s = new Socket("127.0.0.1", p.port)) {
+                s.setSoTimeout(5_000);
+                s.getOutputStream().write(("GET http://" + host + ":" + origin.port() + "/hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                s.shutdownOutput();
+                String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertTrue(reply.startsWith("HTTP/1.1 200 ") && reply.endsWith("hello http"), reply);
+            }
+        }
+    }
+
     @Test
     void aHeadNotCompleteInTimeIs408() throws Exception {
         ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1", "--handshake-timeout", "0.3");

@@ -484,6 +484,7 @@ public final class HttpProxy {
         void start(Connection up, byte[] head) {
             this.up = up;
             Connection down = s.down;
+            clientEnded = s.downEnded(); // a FIN while connecting: no next request will come
             up.context(this);
             up.onMessage((c, buf) -> fromOrigin(buf));
             up.onWritable((c, writable) -> {

@@ -47,6 +47,7 @@ abstract class Session implements CloseHandler, Dialer.PeerShutdown {
      */
     final void resumeGreeting() {
         dialing = null;
+        downEnded = false;
         up = null;
         down.onMessage(input);
         down.onWritable((c, writable) -> { });
@@ -120,6 +121,9 @@ abstract class Session implements CloseHandler, Dialer.PeerShutdown {
             then.accept(c);
         });
     }
+
+    /** Whether the client half-closed while the upstream was being connected. */
+    final boolean downEnded() { return downEnded; }
 
     /** Pipes the downstream and {@code up}, writes the held bytes to it and resumes reading. */
     final void pipe() {
