@@ -110,6 +110,58 @@ class ProxyHttpFlowTest {
         }
     }
 
+    /** A 32 MiB upload to an origin that reads slowly: the proxy's queue towards the origin stays within the mark. */
+    @Test
+    void aBigUploadToASlowOriginStaysWithinTheWaterMarks() throws Exception {
+        final long total = 32L << 20;
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))) {
+            java.util.concurrent.CompletableFuture<Long> received = new java.util.concurrent.CompletableFuture<>();
+            Thread origin = Thread.ofPlatform().daemon().start(() -> {
+                try (Socket c = ss.accept()) {
+                    c.setReceiveBufferSize(64 * 1024);
+                    InputStream in = c.getInputStream();
+                    readHead(in);
+                    byte[] b = new byte[64 * 1024];
+                    long got = 0, slowUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+                    while (got < total) {
+                        boolean slow = System.nanoTime() < slowUntil;
+                        int n = in.read(b, 0, slow ? 2048 : b.length);
+                        if (n < 0) break;
+                        got += n;
+                        if (slow) Thread.sleep(5); // a slow reader, not synchronisation
+                    }
+                    c.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: " + Long.toString(got).length() + "\r\n\r\n" + got)
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                    received.complete(got);
+                } catch (Exception e) {
+                    received.completeExceptionally(e);
+                }
+            });
+            ProxyCommand.Running p = fx.proxy("http", "--listen", "127.0.0.1:0", "--threads", "1");
+            try (Socket s = new Socket("127.0.0.1", p.port)) {
+                s.setSoTimeout(20_000);
+                OutputStream out = s.getOutputStream();
+                out.write(("POST http://127.0.0.1:" + ss.getLocalPort() + "/up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+                        + total + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                Connection down = ProxyFixture.connectionOf(p.server(), s);
+                byte[] chunk = new byte[256 * 1024];
+                for (long sent = 0; sent < total; sent += chunk.length) out.write(chunk);
+                assertEquals(total, received.get(20, TimeUnit.SECONDS));
+                String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertTrue(reply.endsWith("\r\n\r\n" + total), reply);
+                long[] q = ProxyFixture.onLoop(down, () -> {
+                    Connection up = TcpProxy.upstreamOf(down);
+                    return new long[] {up == null ? -1 : up.maxQueuedBytes()};
+                });
+                long high = TcpServer.DEFAULT_HIGH_WATER_MARK, bound = high + 64 * 1024 + 1024;
+                System.out.println("proxy http, 32 MiB upload to a slow origin: max queued towards the origin " + q[0] + " bytes (HWM " + high + ")");
+                assertTrue(q[0] > high / 2, "the origin's queue never filled, the test proves nothing: " + q[0]);
+                assertTrue(q[0] <= bound, "the origin's queue reached " + q[0] + " > " + bound);
+            }
+            origin.join(5000);
+        }
+    }
+
     /** An origin that resets the connection in the middle of its body: the client's connection is aborted, not closed cleanly. */
     @Test
     void anOriginThatResetsMidResponseIsNotPassedOffAsComplete() throws Exception {
