@@ -20,7 +20,7 @@ final class TcpCutProxy implements AutoCloseable {
     private final ServerSocket server;
     private final int target;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private final AtomicLong up = new AtomicLong(), down = new AtomicLong();
+    private final AtomicLong up = new AtomicLong(), down = new AtomicLong(), held = new AtomicLong();
     private volatile boolean holdDown;
     private volatile boolean closed;
 
@@ -37,6 +37,9 @@ final class TcpCutProxy implements AutoCloseable {
     int port() { return server.getLocalPort(); }
 
     long upstreamBytes() { return up.get(); }
+
+    /** Broker bytes dropped while {@link #holdDownstream} was on (proof that the broker answered). */
+    long heldBytes() { return held.get(); }
 
     /** While on, the broker's bytes are read and dropped (the connection is useless afterwards: cut it). */
     void holdDownstream(boolean on) { holdDown = on; }
@@ -79,7 +82,10 @@ final class TcpCutProxy implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) > 0) {
-                    if (downstream && holdDown) continue;
+                    if (downstream && holdDown) {
+                        held.addAndGet(n);
+                        continue;
+                    }
                     count.addAndGet(n);
                     out.write(buf, 0, n);
                     out.flush();
