@@ -1,0 +1,306 @@
+package io.jhv.mqtt;
+
+import io.jhv.core.net.ReconnectPolicy;
+import io.jhv.mqtt.internal.Packet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static io.jhv.mqtt.internal.Packet.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The client against a broker played by the test: malformed and oversized packets, protocol
+ * violations, a silent broker, flow control, QoS 2 duplicates, incoming topic aliases, AUTH. Each
+ * bad input closes the connection with a reason, the client reconnects and the loop survives.
+ */
+@Timeout(30)
+class MqttHostileBrokerTest {
+
+    static MqttClient client(ScriptedBroker b, BlockingQueue<MqttException> lost) {
+        return MqttClient.create(b.url()).reconnect(ReconnectPolicy.fixed(Duration.ofMillis(20)))
+                .connectTimeout(Duration.ofSeconds(3)).onConnectionLost(lost::add);
+    }
+
+    /** A well-formed session on a second connection proves the client reconnected and its loop lives. */
+    static void reconnectsAndWorks(ScriptedBroker b, MqttClient c) throws Exception {
+        try (ScriptedBroker.Peer p2 = b.accept()) {
+            p2.handshake(null);
+            CompletableFuture<MqttAck> f = c.publish("after/reconnect", "ok".getBytes(), 1, false);
+            Publish pub = p2.expect(Publish.class);
+            assertEquals("after/reconnect", pub.topic());
+            p2.send(new Ack(PUBACK, pub.packetId(), 0, null));
+            f.get(5, TimeUnit.SECONDS);
+            assertTrue(c.eventLoop().isRunning());
+        }
+    }
+
+    void violationAfterConnect(int[] bytes, int expectedReason) throws Exception {
+        BlockingQueue<MqttException> lost = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = client(b, lost)) {
+            CompletableFuture<MqttConnAck> connected = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                connected.get(5, TimeUnit.SECONDS);
+                p.writeInts(bytes);
+                Disconnect d = p.expect(Disconnect.class);
+                assertEquals(expectedReason, d.reasonCode(), "DISCONNECT reason: " + d);
+                assertNotNull(d.props().reasonString(), "with a reason string");
+                assertTrue(p.awaitClose(5000), "the client closed the connection");
+            }
+            MqttException e = lost.poll(5, TimeUnit.SECONDS);
+            assertNotNull(e);
+            assertEquals(expectedReason, e.reasonCode(), e.getMessage());
+            reconnectsAndWorks(b, c);
+        }
+    }
+
+    @Test
+    void malformedUtf8TopicClosesWith0x81AndReconnects() throws Exception {
+        violationAfterConnect(new int[] {0x30, 0x05, 0x00, 0x02, 0xc3, 0x28, 0x00}, ReasonCode.MALFORMED_PACKET);
+    }
+
+    @Test
+    void remainingLengthOfFiveBytesClosesWith0x81() throws Exception {
+        violationAfterConnect(new int[] {0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, ReasonCode.MALFORMED_PACKET);
+    }
+
+    @Test
+    void oversizedPacketClosesWith0x95BeforeItsBodyArrives() throws Exception {
+        // announces 2 MiB (the client's maximum is 1 MiB) and sends none of it
+        violationAfterConnect(new int[] {0x30, 0x80, 0x80, 0x80, 0x01}, ReasonCode.PACKET_TOO_LARGE);
+    }
+
+    @Test
+    void secondConnAckIsAProtocolError() throws Exception {
+        violationAfterConnect(new int[] {0x20, 0x03, 0x00, 0x00, 0x00}, ReasonCode.PROTOCOL_ERROR);
+    }
+
+    @Test
+    void unknownTopicAliasIsAProtocolError() throws Exception {
+        // PUBLISH QoS 0, topic "", properties: topic alias 3 (never set)
+        violationAfterConnect(new int[] {0x30, 0x06, 0x00, 0x00, 0x03, 0x23, 0x00, 0x03}, ReasonCode.PROTOCOL_ERROR);
+    }
+
+    @Test
+    void topicAliasAboveTheMaximumIs0x94() throws Exception {
+        // topic alias 17 > the default maximum of 16
+        violationAfterConnect(new int[] {0x30, 0x07, 0x00, 0x01, 'a', 0x03, 0x23, 0x00, 0x11}, ReasonCode.TOPIC_ALIAS_INVALID);
+    }
+
+    @Test
+    void malformedConnAckFailsTheAttemptAndTheNextOneSucceeds() throws Exception {
+        BlockingQueue<MqttException> lost = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = client(b, lost)) {
+            CompletableFuture<MqttConnAck> connected = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.expect(Connect.class);
+                p.writeInts(0x20, 0x03, 0x02, 0x00, 0x00); // reserved CONNACK flag
+                assertTrue(p.awaitClose(5000));
+            }
+            assertFalse(connected.isDone());
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                assertFalse(connected.get(5, TimeUnit.SECONDS).sessionPresent());
+            }
+            assertTrue(lost.isEmpty(), "a failed attempt is not a lost connection");
+        }
+    }
+
+    @Test
+    void silentBrokerIsFoundDeadByKeepalive() throws Exception {
+        BlockingQueue<MqttException> lost = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).keepAlive(Duration.ofSeconds(1))
+                .reconnect(ReconnectPolicy.fixed(Duration.ofMillis(20))).onConnectionLost(lost::add)) {
+            c.connect();
+            long t0;
+            try (ScriptedBroker.Peer p = b.accept()) {
+                Connect con = p.handshake(null);
+                assertEquals(1, con.keepAlive());
+                t0 = System.nanoTime();
+                assertEquals(PINGREQ, p.expect(Ping.class).type(), "a PINGREQ while idle");
+                // never answered
+                Disconnect d = p.expect(Disconnect.class);
+                assertEquals(ReasonCode.KEEP_ALIVE_TIMEOUT, d.reasonCode());
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms >= 1000 && ms < 4000, "dead after about 1.5 keepalives: " + ms + " ms");
+            assertEquals(ReasonCode.KEEP_ALIVE_TIMEOUT, lost.poll(5, TimeUnit.SECONDS).reasonCode());
+            reconnectsAndWorks(b, c);
+        }
+    }
+
+    @Test
+    void brokerDisconnectReasonIsSurfaced() throws Exception {
+        BlockingQueue<MqttException> lost = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = client(b, lost)) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                p.send(new Disconnect(DISCONNECT, ReasonCode.SERVER_SHUTTING_DOWN, new MqttProperties().reasonString("maintenance")));
+                MqttException e = lost.poll(5, TimeUnit.SECONDS);
+                assertNotNull(e);
+                assertEquals(ReasonCode.SERVER_SHUTTING_DOWN, e.reasonCode());
+                assertEquals("maintenance", e.reasonString());
+            }
+            reconnectsAndWorks(b, c);
+        }
+    }
+
+    @Test
+    void receiveMaximumOfTheBrokerLimitsPublishesInFlight() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = client(b, new LinkedBlockingQueue<>())) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(new MqttProperties().receiveMaximum(1));
+                CompletableFuture<MqttAck> f1 = c.publish("flow", "1".getBytes(), 1, false);
+                CompletableFuture<MqttAck> f2 = c.publish("flow", "2".getBytes(), 2, false);
+                Publish p1 = p.expect(Publish.class);
+                assertNull(p.read(300), "the second publish waits for the first one's ack");
+                assertEquals(1, c.queuedMessages());
+                p.send(new Ack(PUBACK, p1.packetId(), 0, null));
+                f1.get(5, TimeUnit.SECONDS);
+                Publish p2 = p.expect(Publish.class);
+                assertEquals("2", new String(p2.payload(), StandardCharsets.UTF_8));
+                assertNotEquals(0, p2.packetId());
+                p.send(new Ack(PUBREC, p2.packetId(), 0, null));
+                assertEquals(p2.packetId(), p.expect(Ack.class).packetId()); // PUBREL
+                p.send(new Ack(PUBCOMP, p2.packetId(), 0, null));
+                f2.get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void qos2DuplicateIsDeliveredOnce() throws Exception {
+        BlockingQueue<MqttMessage> got = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).onMessage(got::add)) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                p.send(new Publish("q2", "a".getBytes(), 2, false, false, 7, null));
+                assertEquals(new Ack(PUBREC, 7, 0, null), p.expect(Ack.class));
+                p.send(new Publish("q2", "a".getBytes(), 2, false, true, 7, null)); // the PUBREC was "lost": DUP
+                assertEquals(new Ack(PUBREC, 7, 0, null), p.expect(Ack.class));
+                p.send(new Ack(PUBREL, 7, 0, null));
+                assertEquals(new Ack(PUBCOMP, 7, 0, null), p.expect(Ack.class));
+                p.send(new Publish("q2", "b".getBytes(), 2, false, false, 7, null)); // the id is free again
+                assertEquals(new Ack(PUBREC, 7, 0, null), p.expect(Ack.class));
+                assertEquals("a", got.poll(5, TimeUnit.SECONDS).payloadAsString());
+                assertEquals("b", got.poll(5, TimeUnit.SECONDS).payloadAsString());
+                assertNull(got.poll(200, TimeUnit.MILLISECONDS), "the duplicate was not delivered");
+            }
+        }
+    }
+
+    @Test
+    void incomingTopicAliasIsResolved() throws Exception {
+        BlockingQueue<MqttMessage> got = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).onMessage(got::add)) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                Connect con = p.handshake(null);
+                assertEquals(16, con.props().topicAliasMaximum());
+                p.send(new Publish("long/topic/name", "1".getBytes(), 0, false, false, 0, new MqttProperties().topicAlias(3)));
+                p.send(new Publish("", "2".getBytes(), 0, false, false, 0, new MqttProperties().topicAlias(3)));
+                assertEquals("long/topic/name", got.poll(5, TimeUnit.SECONDS).topic());
+                MqttMessage second = got.poll(5, TimeUnit.SECONDS);
+                assertEquals("long/topic/name", second.topic());
+                assertEquals("2", second.payloadAsString());
+            }
+        }
+    }
+
+    @Test
+    void manualAckHoldsThePubackUntilTheApplicationAcks() throws Exception {
+        BlockingQueue<MqttMessage> got = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).manualAck(true).receiveMaximum(2).onMessage(got::add)) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                Connect con = p.handshake(null);
+                assertEquals(2, con.props().receiveMaximum());
+                p.send(new Publish("m", "1".getBytes(), 1, false, false, 1, null));
+                p.send(new Publish("m", "2".getBytes(), 2, false, false, 2, null));
+                MqttMessage m1 = got.poll(5, TimeUnit.SECONDS), m2 = got.poll(5, TimeUnit.SECONDS);
+                assertNull(p.read(300), "no PUBACK/PUBREC before ack()");
+                m2.ack();
+                assertEquals(new Ack(PUBREC, 2, 0, null), p.expect(Ack.class));
+                m1.ack();
+                m1.ack(); // idempotent
+                assertEquals(new Ack(PUBACK, 1, 0, null), p.expect(Ack.class));
+                assertNull(p.read(200), "one PUBACK only");
+            }
+        }
+    }
+
+    @Test
+    void brokerExceedingTheReceiveMaximumIsDisconnectedWith0x93() throws Exception {
+        BlockingQueue<MqttException> lost = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = client(b, lost).manualAck(true).receiveMaximum(1)) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                p.send(new Publish("m", "1".getBytes(), 1, false, false, 1, null));
+                p.send(new Publish("m", "2".getBytes(), 1, false, false, 2, null));
+                assertEquals(ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, p.expect(Disconnect.class).reasonCode());
+            }
+            assertEquals(ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, lost.poll(5, TimeUnit.SECONDS).reasonCode());
+            reconnectsAndWorks(b, c);
+        }
+    }
+
+    @Test
+    void pauseStopsDeliveryUntilResume() throws Exception {
+        BlockingQueue<MqttMessage> got = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).onMessage(got::add)) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                f.get(5, TimeUnit.SECONDS);
+                c.pause();
+                c.subscribe("x", 0, m -> { }); // a round trip through the loop: the pause has happened
+                p.expect(Subscribe.class);
+                for (int i = 0; i < 3; i++) p.send(new Publish("p", ("" + i).getBytes(), 0, false, false, 0, null));
+                assertNull(got.poll(300, TimeUnit.MILLISECONDS), "nothing delivered while paused");
+                c.resume();
+                for (int i = 0; i < 3; i++) assertEquals("" + i, got.poll(5, TimeUnit.SECONDS).payloadAsString());
+            }
+        }
+    }
+
+    @Test
+    void enhancedAuthenticationAnswersTheChallenge() throws Exception {
+        List<String> challenges = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MqttAuthenticator auth = new MqttAuthenticator() {
+            public String method() { return "TEST-1"; }
+            public byte[] initialData() { return "hello".getBytes(); }
+            public byte[] onChallenge(MqttProperties ch) {
+                challenges.add(new String(ch.authenticationData()));
+                return "response".getBytes();
+            }
+        };
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).authenticator(auth)) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                Connect con = p.expect(Connect.class);
+                assertEquals("TEST-1", con.props().authenticationMethod());
+                assertArrayEquals("hello".getBytes(), con.props().authenticationData());
+                p.send(new Disconnect(AUTH, ReasonCode.CONTINUE_AUTHENTICATION,
+                        new MqttProperties().authenticationMethod("TEST-1").authenticationData("challenge".getBytes())));
+                Disconnect answer = p.expect(Disconnect.class);
+                assertEquals(AUTH, answer.type());
+                assertArrayEquals("response".getBytes(), answer.props().authenticationData());
+                p.send(new ConnAck(false, 0, new MqttProperties().authenticationMethod("TEST-1")));
+                f.get(5, TimeUnit.SECONDS);
+                assertEquals(List.of("challenge"), challenges);
+            }
+        }
+    }
+}
