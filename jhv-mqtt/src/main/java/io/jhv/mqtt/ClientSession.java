@@ -71,12 +71,13 @@ final class ClientSession {
     private long serverMaxPacket = Codec.MAX_REMAINING + 5L;
     private int serverTopicAliasMax;
     private int keepAliveMs;
-    private long lastSent, lastReceived;
+    private long lastSent, lastReceived, lastPing;
 
     // outgoing
     private final BitSet usedIds = new BitSet(65536);
     private int nextId = 1;
     private final Map<Integer, CompletableFuture<MqttAck>> pubFutures = new HashMap<>();
+    private final Map<Integer, InFlightStore.Entry> outgoing = new HashMap<>(); // the store's entries, for lookups
     private int outInFlight;
     private final ArrayDeque<Queued> queue = new ArrayDeque<>();
     private volatile int queuedCount, inFlightCount;
@@ -134,6 +135,7 @@ final class ClientSession {
         // Restore what a persistent store kept: those ids are in use, and the messages go out again.
         for (InFlightStore.Entry e : store.entries()) {
             usedIds.set(e.packetId());
+            outgoing.put(e.packetId(), e);
             outInFlight++;
         }
         inFlightCount = outInFlight;
@@ -362,10 +364,16 @@ final class ClientSession {
         java.util.Arrays.fill(aliasIn, null);
         int ka = p.serverKeepAlive() != null ? p.serverKeepAlive() : cfg.keepAliveSeconds;
         startKeepAlive(ka);
+        // The receive quota starts afresh with each connection (the broker resends what was not acknowledged).
+        inUnacked = 0;
         if (!a.sessionPresent()) {
             // the broker has no state for us: nothing of an earlier QoS 2 receive is pending
             java.util.Arrays.fill(qos2In, (byte) 0);
-            inUnacked = 0;
+        } else {
+            // QoS 2 messages delivered but not acknowledged (manual ack) on the old connection: the broker
+            // resends them and the application gets them again (their old ack() is void); those whose
+            // PUBREC went out stay, so their resends are recognised as duplicates.
+            for (int i = 0; i < qos2In.length; i++) if (qos2In[i] == 1) qos2In[i] = 0;
         }
         // 1. what was in flight: PUBLISH again with DUP, or PUBREL
         for (InFlightStore.Entry e : store.entries()) {
@@ -478,18 +486,25 @@ final class ClientSession {
 
     private void startKeepAlive(int seconds) {
         keepAliveMs = seconds * 1000;
-        lastReceived = lastSent = System.nanoTime();
+        lastReceived = lastSent = lastPing = System.nanoTime();
         if (seconds == 0) return;
         long tick = Math.max(50, keepAliveMs / 4);
         keepAliveTimer = loop.setInterval(tick, () -> {
             Link k = link;
             if (k == null || !connected) return;
             long now = System.nanoTime();
-            if ((now - lastReceived) / 1_000_000 > keepAliveMs * 3L / 2) {
-                violation(k, new MqttException(ReasonCode.KEEP_ALIVE_TIMEOUT, "broker silent for " + (now - lastReceived) / 1_000_000 + " ms"), ReasonCode.KEEP_ALIVE_TIMEOUT);
+            long sinceRecv = (now - lastReceived) / 1_000_000, sinceSent = (now - lastSent) / 1_000_000;
+            // While paused the client reads nothing, PINGRESP included: silence is then ours, not the broker's.
+            if (!paused && sinceRecv > keepAliveMs * 3L / 2) {
+                violation(k, new MqttException(ReasonCode.KEEP_ALIVE_TIMEOUT, "broker silent for " + sinceRecv + " ms"), ReasonCode.KEEP_ALIVE_TIMEOUT);
                 return;
             }
-            if ((now - lastSent) / 1_000_000 >= keepAliveMs * 3L / 4) send(Ping.REQ);
+            // Ping when we have been quiet (the broker needs a packet within the keepalive) and when the
+            // broker has (a PINGRESP proves it alive even while we publish QoS 0 only).
+            if ((sinceSent >= keepAliveMs * 3L / 4 || sinceRecv >= keepAliveMs / 2) && (now - lastPing) / 1_000_000 >= keepAliveMs / 2) {
+                lastPing = now;
+                send(Ping.REQ);
+            }
         });
     }
 
@@ -546,7 +561,7 @@ final class ClientSession {
             usedIds.clear(id);
             return;
         }
-        store.put(new InFlightStore.Entry(id, m, false));
+        putEntry(new InFlightStore.Entry(id, m, false));
         pubFutures.put(id, f);
         outInFlight++;
         inFlightCount = outInFlight;
@@ -712,7 +727,7 @@ final class ClientSession {
     private void ackReceived(int ep, int qos, int id) {
         if (ep != epoch || link == null) return; // that connection is gone: the broker resends
         if (qos == 1) {
-            inUnacked--;
+            if (inUnacked > 0) inUnacked--;
             send(new Ack(PUBACK, id, 0, null));
         } else if (qos2In[id] == 1) {
             qos2In[id] = 2;
@@ -748,7 +763,7 @@ final class ClientSession {
             case PUBREL -> {
                 if (qos2In[id] == 2 || qos2In[id] == 1) {
                     qos2In[id] = 0;
-                    inUnacked--;
+                    if (inUnacked > 0) inUnacked--;
                     send(new Ack(PUBCOMP, id, 0, null));
                 } else {
                     send(new Ack(PUBCOMP, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0, null));
@@ -756,13 +771,17 @@ final class ClientSession {
             }
             case PUBACK -> complete(id, a, false);
             case PUBREC -> {
-                if (a.reasonCode() >= 0x80 || !pubFutures.containsKey(id) && !inStore(id)) {
-                    if (a.reasonCode() < 0x80) send(new Ack(PUBREL, id, ReasonCode.PACKET_IDENTIFIER_NOT_FOUND, null));
+                InFlightStore.Entry e = outgoing.get(id);
+                if (e == null) {
+                    // nothing of ours: answer so the broker can let go of it (v5: "not found")
+                    if (a.reasonCode() < 0x80) send(new Ack(PUBREL, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0, null));
+                    return;
+                }
+                if (a.reasonCode() >= 0x80) {
                     complete(id, a, false);
                     return;
                 }
-                InFlightStore.Entry e = entry(id);
-                store.put(new InFlightStore.Entry(id, e != null ? e.message() : null, true));
+                if (!e.released()) putEntry(new InFlightStore.Entry(id, e.message(), true));
                 send(new Ack(PUBREL, id, 0, null));
             }
             case PUBCOMP -> complete(id, a, true);
@@ -770,17 +789,17 @@ final class ClientSession {
         }
     }
 
-    private boolean inStore(int id) { return entry(id) != null; }
-
-    private InFlightStore.Entry entry(int id) {
-        for (InFlightStore.Entry e : store.entries()) if (e.packetId() == id) return e;
-        return null;
+    private void putEntry(InFlightStore.Entry e) {
+        outgoing.put(e.packetId(), e);
+        store.put(e);
     }
 
     private void complete(int id, Ack a, boolean comp) {
+        InFlightStore.Entry e = outgoing.get(id);
+        // a stray ack, or one of the wrong kind (PUBACK for QoS 2, PUBCOMP before PUBREC): nothing to complete
+        if (e == null || (comp ? !e.released() : e.released() || (a.type() == PUBACK) != (e.message().qos() == 1))) return;
         CompletableFuture<MqttAck> f = pubFutures.remove(id);
-        boolean known = f != null || usedIds.get(id);
-        if (!known) return; // a stray ack (e.g. after a restart without a store): nothing waits
+        outgoing.remove(id);
         store.remove(id);
         usedIds.clear(id);
         outInFlight = Math.max(0, outInFlight - 1);

@@ -23,7 +23,7 @@ public final class MqttMessage {
     private boolean retain;
     private boolean dup;
     private MqttProperties properties;
-    private Runnable acker; // received with manual acknowledgement: sends the PUBACK/PUBREC
+    private volatile Runnable acker; // received with manual acknowledgement: sends the PUBACK/PUBREC
 
     private MqttMessage(String topic, byte[] payload) {
         this.topic = Objects.requireNonNull(topic, "topic");
@@ -83,8 +83,11 @@ public final class MqttMessage {
      * for QoS 0 and with automatic acknowledgement. Thread-safe.
      */
     public void ack() {
-        Runnable a = acker;
-        acker = null;
+        Runnable a;
+        synchronized (this) {
+            a = acker;
+            acker = null;
+        }
         if (a != null) a.run();
     }
 
