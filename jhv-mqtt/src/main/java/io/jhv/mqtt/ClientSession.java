@@ -54,7 +54,7 @@ final class ClientSession {
     private volatile boolean connected;    // CONNACK accepted on link
     private volatile MqttConnAck connAck;
     private volatile String assignedId;
-    private int level;
+    private volatile int level;
     private Codec.Decoder decoder;
     private boolean userClosed;
     private int retries;
@@ -241,6 +241,7 @@ final class ClientSession {
     }
 
     boolean isConnected() { return connected; }
+    int level() { return level; }
     MqttConnAck connAck() { return connAck; }
     String effectiveClientId() { String a = assignedId; return a != null ? a : cfg.clientId; }
     int connectCount() { return connects.get(); }
@@ -307,6 +308,11 @@ final class ClientSession {
             finishClose();
             return;
         }
+        if (retries < 0) { // the version fallback: reconnect now
+            retries = 0;
+            retryTimer = loop.setTimeout(0, this::attempt);
+            return;
+        }
         var policy = cfg.reconnect;
         int retry = retries + 1;
         if (policy == null || !policy.allows(retry)) {
@@ -341,6 +347,14 @@ final class ClientSession {
         };
         MqttProperties p = a.props();
         MqttConnAck ack = new MqttConnAck(a.sessionPresent(), code, p);
+        if (level == 5 && cfg.versionFallback && (a.reasonCode() == ReasonCode.UNSUPPORTED_PROTOCOL_VERSION || a.reasonCode() == 1)) {
+            // a 3.1.1 broker (its return code 1) or a v5 one refusing v5: try again at once with 3.1.1
+            LOG.log(System.Logger.Level.DEBUG, "MQTT " + cfg.url + ": the broker refused MQTT 5, falling back to 3.1.1");
+            level = 4;
+            retries = -1; // the retry after this close comes without delay and is not counted
+            k.close();
+            return;
+        }
         if (code != 0) {
             // A refusal is an answer, not a network failure: retrying with the same settings would be refused again.
             MqttException e = new MqttException(code, "broker refused the connection", p.reasonString(), null);

@@ -50,6 +50,7 @@ public final class MqttClient implements AutoCloseable {
     final int port;
     final String path;
     MqttVersion version = MqttVersion.V5;
+    boolean versionFallback;
     String clientId = "";
     boolean cleanStart = true;
     long sessionExpirySeconds; // v5; 0: ends with the connection
@@ -109,6 +110,12 @@ public final class MqttClient implements AutoCloseable {
 
     /** MQTT 5 (default) or 3.1.1. */
     public MqttClient version(MqttVersion v) { set().version = Objects.requireNonNull(v); return this; }
+
+    /**
+     * With MQTT 5: when the broker refuses it (a 3.1.1 broker's "unacceptable protocol version", or
+     * v5's 0x84), connect again at once with 3.1.1 (default false). {@link #protocolVersion()} then says 3.1.1.
+     */
+    public MqttClient versionFallback(boolean on) { set().versionFallback = on; return this; }
 
     /** The client identifier; "" (default) lets the broker assign one (MQTT 5; 3.1.1 needs clean start then). */
     public MqttClient clientId(String id) { set().clientId = Objects.requireNonNull(id); return this; }
@@ -319,7 +326,8 @@ public final class MqttClient implements AutoCloseable {
     /** QoS 1/2 messages sent and not yet completely acknowledged. Thread-safe. */
     public int inFlightMessages() { return session.inFlight(); }
 
-    public MqttVersion protocolVersion() { return version; }
+    /** The protocol version in use: the configured one, or 3.1.1 after a {@link #versionFallback fallback}. Thread-safe. */
+    public MqttVersion protocolVersion() { return session.level() == 4 ? MqttVersion.V3_1_1 : version; }
 
     @Override
     public String toString() { return "MqttClient[" + url + ", " + version + ", id=" + clientId() + "]"; }

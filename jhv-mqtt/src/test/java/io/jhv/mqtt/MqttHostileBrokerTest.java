@@ -403,4 +403,35 @@ class MqttHostileBrokerTest {
             }
         }
     }
+
+    @Test
+    void fallsBackTo311WhenTheBrokerRefusesVersion5() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).versionFallback(true)) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                assertEquals(5, p.expect(Connect.class).protocolLevel());
+                p.writeInts(0x20, 0x02, 0x00, 0x01); // a 3.1.1 broker: "unacceptable protocol version"
+                assertTrue(p.awaitClose(5000));
+            }
+            try (ScriptedBroker.Peer p = b.accept()) {
+                assertEquals(4, p.expect(Connect.class).protocolLevel());
+                p.writeInts(0x20, 0x02, 0x00, 0x00);
+                assertEquals(0, f.get(5, TimeUnit.SECONDS).reasonCode());
+                assertEquals(MqttVersion.V3_1_1, c.protocolVersion());
+            }
+        }
+    }
+
+    @Test
+    void withoutFallbackARefusedVersionFailsTheConnect() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).reconnect(ReconnectPolicy.fixed(Duration.ofMillis(10)))) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.expect(Connect.class);
+                p.send(new ConnAck(false, ReasonCode.UNSUPPORTED_PROTOCOL_VERSION, null));
+                var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+                assertEquals(ReasonCode.UNSUPPORTED_PROTOCOL_VERSION, ((MqttException) e.getCause()).reasonCode());
+            }
+        }
+    }
 }

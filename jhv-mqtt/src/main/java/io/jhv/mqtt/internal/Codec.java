@@ -283,6 +283,9 @@ public final class Codec {
                     int f = r.u8();
                     if ((f & 0xfe) != 0) throw malformed("CONNACK flags " + f);
                     int code = r.u8();
+                    // A 3.1.1 broker answers a v5 CONNECT with a 3.1.1 CONNACK (return code 1, no properties):
+                    // read it as such so that the client can fall back to 3.1.1.
+                    if (v5 && r.left() == 0 && code != 0) return new ConnAck((f & 1) != 0, code, new MqttProperties());
                     return new ConnAck((f & 1) != 0, code, v5 ? r.props() : new MqttProperties());
                 }
                 case PUBLISH: {
