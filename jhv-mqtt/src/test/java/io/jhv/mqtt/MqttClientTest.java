@@ -28,7 +28,7 @@ class MqttClientTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        broker = Mosquitto.create().user("alice", "secret").start();
+        broker = Mosquitto.create().user("alice", "secret").option("max_keepalive 30").start();
     }
 
     @AfterAll
@@ -265,6 +265,59 @@ class MqttClientTest {
                 m = got.poll(100, TimeUnit.MILLISECONDS);
             }
             assertNotNull(m, "resubscribed after the reconnect");
+        }
+    }
+
+    @Test
+    void serverKeepAliveOverridesTheClients() throws Exception {
+        try (MqttClient c = client(MqttVersion.V5).keepAlive(Duration.ofSeconds(120))) {
+            MqttConnAck ack = c.connect().get(5, TimeUnit.SECONDS);
+            assertEquals(30, ack.properties().serverKeepAlive(), "mosquitto's max_keepalive");
+        }
+    }
+
+    @Test
+    void willDelayAndWillPropertiesV5() throws Exception {
+        String topic = unique("willdelay");
+        try (TcpCutProxy proxy = TcpCutProxy.start(broker.port);
+             MqttClient watcher = client(MqttVersion.V5);
+             MqttClient dying = MqttClient.create("mqtt://127.0.0.1:" + proxy.port()).sessionExpiry(Duration.ofSeconds(10))
+                     .will(MqttMessage.of(topic, "late").qos(1).properties(new MqttProperties().willDelayInterval(1L)
+                             .contentType("text/plain").userProperty("why", "cut")))) {
+            watcher.connect().get(5, TimeUnit.SECONDS);
+            BlockingQueue<MqttMessage> got = new LinkedBlockingQueue<>();
+            watcher.subscribe(topic, 1, got::add).get(5, TimeUnit.SECONDS);
+            dying.connect().get(5, TimeUnit.SECONDS);
+            long t0 = System.nanoTime();
+            proxy.cut();
+            MqttMessage m = take(got);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms >= 900, "the will waited for its delay: " + ms + " ms");
+            assertEquals("late", m.payloadAsString());
+            assertEquals("text/plain", m.properties().contentType());
+            assertEquals("cut", m.properties().userProperty("why"));
+        }
+    }
+
+    @Test
+    void subscriptionOptionsNoLocalRetainAsPublishedRetainHandling() throws Exception {
+        String topic = unique("options");
+        try (MqttClient c = client(MqttVersion.V5); MqttClient other = client(MqttVersion.V5)) {
+            c.connect().get(5, TimeUnit.SECONDS);
+            other.connect().get(5, TimeUnit.SECONDS);
+            other.publish(MqttMessage.of(topic + "/r", "retained").qos(1).retain(true)).get(5, TimeUnit.SECONDS);
+            BlockingQueue<MqttMessage> noLocal = new LinkedBlockingQueue<>(), rap = new LinkedBlockingQueue<>();
+            // retain handling 2: no retained message at subscribe
+            c.subscribe(MqttSubscription.of(topic + "/r", 1).retainHandling(2).noLocal(true), noLocal::add).get(5, TimeUnit.SECONDS);
+            c.publish(topic + "/r", "mine".getBytes(), 1, false).get(5, TimeUnit.SECONDS);   // no local: not back to us
+            other.publish(topic + "/r", "theirs".getBytes(), 1, false).get(5, TimeUnit.SECONDS);
+            assertEquals("theirs", take(noLocal).payloadAsString(), "neither the retained one nor our own came first");
+            // retain as published: the retain flag of a live message is kept
+            c.subscribe(MqttSubscription.of(topic + "/rap", 1).retainAsPublished(true), rap::add).get(5, TimeUnit.SECONDS);
+            other.publish(MqttMessage.of(topic + "/rap", "flagged").qos(1).retain(true)).get(5, TimeUnit.SECONDS);
+            assertTrue(take(rap).isRetain(), "retain as published");
+            other.publish(MqttMessage.of(topic + "/r", new byte[0]).qos(1).retain(true)).get(5, TimeUnit.SECONDS);
+            other.publish(MqttMessage.of(topic + "/rap", new byte[0]).qos(1).retain(true)).get(5, TimeUnit.SECONDS);
         }
     }
 }
