@@ -1,7 +1,6 @@
 package io.jhv.mqtt;
 
 import io.jhv.core.net.ReconnectPolicy;
-import io.jhv.testing.LeakCheck;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
