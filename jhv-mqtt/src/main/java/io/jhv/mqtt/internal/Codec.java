@@ -286,7 +286,7 @@ public final class Codec {
                     // A 3.1.1 broker answers a v5 CONNECT with a 3.1.1 CONNACK (return code 1, no properties):
                     // read it as such so that the client can fall back to 3.1.1.
                     if (v5 && r.left() == 0 && code != 0) return new ConnAck((f & 1) != 0, code, new MqttProperties());
-                    return new ConnAck((f & 1) != 0, code, v5 ? r.props() : new MqttProperties());
+                    return new ConnAck((f & 1) != 0, code, v5 ? r.props(CONNACK) : new MqttProperties());
                 }
                 case PUBLISH: {
                     int qos = (flags >> 1) & 3;
@@ -296,7 +296,7 @@ public final class Codec {
                     }
                     int id = 0;
                     if (qos > 0) id = r.packetId();
-                    MqttProperties props = v5 ? r.props() : new MqttProperties();
+                    MqttProperties props = v5 ? r.props(PUBLISH) : new MqttProperties();
                     byte[] payload = r.rest();
                     return new Publish(topic, payload, qos, (flags & 1) != 0, (flags & 8) != 0, id, props);
                 }
@@ -306,13 +306,13 @@ public final class Codec {
                     MqttProperties props = new MqttProperties();
                     if (v5) {
                         if (r.left() > 0) code = r.u8();
-                        if (r.left() > 0) props = r.props();
+                        if (r.left() > 0) props = r.props(type);
                     }
                     return new Ack(type, id, code, props);
                 }
                 case SUBSCRIBE: {
                     int id = r.packetId();
-                    MqttProperties props = v5 ? r.props() : new MqttProperties();
+                    MqttProperties props = v5 ? r.props(SUBSCRIBE) : new MqttProperties();
                     List<Subscription> subs = new ArrayList<>(2);
                     while (r.left() > 0) {
                         String filter = r.string();
@@ -326,7 +326,7 @@ public final class Codec {
                 }
                 case SUBACK: case UNSUBACK: {
                     int id = r.packetId();
-                    MqttProperties props = v5 ? r.props() : new MqttProperties();
+                    MqttProperties props = v5 ? r.props(type) : new MqttProperties();
                     int[] codes = new int[r.left()];
                     for (int k = 0; k < codes.length; k++) {
                         codes[k] = r.u8();
@@ -337,7 +337,7 @@ public final class Codec {
                 }
                 case UNSUBSCRIBE: {
                     int id = r.packetId();
-                    MqttProperties props = v5 ? r.props() : new MqttProperties();
+                    MqttProperties props = v5 ? r.props(UNSUBSCRIBE) : new MqttProperties();
                     List<String> filters = new ArrayList<>(2);
                     while (r.left() > 0) filters.add(r.string());
                     if (filters.isEmpty()) throw protocolError("UNSUBSCRIBE without a topic filter");
@@ -351,7 +351,7 @@ public final class Codec {
                     MqttProperties props = new MqttProperties();
                     if (v5) {
                         if (r.left() > 0) code = r.u8();
-                        if (r.left() > 0) props = r.props();
+                        if (r.left() > 0) props = r.props(type);
                     }
                     return new Disconnect(type, code, props);
                 }
@@ -375,16 +375,59 @@ public final class Codec {
             if (willQos == 3) throw malformed("will QoS 3");
             if (!v5 && (f & 0x40) != 0 && (f & 0x80) == 0) throw malformed("password without user name");
             int keepAlive = r.u16();
-            MqttProperties props = v5 ? r.props() : new MqttProperties();
+            MqttProperties props = v5 ? r.props(CONNECT) : new MqttProperties();
             String clientId = r.string();
             Will w = null;
             if (will) {
-                MqttProperties wp = v5 ? r.props() : new MqttProperties();
+                MqttProperties wp = v5 ? r.props(WILL) : new MqttProperties();
                 w = new Will(r.string(), r.binary(), willQos, willRetain, wp);
             }
             String user = (f & 0x80) != 0 ? r.string() : null;
             byte[] pass = (f & 0x40) != 0 ? r.binary() : null;
             return new Connect(lvl, clientId, (f & 0x02) != 0, keepAlive, user, pass, w, props);
+        }
+    }
+
+    /** Context of the will's properties in {@link #ALLOWED} (packet types use 1..15). */
+    static final int WILL = 0;
+    /** Per property id, a bit per packet type (and {@link #WILL}) where MQTT 5 allows it (section 2.2.2.2). */
+    private static final int[] ALLOWED = new int[0x2B];
+    static {
+        int pubWill = bits(PUBLISH, WILL);
+        for (int id : new int[] {0x01, 0x02, 0x03, 0x08, 0x09}) ALLOWED[id] = pubWill;
+        ALLOWED[0x0B] = bits(PUBLISH, SUBSCRIBE);
+        ALLOWED[0x11] = bits(CONNECT, CONNACK, DISCONNECT);
+        ALLOWED[0x12] = bits(CONNACK);
+        ALLOWED[0x13] = bits(CONNACK);
+        ALLOWED[0x15] = ALLOWED[0x16] = bits(CONNECT, CONNACK, AUTH);
+        ALLOWED[0x17] = ALLOWED[0x19] = bits(CONNECT);
+        ALLOWED[0x18] = bits(WILL);
+        ALLOWED[0x1A] = bits(CONNACK);
+        ALLOWED[0x1C] = bits(CONNACK, DISCONNECT);
+        ALLOWED[0x1F] = bits(CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT, AUTH);
+        ALLOWED[0x21] = ALLOWED[0x22] = ALLOWED[0x27] = bits(CONNECT, CONNACK);
+        ALLOWED[0x23] = bits(PUBLISH);
+        ALLOWED[0x24] = ALLOWED[0x25] = ALLOWED[0x28] = ALLOWED[0x29] = ALLOWED[0x2A] = bits(CONNACK);
+        ALLOWED[0x26] = 0xffff;
+    }
+
+    private static int bits(int... types) {
+        int m = 0;
+        for (int t : types) m |= 1 << t;
+        return m;
+    }
+
+    private static String contextName(int ctx) { return ctx == WILL ? "the will" : Packet.typeName(ctx); }
+
+    private static void checkValue(int id, Object v) {
+        switch (id) {
+            case 0x01, 0x17, 0x19, 0x24, 0x25, 0x28, 0x29, 0x2A -> {
+                if ((Integer) v > 1) throw protocolError(String.format("property 0x%02X must be 0 or 1, not %s", id, v));
+            }
+            case 0x21, 0x27 -> {
+                if (((Number) v).longValue() == 0) throw protocolError(String.format("property 0x%02X must not be 0", id));
+            }
+            default -> { }
         }
     }
 
@@ -465,7 +508,8 @@ public final class Codec {
             return b;
         }
 
-        MqttProperties props() {
+        /** Properties of packet type {@code ctx} (or {@link #WILL}): only those MQTT 5 allows there, with valid values. */
+        MqttProperties props(int ctx) {
             int len = varint();
             need(len, "properties of " + len + " bytes");
             int stop = pos + len;
@@ -474,6 +518,7 @@ public final class Codec {
                 int id = varint();
                 MqttProperties.Type t = MqttProperties.typeOf(id);
                 if (t == null) throw malformed(String.format("unknown property 0x%02X", id));
+                if ((ALLOWED[id] & (1 << ctx)) == 0) throw protocolError(String.format("property 0x%02X is not allowed in %s", id, contextName(ctx)));
                 if (t != MqttProperties.Type.UTF8_PAIR && id != MqttProperties.SUBSCRIPTION_IDENTIFIER && p.has(id)) {
                     throw protocolError(String.format("property 0x%02X included twice", id));
                 }
@@ -491,6 +536,7 @@ public final class Codec {
                     case UTF8_PAIR -> p.userProperty(string(), string());
                 }
                 if (pos > stop) throw malformed("a property runs past the property length");
+                checkValue(id, p.get(id));
             }
             return p;
         }
