@@ -326,6 +326,7 @@ public final class Codec {
                 }
                 case SUBACK: case UNSUBACK: {
                     int id = r.packetId();
+                    if (!v5 && type == UNSUBACK && r.left() != 0) throw malformed("3.1.1 UNSUBACK with a body after its packet id");
                     MqttProperties props = v5 ? r.props(type) : new MqttProperties();
                     int[] codes = new int[r.left()];
                     for (int k = 0; k < codes.length; k++) {
