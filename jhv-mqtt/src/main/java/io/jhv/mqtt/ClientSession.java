@@ -87,6 +87,9 @@ final class ClientSession {
     // incoming
     private final byte[] qos2In = new byte[65536]; // 0 none, 1 received (PUBREC not sent), 2 PUBREC sent
     private int inUnacked;
+    // With manual acknowledgement, acks go out in the order the messages came, per QoS (MQTT 4.6):
+    // an ack() for a later message waits for the earlier ones. Entries: {packet id, acked 0/1}.
+    private final ArrayDeque<int[]> ackOrder1 = new ArrayDeque<>(), ackOrder2 = new ArrayDeque<>();
     private String[] aliasIn;
 
     // subscriptions
@@ -380,6 +383,8 @@ final class ClientSession {
         startKeepAlive(ka);
         // The receive quota starts afresh with each connection (the broker resends what was not acknowledged).
         inUnacked = 0;
+        ackOrder1.clear();
+        ackOrder2.clear();
         if (!a.sessionPresent()) {
             // the broker has no state for us: nothing of an earlier QoS 2 receive is pending
             java.util.Arrays.fill(qos2In, (byte) 0);
@@ -732,6 +737,7 @@ final class ClientSession {
         }
         if (qos == 2) qos2In[id] = 1;
         int ep = epoch;
+        if (cfg.manualAck) (qos == 1 ? ackOrder1 : ackOrder2).addLast(new int[] {id, 0});
         Runnable acker = () -> loop.runInLoop(() -> ackReceived(ep, qos, id));
         MqttMessage m = MqttMessage.received(topic, pub.payload(), qos, pub.retain(), pub.dup(), props, cfg.manualAck ? acker : null);
         deliver(m);
@@ -740,6 +746,21 @@ final class ClientSession {
 
     private void ackReceived(int ep, int qos, int id) {
         if (ep != epoch || link == null) return; // that connection is gone: the broker resends
+        if (!cfg.manualAck) {
+            sendAck(qos, id);
+            return;
+        }
+        ArrayDeque<int[]> order = qos == 1 ? ackOrder1 : ackOrder2;
+        for (int[] e : order) {
+            if (e[0] == id && e[1] == 0) {
+                e[1] = 1;
+                break;
+            }
+        }
+        while (!order.isEmpty() && order.peekFirst()[1] == 1) sendAck(qos, order.pollFirst()[0]);
+    }
+
+    private void sendAck(int qos, int id) {
         if (qos == 1) {
             if (inUnacked > 0) inUnacked--;
             send(new Ack(PUBACK, id, 0, null));

@@ -434,4 +434,48 @@ class MqttHostileBrokerTest {
             }
         }
     }
+
+    @Test
+    void manualAcksGoOutInTheOrderTheMessagesCame() throws Exception {
+        BlockingQueue<MqttMessage> got = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).manualAck(true).onMessage(got::add)) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                for (int id = 1; id <= 3; id++) p.send(new Publish("o", ("" + id).getBytes(), 1, false, false, id, null));
+                MqttMessage m1 = got.poll(5, TimeUnit.SECONDS), m2 = got.poll(5, TimeUnit.SECONDS), m3 = got.poll(5, TimeUnit.SECONDS);
+                m3.ack();
+                m2.ack();
+                assertNull(p.read(300), "PUBACK 2 and 3 wait for PUBACK 1");
+                m1.ack();
+                for (int id = 1; id <= 3; id++) assertEquals(new Ack(PUBACK, id, 0, null), p.expect(Ack.class));
+            }
+        }
+    }
+
+    @Test
+    void packetIdsOfRestoredInFlightMessagesAreNotReissued() throws Exception {
+        InFlightStore store = InFlightStore.inMemory();
+        store.put(new InFlightStore.Entry(1, MqttMessage.of("old", "x").qos(1), false));
+        store.put(new InFlightStore.Entry(2, MqttMessage.of("old2", "y").qos(2), true));
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).inFlightStore(store)) {
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                Publish resent = p.expect(Publish.class);
+                assertEquals(1, resent.packetId());
+                assertTrue(resent.dup());
+                assertEquals(new Ack(PUBREL, 2, 0, null), p.expect(Ack.class));
+                // neither is acknowledged: new publishes must use other ids
+                java.util.Set<Integer> ids = new java.util.HashSet<>();
+                for (int i = 0; i < 5; i++) {
+                    c.publish("new", new byte[] {(byte) i}, 1, false);
+                    ids.add(p.expect(Publish.class).packetId());
+                }
+                assertEquals(5, ids.size());
+                assertFalse(ids.contains(1) || ids.contains(2), "ids in flight are not reused: " + ids);
+                assertEquals(7, c.inFlightMessages());
+            }
+        }
+    }
 }
