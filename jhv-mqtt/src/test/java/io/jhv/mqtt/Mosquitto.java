@@ -24,7 +24,7 @@ final class Mosquitto implements AutoCloseable {
 
     final Path dir;
     final int port;
-    int tlsPort = -1, wsPort = -1;
+    int tlsPort = -1, wsPort = -1, wssPort = -1;
     SelfSignedCertificate cert;
     private final List<String> extra = new ArrayList<>();
     private boolean persistence;
@@ -59,6 +59,13 @@ final class Mosquitto implements AutoCloseable {
         return this;
     }
 
+    /** A websockets listener with TLS (call {@link #tls()} first: it uses the same certificate). */
+    Mosquitto secureWebsockets() throws IOException {
+        if (cert == null) throw new IllegalStateException("tls() first");
+        wssPort = freePort();
+        return this;
+    }
+
     Mosquitto persistence() { persistence = true; return this; }
 
     Mosquitto user(String user, String password) { passwordLine = user + ":" + password; return this; }
@@ -84,6 +91,10 @@ final class Mosquitto implements AutoCloseable {
             c.append("certfile ").append(dir.resolve("cert.pem")).append("\nkeyfile ").append(dir.resolve("key.pem")).append('\n');
         }
         if (wsPort > 0) c.append("listener ").append(wsPort).append(" 127.0.0.1\nprotocol websockets\n");
+        if (wssPort > 0) {
+            c.append("listener ").append(wssPort).append(" 127.0.0.1\nprotocol websockets\n");
+            c.append("certfile ").append(dir.resolve("cert.pem")).append("\nkeyfile ").append(dir.resolve("key.pem")).append('\n');
+        }
         Path conf = dir.resolve("mosquitto.conf");
         Files.writeString(conf, c.toString());
         process = new ProcessBuilder(BIN, "-c", conf.toString()).redirectErrorStream(true)
@@ -91,6 +102,7 @@ final class Mosquitto implements AutoCloseable {
         awaitPort(port);
         if (tlsPort > 0) awaitPort(tlsPort);
         if (wsPort > 0) awaitPort(wsPort);
+        if (wssPort > 0) awaitPort(wssPort);
         return this;
     }
 

@@ -26,7 +26,7 @@ class MqttTransportTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        broker = Mosquitto.create().tls().websockets().option("max_keepalive 120").start();
+        broker = Mosquitto.create().tls().websockets().secureWebsockets().option("max_keepalive 120").start();
     }
 
     @AfterAll
@@ -81,6 +81,33 @@ class MqttTransportTest {
                 roundTrip(c, v, 20_000);
             }
         }
+    }
+
+    @Test
+    void secureWebSocket() throws Exception {
+        TlsConfig trust = TlsConfig.client().trust(broker.cert.certificate()).build();
+        try (MqttClient c = MqttClient.create("wss://127.0.0.1:" + broker.wssPort + "/mqtt").tls(trust)) {
+            roundTrip(c, MqttVersion.V5, 20_000);
+        }
+    }
+
+    @Test
+    void futuresCompleteOnTheClientsLoop() throws Exception {
+        try (MqttClient c = MqttClient.create(broker.url())) {
+            java.util.List<Boolean> onLoop = new java.util.concurrent.CopyOnWriteArrayList<>();
+            // each callback is attached while its future is still pending (a round trip to the broker away),
+            // so it runs where the future is completed
+            record(c, c.connect(), onLoop);
+            record(c, c.subscribe("loop/t", 1, m -> { }), onLoop);
+            record(c, c.publish("loop/t", "x".getBytes(), 1, false), onLoop);
+            record(c, c.unsubscribe("loop/t"), onLoop);
+            assertEquals(java.util.List.of(true, true, true, true), onLoop);
+        }
+    }
+
+    private static void record(MqttClient c, CompletableFuture<?> f, java.util.List<Boolean> onLoop) throws Exception {
+        assertFalse(f.isDone(), "still pending: the broker has not answered yet");
+        f.thenRun(() -> onLoop.add(c.eventLoop().inLoop())).get(5, TimeUnit.SECONDS);
     }
 
     @Test
