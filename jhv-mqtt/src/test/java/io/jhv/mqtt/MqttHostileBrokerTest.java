@@ -478,4 +478,27 @@ class MqttHostileBrokerTest {
             }
         }
     }
+
+    @Test
+    void futuresCompleteOnTheClientsLoop() throws Exception {
+        java.util.List<String> where = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url())) {
+            // each callback is attached before the test lets the broker answer
+            CompletableFuture<Void> connected = c.connect().thenRun(() -> where.add("connect " + c.eventLoop().inLoop()));
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                connected.get(5, TimeUnit.SECONDS);
+                CompletableFuture<Void> sub = c.subscribe("t", 1, m -> { }).thenRun(() -> where.add("subscribe " + c.eventLoop().inLoop()));
+                p.send(new SubAck(SUBACK, p.expect(Subscribe.class).packetId(), new int[] {1}, null));
+                sub.get(5, TimeUnit.SECONDS);
+                CompletableFuture<Void> pub = c.publish("t", "x".getBytes(), 1, false).thenRun(() -> where.add("publish " + c.eventLoop().inLoop()));
+                p.send(new Ack(PUBACK, p.expect(Publish.class).packetId(), 0, null));
+                pub.get(5, TimeUnit.SECONDS);
+                CompletableFuture<Void> unsub = c.unsubscribe("t").thenRun(() -> where.add("unsubscribe " + c.eventLoop().inLoop()));
+                p.send(new SubAck(UNSUBACK, p.expect(Unsubscribe.class).packetId(), new int[] {0}, null));
+                unsub.get(5, TimeUnit.SECONDS);
+            }
+        }
+        assertEquals(List.of("connect true", "subscribe true", "publish true", "unsubscribe true"), where);
+    }
 }

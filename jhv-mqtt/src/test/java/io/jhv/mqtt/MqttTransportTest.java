@@ -92,25 +92,6 @@ class MqttTransportTest {
     }
 
     @Test
-    void futuresCompleteOnTheClientsLoop() throws Exception {
-        try (MqttClient c = MqttClient.create(broker.url())) {
-            java.util.List<Boolean> onLoop = new java.util.concurrent.CopyOnWriteArrayList<>();
-            // each callback is attached while its future is still pending (a round trip to the broker away),
-            // so it runs where the future is completed
-            record(c, c.connect(), onLoop);
-            record(c, c.subscribe("loop/t", 1, m -> { }), onLoop);
-            record(c, c.publish("loop/t", "x".getBytes(), 1, false), onLoop);
-            record(c, c.unsubscribe("loop/t"), onLoop);
-            assertEquals(java.util.List.of(true, true, true, true), onLoop);
-        }
-    }
-
-    private static void record(MqttClient c, CompletableFuture<?> f, java.util.List<Boolean> onLoop) throws Exception {
-        assertFalse(f.isDone(), "still pending: the broker has not answered yet");
-        f.thenRun(() -> onLoop.add(c.eventLoop().inLoop())).get(5, TimeUnit.SECONDS);
-    }
-
-    @Test
     void webSocketAndTcpClientsTalkToEachOther() throws Exception {
         String topic = "mixed/" + System.nanoTime();
         try (MqttClient ws = MqttClient.create("ws://127.0.0.1:" + broker.wsPort);
