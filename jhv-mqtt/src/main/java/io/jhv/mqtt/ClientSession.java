@@ -147,25 +147,29 @@ final class ClientSession {
         return firstConnect;
     }
 
-    CompletableFuture<MqttAck> publish(MqttMessage m) {
-        CompletableFuture<MqttAck> f = new CompletableFuture<>();
+    /** Runs {@code task} on the loop, or fails {@code f} when there is none (before connect(), after close()). */
+    private <T> CompletableFuture<T> onLoop(CompletableFuture<T> f, Runnable task) {
         EventLoop l = loop;
         if (l == null) {
             f.completeExceptionally(new IllegalStateException("connect() first"));
             return f;
         }
-        l.runInLoop(() -> publishInLoop(m, f));
+        try {
+            l.runInLoop(task);
+        } catch (java.util.concurrent.RejectedExecutionException dead) {
+            f.completeExceptionally(new MqttException(-1, "client closed (its loop has stopped)"));
+        }
         return f;
+    }
+
+    CompletableFuture<MqttAck> publish(MqttMessage m) {
+        CompletableFuture<MqttAck> f = new CompletableFuture<>();
+        return onLoop(f, () -> publishInLoop(m, f));
     }
 
     CompletableFuture<MqttAck> subscribe(MqttSubscription s, MqttProperties props, MqttMessageHandler h) {
         CompletableFuture<MqttAck> f = new CompletableFuture<>();
-        EventLoop l = loop;
-        if (l == null) {
-            f.completeExceptionally(new IllegalStateException("connect() first"));
-            return f;
-        }
-        l.runInLoop(() -> {
+        return onLoop(f, () -> {
             if (userClosed) {
                 f.completeExceptionally(new MqttException(-1, "client closed"));
                 return;
@@ -177,17 +181,11 @@ final class ClientSession {
             subOps.put(id, op);
             if (connected) send(op.packet());
         });
-        return f;
     }
 
     CompletableFuture<MqttAck> unsubscribe(List<String> filters) {
         CompletableFuture<MqttAck> f = new CompletableFuture<>();
-        EventLoop l = loop;
-        if (l == null) {
-            f.completeExceptionally(new IllegalStateException("connect() first"));
-            return f;
-        }
-        l.runInLoop(() -> {
+        return onLoop(f, () -> {
             for (String flt : filters) subs.remove(flt);
             if (userClosed) {
                 f.completeExceptionally(new MqttException(-1, "client closed"));
@@ -198,12 +196,11 @@ final class ClientSession {
             subOps.put(id, op);
             if (connected) send(op.packet());
         });
-        return f;
     }
 
     void pause(boolean on) {
         EventLoop l = loop;
-        if (l == null) return;
+        if (l == null || l.isTerminated()) return;
         l.runInLoop(() -> {
             if (paused == on) return;
             paused = on;
@@ -575,15 +572,20 @@ final class ClientSession {
             f.complete(new MqttAck(List.of(ReasonCode.SUCCESS), new MqttProperties()));
             return;
         }
+        // stored before it is written (write-ahead: a persistent store never misses a sent message)
         int id = allocId();
-        if (!sendPublish(m, id, false, f)) {
-            usedIds.clear(id);
-            return;
-        }
         putEntry(new InFlightStore.Entry(id, m, false));
         pubFutures.put(id, f);
         outInFlight++;
         inFlightCount = outInFlight;
+        if (!sendPublish(m, id, false, f)) { // too large for the broker: f has failed
+            outgoing.remove(id);
+            store.remove(id);
+            pubFutures.remove(id);
+            usedIds.clear(id);
+            outInFlight--;
+            inFlightCount = outInFlight;
+        }
     }
 
     private void sendPublish(MqttMessage m, int id, boolean dup) { sendPublish(m, id, dup, null); }
@@ -738,7 +740,13 @@ final class ClientSession {
         if (qos == 2) qos2In[id] = 1;
         int ep = epoch;
         if (cfg.manualAck) (qos == 1 ? ackOrder1 : ackOrder2).addLast(new int[] {id, 0});
-        Runnable acker = () -> loop.runInLoop(() -> ackReceived(ep, qos, id));
+        Runnable acker = () -> {
+            try {
+                loop.runInLoop(() -> ackReceived(ep, qos, id));
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                // the client is gone: the broker redelivers to the next session
+            }
+        };
         MqttMessage m = MqttMessage.received(topic, pub.payload(), qos, pub.retain(), pub.dup(), props, cfg.manualAck ? acker : null);
         deliver(m);
         if (!cfg.manualAck) ackReceived(ep, qos, id);

@@ -501,4 +501,25 @@ class MqttHostileBrokerTest {
         }
         assertEquals(List.of("connect true", "subscribe true", "publish true", "unsubscribe true"), where);
     }
+
+    @Test
+    void operationsAfterCloseFailTheirFutures() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker()) {
+            MqttClient c = MqttClient.create(b.url());
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                f.get(5, TimeUnit.SECONDS);
+                c.close();
+                assertEquals(DISCONNECT, p.expect(Disconnect.class).type());
+            }
+            assertTrue(c.eventLoop().isTerminated(), "its own loop stopped");
+            for (CompletableFuture<MqttAck> op : List.of(c.publish("t", new byte[0], 1, false), c.subscribe("t", 1, m -> { }), c.unsubscribe("t"))) {
+                var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> op.get(5, TimeUnit.SECONDS));
+                assertTrue(e.getCause().getMessage().contains("closed"), e.getCause().getMessage());
+            }
+            c.pause();
+            c.close(); // idempotent
+        }
+    }
 }
