@@ -522,4 +522,27 @@ class MqttHostileBrokerTest {
             c.close(); // idempotent
         }
     }
+
+    @Test
+    void aThrowingHandlerDoesNotStopTheClient() throws Exception {
+        BlockingQueue<String> got = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url())) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                f.get(5, TimeUnit.SECONDS);
+                c.subscribe("h", 1, m -> {
+                    got.add(m.payloadAsString());
+                    if (m.payloadAsString().equals("boom")) throw new IllegalStateException("handler bug");
+                });
+                p.send(new SubAck(SUBACK, p.expect(Subscribe.class).packetId(), new int[] {1}, null));
+                p.send(new Publish("h", "boom".getBytes(), 1, false, false, 1, null));
+                p.send(new Publish("h", "fine".getBytes(), 1, false, false, 2, null));
+                assertEquals(new Ack(PUBACK, 1, 0, null), p.expect(Ack.class));
+                assertEquals(new Ack(PUBACK, 2, 0, null), p.expect(Ack.class));
+                assertEquals(List.of("boom", "fine"), List.of(got.poll(5, TimeUnit.SECONDS), got.poll(5, TimeUnit.SECONDS)));
+                assertTrue(c.isConnected());
+            }
+        }
+    }
 }
