@@ -142,6 +142,7 @@ final class ClientSession {
             outInFlight++;
         }
         inFlightCount = outInFlight;
+        for (int id : store.receivedQos2()) if (id > 0 && id < 65536) qos2In[id] = 2;
         loop = l;
         l.runInLoop(this::attempt);
         return firstConnect;
@@ -384,7 +385,10 @@ final class ClientSession {
         ackOrder2.clear();
         if (!a.sessionPresent()) {
             // the broker has no state for us: nothing of an earlier QoS 2 receive is pending
-            java.util.Arrays.fill(qos2In, (byte) 0);
+            for (int i = 1; i < qos2In.length; i++) {
+                if (qos2In[i] == 2) store.releasedQos2(i);
+                qos2In[i] = 0;
+            }
         } else {
             // QoS 2 messages delivered but not acknowledged (manual ack) on the old connection: the broker
             // resends them and the application gets them again (their old ack() is void); those whose
@@ -774,6 +778,7 @@ final class ClientSession {
             send(new Ack(PUBACK, id, 0, null));
         } else if (qos2In[id] == 1) {
             qos2In[id] = 2;
+            store.receivedQos2(id);
             send(new Ack(PUBREC, id, 0, null));
         }
     }
@@ -805,6 +810,7 @@ final class ClientSession {
         switch (a.type()) {
             case PUBREL -> {
                 if (qos2In[id] == 2 || qos2In[id] == 1) {
+                    if (qos2In[id] == 2) store.releasedQos2(id);
                     qos2In[id] = 0;
                     if (inUnacked > 0) inUnacked--;
                     send(new Ack(PUBCOMP, id, 0, null));

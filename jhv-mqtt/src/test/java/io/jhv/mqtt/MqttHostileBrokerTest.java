@@ -545,4 +545,35 @@ class MqttHostileBrokerTest {
             }
         }
     }
+
+    @Test
+    void qos2ReceiveStateSurvivesARestartThroughTheStore() throws Exception {
+        InFlightStore store = InFlightStore.inMemory(); // shared by two client instances, as a file would be
+        BlockingQueue<MqttMessage> got = new LinkedBlockingQueue<>();
+        try (ScriptedBroker b = new ScriptedBroker()) {
+            try (MqttClient first = MqttClient.create(b.url()).clientId("q2").inFlightStore(store).onMessage(got::add)) {
+                first.connect();
+                try (ScriptedBroker.Peer p = b.accept()) {
+                    p.handshake(null);
+                    p.send(new Publish("q2", "once".getBytes(), 2, false, false, 9, null));
+                    assertEquals(new Ack(PUBREC, 9, 0, null), p.expect(Ack.class));
+                } // gone before PUBREL
+            }
+            assertEquals("once", got.poll(5, TimeUnit.SECONDS).payloadAsString());
+            assertEquals(List.of(9), List.copyOf(store.receivedQos2()));
+            try (MqttClient second = MqttClient.create(b.url()).clientId("q2").cleanStart(false).inFlightStore(store).onMessage(got::add)) {
+                second.connect();
+                try (ScriptedBroker.Peer p = b.accept()) {
+                    p.expect(Connect.class);
+                    p.send(new ConnAck(true, 0, null));
+                    p.send(new Publish("q2", "once".getBytes(), 2, false, true, 9, null)); // the broker resends
+                    assertEquals(new Ack(PUBREC, 9, 0, null), p.expect(Ack.class));
+                    p.send(new Ack(PUBREL, 9, 0, null));
+                    assertEquals(new Ack(PUBCOMP, 9, 0, null), p.expect(Ack.class));
+                    assertNull(got.poll(200, TimeUnit.MILLISECONDS), "not delivered twice");
+                    assertTrue(store.receivedQos2().isEmpty());
+                }
+            }
+        }
+    }
 }
