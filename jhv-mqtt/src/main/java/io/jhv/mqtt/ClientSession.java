@@ -4,14 +4,8 @@ import io.jhv.core.buffer.Buffer;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.Timer;
 import io.jhv.core.net.CloseCause;
-import io.jhv.core.net.Connection;
 import io.jhv.core.net.Connector;
 import io.jhv.core.tls.TlsConfig;
-import io.jhv.http.websocket.Handshake;
-import io.jhv.http.websocket.Message;
-import io.jhv.http.websocket.WebSocket;
-import io.jhv.http.websocket.WebSocketClient;
-import io.jhv.http.websocket.WebSocketHandler;
 import io.jhv.mqtt.internal.Codec;
 import io.jhv.mqtt.internal.Packet;
 
@@ -255,13 +249,13 @@ final class ClientSession {
     private void attempt() {
         retryTimer = null;
         if (userClosed) return;
-        Link k = cfg.scheme.startsWith("ws") ? new WsLink() : new TcpLink();
+        Link k = cfg.scheme.startsWith("ws") ? new Link.Ws(this) : new Link.Tcp(this);
         link = k;
         k.open();
     }
 
     /** The transport is up: say CONNECT and wait for CONNACK. */
-    private void linkUp(Link k) {
+    void linkUp(Link k) {
         if (k != link) return;
         epoch++;
         decoder = new Codec.Decoder(level, cfg.maximumPacketSize);
@@ -296,7 +290,7 @@ final class ClientSession {
         });
     }
 
-    private void attemptFailed(Link k, String why, Throwable error) {
+    void attemptFailed(Link k, String why, Throwable error) {
         if (k != link) return;
         link = null;
         LOG.log(System.Logger.Level.DEBUG, "MQTT connect to " + cfg.url + " failed: " + why);
@@ -424,7 +418,7 @@ final class ClientSession {
         }
     }
 
-    private void onLinkClosed(Link k, String why, Throwable error) {
+    void onLinkClosed(Link k, String why, Throwable error) {
         if (k != link) return;
         link = null;
         boolean wasConnected = connected;
@@ -645,7 +639,7 @@ final class ClientSession {
 
     // ================================================================ receiving
 
-    private void onBytes(Link k, Buffer in) {
+    void onBytes(Link k, Buffer in) {
         if (k != link) {
             in.skip(in.readableBytes());
             return;
@@ -880,111 +874,18 @@ final class ClientSession {
         if (op.future() != null) op.future().complete(ack);
     }
 
-    // ================================================================ transports
+    // ================================================================ for the links (loop thread)
 
-    /** A connection to the broker: TCP (with or without TLS) or a WebSocket. Loop thread only. */
-    private abstract class Link {
-        abstract void open();
-        abstract void write(Buffer b);
-        abstract void close();
-        abstract void pauseReading();
-        abstract void resumeReading();
-        /** After a pause: decode what was buffered and not yet handled. */
-        abstract void redeliver();
-    }
+    boolean isCurrent(Link k) { return link == k; }
+    boolean closing() { return userClosed; }
+    boolean paused() { return paused; }
+    MqttClient config() { return cfg; }
+    Connector connector() { return connector; }
 
-    private final class TcpLink extends Link {
-        Connection conn;
-
-        @Override void open() {
-            connector.connect(loop, cfg.host, cfg.port).whenComplete((c, err) -> {
-                if (err != null) {
-                    attemptFailed(this, String.valueOf(err instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null ? ce.getCause() : err), err);
-                    return;
-                }
-                conn = c;
-                if (link != this || userClosed) {
-                    c.context(null);
-                    c.close();
-                    if (link == this) {
-                        link = null;
-                        finishClose();
-                    }
-                    return;
-                }
-                c.context(this);
-                if (paused) c.pauseReading();
-                linkUp(this);
-            });
-        }
-
-        @Override void write(Buffer b) {
-            if (conn != null && conn.isConnected()) conn.write(b);
-        }
-
-        @Override void close() {
-            if (conn != null) conn.close();
-        }
-
-        @Override void pauseReading() { if (conn != null) conn.pauseReading(); }
-        @Override void resumeReading() { if (conn != null) conn.resumeReading(); }
-        @Override void redeliver() { } // the connection offers kept bytes again on resumeReading
-    }
-
-    private final class WsLink extends Link implements WebSocketHandler {
-        WebSocket ws;
-        final Buffer in = Buffer.allocate(256);
-        boolean up;
-
-        @Override void open() {
-            String scheme = cfg.scheme;
-            String u = scheme + "://" + (cfg.host.indexOf(':') >= 0 ? "[" + cfg.host + "]" : cfg.host) + ":" + cfg.port + cfg.path;
-            WebSocketClient c = WebSocketClient.create(u).subprotocols("mqtt").loop(loop).connectTimeout(cfg.connectTimeout)
-                    .handshakeTimeout(cfg.connectTimeout).handler(this);
-            if (scheme.equals("wss")) c.tls(cfg.tls != null ? cfg.tls : TlsConfig.client().build());
-            c.connect().whenComplete((w, err) -> {
-                if (err != null) {
-                    attemptFailed(this, String.valueOf(err instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null ? ce.getCause() : err), err);
-                    return;
-                }
-                ws = w;
-                if (link != this || userClosed) {
-                    w.close();
-                    if (link == this) {
-                        link = null;
-                        finishClose();
-                    }
-                    return;
-                }
-                up = true;
-                if (paused) w.pauseReading();
-                linkUp(this);
-            });
-        }
-
-        @Override public void onMessage(WebSocket w, Message message) {
-            if (link != this) return;
-            in.write(message.buffer());
-            onBytes(this, in);
-            in.compact();
-        }
-
-        @Override public void onClose(WebSocket w, int code, String reason) {
-            if (up) onLinkClosed(this, "WebSocket closed: " + code + (reason == null || reason.isEmpty() ? "" : " " + reason), null);
-        }
-
-        @Override void write(Buffer b) {
-            if (ws != null && ws.isOpen()) ws.send(b, false);
-        }
-
-        @Override void close() { if (ws != null) ws.close(); }
-        @Override void pauseReading() { if (ws != null) ws.pauseReading(); }
-        @Override void resumeReading() { if (ws != null) ws.resumeReading(); }
-        @Override void redeliver() {
-            if (link == this && in.isReadable()) {
-                onBytes(this, in);
-                in.compact();
-            }
-        }
+    /** {@code k} came up after the client was closed or had moved on: it is dropped. */
+    void abandoned(Link k) {
+        if (link != k) return;
+        link = null;
+        finishClose();
     }
 }
