@@ -90,7 +90,7 @@ final class ClientSession {
     private final LinkedHashMap<String, Sub> subs = new LinkedHashMap<>();
     private final LinkedHashMap<Integer, SubOp> subOps = new LinkedHashMap<>();
 
-    private record Queued(MqttMessage msg, CompletableFuture<MqttAck> future) {}
+    private record Queued(MqttMessage msg, CompletableFuture<MqttAck> future, long queuedNanos) {}
 
     private static final class Sub {
         final MqttSubscription sub;
@@ -550,7 +550,7 @@ final class ClientSession {
             Queued old = queue.pollFirst();
             old.future().completeExceptionally(new MqttException(-1, "dropped: send queue full (" + cfg.maxQueued + " messages)"));
         }
-        queue.addLast(new Queued(m, f));
+        queue.addLast(new Queued(m, f, System.nanoTime()));
         queuedCount = queue.size();
     }
 
@@ -559,9 +559,28 @@ final class ClientSession {
             Queued q = queue.peekFirst();
             if (q.msg().qos() > 0 && outInFlight >= serverReceiveMax) break;
             queue.pollFirst();
-            sendNew(q.msg(), q.future());
+            MqttMessage m = expireWhileQueued(q);
+            if (m != null) sendNew(m, q.future());
         }
         queuedCount = queue.size();
+    }
+
+    /**
+     * A message with a message expiry interval (v5) ages in the send queue as it would at the broker:
+     * past its interval it is not sent (its future fails); otherwise it goes out with what is left.
+     */
+    private MqttMessage expireWhileQueued(Queued q) {
+        MqttMessage m = q.msg();
+        Long expiry = m.hasProperties() ? m.properties().messageExpiryInterval() : null;
+        if (expiry == null || level < 5) return m;
+        long waited = (System.nanoTime() - q.queuedNanos()) / 1_000_000_000L;
+        if (waited == 0) return m;
+        if (waited >= expiry) {
+            q.future().completeExceptionally(new MqttException(-1, "expired in the send queue after " + waited + " s (message expiry " + expiry + " s)"));
+            return null;
+        }
+        return MqttMessage.of(m.topic(), m.payload()).qos(m.qos()).retain(m.isRetain())
+                .properties(m.properties().copy().messageExpiryInterval(expiry - waited));
     }
 
     private void sendNew(MqttMessage m, CompletableFuture<MqttAck> f) {

@@ -576,4 +576,27 @@ class MqttHostileBrokerTest {
             }
         }
     }
+
+    @Test
+    void messageExpiryCountsWhileQueued() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url())) {
+            CompletableFuture<MqttConnAck> connected = c.connect(); // the kernel accepts; nobody answers yet
+            long t0 = System.nanoTime();
+            CompletableFuture<MqttAck> shortLived = c.publish(MqttMessage.of("e", "1").qos(1).properties(new MqttProperties().messageExpiryInterval(1L)));
+            CompletableFuture<MqttAck> longLived = c.publish(MqttMessage.of("e", "2").qos(1).properties(new MqttProperties().messageExpiryInterval(60L)));
+            while (System.nanoTime() - t0 < 2_100_000_000L) Thread.sleep(50); // the subject of the test: time in the queue
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                connected.get(5, TimeUnit.SECONDS);
+                Publish pub = p.expect(Publish.class);
+                assertEquals("2", new String(pub.payload()), "the expired one was not sent");
+                long left = pub.props().messageExpiryInterval();
+                assertTrue(left <= 58 && left >= 50, "the interval counts the time queued: " + left);
+                p.send(new Ack(PUBACK, pub.packetId(), 0, null));
+                longLived.get(5, TimeUnit.SECONDS);
+                var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> shortLived.get(5, TimeUnit.SECONDS));
+                assertTrue(e.getCause().getMessage().contains("expired"), e.getCause().getMessage());
+            }
+        }
+    }
 }
