@@ -223,6 +223,11 @@ final class ClientSession {
         return closed;
     }
 
+    void stopOwnLoopNoWait() {
+        EventLoop l = loop;
+        if (ownLoop && l != null) l.stop();
+    }
+
     void stopOwnLoop() {
         EventLoop l = loop;
         if (ownLoop && l != null) {

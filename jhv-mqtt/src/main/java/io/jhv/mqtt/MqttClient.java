@@ -293,9 +293,19 @@ public final class MqttClient implements AutoCloseable {
      */
     public CompletableFuture<Void> disconnect() { return session.disconnect(); }
 
-    /** {@link #disconnect()}, waits up to 5 s for it, and stops the client's own loop (if it has one). Any thread but the client's loop. */
+    /**
+     * {@link #disconnect()}, waits up to 5 s for it, and stops the client's own loop (if it has one).
+     * Any thread; on the client's own loop thread (in a handler) it does not wait: the DISCONNECT is
+     * written at once and the loop stops after the current callback.
+     */
     @Override
     public void close() {
+        EventLoop l = session.loop();
+        if (l != null && l.inLoop()) {
+            disconnect();
+            session.stopOwnLoopNoWait();
+            return;
+        }
         try {
             disconnect().get(5, java.util.concurrent.TimeUnit.SECONDS);
         } catch (Exception ignored) {

@@ -599,4 +599,26 @@ class MqttHostileBrokerTest {
             }
         }
     }
+
+    @Test
+    void closeFromAHandlerDoesNotBlockTheLoop() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker()) {
+            java.util.concurrent.atomic.AtomicReference<MqttClient> ref = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+            MqttClient c = MqttClient.create(b.url()).onMessage(m -> {
+                long t0 = System.nanoTime();
+                ref.get().close();
+                if (System.nanoTime() - t0 < 1_000_000_000L) closed.countDown();
+            });
+            ref.set(c);
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                p.send(new Publish("bye", new byte[0], 0, false, false, 0, null));
+                assertTrue(closed.await(5, TimeUnit.SECONDS), "close() returned at once on the loop");
+                assertEquals(DISCONNECT, p.expect(Disconnect.class).type());
+            }
+            assertTrue(c.eventLoop().awaitTermination(Duration.ofSeconds(5)), "its own loop stopped");
+        }
+    }
 }
