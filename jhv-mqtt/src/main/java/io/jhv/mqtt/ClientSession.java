@@ -125,6 +125,10 @@ final class ClientSession {
                     .onClose((conn, cause) -> {
                         Link k = conn.context();
                         if (k != null) onLinkClosed(k, cause.toString(), cause.error());
+                    })
+                    .onWritable((conn, writable) -> {
+                        Link k = conn.context();
+                        if (k != null && writable) writable(k);
                     });
             if (cfg.scheme.equals("mqtts") || cfg.scheme.equals("ssl")) c.tls(cfg.tls != null ? cfg.tls : TlsConfig.client().build());
             connector = c;
@@ -543,7 +547,10 @@ final class ClientSession {
             f.completeExceptionally(new MqttException(-1, "client closed"));
             return;
         }
-        if (connected && queue.isEmpty() && (m.qos() == 0 || outInFlight < serverReceiveMax)) {
+        // Straight out only when nothing waits before it, the broker's receive maximum allows it, and the
+        // connection's write queue is below its high-water mark: a broker that reads slowly makes
+        // publishes wait in the bounded send queue, not pile up in the connection.
+        if (connected && queue.isEmpty() && link.isWritable() && (m.qos() == 0 || outInFlight < serverReceiveMax)) {
             sendNew(m, f);
             return;
         }
@@ -560,7 +567,7 @@ final class ClientSession {
     }
 
     private void drain() {
-        while (connected && !queue.isEmpty()) {
+        while (connected && !queue.isEmpty() && link.isWritable()) {
             Queued q = queue.peekFirst();
             if (q.msg().qos() > 0 && outInFlight >= serverReceiveMax) break;
             queue.pollFirst();
@@ -901,6 +908,11 @@ final class ClientSession {
     // ================================================================ for the links (loop thread)
 
     boolean isCurrent(Link k) { return link == k; }
+
+    /** {@code k}'s write queue fell below its low-water mark: what waits may go. */
+    void writable(Link k) {
+        if (k == link) drain();
+    }
     boolean closing() { return userClosed; }
     boolean paused() { return paused; }
     MqttClient config() { return cfg; }

@@ -621,4 +621,52 @@ class MqttHostileBrokerTest {
             assertTrue(c.eventLoop().awaitTermination(Duration.ofSeconds(5)), "its own loop stopped");
         }
     }
+
+    @Test
+    void aBrokerThatStopsReadingFillsTheBoundedSendQueueNotMemory() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).sendQueue(20, QueueFullPolicy.FAIL)) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                f.get(5, TimeUnit.SECONDS);
+                p.socket.setReceiveBufferSize(64 * 1024);
+                // the broker reads nothing now: kernel buffers fill, then the connection's queue (1 MiB),
+                // then the send queue (20 messages), then publishes fail
+                byte[] payload = new byte[64 * 1024];
+                int sent = 0;
+                Throwable full = null;
+                for (int i = 0; i < 4000 && full == null; i++) {
+                    CompletableFuture<MqttAck> pub = c.publish("flood", payload, 0, false);
+                    try {
+                        pub.get(100, TimeUnit.MILLISECONDS); // written, or (timeout) queued
+                        sent++;
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        full = e.getCause();
+                    } catch (java.util.concurrent.TimeoutException queued) {
+                        // waits in the send queue: fine, go on
+                    }
+                }
+                assertNotNull(full, "the send queue filled up after " + sent + " messages");
+                assertTrue(full.getMessage().contains("send queue full"), full.getMessage());
+                assertEquals(20, c.queuedMessages());
+                assertTrue(sent < 400, "bounded: " + sent + " x 64 KiB went to the connection, not 4000");
+                // the broker reads again: everything queued goes out
+                Thread drainer = new Thread(() -> {
+                    try {
+                        byte[] buf = new byte[1 << 16];
+                        java.io.InputStream in = p.socket.getInputStream();
+                        while (in.read(buf) > 0) { }
+                    } catch (java.io.IOException ignored) {
+                        // closed
+                    }
+                });
+                drainer.setDaemon(true);
+                drainer.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (c.queuedMessages() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+                assertEquals(0, c.queuedMessages(), "the queue drained once the broker read again");
+                c.publish("flood", new byte[1], 0, false).get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
 }
