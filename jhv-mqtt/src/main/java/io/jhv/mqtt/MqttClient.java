@@ -183,14 +183,19 @@ public final class MqttClient implements AutoCloseable {
         return this;
     }
 
-    /** The largest packet the client accepts (default 1 MiB); larger ones close the connection with 0x95. */
+    /**
+     * The largest packet the client accepts (default 1 MiB, at most 268,435,460); a larger one closes
+     * the connection with 0x95. MQTT 5 tells the broker, which then does not send larger messages;
+     * a 3.1.1 broker cannot be told, so set this above the largest message a 3.1.1 client may receive
+     * (a retained message over the limit would be refused again after every reconnect).
+     */
     public MqttClient maximumPacketSize(long bytes) {
-        if (bytes < 16 || bytes > Codec_MAX) throw new IllegalArgumentException("maximum packet size 16 to " + Codec_MAX);
+        if (bytes < 16 || bytes > MAX_PACKET_SIZE) throw new IllegalArgumentException("maximum packet size 16 to " + MAX_PACKET_SIZE);
         set().maximumPacketSize = bytes;
         return this;
     }
 
-    private static final long Codec_MAX = 268_435_460L;
+    private static final long MAX_PACKET_SIZE = 268_435_460L;
 
     /** MQTT 5: the number of topic aliases the broker may use towards the client (default 16; 0 disables). */
     public MqttClient topicAliasMaximum(int n) {
