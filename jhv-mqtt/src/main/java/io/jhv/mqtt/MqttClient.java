@@ -94,7 +94,8 @@ public final class MqttClient implements AutoCloseable {
         };
         if (u.getHost() == null) throw new IllegalArgumentException("no host in " + url);
         this.scheme = s;
-        this.host = u.getHost();
+        String h = u.getHost();
+        this.host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h; // an IPv6 literal
         this.port = u.getPort() > 0 ? u.getPort() : defaultPort;
         this.path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/mqtt" : u.getRawPath();
         this.session = new ClientSession(this);
