@@ -678,24 +678,4 @@ class MqttHostileBrokerTest {
         assertThrows(IllegalArgumentException.class, () -> MqttClient.create("http://x"));
         assertThrows(IllegalArgumentException.class, () -> MqttClient.create("mqtt:///nohost"));
     }
-
-    @Test
-    void ipv6LiteralUrlConnects() throws Exception {
-        java.net.ServerSocket v6;
-        try {
-            v6 = new java.net.ServerSocket(0, 5, java.net.InetAddress.getByName("::1"));
-        } catch (java.io.IOException noIpv6) {
-            org.junit.jupiter.api.Assumptions.abort("no IPv6 loopback here: " + noIpv6);
-            return;
-        }
-        try (v6; MqttClient c = MqttClient.create("mqtt://[::1]:" + v6.getLocalPort())) {
-            CompletableFuture<MqttConnAck> f = c.connect();
-            v6.setSoTimeout(5000);
-            try (java.net.Socket s = v6.accept()) {
-                s.getInputStream().read(new byte[64]); // CONNECT
-                s.getOutputStream().write(new byte[] {0x20, 0x03, 0x00, 0x00, 0x00});
-                assertEquals(0, f.get(5, TimeUnit.SECONDS).reasonCode());
-            }
-        }
-    }
 }
