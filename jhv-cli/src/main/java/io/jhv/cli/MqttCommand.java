@@ -165,7 +165,8 @@ final class MqttCommand {
         if (url == null) url = (o.tls ? "mqtts://" : "mqtt://") + (o.host.indexOf(':') >= 0 ? "[" + o.host + "]" : o.host)
                 + ":" + (o.port > 0 ? o.port : o.tls ? 8883 : 1883);
         MqttClient c = MqttClient.create(url).version(o.version).keepAlive(Duration.ofSeconds(o.keepAlive))
-                .clientId(o.id != null ? o.id : defaultIdPrefix + ProcessHandle.current().pid());
+                .clientId(o.id != null ? o.id : defaultIdPrefix + ProcessHandle.current().pid())
+                .maximumPacketSize(268_435_460L); // like mosquitto_sub: any message MQTT can carry
         if (o.user != null) c.credentials(o.user, o.pass);
         if (o.persistent) c.cleanStart(false);
         if (o.expiry > 0) c.sessionExpiry(Duration.ofSeconds(o.expiry));

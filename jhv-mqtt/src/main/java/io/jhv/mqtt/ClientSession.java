@@ -90,7 +90,7 @@ final class ClientSession {
     private final LinkedHashMap<String, Sub> subs = new LinkedHashMap<>();
     private final LinkedHashMap<Integer, SubOp> subOps = new LinkedHashMap<>();
 
-    private record Queued(MqttMessage msg, CompletableFuture<MqttAck> future) {}
+    private record Queued(MqttMessage msg, CompletableFuture<MqttAck> future, long queuedNanos) {}
 
     private static final class Sub {
         final MqttSubscription sub;
@@ -125,6 +125,10 @@ final class ClientSession {
                     .onClose((conn, cause) -> {
                         Link k = conn.context();
                         if (k != null) onLinkClosed(k, cause.toString(), cause.error());
+                    })
+                    .onWritable((conn, writable) -> {
+                        Link k = conn.context();
+                        if (k != null && writable) writable(k);
                     });
             if (cfg.scheme.equals("mqtts") || cfg.scheme.equals("ssl")) c.tls(cfg.tls != null ? cfg.tls : TlsConfig.client().build());
             connector = c;
@@ -221,6 +225,11 @@ final class ClientSession {
             closed.complete(null);
         }
         return closed;
+    }
+
+    void stopOwnLoopNoWait() {
+        EventLoop l = loop;
+        if (ownLoop && l != null) l.stop();
     }
 
     void stopOwnLoop() {
@@ -538,7 +547,10 @@ final class ClientSession {
             f.completeExceptionally(new MqttException(-1, "client closed"));
             return;
         }
-        if (connected && queue.isEmpty() && (m.qos() == 0 || outInFlight < serverReceiveMax)) {
+        // Straight out only when nothing waits before it, the broker's receive maximum allows it, and the
+        // connection's write queue is below its high-water mark: a broker that reads slowly makes
+        // publishes wait in the bounded send queue, not pile up in the connection.
+        if (connected && queue.isEmpty() && link.isWritable() && (m.qos() == 0 || outInFlight < serverReceiveMax)) {
             sendNew(m, f);
             return;
         }
@@ -550,18 +562,37 @@ final class ClientSession {
             Queued old = queue.pollFirst();
             old.future().completeExceptionally(new MqttException(-1, "dropped: send queue full (" + cfg.maxQueued + " messages)"));
         }
-        queue.addLast(new Queued(m, f));
+        queue.addLast(new Queued(m, f, System.nanoTime()));
         queuedCount = queue.size();
     }
 
     private void drain() {
-        while (connected && !queue.isEmpty()) {
+        while (connected && !queue.isEmpty() && link.isWritable()) {
             Queued q = queue.peekFirst();
             if (q.msg().qos() > 0 && outInFlight >= serverReceiveMax) break;
             queue.pollFirst();
-            sendNew(q.msg(), q.future());
+            MqttMessage m = expireWhileQueued(q);
+            if (m != null) sendNew(m, q.future());
         }
         queuedCount = queue.size();
+    }
+
+    /**
+     * A message with a message expiry interval (v5) ages in the send queue as it would at the broker:
+     * past its interval it is not sent (its future fails); otherwise it goes out with what is left.
+     */
+    private MqttMessage expireWhileQueued(Queued q) {
+        MqttMessage m = q.msg();
+        Long expiry = m.hasProperties() ? m.properties().messageExpiryInterval() : null;
+        if (expiry == null || level < 5) return m;
+        long waited = (System.nanoTime() - q.queuedNanos()) / 1_000_000_000L;
+        if (waited == 0) return m;
+        if (waited >= expiry) {
+            q.future().completeExceptionally(new MqttException(-1, "expired in the send queue after " + waited + " s (message expiry " + expiry + " s)"));
+            return null;
+        }
+        return MqttMessage.of(m.topic(), m.payload()).qos(m.qos()).retain(m.isRetain())
+                .properties(m.properties().copy().messageExpiryInterval(expiry - waited));
     }
 
     private void sendNew(MqttMessage m, CompletableFuture<MqttAck> f) {
@@ -877,6 +908,11 @@ final class ClientSession {
     // ================================================================ for the links (loop thread)
 
     boolean isCurrent(Link k) { return link == k; }
+
+    /** {@code k}'s write queue fell below its low-water mark: what waits may go. */
+    void writable(Link k) {
+        if (k == link) drain();
+    }
     boolean closing() { return userClosed; }
     boolean paused() { return paused; }
     MqttClient config() { return cfg; }

@@ -24,6 +24,8 @@ abstract class Link {
 
     abstract void open();
     abstract void write(Buffer b);
+    /** False while the transport's write queue is above its high-water mark. */
+    abstract boolean isWritable();
     abstract void close();
     abstract void pauseReading();
     abstract void resumeReading();
@@ -64,6 +66,8 @@ abstract class Link {
             if (conn != null && conn.isConnected()) conn.write(b);
         }
 
+        @Override boolean isWritable() { return conn != null && conn.isWritable(); }
+
         @Override void close() { if (conn != null) conn.close(); }
         @Override void pauseReading() { if (conn != null) conn.pauseReading(); }
         @Override void resumeReading() { if (conn != null) conn.resumeReading(); }
@@ -96,6 +100,7 @@ abstract class Link {
                     return;
                 }
                 up = true;
+                w.onWritable(x -> session.writable(this));
                 if (session.paused()) w.pauseReading();
                 session.linkUp(this);
             });
@@ -115,6 +120,8 @@ abstract class Link {
         @Override void write(Buffer b) {
             if (ws != null && ws.isOpen()) ws.send(b, false);
         }
+
+        @Override boolean isWritable() { return ws != null && ws.isWritable(); }
 
         @Override void close() { if (ws != null) ws.close(); }
         @Override void pauseReading() { if (ws != null) ws.pauseReading(); }

@@ -94,7 +94,8 @@ public final class MqttClient implements AutoCloseable {
         };
         if (u.getHost() == null) throw new IllegalArgumentException("no host in " + url);
         this.scheme = s;
-        this.host = u.getHost();
+        String h = u.getHost();
+        this.host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h; // an IPv6 literal
         this.port = u.getPort() > 0 ? u.getPort() : defaultPort;
         this.path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/mqtt" : u.getRawPath();
         this.session = new ClientSession(this);
@@ -183,14 +184,19 @@ public final class MqttClient implements AutoCloseable {
         return this;
     }
 
-    /** The largest packet the client accepts (default 1 MiB); larger ones close the connection with 0x95. */
+    /**
+     * The largest packet the client accepts (default 1 MiB, at most 268,435,460); a larger one closes
+     * the connection with 0x95. MQTT 5 tells the broker, which then does not send larger messages;
+     * a 3.1.1 broker cannot be told, so set this above the largest message a 3.1.1 client may receive
+     * (a retained message over the limit would be refused again after every reconnect).
+     */
     public MqttClient maximumPacketSize(long bytes) {
-        if (bytes < 16 || bytes > Codec_MAX) throw new IllegalArgumentException("maximum packet size 16 to " + Codec_MAX);
+        if (bytes < 16 || bytes > MAX_PACKET_SIZE) throw new IllegalArgumentException("maximum packet size 16 to " + MAX_PACKET_SIZE);
         set().maximumPacketSize = bytes;
         return this;
     }
 
-    private static final long Codec_MAX = 268_435_460L;
+    private static final long MAX_PACKET_SIZE = 268_435_460L;
 
     /** MQTT 5: the number of topic aliases the broker may use towards the client (default 16; 0 disables). */
     public MqttClient topicAliasMaximum(int n) {
@@ -293,9 +299,19 @@ public final class MqttClient implements AutoCloseable {
      */
     public CompletableFuture<Void> disconnect() { return session.disconnect(); }
 
-    /** {@link #disconnect()}, waits up to 5 s for it, and stops the client's own loop (if it has one). Any thread but the client's loop. */
+    /**
+     * {@link #disconnect()}, waits up to 5 s for it, and stops the client's own loop (if it has one).
+     * Any thread; on the client's own loop thread (in a handler) it does not wait: the DISCONNECT is
+     * written at once and the loop stops after the current callback.
+     */
     @Override
     public void close() {
+        EventLoop l = session.loop();
+        if (l != null && l.inLoop()) {
+            disconnect();
+            session.stopOwnLoopNoWait();
+            return;
+        }
         try {
             disconnect().get(5, java.util.concurrent.TimeUnit.SECONDS);
         } catch (Exception ignored) {

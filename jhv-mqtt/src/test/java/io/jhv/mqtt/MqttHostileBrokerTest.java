@@ -576,4 +576,106 @@ class MqttHostileBrokerTest {
             }
         }
     }
+
+    @Test
+    void messageExpiryCountsWhileQueued() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url())) {
+            CompletableFuture<MqttConnAck> connected = c.connect(); // the kernel accepts; nobody answers yet
+            long t0 = System.nanoTime();
+            CompletableFuture<MqttAck> shortLived = c.publish(MqttMessage.of("e", "1").qos(1).properties(new MqttProperties().messageExpiryInterval(1L)));
+            CompletableFuture<MqttAck> longLived = c.publish(MqttMessage.of("e", "2").qos(1).properties(new MqttProperties().messageExpiryInterval(60L)));
+            while (System.nanoTime() - t0 < 2_100_000_000L) Thread.sleep(50); // the subject of the test: time in the queue
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                connected.get(5, TimeUnit.SECONDS);
+                Publish pub = p.expect(Publish.class);
+                assertEquals("2", new String(pub.payload()), "the expired one was not sent");
+                long left = pub.props().messageExpiryInterval();
+                assertTrue(left <= 58 && left >= 50, "the interval counts the time queued: " + left);
+                p.send(new Ack(PUBACK, pub.packetId(), 0, null));
+                longLived.get(5, TimeUnit.SECONDS);
+                var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> shortLived.get(5, TimeUnit.SECONDS));
+                assertTrue(e.getCause().getMessage().contains("expired"), e.getCause().getMessage());
+            }
+        }
+    }
+
+    @Test
+    void closeFromAHandlerDoesNotBlockTheLoop() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker()) {
+            java.util.concurrent.atomic.AtomicReference<MqttClient> ref = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+            MqttClient c = MqttClient.create(b.url()).onMessage(m -> {
+                long t0 = System.nanoTime();
+                ref.get().close();
+                if (System.nanoTime() - t0 < 1_000_000_000L) closed.countDown();
+            });
+            ref.set(c);
+            c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                p.send(new Publish("bye", new byte[0], 0, false, false, 0, null));
+                assertTrue(closed.await(5, TimeUnit.SECONDS), "close() returned at once on the loop");
+                assertEquals(DISCONNECT, p.expect(Disconnect.class).type());
+            }
+            assertTrue(c.eventLoop().awaitTermination(Duration.ofSeconds(5)), "its own loop stopped");
+        }
+    }
+
+    @Test
+    void aBrokerThatStopsReadingFillsTheBoundedSendQueueNotMemory() throws Exception {
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).sendQueue(20, QueueFullPolicy.FAIL)) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                f.get(5, TimeUnit.SECONDS);
+                p.socket.setReceiveBufferSize(64 * 1024);
+                // the broker reads nothing now: kernel buffers fill, then the connection's queue (1 MiB),
+                // then the send queue (20 messages), then publishes fail
+                byte[] payload = new byte[64 * 1024];
+                int sent = 0;
+                Throwable full = null;
+                for (int i = 0; i < 4000 && full == null; i++) {
+                    CompletableFuture<MqttAck> pub = c.publish("flood", payload, 0, false);
+                    try {
+                        pub.get(100, TimeUnit.MILLISECONDS); // written, or (timeout) queued
+                        sent++;
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        full = e.getCause();
+                    } catch (java.util.concurrent.TimeoutException queued) {
+                        // waits in the send queue: fine, go on
+                    }
+                }
+                assertNotNull(full, "the send queue filled up after " + sent + " messages");
+                assertTrue(full.getMessage().contains("send queue full"), full.getMessage());
+                assertEquals(20, c.queuedMessages());
+                assertTrue(sent < 400, "bounded: " + sent + " x 64 KiB went to the connection, not 4000");
+                // the broker reads again: everything queued goes out
+                Thread drainer = new Thread(() -> {
+                    try {
+                        byte[] buf = new byte[1 << 16];
+                        java.io.InputStream in = p.socket.getInputStream();
+                        while (in.read(buf) > 0) { }
+                    } catch (java.io.IOException ignored) {
+                        // closed
+                    }
+                });
+                drainer.setDaemon(true);
+                drainer.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (c.queuedMessages() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+                assertEquals(0, c.queuedMessages(), "the queue drained once the broker read again");
+                c.publish("flood", new byte[1], 0, false).get(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void urlsAreParsed() {
+        for (String ok : new String[] {"mqtt://h", "tcp://h:1", "mqtts://h", "ssl://h:8883", "ws://h/mqtt", "wss://h:443/x", "mqtt://[::1]:1883"}) {
+            assertNotNull(MqttClient.create(ok), ok);
+        }
+        assertThrows(IllegalArgumentException.class, () -> MqttClient.create("http://x"));
+        assertThrows(IllegalArgumentException.class, () -> MqttClient.create("mqtt:///nohost"));
+    }
 }
