@@ -48,14 +48,14 @@ final class ProxyHeaderReader extends ProxyTunnel {
 
     @Override
     void start(Sender out) {
-        if (trusted) {
-            timer = conn.loop().setTimeout(config.headerTimeoutMs(), () -> {
-                if (!done && !conn.isClosed()) {
-                    conn.closeInLoop(CloseCause.error("no complete PROXY protocol header from " + socketAddress
-                            + " within " + config.headerTimeoutMs() + " ms", null), true);
-                }
-            });
-        }
+        // Every connection, trusted or not: until its first bytes say whether a header comes, no
+        // protocol (and none of its timeouts) runs on it, so a silent client would stay for ever.
+        timer = conn.loop().setTimeout(config.headerTimeoutMs(), () -> {
+            if (!done && !conn.isClosed()) {
+                conn.closeInLoop(CloseCause.error((trusted ? "no complete PROXY protocol header" : "no first bytes")
+                        + " from " + socketAddress + " within " + config.headerTimeoutMs() + " ms", null), true);
+            }
+        });
     }
 
     @Override
@@ -102,9 +102,12 @@ final class ProxyHeaderReader extends ProxyTunnel {
         if (f.length != 6 || !(f[1].equals("TCP4") || f[1].equals("TCP6"))) throw malformed("a bad v1 header: " + printable(line));
         byte[] src = ProxyProtocol.literal(f[2]);
         byte[] dst = ProxyProtocol.literal(f[3]);
-        int want = f[1].equals("TCP4") ? 4 : 16;
-        if (src == null || dst == null || src.length != want || dst.length != want
-                || (want == 16 && f[2].indexOf(':') < 0)) {
+        boolean v6 = f[1].equals("TCP6");
+        // an IPv4-mapped IPv6 literal (::ffff:a.b.c.d, from a dual-stack balancer) parses to 4 bytes
+        boolean ok = src != null && dst != null && (v6
+                ? f[2].indexOf(':') >= 0 && f[3].indexOf(':') >= 0
+                : src.length == 4 && dst.length == 4);
+        if (!ok) {
             throw malformed("bad addresses in a v1 header: " + printable(line));
         }
         int sport = port(f[4], line);

@@ -17,8 +17,9 @@ import java.util.Objects;
  * header is refused (closed), since anyone could claim any address. A trusted source may also
  * connect without a header (a direct client on the same host, a health check): its connection is
  * then taken as it is. A v2 {@code LOCAL} header (a balancer's own health check) and v1
- * {@code UNKNOWN} keep the socket's address. A malformed header, or a trusted source that sends
- * part of a header and then nothing for {@link #headerTimeout}, gets the connection closed. The
+ * {@code UNKNOWN} keep the socket's address. A malformed header, or a connection whose first
+ * bytes (or, from a trusted source, whose whole header) do not arrive within
+ * {@link #headerTimeout}, gets closed. The
  * header is read before TLS (as balancers send it), so it works on TLS listeners too.
  *
  * {@snippet :
@@ -30,7 +31,7 @@ import java.util.Objects;
  * <p>Immutable; thread-safe.
  */
 public final class ProxyProtocol {
-    /** Default time a trusted source has to finish a header it started: 5 s. */
+    /** Default time a connection has for its first bytes, and a trusted source for its whole header: 5 s. */
     public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(5);
 
     private final byte[][] networks; // address bytes, masked

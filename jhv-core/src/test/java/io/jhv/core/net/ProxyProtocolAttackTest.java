@@ -112,7 +112,6 @@ class ProxyProtocolAttackTest {
      * mismatch and closes the connection as malformed: every IPv4 client is refused.
      */
     @Test
-    @Disabled("DEFECT: v1 TCP6 line with IPv4-mapped addresses (HAProxy dual-stack) is refused as malformed")
     void aTcp6LineWithIpv4MappedAddressesIsAccepted() throws Exception {
         int port = echo(ProxyProtocol.trusting("127.0.0.1"));
         String got = split(port, new byte[0],

@@ -45,11 +45,14 @@ public final class UpgradeRelay {
     private Timer timer;
     private boolean finished;
 
+    private final String upgrade; // the request's Upgrade header, read while the request is live
+
     private UpgradeRelay(Request req, Response res, Consumer<String> fail) {
         this.req = req;
         this.res = res;
         this.down = req.connection();
         this.fail = fail;
+        this.upgrade = req.header("Upgrade");
     }
 
     /**
@@ -58,17 +61,19 @@ public final class UpgradeRelay {
      * headers. {@code fail} answers the client when it cannot go through. Loop thread; the response
      * must be deferred.
      */
-    public static void start(Request req, Response res, boolean tls, TlsConfig tlsConfig, String host, int port,
+    public static void start(Request req, Response res, String target, boolean tls, TlsConfig tlsConfig, String host, int port,
                              List<String[]> headers, Duration connectTimeout, Duration responseTimeout, Consumer<String> fail) {
         UpgradeRelay r = new UpgradeRelay(req, res, fail);
+        // the client leaving before the upstream's answer ends the relay (and the upstream connection)
+        r.down.addCloseListener((c, cause) -> r.giveUp("the client left"));
         Connector c = Connector.create().connectTimeout(connectTimeout).protocol(() -> r.new Handshake());
         if (tls) c.tls(tlsConfig != null ? tlsConfig : TlsConfig.client().build());
         StringBuilder head = new StringBuilder(512);
-        head.append(req.method()).append(' ').append(req.target()).append(" HTTP/1.1\r\n");
+        head.append(req.method()).append(' ').append(target).append(" HTTP/1.1\r\n");
         head.append("Host: ").append(host.indexOf(':') >= 0 ? "[" + host + "]" : host).append(':').append(port).append("\r\n");
         for (String[] h : headers) head.append(h[0]).append(": ").append(h[1]).append("\r\n");
         head.append("Connection: Upgrade\r\n");
-        head.append("Upgrade: ").append(req.header("Upgrade")).append("\r\n\r\n");
+        head.append("Upgrade: ").append(r.upgrade).append("\r\n\r\n");
         byte[] bytes = head.toString().getBytes(StandardCharsets.ISO_8859_1);
         r.timer = req.loop().setTimeout(connectTimeout.plus(responseTimeout).toMillis(), () -> r.giveUp("upstream " + host + ":" + port
                 + " did not answer the upgrade in time"));
@@ -91,7 +96,13 @@ public final class UpgradeRelay {
         finished = true;
         if (timer != null) timer.cancel();
         if (up != null) up.abort();
-        if (!down.isClosed()) fail.accept(why);
+        if (!down.isClosed()) {
+            res.status(502); // replaces a 101 set before the switch failed
+            res.removeHeader("Sec-WebSocket-Accept");
+            res.removeHeader("Sec-WebSocket-Protocol");
+            res.removeHeader("Sec-WebSocket-Extensions");
+            fail.accept(why);
+        }
     }
 
     /** The upstream connection until its answer to the upgrade has been read. */
@@ -141,11 +152,21 @@ public final class UpgradeRelay {
                         || lower.equals("content-length") || lower.equals("transfer-encoding")) continue;
                 res.header(name, lines[i].substring(colon + 1).trim());
             }
-            res.setHeader("Upgrade", req.header("Upgrade"));
+            if (down.isClosed()) { // the client left meanwhile
+                conn.abort();
+                return;
+            }
+            res.setHeader("Upgrade", upgrade);
             upRest = head;
             head = null;
             // the client's side is switched once the 101 has gone out; then the upstream's side
-            res.upgrade(new Side(conn));
+            try {
+                res.upgrade(new Side(conn));
+            } catch (IllegalStateException e) {
+                upRest = null;
+                finished = false;
+                giveUp("cannot switch protocols on this connection: " + e.getMessage());
+            }
         }
 
         @Override

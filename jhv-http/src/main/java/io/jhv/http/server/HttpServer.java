@@ -270,7 +270,11 @@ public final class HttpServer implements AutoCloseable {
             long[] due = {System.nanoTime() + HttpMetrics.LAG_SAMPLE_MS * 1_000_000};
             lagTimers.add(l.setInterval(HttpMetrics.LAG_SAMPLE_MS, () -> {
                 long now = System.nanoTime();
-                m.loopLag(l, Math.max(0, now - due[0]));
+                try {
+                    m.loopLag(l, Math.max(0, now - due[0]));
+                } catch (Throwable t) {
+                    System.getLogger(HttpServer.class.getName()).log(System.Logger.Level.WARNING, "metrics listener failed", t);
+                }
                 due[0] = now + HttpMetrics.LAG_SAMPLE_MS * 1_000_000;
             }));
         }
@@ -423,6 +427,12 @@ public final class HttpServer implements AutoCloseable {
         }
         group.start();
         tcp.group(group);
+        if (proxyProtocol != null && cfg.headerTimeoutMs > 0 && cfg.headerTimeoutMs < proxyProtocol.headerTimeout().toMillis()) {
+            // a connection's first bytes (and a balancer's header) get no more time than a request head
+            io.jhv.core.net.ProxyProtocol pp = proxyProtocol.headerTimeout(Duration.ofMillis(cfg.headerTimeoutMs));
+            tcp.proxyProtocol(pp);
+            if (httpsTcp != null) httpsTcp.proxyProtocol(pp);
+        }
         try {
             tcp.start();
             if (httpsTcp != null) httpsTcp.group(group).start();

@@ -170,8 +170,22 @@ public final class ReverseProxy implements Handler {
 
     @Override
     public void handle(Request req, Response res) {
+        if (hasDotSegment(req.target())) {
+            // the upstream would resolve them and serve what the prefix was meant to keep out
+            res.status(400).text("Bad Request: '.' and '..' path segments are not forwarded\n");
+            return;
+        }
         String upgrade = req.header("Upgrade");
         if (upgrade != null && upgrade.toLowerCase(Locale.ROOT).contains("websocket")) {
+            if (!"HTTP/1.1".equals(req.version()) || connectionTokens(req.headers("Connection")).contains("close")) {
+                res.status(400).text("Bad Request: a WebSocket upgrade needs a persistent HTTP/1.1 connection\n");
+                return;
+            }
+            HttpServer s = server;
+            if (s != null && !s.isReady()) {
+                res.status(503).text("Service Unavailable: shutting down\n");
+                return;
+            }
             relayUpgrade(req, res);
             return;
         }
@@ -201,7 +215,7 @@ public final class ReverseProxy implements Handler {
         Runnable release = () -> { if (released.compareAndSet(false, true)) u.active.decrementAndGet(); };
         req.connection().addCloseListener((c, cause) -> release.run());
         String host = base.getHost().startsWith("[") ? base.getHost().substring(1, base.getHost().length() - 1) : base.getHost();
-        io.jhv.http.internal.UpgradeRelay.start(req, res, tls, null, host, port, headers, connectTimeout, responseTimeout, why -> {
+        io.jhv.http.internal.UpgradeRelay.start(req, res, u.path + req.target(), tls, null, host, port, headers, connectTimeout, responseTimeout, why -> {
             release.run();
             if (why.contains("cannot be reached")) u.downUntil.set(System.nanoTime() + failTimeoutNanos);
             if (!res.committed()) res.status(why.contains("in time") ? 504 : 502).text((why.contains("in time") ? "Gateway Timeout: " : "Bad Gateway: ") + why + "\n");
@@ -246,6 +260,8 @@ public final class ReverseProxy implements Handler {
         final AtomicLong pending = new AtomicLong(); // streamed bytes posted to the loop, not yet written
         volatile boolean paused;
         Timer resumeCheck;
+        volatile CompletableFuture<HttpResponse> call;
+        boolean watched;
 
         Exchange(Request req, Response res) {
             this.req = req;
@@ -271,8 +287,11 @@ public final class ReverseProxy implements Handler {
                 fail(400, "cannot forward this request: " + e.getMessage());
                 return;
             }
-            CompletableFuture<HttpResponse> call = client().sendAsync(out, this);
-            call.whenComplete((r, e) -> up.active.decrementAndGet());
+            Upstream chosen = up;
+            CompletableFuture<HttpResponse> c = client().sendAsync(out, this);
+            call = c;
+            c.whenComplete((r, e) -> chosen.active.decrementAndGet());
+            watchClient();
         }
 
         HttpRequest upstreamRequest(Upstream u) {
@@ -315,7 +334,7 @@ public final class ReverseProxy implements Handler {
             head = h;
             stream = s;
             up.downUntil.set(System.nanoTime() - 1); // it answered: alive
-            String len = h.header("Content-Length");
+            String len = h.header("Transfer-Encoding") != null ? null : h.header("Content-Length"); // TE wins (RFC 9112 6.3)
             long n = -1;
             if (len != null) {
                 try {
@@ -385,12 +404,14 @@ public final class ReverseProxy implements Handler {
                 byte[] b = body;
                 int got = filled;
                 onLoop(() -> {
+                    unwatch();
                     if (req.connection().isClosed()) return;
                     copyHead(head);
                     res.bytes(b, 0, got);
                 });
             } else {
                 onLoop(() -> {
+                    unwatch();
                     if (writer != null) writer.close();
                 });
             }
@@ -410,6 +431,7 @@ public final class ReverseProxy implements Handler {
             if (head != null) {
                 // streaming: the status went out; cutting the client's connection is the only way to tell
                 onLoop(() -> {
+                    unwatch();
                     if (resumeCheck != null) resumeCheck.cancel();
                     req.connection().abort();
                 });
@@ -431,6 +453,35 @@ public final class ReverseProxy implements Handler {
             }
         }
 
+        /** The client's connection closing cancels this exchange's upstream call. Downstream loop. */
+        private void watchClient() {
+            if (watched) return;
+            watched = true;
+            io.jhv.core.net.Connection c = req.connection();
+            List<Exchange> live = LIVE.get(c);
+            if (live == null) {
+                live = new ArrayList<>(2);
+                LIVE.put(c, live);
+                c.addCloseListener((conn, cause) -> {
+                    List<Exchange> l = LIVE.remove(conn);
+                    if (l != null) for (Exchange x : l.toArray(new Exchange[0])) x.clientLeft();
+                });
+            }
+            live.add(this);
+        }
+
+        /** The exchange is over (answered, failed or cut): it no longer needs to hear the client's close. Downstream loop. */
+        private void unwatch() {
+            List<Exchange> live = LIVE.get(req.connection());
+            if (live != null) live.remove(this);
+        }
+
+        private void clientLeft() {
+            CompletableFuture<HttpResponse> c = call;
+            if (c != null) c.cancel(true);
+            if (resumeCheck != null) resumeCheck.cancel();
+        }
+
         /** Runs {@code r} on the downstream loop: now when the upstream connection shares it, else posted. */
         private void onLoop(Runnable r) {
             if (loop.inLoop()) r.run();
@@ -443,12 +494,14 @@ public final class ReverseProxy implements Handler {
             for (Map.Entry<String, String> e : h.headerList()) {
                 String name = e.getKey().toLowerCase(Locale.ROOT);
                 if (HOP_BY_HOP.contains(name) || OWN_RESPONSE.contains(name) || named.contains(name)) continue;
-                res.header(e.getKey(), e.getValue());
+                if (name.equals("content-type")) res.contentType(e.getValue()); // the response's own field: one header
+                else res.header(e.getKey(), e.getValue());
             }
         }
 
         private void fail(int status, String why) {
             onLoop(() -> {
+                unwatch();
                 if (req.connection().isClosed() || res.committed()) return;
                 res.status(status).text((status == 504 ? "Gateway Timeout: " : status == 502 ? "Bad Gateway: " : "") + why + "\n");
             });
@@ -462,8 +515,26 @@ public final class ReverseProxy implements Handler {
     private static final RetryPolicy STALE_ONLY = f -> f.attempt() == 1 && f.reusedConnection() && !f.responseStarted()
             && (!f.requestSent() || RetryPolicy.IDEMPOTENT.contains(f.request().method()));
 
+    /** The proxy exchanges in progress on each client connection, cancelled when it closes. Each list is used on its connection's loop only. */
+    private static final Map<io.jhv.core.net.Connection, List<Exchange>> LIVE = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** Streamed bytes in flight to the client connection above which the upstream is paused, and below which it resumes. */
     static final long PENDING_HIGH = 256 * 1024, PENDING_LOW = 64 * 1024;
+
+    /** True if the path of {@code target} has a {@code .} or {@code ..} segment (also percent-encoded). */
+    static boolean hasDotSegment(String target) {
+        int end = target.indexOf('?');
+        if (end < 0) end = target.length();
+        int seg = 0;
+        for (int i = 0; i <= end; i++) {
+            if (i == end || target.charAt(i) == '/') {
+                String p = target.substring(seg, i).replace("%2e", ".").replace("%2E", ".");
+                if (p.equals(".") || p.equals("..")) return true;
+                seg = i + 1;
+            }
+        }
+        return false;
+    }
 
     private static Set<String> connectionTokens(List<String> values) {
         if (values == null || values.isEmpty()) return Set.of();

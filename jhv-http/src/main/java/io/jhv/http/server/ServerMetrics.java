@@ -24,7 +24,7 @@ import io.jhv.core.net.Connection;
  * <p>Thread contract: callbacks run on the server's loop threads (several at once: implementations
  * must be thread-safe), except {@link #bind}, which runs once on the thread configuring the server.
  * They must be quick and must not block: they run on the path of every request. An exception
- * thrown from {@code requestCompleted} is logged and changes nothing else.
+ * thrown from a callback is logged and changes nothing else.
  */
 public interface ServerMetrics {
 

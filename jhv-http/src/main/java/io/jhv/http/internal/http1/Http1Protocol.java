@@ -13,6 +13,7 @@ import io.jhv.core.net.ProtocolHandler;
  * Loop thread, like every protocol handler.
  */
 public final class Http1Protocol implements ProtocolHandler {
+    private static final System.Logger LOG = System.getLogger(Http1Protocol.class.getName());
     private final ServerConfig cfg;
     private HttpConnection hc;
 
@@ -26,9 +27,19 @@ public final class Http1Protocol implements ProtocolHandler {
         hc = c;
         io.jhv.http.server.ServerMetrics m = cfg.metrics;
         if (m != null) {
-            m.connectionOpened(conn);
+            try {
+                m.connectionOpened(conn);
+            } catch (Throwable t) { // a metrics binding must not cost a connection
+                LOG.log(System.Logger.Level.WARNING, "metrics listener failed", t);
+            }
             // a close listener, not onClose: it hears an upgraded (WebSocket) connection's close too
-            conn.addCloseListener((cn, cause) -> m.connectionClosed(cn, cn.bytesRead(), cn.bytesWritten()));
+            conn.addCloseListener((cn, cause) -> {
+                try {
+                    m.connectionClosed(cn, cn.bytesRead(), cn.bytesWritten());
+                } catch (Throwable t) {
+                    LOG.log(System.Logger.Level.WARNING, "metrics listener failed", t);
+                }
+            });
         }
         cfg.connections.add(c);
         if (cfg.draining) c.drain();
