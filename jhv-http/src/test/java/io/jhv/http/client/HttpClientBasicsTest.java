@@ -124,9 +124,18 @@ class HttpClientBasicsTest {
 
     @Test
     void asyncFuturesCompleteOnTheConnectionsLoop() throws Exception {
-        CompletableFuture<String> thread = client.getAsync(url("/hello")).thenApply(r -> Thread.currentThread().getName());
-        String name = thread.get(5, TimeUnit.SECONDS);
-        assertTrue(name.startsWith("jhv-http-client-"), "completed on " + name);
+        java.util.concurrent.CountDownLatch attached = new java.util.concurrent.CountDownLatch(1);
+        try (RawServer s = new RawServer(c -> {
+            c.readHead();
+            attached.await(); // answer only once the callback is attached, so it cannot run on this thread
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            c.readHead();
+        })) {
+            CompletableFuture<String> thread = client.getAsync(s.url("/")).thenApply(r -> Thread.currentThread().getName());
+            attached.countDown();
+            String name = thread.get(5, TimeUnit.SECONDS);
+            assertTrue(name.startsWith("jhv-http-client-"), "completed on " + name);
+        }
     }
 
     @Test

@@ -76,6 +76,7 @@ final class ClientConnection implements ProtocolHandler {
     private long lastReadNanos;
     private BodyPump pump;
     private final Buffer out = Buffer.allocate(1024);
+    private final HeadParser.Head parsed = new HeadParser.Head();
     private final Runnable headTimeout = this::headTimedOut;
     private final Runnable readIdleCheck = this::readIdleCheck;
     private final Runnable continueNow = this::continueTimedOut;
@@ -329,9 +330,9 @@ final class ClientConnection implements ProtocolHandler {
             return false;
         }
         headScan = 0;
-        HeadParser.Head h;
+        HeadParser.Head h = parsed;
         try {
-            h = HeadParser.parse(a, start, start + end + 2, s.maxResponseHeaders);
+            HeadParser.parse(a, start, start + end + 2, s.maxResponseHeaders, h);
         } catch (MalformedResponseException e) {
             fail(new MalformedResponseException(e.getMessage() + " (from " + call.plan.originKey + ")"));
             return false;
@@ -426,14 +427,21 @@ final class ClientConnection implements ProtocolHandler {
             if (!hs.name(i).equalsIgnoreCase("Content-Length")) continue;
             String v = hs.value(i);
             // a list "5, 5" is allowed when all values agree (RFC 9110 8.6)
-            for (String part : v.split(",", -1)) {
-                String p = part.trim();
-                if (p.isEmpty() || p.length() > 18 || !p.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-                    throw new MalformedResponseException("invalid Content-Length: " + v);
+            int p = 0, n = v.length();
+            while (true) {
+                while (p < n && (v.charAt(p) == ' ' || v.charAt(p) == '\t')) p++;
+                long x = 0;
+                int digits = 0;
+                while (p < n && v.charAt(p) >= '0' && v.charAt(p) <= '9') {
+                    if (++digits > 18) throw new MalformedResponseException("invalid Content-Length: " + v);
+                    x = x * 10 + (v.charAt(p++) - '0');
                 }
-                long n = Long.parseLong(p);
-                if (len >= 0 && n != len) throw new MalformedResponseException("conflicting Content-Length values");
-                len = n;
+                while (p < n && (v.charAt(p) == ' ' || v.charAt(p) == '\t')) p++;
+                if (digits == 0 || (p < n && v.charAt(p) != ',')) throw new MalformedResponseException("invalid Content-Length: " + v);
+                if (len >= 0 && x != len) throw new MalformedResponseException("conflicting Content-Length values");
+                len = x;
+                if (p >= n) break;
+                p++; // the comma
             }
         }
         return len;

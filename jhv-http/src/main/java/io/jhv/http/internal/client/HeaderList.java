@@ -67,13 +67,16 @@ public final class HeaderList {
         for (int i = 0; i < size; i++) {
             if (!nv[i * 2].equalsIgnoreCase(name)) continue;
             String v = nv[i * 2 + 1];
-            int start = 0;
-            while (start <= v.length()) {
-                int comma = v.indexOf(',', start);
-                int end = comma < 0 ? v.length() : comma;
-                if (v.substring(start, end).trim().equalsIgnoreCase(token)) return true;
+            int p = 0, n = v.length();
+            while (p <= n) {
+                int comma = v.indexOf(',', p);
+                int end = comma < 0 ? n : comma;
+                int a = p, b = end;
+                while (a < b && (v.charAt(a) == ' ' || v.charAt(a) == '\t')) a++;
+                while (b > a && (v.charAt(b - 1) == ' ' || v.charAt(b - 1) == '\t')) b--;
+                if (b - a == token.length() && v.regionMatches(true, a, token, 0, b - a)) return true;
                 if (comma < 0) break;
-                start = comma + 1;
+                p = comma + 1;
             }
         }
         return false;

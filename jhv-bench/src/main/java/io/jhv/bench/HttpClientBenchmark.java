@@ -1,0 +1,93 @@
+package io.jhv.bench;
+
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.EventLoopGroup;
+import io.jhv.http.client.HttpClient;
+import io.jhv.http.client.HttpRequest;
+import io.jhv.http.client.HttpResponse;
+import io.jhv.http.server.HttpServer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP client's pooled keep-alive path: a GET without a request body against a one-loop jhv
+ * {@link HttpServer} in the same JVM ({@code GET /plaintext}, 13 bytes back), through an
+ * {@link HttpClient} on a one-loop group of its own. The request is built once (immutable: its
+ * head is encoded once), so each op is the client's work per call plus the server's.
+ *
+ * <ul>
+ * <li>{@code getOne}: one call at a time, the benchmark thread waits for each (latency-bound:
+ *     two loop wake-ups per op);</li>
+ * <li>{@code get64}: 64 calls in flight over a pool of up to 64 connections, then waits for all
+ *     (throughput; one op = one call).</li>
+ * </ul>
+ * {@code -prof gc}'s {@code gc.alloc.rate.norm} is everything allocated per call in the JVM: the
+ * client (the future the caller gets, the response and its header strings, the body array) and the
+ * server (0 B per plaintext GET in its own benchmark).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
+@Threads(1)
+public class HttpClientBenchmark {
+    private HttpServer server;
+    private EventLoopGroup clientLoop;
+    private HttpClient client;
+    private HttpRequest request;
+    private final CompletableFuture<?>[] batch = new CompletableFuture<?>[64];
+
+    @Setup(Level.Trial)
+    public void setup() throws Exception {
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .get("/plaintext", (req, res) -> res.text("Hello, World!"))
+                .start();
+        clientLoop = EventLoopGroup.of(EventLoopGroup.Balance.ROUND_ROBIN,
+                EventLoop.builder().name("bench-client").daemon(true).build()).start();
+        client = HttpClient.builder().group(clientLoop).maxConnectionsPerHost(64).decompress(false)
+                .idleTimeout(Duration.ofMinutes(5)).build();
+        request = HttpRequest.get("http://127.0.0.1:" + server.port() + "/plaintext").build();
+        HttpResponse r = client.send(request);
+        if (r.status() != 200 || !r.bodyString().equals("Hello, World!")) throw new IllegalStateException("bad answer: " + r);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        client.close();
+        clientLoop.shutdownGracefully(Duration.ofSeconds(2));
+        server.close();
+    }
+
+    @Benchmark
+    public int getOne() {
+        return client.sendAsync(request).join().status();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(64)
+    public int get64() {
+        CompletableFuture<?>[] b = batch;
+        for (int i = 0; i < b.length; i++) b[i] = client.sendAsync(request);
+        int sum = 0;
+        for (CompletableFuture<?> f : b) sum += ((HttpResponse) f.join()).status();
+        return sum;
+    }
+}
