@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -38,8 +39,9 @@ import java.util.concurrent.TimeUnit;
  *     (throughput; one op = one call).</li>
  * </ul>
  * {@code -prof gc}'s {@code gc.alloc.rate.norm} is everything allocated per call in the JVM: the
- * client (the future the caller gets, the response and its header strings, the body array) and the
- * server (0 B per plaintext GET in its own benchmark).
+ * client (the future the caller gets, the response and its header list, the body array) and the
+ * server. {@code client=jdk} runs the same calls through the JDK's {@code java.net.http.HttpClient}
+ * (HTTP/1.1, its own selector thread, a direct executor so callbacks stay on it) for comparison.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -49,9 +51,14 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
 @Threads(1)
 public class HttpClientBenchmark {
+    @Param({"jhv", "jdk"})
+    public String client;
+
+    private java.net.http.HttpClient jdk;
+    private java.net.http.HttpRequest jdkRequest;
     private HttpServer server;
     private EventLoopGroup clientLoop;
-    private HttpClient client;
+    private HttpClient jhv;
     private HttpRequest request;
     private final CompletableFuture<?>[] batch = new CompletableFuture<?>[64];
 
@@ -62,32 +69,47 @@ public class HttpClientBenchmark {
                 .start();
         clientLoop = EventLoopGroup.of(EventLoopGroup.Balance.ROUND_ROBIN,
                 EventLoop.builder().name("bench-client").daemon(true).build()).start();
-        client = HttpClient.builder().group(clientLoop).maxConnectionsPerHost(64).decompress(false)
+        jhv = HttpClient.builder().group(clientLoop).maxConnectionsPerHost(64).decompress(false)
                 .idleTimeout(Duration.ofMinutes(5)).build();
         request = HttpRequest.get("http://127.0.0.1:" + server.port() + "/plaintext").build();
-        HttpResponse r = client.send(request);
+        HttpResponse r = jhv.send(request);
         if (r.status() != 200 || !r.bodyString().equals("Hello, World!")) throw new IllegalStateException("bad answer: " + r);
+        if (client.equals("jdk")) {
+            jdk = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1)
+                    .executor(Runnable::run).build();
+            jdkRequest = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/plaintext")).build();
+        }
+    }
+
+    private CompletableFuture<?> call() {
+        if (jdk != null) return jdk.sendAsync(jdkRequest, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        return jhv.sendAsync(request);
+    }
+
+    private static int status(Object r) {
+        return r instanceof HttpResponse h ? h.status() : ((java.net.http.HttpResponse<?>) r).statusCode();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        client.close();
+        jhv.close();
+        if (jdk != null) jdk.close();
         clientLoop.shutdownGracefully(Duration.ofSeconds(2));
         server.close();
     }
 
     @Benchmark
     public int getOne() {
-        return client.sendAsync(request).join().status();
+        return status(call().join());
     }
 
     @Benchmark
     @OperationsPerInvocation(64)
     public int get64() {
         CompletableFuture<?>[] b = batch;
-        for (int i = 0; i < b.length; i++) b[i] = client.sendAsync(request);
+        for (int i = 0; i < b.length; i++) b[i] = call();
         int sum = 0;
-        for (CompletableFuture<?> f : b) sum += ((HttpResponse) f.join()).status();
+        for (CompletableFuture<?> f : b) sum += status(f.join());
         return sum;
     }
 }

@@ -139,16 +139,29 @@ public final class ClientEngine {
     public void close() {
         if (closed) return;
         closed = true;
+        EventLoop current = EventLoop.current();
+        boolean onOurLoop = current != null && group.loops().contains(current);
         for (Pool p : pools.values()) {
             try {
-                p.loop.submit(() -> {
+                if (p.loop.inLoop()) {
                     p.shutdown();
-                    return null;
-                }).get(5, TimeUnit.SECONDS);
+                } else if (onOurLoop) {
+                    p.loop.execute(p::shutdown); // waiting for another loop from a loop could deadlock
+                } else {
+                    p.loop.submit(() -> {
+                        p.shutdown();
+                        return null;
+                    }).get(5, TimeUnit.SECONDS);
+                }
             } catch (Exception stoppedOrSlow) {
                 // a stopped loop closed its connections already
             }
         }
-        if (ownGroup) group.shutdownGracefully(Duration.ofSeconds(5));
+        if (!ownGroup) return;
+        if (onOurLoop) {
+            for (EventLoop l : group.loops()) l.stop(); // cannot wait for ourselves: they end after this task
+        } else {
+            group.shutdownGracefully(Duration.ofSeconds(5));
+        }
     }
 }
