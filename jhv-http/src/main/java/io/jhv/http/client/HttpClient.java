@@ -316,7 +316,12 @@ public final class HttpClient implements AutoCloseable {
         /** Whether to send {@code Accept-Encoding: gzip, deflate} and decode such bodies (default true). */
         public Builder decompress(boolean on) { s.decompress = on; return this; }
 
-        /** Pipelining depth per connection (default 1: off). */
+        /**
+         * Pipelining depth per connection (default 1: off). With n > 1, a GET or HEAD without a body
+         * may go out on a busy connection (when no idle one exists and no new one may be opened)
+         * behind up to n - 1 others; answers come back in order. Requests queued behind a response
+         * that ends the connection are retried on a fresh one. Other methods never pipeline.
+         */
         public Builder pipelining(int depth) {
             if (depth < 1) throw new IllegalArgumentException("pipelining depth must be >= 1: " + depth);
             s.pipelining = depth;
