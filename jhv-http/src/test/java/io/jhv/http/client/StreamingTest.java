@@ -399,5 +399,11 @@ class StreamingTest {
         closed.get(5, TimeUnit.SECONDS);
         assertEquals(List.of(new ServerSentEvent(null, "message", "first", -1),
                 new ServerSentEvent("7", "update", "line1\nline2", -1)), events);
+        // not an event stream: the future says why
+        CompletableFuture<Void> wrong = client.eventSource(HttpRequest.get("http://127.0.0.1:" + server.port() + "/nothing").build(),
+                e -> { });
+        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> wrong.get(5, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("not an event stream: 404"), e.getCause().toString());
     }
 }

@@ -99,7 +99,8 @@ public final class ClientEngine {
     public CompletableFuture<Void> eventSource(HttpRequest request, EventSourceListener listener) {
         HttpRequest r = request.header("Accept") != null ? request
                 : request.toBuilder().header("Accept", "text/event-stream").build();
-        CompletableFuture<HttpResponse> call = stream(r, new SseHandler(listener));
+        SseHandler sse = new SseHandler(listener);
+        CompletableFuture<HttpResponse> call = stream(r, sse);
         CompletableFuture<Void> result = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterrupt) {
@@ -108,7 +109,8 @@ public final class ClientEngine {
             }
         };
         call.whenComplete((res, err) -> {
-            if (err != null) result.completeExceptionally(err);
+            Throwable why = sse.failure != null ? sse.failure : err;
+            if (why != null) result.completeExceptionally(why);
             else result.complete(null);
         });
         return result;
