@@ -296,4 +296,49 @@ class PoolAndCancellationTest {
             assertEquals(3, s.connections.get());
         }
     }
+
+    @Test
+    void theCallDeadlineAbandonsAConnectThatHangs() throws Exception {
+        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            List<Socket> fillers = new ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) {
+                    Socket f = new Socket();
+                    try {
+                        f.connect(full.getLocalSocketAddress(), 200);
+                        fillers.add(f);
+                    } catch (java.io.IOException e) {
+                        f.close();
+                        break;
+                    }
+                }
+                HttpClient c = client(HttpClient.builder().callTimeout(Duration.ofMillis(300)));
+                HttpTimeoutException e = assertThrows(HttpTimeoutException.class,
+                        () -> c.get("http://127.0.0.1:" + full.getLocalPort() + "/"));
+                assertEquals(HttpTimeoutException.Phase.CALL, e.phase());
+                await(() -> c.stats().open() == 0, "the connect attempt to be abandoned: " + c.stats());
+            } finally {
+                for (Socket f : fillers) f.close();
+            }
+        }
+    }
+
+    @Test
+    void statsPerOriginAndEvictingIdleConnections() throws Exception {
+        HttpClient c = client(HttpClient.builder());
+        try (RawServer a = new RawServer(conn -> {
+            while (conn.readHead() != null) conn.write(HostileServerTest.OK);
+        }); RawServer b = new RawServer(conn -> {
+            while (conn.readHead() != null) conn.write(HostileServerTest.OK);
+        })) {
+            c.get(a.url("/"));
+            c.get(b.url("/"));
+            var byOrigin = c.statsByOrigin();
+            assertEquals(new PoolStats(1, 1, 0, 0), byOrigin.get("http://127.0.0.1:" + a.port()));
+            assertEquals(new PoolStats(1, 1, 0, 0), byOrigin.get("http://127.0.0.1:" + b.port()));
+            assertEquals(new PoolStats(2, 2, 0, 0), c.stats());
+            c.evictIdle();
+            await(() -> c.stats().open() == 0, "idle connections closed");
+        }
+    }
 }
