@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# jhv-bench/proxy-compare.sh: jhv's reverse proxy against nginx's (issue 13).
+#
+# Both proxies forward plaintext GETs to the same upstream, the C ceiling server
+# (src/main/c/plaintext_server.c), with keep-alive on both legs; wrk (64 connections, one thread)
+# loads them. One worker each: `hv httpd --threads 1` with a `proxy = / http://...` line, and nginx
+# with `worker_processes 1` and an upstream keepalive pool. The proxy runs on CPU 1, wrk and the
+# upstream on CPU 0 (the upstream needs little). Rounds alternate the two proxies; the table gives
+# medians of requests/s and p99 latency, and the ratio jhv/nginx.
+#
+# Usage: jhv-bench/proxy-compare.sh [--rounds N] [--duration S] [--connections C] [--out FILE]
+set -euo pipefail
+bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$bench")"
+rounds=5 duration=10 conns=64 out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift ;;
+    --duration) duration="$2"; shift ;;
+    --connections) conns="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+for t in wrk gcc nginx taskset; do command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "proxy-compare: needs $t" >&2; exit 1; }; done
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+gcc -O2 -Wall -o "$work/plaintext_server" "$bench/src/main/c/plaintext_server.c"
+up_port=19080 jhv_port=19081 nginx_port=19082
+taskset -c 0 "$work/plaintext_server" "$up_port" & pids+=($!)
+
+# jhv: hv httpd with one loop and a proxy for everything
+"$root/hv" --help >/dev/null 2>&1 || true # builds hv.jar when needed
+cat > "$work/hv.conf" <<EOF
+threads = 1
+ready_path = off
+proxy = / http://127.0.0.1:$up_port
+EOF
+taskset -c 1 java -XX:+UseParallelGC -Xms256m -Xmx256m --add-exports java.base/sun.nio.ch=ALL-UNNAMED \
+  -jar "$root/jhv-cli/target/hv.jar" httpd --host 127.0.0.1 --port "$jhv_port" --config "$work/hv.conf" >"$work/hv.log" 2>&1 &
+pids+=($!)
+
+mkdir -p "$work/nginx"
+cat > "$work/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fcgi; uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+  upstream up { server 127.0.0.1:$up_port; keepalive 128; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+EOF
+taskset -c 1 "$nginx_bin" -c "$work/nginx.conf" & pids+=($!)
+
+for p in "$jhv_port" "$nginx_port"; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/plaintext" >/dev/null 2>&1 && break; sleep 0.1; done
+  curl -fs "http://127.0.0.1:$p/plaintext" >/dev/null || { echo "proxy on $p did not come up"; cat "$work/hv.log"; exit 1; }
+done
+# warm-up (the JIT)
+taskset -c 0 wrk -t1 -c"$conns" -d5s "http://127.0.0.1:$jhv_port/plaintext" >/dev/null
+taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$nginx_port/plaintext" >/dev/null
+
+run() { # port -> "rps p99ms"
+  local o; o="$(taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency "http://127.0.0.1:$1/plaintext")"
+  local rps p99 errs
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$o")"
+  p99="$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$o")"
+  errs="$(grep -E 'Socket errors|Non-2xx' <<<"$o" || true)"
+  [ -n "$errs" ] && echo "proxy-compare: errors on port $1: $errs" >&2
+  echo "$rps $p99"
+}
+jr=() jl=() nr=() nl=()
+for r in $(seq "$rounds"); do
+  if [ $((r % 2)) = 1 ]; then order="j n"; else order="n j"; fi
+  for who in $order; do
+    if [ "$who" = j ]; then read -r a b < <(run "$jhv_port"); jr+=("$a"); jl+=("$b"); echo "round $r jhv   $a req/s p99 $b ms" >&2
+    else read -r a b < <(run "$nginx_port"); nr+=("$a"); nl+=("$b"); echo "round $r nginx $a req/s p99 $b ms" >&2; fi
+  done
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+JR="$(median "${jr[@]}")" JL="$(median "${jl[@]}")" NR_="$(median "${nr[@]}")" NL="$(median "${nl[@]}")"
+table="$(cat <<EOF
+| proxy (1 worker, CPU 1) | requests/s (median of $rounds) | p99 latency ms (median) |
+| --- | ---: | ---: |
+| jhv ReverseProxy (hv httpd) | $JR | $JL |
+| nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///') | $NR_ | $NL |
+| jhv / nginx | $(awk -v a="$JR" -v b="$NR_" 'BEGIN {printf "%.2f", a/b}') | $(awk -v a="$JL" -v b="$NL" 'BEGIN {printf "%.2f", a/b}') |
+
+wrk -t1 -c$conns -d${duration}s on CPU 0 with the upstream (C plaintext_server); $(date -u +%Y-%m-%d); command: jhv-bench/proxy-compare.sh --rounds $rounds --duration $duration --connections $conns
+EOF
+)"
+echo "$table"
+[ -n "$out" ] && echo "$table" > "$out"
+exit 0
