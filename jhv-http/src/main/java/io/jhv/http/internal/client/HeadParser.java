@@ -25,6 +25,7 @@ final class HeadParser {
         String reason = "";
         HeaderList headers;
         private String[] cache = new String[16]; // n0, v0, n1, v1 ... of the previous head
+        final HeaderList scratch = new HeaderList(16);
 
         String cached(int slot, byte[] a, int off, int len) {
             if (slot >= cache.length) cache = java.util.Arrays.copyOf(cache, Math.max(slot + 1, cache.length * 2));
@@ -67,7 +68,8 @@ final class HeadParser {
         } else {
             h.reason = "";
         }
-        HeaderList hs = new HeaderList(8);
+        HeaderList hs = h.scratch;
+        hs.clear();
         int p = eol + 2;
         while (p < end) {
             int e = indexOfCrlf(a, p, end);
@@ -75,7 +77,10 @@ final class HeadParser {
             field(a, p, e, hs, h);
             p = e + 2;
         }
-        h.headers = hs;
+        // Responses handed out never change, so one whose fields are the very strings of the
+        // previous response's shares its list: a steady server costs no header allocation at all.
+        HeaderList prev = h.headers;
+        h.headers = prev != null && prev.sameAs(hs) ? prev : hs.copy();
     }
 
     /** Parses one field line {@code a[start, end)} (without its CRLF) into {@code out}. */

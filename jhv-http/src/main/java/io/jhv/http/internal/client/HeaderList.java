@@ -30,6 +30,21 @@ public final class HeaderList {
 
     public int size() { return size; }
 
+    /** True when {@code o} holds the same string instances in the same order. */
+    boolean sameAs(HeaderList o) {
+        if (o.size != size) return false;
+        for (int i = 0; i < size * 2; i++) if (nv[i] != o.nv[i]) return false;
+        return true;
+    }
+
+    /** A copy of exactly this size. */
+    HeaderList copy() {
+        HeaderList c = new HeaderList(0);
+        c.nv = java.util.Arrays.copyOf(nv, Math.max(2, size * 2));
+        c.size = size;
+        return c;
+    }
+
     public String name(int i) { return nv[i * 2]; }
 
     public String value(int i) { return nv[i * 2 + 1]; }
