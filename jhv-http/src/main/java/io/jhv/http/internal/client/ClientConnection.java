@@ -94,6 +94,10 @@ final class ClientConnection implements ProtocolHandler {
     public void onAttach(Connection c) {
         this.conn = c;
         this.createdNanos = System.nanoTime();
+        // Keep reading while a big request body waits in the write queue: a server may answer
+        // early (413) without reading it, and pausing would leave both sides waiting. Uploads are
+        // paced by their pumps' write listeners instead.
+        c.pauseReadingAboveHighWater(false);
     }
 
     /** Whether this idle connection may carry another exchange now. */
@@ -629,7 +633,7 @@ final class ClientConnection implements ProtocolHandler {
         served++;
         HeaderList t = trailers == null ? HeaderList.EMPTY : trailers;
         trailers = null;
-        boolean ok = keepAlive && requestDone && pump == null && !conn.isClosed();
+        boolean ok = keepAlive && requestDone && pump == null && !conn.isClosed() && conn.queuedBytes() == 0;
         Call next = queued != null ? queued.pollFirst() : null;
         if (next != null) {
             if (ok) {
@@ -640,6 +644,12 @@ final class ClientConnection implements ProtocolHandler {
             }
             queued.addFirst(next);
             failQueued("the server closes it");
+        }
+        if (!requestDone || pump != null || conn.queuedBytes() > 0) {
+            // answered before the whole body went out (a 413, say): drop the rest instead of
+            // flushing it into a server that may have stopped reading
+            stopPump();
+            conn.abort();
         }
         pool.release(this, ok && !in.isReadable());
         c.exchangeDone(t);
