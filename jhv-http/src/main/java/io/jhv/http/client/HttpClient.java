@@ -216,7 +216,11 @@ public final class HttpClient implements AutoCloseable {
         /** Limit on the TLS handshake (default 10 s). */
         public Builder tlsHandshakeTimeout(Duration d) { s.tlsHandshakeTimeoutMs = millis(d, "tlsHandshakeTimeout"); return this; }
 
-        /** Limit from the request's last byte written to the response head's last byte (default: none). */
+        /**
+         * Limit from the start of an exchange (the request going out) to the response head's last
+         * byte (default: none). It includes the time to upload the request body: for slow uploads
+         * use {@link #readIdleTimeout} or the call deadline instead.
+         */
         public Builder responseHeadTimeout(Duration d) { s.responseHeadTimeoutMs = millis(d, "responseHeadTimeout"); return this; }
 
         /** Limit on silence while reading a response (default: none). Fails a slow-loris server. */
