@@ -223,7 +223,11 @@ public final class HttpClient implements AutoCloseable {
          */
         public Builder responseHeadTimeout(Duration d) { s.responseHeadTimeoutMs = millis(d, "responseHeadTimeout"); return this; }
 
-        /** Limit on silence while reading a response (default: none). Fails a slow-loris server. */
+        /**
+         * Limit on the server's silence once the request went out, while waiting for and reading
+         * the response (default: none). Fails a slow-loris server; time spent uploading or with
+         * the body paused does not count.
+         */
         public Builder readIdleTimeout(Duration d) { s.readIdleTimeoutMs = millis(d, "readIdleTimeout"); return this; }
 
         /** Deadline for a whole call, connect, redirects and retries included (default: none); a request's own {@code timeout} wins. */

@@ -707,7 +707,11 @@ final class ClientConnection implements ProtocolHandler {
     private void readIdleCheck() {
         idleTimer = null;
         if (call == null) return;
-        long idleMs = (System.nanoTime() - lastReadNanos) / 1_000_000L;
+        long now = System.nanoTime();
+        // Silence counts only while we wait for the server: not while the request is still going
+        // out (a slow upload), nor while the caller paused the body.
+        if (!requestDone || pump != null || conn.queuedBytes() > 0) lastReadNanos = now;
+        long idleMs = (now - lastReadNanos) / 1_000_000L;
         if (paused || idleMs < s.readIdleTimeoutMs) {
             idleTimer = conn.loop().setTimeout(paused ? s.readIdleTimeoutMs : s.readIdleTimeoutMs - idleMs, readIdleCheck);
             return;
