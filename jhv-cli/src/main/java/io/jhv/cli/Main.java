@@ -14,11 +14,12 @@ public final class Main {
               cert     %s
               proxy    %s
               nc       %s
+              mqtt     %s
               help     this text
 
             Each command takes --help.
             """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, WsCommand.USAGE, CertCommand.USAGE,
-                    ProxyCommand.USAGE, NcCommand.USAGE);
+                    ProxyCommand.USAGE, NcCommand.USAGE, MqttCommand.USAGE);
 
     public static void main(String[] argv) {
         System.exit(run(argv));
@@ -38,6 +39,7 @@ public final class Main {
                 case "cert" -> CertCommand.run(argv);
                 case "proxy" -> ProxyCommand.run(argv);
                 case "nc" -> NcCommand.run(argv);
+                case "mqtt" -> MqttCommand.run(argv);
                 default -> throw new Args.UsageException("unknown command: " + argv[0]);
             };
         } catch (Args.UsageException e) {

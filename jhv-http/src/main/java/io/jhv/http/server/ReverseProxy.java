@@ -328,7 +328,7 @@ public final class ReverseProxy implements Handler {
                 body = new byte[(int) n];
                 return; // answered whole at onComplete
             }
-            loop.execute(() -> {
+            onLoop(() -> {
                 if (req.connection().isClosed()) {
                     s.cancel();
                     return;
@@ -350,7 +350,7 @@ public final class ReverseProxy implements Handler {
             }
             byte[] copy = chunk.readBytes();
             pending.addAndGet(copy.length);
-            loop.execute(() -> {
+            onLoop(() -> {
                 pending.addAndGet(-copy.length);
                 if (req.connection().isClosed()) {
                     stream.cancel(); // the client went away: so does the upstream request
@@ -384,13 +384,13 @@ public final class ReverseProxy implements Handler {
             if (body != null) {
                 byte[] b = body;
                 int got = filled;
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (req.connection().isClosed()) return;
                     copyHead(head);
                     res.bytes(b, 0, got);
                 });
             } else {
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (writer != null) writer.close();
                 });
             }
@@ -400,7 +400,7 @@ public final class ReverseProxy implements Handler {
         public void onError(Throwable error) {
             Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (e instanceof CancellationException) {
-                if (head != null && body == null) loop.execute(() -> req.connection().abort()); // a stream we gave up on
+                if (head != null && body == null) onLoop(() -> req.connection().abort()); // a stream we gave up on
                 return;
             }
             if (head != null && body != null) { // buffered: nothing went to the client yet
@@ -409,7 +409,7 @@ public final class ReverseProxy implements Handler {
             }
             if (head != null) {
                 // streaming: the status went out; cutting the client's connection is the only way to tell
-                loop.execute(() -> {
+                onLoop(() -> {
                     if (resumeCheck != null) resumeCheck.cancel();
                     req.connection().abort();
                 });
@@ -431,6 +431,12 @@ public final class ReverseProxy implements Handler {
             }
         }
 
+        /** Runs {@code r} on the downstream loop: now when the upstream connection shares it, else posted. */
+        private void onLoop(Runnable r) {
+            if (loop.inLoop()) r.run();
+            else loop.execute(r);
+        }
+
         private void copyHead(HttpResponse h) {
             res.status(h.status());
             Set<String> named = connectionTokens(h.headers("Connection"));
@@ -442,7 +448,7 @@ public final class ReverseProxy implements Handler {
         }
 
         private void fail(int status, String why) {
-            loop.execute(() -> {
+            onLoop(() -> {
                 if (req.connection().isClosed() || res.committed()) return;
                 res.status(status).text((status == 504 ? "Gateway Timeout: " : status == 502 ? "Bad Gateway: " : "") + why + "\n");
             });
