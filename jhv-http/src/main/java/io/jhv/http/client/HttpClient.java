@@ -216,10 +216,18 @@ public final class HttpClient implements AutoCloseable {
         /** Limit on the TLS handshake (default 10 s). */
         public Builder tlsHandshakeTimeout(Duration d) { s.tlsHandshakeTimeoutMs = millis(d, "tlsHandshakeTimeout"); return this; }
 
-        /** Limit from the request's last byte written to the response head's last byte (default: none). */
+        /**
+         * Limit from the start of an exchange (the request going out) to the response head's last
+         * byte (default: none). It includes the time to upload the request body: for slow uploads
+         * use {@link #readIdleTimeout} or the call deadline instead.
+         */
         public Builder responseHeadTimeout(Duration d) { s.responseHeadTimeoutMs = millis(d, "responseHeadTimeout"); return this; }
 
-        /** Limit on silence while reading a response (default: none). Fails a slow-loris server. */
+        /**
+         * Limit on the server's silence once the request went out, while waiting for and reading
+         * the response (default: none). Fails a slow-loris server; time spent uploading or with
+         * the body paused does not count.
+         */
         public Builder readIdleTimeout(Duration d) { s.readIdleTimeoutMs = millis(d, "readIdleTimeout"); return this; }
 
         /** Deadline for a whole call, connect, redirects and retries included (default: none); a request's own {@code timeout} wins. */
@@ -316,7 +324,12 @@ public final class HttpClient implements AutoCloseable {
         /** Whether to send {@code Accept-Encoding: gzip, deflate} and decode such bodies (default true). */
         public Builder decompress(boolean on) { s.decompress = on; return this; }
 
-        /** Pipelining depth per connection (default 1: off). */
+        /**
+         * Pipelining depth per connection (default 1: off). With n > 1, a GET or HEAD without a body
+         * may go out on a busy connection (when no idle one exists and no new one may be opened)
+         * behind up to n - 1 others; answers come back in order. Requests queued behind a response
+         * that ends the connection are retried on a fresh one. Other methods never pipeline.
+         */
         public Builder pipelining(int depth) {
             if (depth < 1) throw new IllegalArgumentException("pipelining depth must be >= 1: " + depth);
             s.pipelining = depth;

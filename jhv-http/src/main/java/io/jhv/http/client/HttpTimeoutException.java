@@ -12,7 +12,7 @@ public class HttpTimeoutException extends HttpClientException {
         CONNECT,
         /** The TLS handshake ({@link HttpClient.Builder#tlsHandshakeTimeout}). */
         TLS,
-        /** Waiting for the status line and headers after the request was sent ({@link HttpClient.Builder#responseHeadTimeout}). */
+        /** Waiting for the status line and headers from the start of the exchange ({@link HttpClient.Builder#responseHeadTimeout}). */
         RESPONSE_HEAD,
         /** No byte of the response for too long while reading it ({@link HttpClient.Builder#readIdleTimeout}). */
         READ_IDLE,

@@ -219,4 +219,48 @@ class HostileServerTest {
         assertTrue(e.getMessage().contains("cannot connect to 127.0.0.1:" + port), e.getMessage());
         assertEquals(0, client.stats().open());
     }
+
+    @Test
+    void aResponseArrivingOneByteAtATimeParsesTheSame() throws Exception {
+        String chunked = "HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "3\r\nabc\r\n10;x=y\r\n0123456789abcdef\r\n0\r\nX-T: done\r\n\r\n";
+        String sized = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-B:  padded  \r\n\r\nhello";
+        try (RawServer s = new RawServer(c -> {
+            c.s.setTcpNoDelay(true);
+            String h;
+            while ((h = c.readHead()) != null) {
+                String r = h.startsWith("GET /chunked") ? chunked : sized;
+                for (byte b : r.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)) {
+                    c.out.write(b);
+                    c.out.flush();
+                }
+            }
+        })) {
+            for (int i = 0; i < 3; i++) {
+                HttpResponse r = client.get(s.url("/chunked"));
+                assertEquals("abc0123456789abcdef", r.bodyString());
+                assertEquals("done", r.trailer("X-T"));
+                HttpResponse r2 = client.get(s.url("/sized"));
+                assertEquals("hello", r2.bodyString());
+                assertEquals("padded", r2.header("X-B"));
+            }
+            assertEquals(1, s.connections.get(), "every byte-by-byte response left the connection reusable");
+        }
+    }
+
+    @Test
+    void obsFoldAndBareLfAreRefused() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            String h;
+            while ((h = c.readHead()) != null) {
+                if (h.startsWith("GET /fold")) c.write("HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 0\r\n\r\n");
+                else c.write("HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n");
+            }
+        })) {
+            MalformedResponseException fold = assertThrows(MalformedResponseException.class, () -> client.get(s.url("/fold")));
+            assertTrue(fold.getMessage().contains("obsolete line folding"), fold.getMessage());
+            MalformedResponseException lf = assertThrows(MalformedResponseException.class, () -> client.get(s.url("/lf")));
+            assertTrue(lf.getMessage().contains("bare LF"), lf.getMessage());
+        }
+    }
 }

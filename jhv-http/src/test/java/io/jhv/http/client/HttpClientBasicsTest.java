@@ -124,33 +124,54 @@ class HttpClientBasicsTest {
 
     @Test
     void asyncFuturesCompleteOnTheConnectionsLoop() throws Exception {
-        CompletableFuture<String> thread = client.getAsync(url("/hello")).thenApply(r -> Thread.currentThread().getName());
-        String name = thread.get(5, TimeUnit.SECONDS);
-        assertTrue(name.startsWith("jhv-http-client-"), "completed on " + name);
+        java.util.concurrent.CountDownLatch attached = new java.util.concurrent.CountDownLatch(1);
+        try (RawServer s = new RawServer(c -> {
+            c.readHead();
+            attached.await(); // answer only once the callback is attached, so it cannot run on this thread
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            c.readHead();
+        })) {
+            CompletableFuture<String> thread = client.getAsync(s.url("/")).thenApply(r -> Thread.currentThread().getName());
+            attached.countDown();
+            String name = thread.get(5, TimeUnit.SECONDS);
+            assertTrue(name.startsWith("jhv-http-client-"), "completed on " + name);
+        }
+    }
+
+    /** Runs {@code fn} in a callback of a call's future, on the client's loop (the answer waits until it is attached). */
+    static <T> T onClientLoop(java.util.function.Function<HttpResponse, T> fn) throws Exception {
+        java.util.concurrent.CountDownLatch attached = new java.util.concurrent.CountDownLatch(1);
+        try (RawServer s = new RawServer(c -> {
+            c.readHead();
+            attached.await();
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            c.readHead();
+        })) {
+            CompletableFuture<T> f = client.getAsync(s.url("/")).thenApply(fn);
+            attached.countDown();
+            return f.get(5, TimeUnit.SECONDS);
+        }
     }
 
     @Test
     void theBlockingSendRefusesToRunOnALoopThread() throws Exception {
-        CompletableFuture<Throwable> f = client.getAsync(url("/hello")).handle((r, e) -> {
+        Throwable t = onClientLoop(r -> {
+            assertTrue(EventLoop.current() != null, "on a loop");
             try {
                 client.get(url("/hello"));
                 return null;
-            } catch (Throwable t) {
-                return t;
+            } catch (Throwable e) {
+                return e;
             }
         });
-        Throwable t = f.get(5, TimeUnit.SECONDS);
         assertTrue(t instanceof IllegalStateException, "got " + t);
         assertTrue(t.getMessage().contains("event loop"), t.getMessage());
     }
 
     @Test
     void aRequestFromALoopCallbackIsSentFromThere() throws Exception {
-        HttpResponse r = client.getAsync(url("/hello"))
-                .thenCompose(first -> client.getAsync(url("/hello")))
-                .get(5, TimeUnit.SECONDS);
-        assertEquals(200, r.status());
-        assertTrue(EventLoop.current() == null);
+        CompletableFuture<HttpResponse> second = onClientLoop(first -> client.getAsync(url("/hello")));
+        assertEquals(200, second.get(5, TimeUnit.SECONDS).status());
     }
 
     @Test

@@ -296,4 +296,95 @@ class PoolAndCancellationTest {
             assertEquals(3, s.connections.get());
         }
     }
+
+    @Test
+    void theCallDeadlineAbandonsAConnectThatHangs() throws Exception {
+        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            List<Socket> fillers = new ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) {
+                    Socket f = new Socket();
+                    try {
+                        f.connect(full.getLocalSocketAddress(), 200);
+                        fillers.add(f);
+                    } catch (java.io.IOException e) {
+                        f.close();
+                        break;
+                    }
+                }
+                HttpClient c = client(HttpClient.builder().callTimeout(Duration.ofMillis(300)));
+                HttpTimeoutException e = assertThrows(HttpTimeoutException.class,
+                        () -> c.get("http://127.0.0.1:" + full.getLocalPort() + "/"));
+                assertEquals(HttpTimeoutException.Phase.CALL, e.phase());
+                await(() -> c.stats().open() == 0, "the connect attempt to be abandoned: " + c.stats());
+            } finally {
+                for (Socket f : fillers) f.close();
+            }
+        }
+    }
+
+    @Test
+    void statsPerOriginAndEvictingIdleConnections() throws Exception {
+        HttpClient c = client(HttpClient.builder());
+        try (RawServer a = new RawServer(conn -> {
+            while (conn.readHead() != null) conn.write(HostileServerTest.OK);
+        }); RawServer b = new RawServer(conn -> {
+            while (conn.readHead() != null) conn.write(HostileServerTest.OK);
+        })) {
+            c.get(a.url("/"));
+            c.get(b.url("/"));
+            var byOrigin = c.statsByOrigin();
+            assertEquals(new PoolStats(1, 1, 0, 0), byOrigin.get("http://127.0.0.1:" + a.port()));
+            assertEquals(new PoolStats(1, 1, 0, 0), byOrigin.get("http://127.0.0.1:" + b.port()));
+            assertEquals(new PoolStats(2, 2, 0, 0), c.stats());
+            c.evictIdle();
+            await(() -> c.stats().open() == 0, "idle connections closed");
+        }
+    }
+
+    @Test
+    void cancellingAtRandomMomentsLeavesNothingAcquiredOrWaiting() throws Exception {
+        io.jhv.http.server.HttpServer server = io.jhv.http.server.HttpServer.create("127.0.0.1", 0).threads(1)
+                .get("/chunks", (req, res) -> {
+                    var w = res.stream();
+                    for (int i = 0; i < 20; i++) w.write(new byte[4096]);
+                    w.close();
+                })
+                .start();
+        try {
+            for (int depth : new int[] {1, 4}) cancelAtRandom(client(HttpClient.builder().maxConnectionsPerHost(4).pipelining(depth)),
+                    "http://127.0.0.1:" + server.port() + "/chunks");
+        } finally {
+            server.close();
+        }
+    }
+
+    private static void cancelAtRandom(HttpClient c, String url) throws Exception {
+        {
+            java.util.Random rnd = new java.util.Random(42);
+            List<CompletableFuture<HttpResponse>> fs = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                CompletableFuture<HttpResponse> f = c.getAsync(url);
+                fs.add(f);
+                if (rnd.nextBoolean()) {
+                    long spin = rnd.nextInt(300_000);
+                    long t0 = System.nanoTime();
+                    while (System.nanoTime() - t0 < spin) Thread.onSpinWait();
+                    f.cancel(true);
+                }
+            }
+            int ok = 0;
+            for (CompletableFuture<HttpResponse> f : fs) {
+                try {
+                    if (f.get(10, TimeUnit.SECONDS).body().length == 20 * 4096) ok++;
+                } catch (CancellationException cancelled) {
+                    // expected for some
+                }
+            }
+            assertTrue(ok > 0, "some calls completed");
+            await(() -> c.stats().acquired() == 0 && c.stats().pending() == 0, "nothing acquired or waiting: " + c.stats());
+            assertTrue(c.stats().open() <= 4, c.stats().toString());
+            assertEquals(20 * 4096, c.get(url).body().length, "the pool still works");
+        }
+    }
 }

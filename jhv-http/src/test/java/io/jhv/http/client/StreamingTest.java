@@ -399,5 +399,30 @@ class StreamingTest {
         closed.get(5, TimeUnit.SECONDS);
         assertEquals(List.of(new ServerSentEvent(null, "message", "first", -1),
                 new ServerSentEvent("7", "update", "line1\nline2", -1)), events);
+        // not an event stream: the future says why
+        CompletableFuture<Void> wrong = client.eventSource(HttpRequest.get("http://127.0.0.1:" + server.port() + "/nothing").build(),
+                e -> { });
+        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> wrong.get(5, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("not an event stream: 404"), e.getCause().toString());
+    }
+
+    @Test
+    void anEarlyAnswerDropsTheRestOfALargeUpload() throws Exception {
+        java.util.concurrent.CountDownLatch end = new java.util.concurrent.CountDownLatch(1);
+        RawServer s = raw(c -> {
+            c.readHead();
+            c.write("HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n");
+            end.await(); // and never reads the body
+        });
+        try {
+            HttpResponse r = client.send(HttpRequest.post(s.url("/up")).body(new byte[64 << 20]).build());
+            assertEquals(413, r.status());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (client.stats().open() != 0 && System.nanoTime() < deadline) Thread.onSpinWait();
+            assertEquals(0, client.stats().open(), "the half-sent connection was dropped, not left flushing");
+        } finally {
+            end.countDown();
+        }
     }
 }

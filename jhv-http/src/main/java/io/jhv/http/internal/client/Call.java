@@ -171,6 +171,15 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         c.startExchange(this, reused);
     }
 
+    /** Pipelined behind the exchanges on {@code c}: the request goes out now, the response comes in turn. */
+    void pipelinedOn(ClientConnection c) {
+        conn = c;
+        response = null;
+        redirectTo = null;
+        headDelivered = false;
+        c.pipeline(this);
+    }
+
     void connectFailed(Pool p, Throwable err) {
         if (isDone()) return;
         Throwable e = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;

@@ -54,6 +54,8 @@ final class ClientConnection implements ProtocolHandler {
 
     Call call;
     int state = IDLE;
+    /** Pipelining: calls whose requests went out behind {@link #call}'s, in order (null when off). */
+    private java.util.ArrayDeque<Call> queued;
     private boolean reusedForCall;
     private int headScan;
     private boolean sawResponseByte;
@@ -76,6 +78,7 @@ final class ClientConnection implements ProtocolHandler {
     private long lastReadNanos;
     private BodyPump pump;
     private final Buffer out = Buffer.allocate(1024);
+    private final HeadParser.Head parsed = new HeadParser.Head();
     private final Runnable headTimeout = this::headTimedOut;
     private final Runnable readIdleCheck = this::readIdleCheck;
     private final Runnable continueNow = this::continueTimedOut;
@@ -91,6 +94,10 @@ final class ClientConnection implements ProtocolHandler {
     public void onAttach(Connection c) {
         this.conn = c;
         this.createdNanos = System.nanoTime();
+        // Keep reading while a big request body waits in the write queue: a server may answer
+        // early (413) without reading it, and pausing would leave both sides waiting. Uploads are
+        // paced by their pumps' write listeners instead.
+        c.pauseReadingAboveHighWater(false);
     }
 
     /** Whether this idle connection may carry another exchange now. */
@@ -138,13 +145,19 @@ final class ClientConnection implements ProtocolHandler {
 
     /** Starts an exchange for {@code c}: writes the request (loop thread). */
     void startExchange(Call c, boolean reused) {
+        beginResponse(c, reused, false);
+        writeRequest(c);
+    }
+
+    /** The connection now waits for {@code c}'s response. */
+    private void beginResponse(Call c, boolean reused, boolean alreadySent) {
         call = c;
         reusedForCall = reused;
         state = HEAD;
         headScan = 0;
         sawResponseByte = false;
-        requestDone = false;
-        requestWritten = false;
+        requestDone = alreadySent;
+        requestWritten = alreadySent;
         paused = false;
         keepAlive = true;
         trailers = null;
@@ -152,21 +165,15 @@ final class ClientConnection implements ProtocolHandler {
         lastReadNanos = System.nanoTime();
         if (s.responseHeadTimeoutMs > 0) headTimer = conn.loop().setTimeout(s.responseHeadTimeoutMs, headTimeout);
         if (s.readIdleTimeoutMs > 0) idleTimer = conn.loop().setTimeout(s.readIdleTimeoutMs, readIdleCheck);
+    }
 
+    /** Encodes and writes {@code c}'s request head (and body) for the current exchange. */
+    private void writeRequest(Call c) {
         RequestPlan plan = c.plan;
         RequestBody body = c.body;
         long length = c.bodyLength;
+        boolean expect = encodeHead(c);
         Buffer o = out;
-        o.clear();
-        o.write(plan.head);
-        if (c.cookieHeader != null) o.writeString("Cookie: ").writeString(c.cookieHeader).write(CRLF);
-        if (!plan.staticFraming && body != null) {
-            if (length >= 0) o.writeString("Content-Length: ").writeString(Long.toString(length)).write(CRLF);
-            else o.writeString("Transfer-Encoding: chunked\r\n");
-        }
-        boolean expect = c.hop.expectContinue() && body != null && length != 0;
-        if (expect) o.writeString("Expect: 100-continue\r\n");
-        o.write(CRLF);
         try {
             requestWritten = true;
             if (body instanceof RequestBody.Bytes b && !expect && b.bytes.length <= INLINE_BODY) {
@@ -190,6 +197,71 @@ final class ClientConnection implements ProtocolHandler {
             fail(new ConnectionClosedException("connection to " + plan.originKey + " closed before the request was sent: "
                     + closed.getMessage(), reusedForCall, closed));
         }
+    }
+
+    /** Puts {@code c}'s request head into {@link #out}; true when it asks for 100-continue. */
+    private boolean encodeHead(Call c) {
+        RequestPlan plan = c.plan;
+        RequestBody body = c.body;
+        long length = c.bodyLength;
+        Buffer o = out;
+        o.clear();
+        o.write(plan.head);
+        if (c.cookieHeader != null) o.writeString("Cookie: ").writeString(c.cookieHeader).write(CRLF);
+        if (!plan.staticFraming && body != null) {
+            if (length >= 0) o.writeString("Content-Length: ").writeString(Long.toString(length)).write(CRLF);
+            else o.writeString("Transfer-Encoding: chunked\r\n");
+        }
+        boolean expect = c.hop.expectContinue() && body != null && length != 0;
+        if (expect) o.writeString("Expect: 100-continue\r\n");
+        o.write(CRLF);
+        return expect;
+    }
+
+    // ---------------------------------------------------------------- pipelining (opt-in)
+
+    /** Whether {@code c} may go out behind the exchanges in flight here (depth {@code depth}). */
+    boolean canPipeline(Call c, int depth) {
+        if (call == null || conn.isClosed() || !keepAlive || !requestDone || pump != null || waitingContinue || paused) return false;
+        if (state != HEAD && state != BODY_LENGTH && state != BODY_CHUNKED) return false;
+        if (!pipelinable(c) || !pipelinable(call)) return false;
+        return (queued == null ? 0 : queued.size()) + 1 < depth;
+    }
+
+    /** Only requests without a body and safe to repeat are pipelined: a broken pipeline retries them. */
+    static boolean pipelinable(Call c) {
+        String m = c.hop.method();
+        return c.body == null && !c.hop.expectContinue() && (m.equals("GET") || m.equals("HEAD"));
+    }
+
+    /** Writes {@code c}'s request now; its response is read after those ahead of it. */
+    void pipeline(Call c) {
+        if (queued == null) queued = new java.util.ArrayDeque<>();
+        encodeHead(c);
+        try {
+            conn.write(out);
+        } catch (IllegalStateException closed) {
+            c.exchangeFailed(this, new ConnectionClosedException("connection to " + c.plan.originKey
+                    + " closed before the pipelined request was sent", false, closed), false, false, true);
+            return;
+        }
+        queued.addLast(c);
+    }
+
+    /** The calls queued behind the current one lose their connection: each hears it (and may retry elsewhere). */
+    private void failQueued(String why) {
+        java.util.ArrayDeque<Call> q = queued;
+        if (q == null || q.isEmpty()) return;
+        Call c;
+        while ((c = q.pollFirst()) != null) {
+            c.exchangeFailed(this, new ConnectionClosedException(c.hop.method() + " " + c.hop.uri()
+                    + ": pipelined behind a response that ended the connection (" + why + ")", false, null), true, false, true);
+        }
+    }
+
+    /** A queued call gave up (cancelled): its response must still be read, so it stays; the call ignores it. */
+    boolean isQueued(Call c) {
+        return queued != null && queued.contains(c);
     }
 
     private void continueTimedOut() {
@@ -329,9 +401,9 @@ final class ClientConnection implements ProtocolHandler {
             return false;
         }
         headScan = 0;
-        HeadParser.Head h;
+        HeadParser.Head h = parsed;
         try {
-            h = HeadParser.parse(a, start, start + end + 2, s.maxResponseHeaders);
+            HeadParser.parse(a, start, start + end + 2, s.maxResponseHeaders, h);
         } catch (MalformedResponseException e) {
             fail(new MalformedResponseException(e.getMessage() + " (from " + call.plan.originKey + ")"));
             return false;
@@ -426,14 +498,21 @@ final class ClientConnection implements ProtocolHandler {
             if (!hs.name(i).equalsIgnoreCase("Content-Length")) continue;
             String v = hs.value(i);
             // a list "5, 5" is allowed when all values agree (RFC 9110 8.6)
-            for (String part : v.split(",", -1)) {
-                String p = part.trim();
-                if (p.isEmpty() || p.length() > 18 || !p.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-                    throw new MalformedResponseException("invalid Content-Length: " + v);
+            int p = 0, n = v.length();
+            while (true) {
+                while (p < n && (v.charAt(p) == ' ' || v.charAt(p) == '\t')) p++;
+                long x = 0;
+                int digits = 0;
+                while (p < n && v.charAt(p) >= '0' && v.charAt(p) <= '9') {
+                    if (++digits > 18) throw new MalformedResponseException("invalid Content-Length: " + v);
+                    x = x * 10 + (v.charAt(p++) - '0');
                 }
-                long n = Long.parseLong(p);
-                if (len >= 0 && n != len) throw new MalformedResponseException("conflicting Content-Length values");
-                len = n;
+                while (p < n && (v.charAt(p) == ' ' || v.charAt(p) == '\t')) p++;
+                if (digits == 0 || (p < n && v.charAt(p) != ',')) throw new MalformedResponseException("invalid Content-Length: " + v);
+                if (len >= 0 && x != len) throw new MalformedResponseException("conflicting Content-Length values");
+                len = x;
+                if (p >= n) break;
+                p++; // the comma
             }
         }
         return len;
@@ -552,10 +631,27 @@ final class ClientConnection implements ProtocolHandler {
         call = null;
         state = IDLE;
         served++;
-        boolean reusable = keepAlive && requestDone && pump == null && !in.isReadable() && !conn.isClosed();
         HeaderList t = trailers == null ? HeaderList.EMPTY : trailers;
         trailers = null;
-        pool.release(this, reusable);
+        boolean ok = keepAlive && requestDone && pump == null && !conn.isClosed() && conn.queuedBytes() == 0;
+        Call next = queued != null ? queued.pollFirst() : null;
+        if (next != null) {
+            if (ok) {
+                beginResponse(next, true, true); // its request went out already; its response comes next
+                pool.pipelinePending(this);
+                c.exchangeDone(t);
+                return;
+            }
+            queued.addFirst(next);
+            failQueued("the server closes it");
+        }
+        if (!requestDone || pump != null || conn.queuedBytes() > 0) {
+            // answered before the whole body went out (a 413, say): drop the rest instead of
+            // flushing it into a server that may have stopped reading
+            stopPump();
+            conn.abort();
+        }
+        pool.release(this, ok && !in.isReadable());
         c.exchangeDone(t);
     }
 
@@ -582,6 +678,7 @@ final class ClientConnection implements ProtocolHandler {
         stopPump();
         conn.abort();
         if (c != null) c.exchangeFailed(this, e, requestWritten, sawResponseByte, reusedForCall);
+        failQueued(e.getMessage());
     }
 
     /** The call gave up on this exchange (cancelled, deadline, redirect not followed): close, do not tell it. */
@@ -591,6 +688,7 @@ final class ClientConnection implements ProtocolHandler {
         cancelTimers();
         stopPump();
         conn.abort();
+        failQueued("the call ahead was cancelled");
     }
 
     private void stopPump() {
@@ -609,7 +707,11 @@ final class ClientConnection implements ProtocolHandler {
     private void readIdleCheck() {
         idleTimer = null;
         if (call == null) return;
-        long idleMs = (System.nanoTime() - lastReadNanos) / 1_000_000L;
+        long now = System.nanoTime();
+        // Silence counts only while we wait for the server: not while the request is still going
+        // out (a slow upload), nor while the caller paused the body.
+        if (!requestDone || pump != null || conn.queuedBytes() > 0) lastReadNanos = now;
+        long idleMs = (now - lastReadNanos) / 1_000_000L;
         if (paused || idleMs < s.readIdleTimeoutMs) {
             idleTimer = conn.loop().setTimeout(paused ? s.readIdleTimeoutMs : s.readIdleTimeoutMs - idleMs, readIdleCheck);
             return;
@@ -640,9 +742,13 @@ final class ClientConnection implements ProtocolHandler {
         Call ca = call;
         call = null;
         if (pool != null) pool.closed(this);
-        if (ca == null) return;
+        if (ca == null) {
+            failQueued(cause.toString());
+            return;
+        }
         if (was == BODY_CLOSE && (cause.kind() == CloseCause.Kind.PEER_CLOSED || cause.kind() == CloseCause.Kind.NORMAL)) {
             ca.exchangeDone(HeaderList.EMPTY); // a close-delimited body ends with the connection
+            failQueued("a close-delimited response");
             return;
         }
         boolean stale = reusedForCall && !sawResponseByte;
@@ -656,6 +762,7 @@ final class ClientConnection implements ProtocolHandler {
         ca.exchangeFailed(this, new ConnectionClosedException(ca.hop.method() + " " + ca.hop.uri() + ": connection " + what + " "
                 + phase + (stale ? " (a reused keep-alive connection: stale)" : ""), stale, cause.error()),
                 requestWritten, sawResponseByte, reusedForCall);
+        failQueued(what);
     }
 
     private static String printable(byte[] a, int off, int len) {

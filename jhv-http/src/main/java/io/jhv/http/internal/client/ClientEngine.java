@@ -99,7 +99,8 @@ public final class ClientEngine {
     public CompletableFuture<Void> eventSource(HttpRequest request, EventSourceListener listener) {
         HttpRequest r = request.header("Accept") != null ? request
                 : request.toBuilder().header("Accept", "text/event-stream").build();
-        CompletableFuture<HttpResponse> call = stream(r, new SseHandler(listener));
+        SseHandler sse = new SseHandler(listener);
+        CompletableFuture<HttpResponse> call = stream(r, sse);
         CompletableFuture<Void> result = new CompletableFuture<>() {
             @Override
             public boolean cancel(boolean mayInterrupt) {
@@ -108,7 +109,8 @@ public final class ClientEngine {
             }
         };
         call.whenComplete((res, err) -> {
-            if (err != null) result.completeExceptionally(err);
+            Throwable why = sse.failure != null ? sse.failure : err;
+            if (why != null) result.completeExceptionally(why);
             else result.complete(null);
         });
         return result;
@@ -139,16 +141,29 @@ public final class ClientEngine {
     public void close() {
         if (closed) return;
         closed = true;
+        EventLoop current = EventLoop.current();
+        boolean onOurLoop = current != null && group.loops().contains(current);
         for (Pool p : pools.values()) {
             try {
-                p.loop.submit(() -> {
+                if (p.loop.inLoop()) {
                     p.shutdown();
-                    return null;
-                }).get(5, TimeUnit.SECONDS);
+                } else if (onOurLoop) {
+                    p.loop.execute(p::shutdown); // waiting for another loop from a loop could deadlock
+                } else {
+                    p.loop.submit(() -> {
+                        p.shutdown();
+                        return null;
+                    }).get(5, TimeUnit.SECONDS);
+                }
             } catch (Exception stoppedOrSlow) {
                 // a stopped loop closed its connections already
             }
         }
-        if (ownGroup) group.shutdownGracefully(Duration.ofSeconds(5));
+        if (!ownGroup) return;
+        if (onOurLoop) {
+            for (EventLoop l : group.loops()) l.stop(); // cannot wait for ourselves: they end after this task
+        } else {
+            group.shutdownGracefully(Duration.ofSeconds(5));
+        }
     }
 }

@@ -13,16 +13,38 @@ import java.nio.charset.StandardCharsets;
 final class HeadParser {
     private HeadParser() {}
 
+    /**
+     * The parsed head, reused per connection, with the strings of the previous response: a server
+     * sends the same names and mostly the same values again and again ({@code Content-Type},
+     * {@code Server}, the {@code Date} of this second), so a field whose bytes match the string
+     * seen at the same position last time reuses it instead of decoding a new one.
+     */
     static final class Head {
         int minor;
         int status;
-        String reason;
+        String reason = "";
         HeaderList headers;
+        private String[] cache = new String[16]; // n0, v0, n1, v1 ... of the previous head
+        final HeaderList scratch = new HeaderList(16);
+
+        String cached(int slot, byte[] a, int off, int len) {
+            if (slot >= cache.length) cache = java.util.Arrays.copyOf(cache, Math.max(slot + 1, cache.length * 2));
+            String c = cache[slot];
+            if (c != null && same(c, a, off, len)) return c;
+            String s = new String(a, off, len, StandardCharsets.ISO_8859_1);
+            cache[slot] = s;
+            return s;
+        }
+
+        private static boolean same(String s, byte[] a, int off, int len) {
+            if (s.length() != len) return false;
+            for (int i = 0; i < len; i++) if (s.charAt(i) != (char) (a[off + i] & 0xff)) return false;
+            return true;
+        }
     }
 
-    /** Parses {@code a[start, end)}, where {@code end} is just after the last field's CRLF. */
-    static Head parse(byte[] a, int start, int end, int maxHeaders) throws MalformedResponseException {
-        Head h = new Head();
+    /** Parses {@code a[start, end)}, where {@code end} is just after the last field's CRLF, into {@code h}. */
+    static void parse(byte[] a, int start, int end, int maxHeaders, Head h) throws MalformedResponseException {
         int eol = indexOfCrlf(a, start, end);
         int n = eol - start;
         if (n < 12 || a[start] != 'H' || a[start + 1] != 'T' || a[start + 2] != 'T' || a[start + 3] != 'P'
@@ -40,24 +62,33 @@ final class HeadParser {
                 int b = a[i] & 0xff;
                 if ((b < 0x20 && b != '\t') || b == 0x7f) throw new MalformedResponseException("control character in the reason phrase");
             }
-            h.reason = new String(a, start + 13, eol - start - 13, StandardCharsets.ISO_8859_1);
+            String r = h.reason;
+            int rl = eol - start - 13;
+            h.reason = Head.same(r, a, start + 13, rl) ? r : new String(a, start + 13, rl, StandardCharsets.ISO_8859_1);
         } else {
             h.reason = "";
         }
-        HeaderList hs = new HeaderList(12);
+        HeaderList hs = h.scratch;
+        hs.clear();
         int p = eol + 2;
         while (p < end) {
             int e = indexOfCrlf(a, p, end);
             if (hs.size() >= maxHeaders) throw new MalformedResponseException("more than " + maxHeaders + " header fields");
-            field(a, p, e, hs);
+            field(a, p, e, hs, h);
             p = e + 2;
         }
-        h.headers = hs;
-        return h;
+        // Responses handed out never change, so one whose fields are the very strings of the
+        // previous response's shares its list: a steady server costs no header allocation at all.
+        HeaderList prev = h.headers;
+        h.headers = prev != null && prev.sameAs(hs) ? prev : hs.copy();
     }
 
     /** Parses one field line {@code a[start, end)} (without its CRLF) into {@code out}. */
     static void field(byte[] a, int start, int end, HeaderList out) throws MalformedResponseException {
+        field(a, start, end, out, null);
+    }
+
+    private static void field(byte[] a, int start, int end, HeaderList out, Head cache) throws MalformedResponseException {
         if (start < end && (a[start] == ' ' || a[start] == '\t')) throw new MalformedResponseException("obsolete line folding in a header field");
         int colon = -1;
         for (int i = start; i < end; i++) {
@@ -77,7 +108,12 @@ final class HeadParser {
             if ((b < 0x20 && b != '\t') || b == 0x7f) throw new MalformedResponseException("control character in header field "
                     + new String(a, start, colon - start, StandardCharsets.ISO_8859_1));
         }
-        out.add(new String(a, start, colon - start, StandardCharsets.ISO_8859_1), new String(a, vs, ve - vs, StandardCharsets.ISO_8859_1));
+        if (cache != null) {
+            int slot = out.size() * 2;
+            out.add(cache.cached(slot, a, start, colon - start), cache.cached(slot + 1, a, vs, ve - vs));
+        } else {
+            out.add(new String(a, start, colon - start, StandardCharsets.ISO_8859_1), new String(a, vs, ve - vs, StandardCharsets.ISO_8859_1));
+        }
     }
 
     private static int indexOfCrlf(byte[] a, int from, int end) throws MalformedResponseException {

@@ -30,6 +30,21 @@ public final class HeaderList {
 
     public int size() { return size; }
 
+    /** True when {@code o} holds the same string instances in the same order. */
+    boolean sameAs(HeaderList o) {
+        if (o.size != size) return false;
+        for (int i = 0; i < size * 2; i++) if (nv[i] != o.nv[i]) return false;
+        return true;
+    }
+
+    /** A copy of exactly this size. */
+    HeaderList copy() {
+        HeaderList c = new HeaderList(0);
+        c.nv = java.util.Arrays.copyOf(nv, Math.max(2, size * 2));
+        c.size = size;
+        return c;
+    }
+
     public String name(int i) { return nv[i * 2]; }
 
     public String value(int i) { return nv[i * 2 + 1]; }
@@ -67,13 +82,16 @@ public final class HeaderList {
         for (int i = 0; i < size; i++) {
             if (!nv[i * 2].equalsIgnoreCase(name)) continue;
             String v = nv[i * 2 + 1];
-            int start = 0;
-            while (start <= v.length()) {
-                int comma = v.indexOf(',', start);
-                int end = comma < 0 ? v.length() : comma;
-                if (v.substring(start, end).trim().equalsIgnoreCase(token)) return true;
+            int p = 0, n = v.length();
+            while (p <= n) {
+                int comma = v.indexOf(',', p);
+                int end = comma < 0 ? n : comma;
+                int a = p, b = end;
+                while (a < b && (v.charAt(a) == ' ' || v.charAt(a) == '\t')) a++;
+                while (b > a && (v.charAt(b - 1) == ' ' || v.charAt(b - 1) == '\t')) b--;
+                if (b - a == token.length() && v.regionMatches(true, a, token, 0, b - a)) return true;
                 if (comma < 0) break;
-                start = comma + 1;
+                p = comma + 1;
             }
         }
         return false;

@@ -32,6 +32,7 @@ final class Pool {
     private final ClientSettings s;
     private final ArrayDeque<ClientConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Call> pending = new ArrayDeque<>();
+    private final List<ClientConnection> busy = new ArrayList<>(); // acquired ones, kept only when pipelining
     private volatile int open, idleCount, acquired, pendingCount;
     private Timer sweep;
     private long sweepAt;
@@ -63,8 +64,7 @@ final class Pool {
                 c.inIdle = false;
                 idleCount = idle.size();
                 if (c.usable(now)) {
-                    c.acquired = true;
-                    acquired++;
+                    markAcquired(c);
                     call.assigned(c, true);
                     return;
                 }
@@ -75,6 +75,15 @@ final class Pool {
             connect(call);
             return;
         }
+        if (s.pipelining > 1 && !call.forceFresh && ClientConnection.pipelinable(call)) {
+            for (int i = 0, n = busy.size(); i < n; i++) {
+                ClientConnection c = busy.get(i);
+                if (c.canPipeline(call, s.pipelining)) {
+                    call.pipelinedOn(c);
+                    return;
+                }
+            }
+        }
         if (pending.size() >= s.maxPendingAcquires) {
             call.acquireFailed(new PoolExhaustedException(call.hop.method() + " " + call.hop.uri() + ": the pool of " + key
                     + " is full (" + s.maxConnectionsPerHost + " connections busy) and " + pending.size() + " calls wait already (maxPendingAcquires)"));
@@ -83,6 +92,23 @@ final class Pool {
         pending.addLast(call);
         pendingCount = pending.size();
         call.waitForConnection(s.acquireTimeoutMs);
+    }
+
+    /** With pipelining on: waiting GET/HEAD calls at the head of the queue go out behind {@code c}'s exchange. */
+    void pipelinePending(ClientConnection c) {
+        if (s.pipelining <= 1) return;
+        Call next;
+        while ((next = pending.peekFirst()) != null) {
+            if (next.isDone()) {
+                pending.pollFirst();
+                continue;
+            }
+            if (next.forceFresh || !c.canPipeline(next, s.pipelining)) break;
+            pending.pollFirst();
+            next.stopWaiting();
+            next.pipelinedOn(c);
+        }
+        pendingCount = pending.size();
     }
 
     /** A waiting call gave up (timeout, cancel). */
@@ -119,23 +145,45 @@ final class Pool {
             return;
         }
         ClientConnection c = (ClientConnection) conn.protocol();
+        if (conn.isClosed()) {
+            // closed between coming up and this callback (a server that talks first, say): its
+            // onClose did not know this pool yet, so count it out here
+            open--;
+            if (mine) call.connectFailed(this, new java.net.ConnectException("connection to " + key + " closed as soon as it opened: "
+                    + conn.closeCause()));
+            servePending();
+            return;
+        }
         c.pool = this;
         if (closed) {
             conn.abort();
             return;
         }
-        c.acquired = true;
-        acquired++;
-        if (mine && !call.isDone()) call.assigned(c, false);
-        else release(c, true);
+        markAcquired(c);
+        if (mine && !call.isDone()) {
+            call.assigned(c, false);
+            pipelinePending(c);
+        } else {
+            release(c, true);
+        }
     }
 
     /** The exchange on {@code c} is over; {@code reusable} when it may carry another. */
+    private void markAcquired(ClientConnection c) {
+        c.acquired = true;
+        acquired++;
+        if (s.pipelining > 1) busy.add(c);
+    }
+
+    private void unmarkAcquired(ClientConnection c) {
+        if (!c.acquired) return;
+        c.acquired = false;
+        acquired--;
+        if (s.pipelining > 1) busy.remove(c);
+    }
+
     void release(ClientConnection c, boolean reusable) {
-        if (c.acquired) {
-            c.acquired = false;
-            acquired--;
-        }
+        unmarkAcquired(c);
         long now = System.nanoTime();
         if (!reusable || closed || c.conn.isClosed()) {
             c.conn.close();
@@ -150,9 +198,9 @@ final class Pool {
         while ((next = pending.pollFirst()) != null) {
             pendingCount = pending.size();
             if (next.isDone()) continue;
-            c.acquired = true;
-            acquired++;
+            markAcquired(c);
             next.assigned(c, true);
+            pipelinePending(c);
             return;
         }
         c.inIdle = true;
@@ -169,10 +217,7 @@ final class Pool {
             idle.remove(c);
             idleCount = idle.size();
         }
-        if (c.acquired) {
-            c.acquired = false;
-            acquired--;
-        }
+        unmarkAcquired(c);
         servePending();
     }
 

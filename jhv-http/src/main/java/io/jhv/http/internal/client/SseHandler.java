@@ -28,6 +28,8 @@ final class SseHandler implements ResponseHandler {
     private boolean lastWasCr;
     private ResponseStream stream;
     private boolean failed;
+    /** Why the stream was given up here (a wrong status or type, a line too long), or null. */
+    volatile Throwable failure;
 
     SseHandler(EventSourceListener listener) {
         this.listener = listener;
@@ -39,8 +41,9 @@ final class SseHandler implements ResponseHandler {
         String ct = head.header("Content-Type");
         if (!head.isSuccessful() || ct == null || !ct.toLowerCase(java.util.Locale.ROOT).startsWith("text/event-stream")) {
             failed = true;
+            failure = new HttpClientException("not an event stream: " + head.status() + " " + ct + " from " + head.url());
             stream.cancel();
-            listener.onError(new HttpClientException("not an event stream: " + head.status() + " " + ct + " from " + head.url()));
+            listener.onError(failure);
             return;
         }
         listener.onOpen(head);
@@ -63,8 +66,9 @@ final class SseHandler implements ResponseHandler {
             } else {
                 if (line.size() >= MAX_LINE) {
                     failed = true;
+                    failure = new HttpClientException("event stream line longer than " + MAX_LINE + " bytes");
                     stream.cancel();
-                    listener.onError(new HttpClientException("event stream line longer than " + MAX_LINE + " bytes"));
+                    listener.onError(failure);
                     return;
                 }
                 line.write(b);
