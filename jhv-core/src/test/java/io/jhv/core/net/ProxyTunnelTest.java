@@ -390,6 +390,39 @@ class ProxyTunnelTest {
     }
 
     @Test
+    void writesMadeBeforeTheTunnelIsUpGoThroughItInOrderAndCloseWaitsForThem() throws Exception {
+        CompletableFuture<Void> requestSeen = new CompletableFuture<>();
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        CompletableFuture<Integer> earlyBytesOnTheWire = new CompletableFuture<>();
+        CompletableFuture<String> tunnelled = new CompletableFuture<>();
+        FakeProxy p = fake((s, in, out) -> {
+            readN(in, 3);
+            out.write(new byte[] {5, 0});
+            readN(in, 5 + "localhost".length() + 2);
+            requestSeen.complete(null);
+            written.get(10, TimeUnit.SECONDS);
+            earlyBytesOnTheWire.complete(in.available()); // nothing may pass before the reply
+            out.write(new byte[] {5, 0, 0, 1, 127, 0, 0, 1, 0, 80});
+            out.flush();
+            tunnelled.complete(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1)); // to EOF: the close follows the data
+        });
+        TcpClient client = TcpClient.create("localhost", 80).loop(loop).proxy(Proxy.socks5("127.0.0.1", p.port())).start();
+        requestSeen.get(10, TimeUnit.SECONDS);
+        Connection c = client.connection();
+        assertFalse(c.isConnected(), "still in the tunnel handshake");
+        c.write("first,");
+        c.write("second");
+        c.close(); // waits for the tunnel, sends both, then closes
+        CompletableFuture<Void> processed = new CompletableFuture<>();
+        loop.post(() -> processed.complete(null)); // the writes and the close have run on the loop
+        processed.get(10, TimeUnit.SECONDS);
+        written.complete(null);
+        assertEquals(0, earlyBytesOnTheWire.get(10, TimeUnit.SECONDS));
+        assertEquals("first,second", tunnelled.get(10, TimeUnit.SECONDS));
+        client.close();
+    }
+
+    @Test
     void aProxyThatClosesMidHandshakeFailsClearly() throws Exception {
         FakeProxy http = fake((s, in, out) -> readHead(in)); // reads CONNECT, closes
         Connector c1 = Connector.create().proxy(Proxy.http("127.0.0.1", http.port()));
