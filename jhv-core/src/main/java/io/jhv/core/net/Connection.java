@@ -100,6 +100,7 @@ public final class Connection {
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
     boolean tcpUp;              // the TCP connection is established: the socket may be written
+    private long bytesRead;     // loop thread writes; other threads read a recent value (metrics)
     private boolean reportedUp; // onConnection was told the connection is up
     // close() came while connecting or during the TLS handshake with writes waiting: they go out
     // once the connection is up, then it closes with this cause. Volatile: write() checks it.
@@ -225,6 +226,18 @@ public final class Connection {
     /** Bytes waiting in the write queue (thread-safe read). */
     public long queuedBytes() { return queue.queuedBytes(); }
 
+    /**
+     * Bytes read from the socket so far (TLS records included: what crossed the wire). Written by
+     * the loop thread; another thread reads a recent value (for metrics).
+     */
+    public long bytesRead() { return bytesRead; }
+
+    /**
+     * Bytes the socket has taken so far (TLS records included). Written by the loop thread;
+     * another thread reads a recent value (for metrics).
+     */
+    public long bytesWritten() { return queue.writtenBytes(); }
+
     /** The largest the write queue has been, in bytes (for tests and metrics). Thread-safe read. */
     public long maxQueuedBytes() { return queue.maxQueuedBytes(); }
 
@@ -329,6 +342,7 @@ public final class Connection {
         }
         if (n == 0) return;
         rb.advanceWriter(n);
+        bytesRead += n;
         lastRead = System.nanoTime();
         if (link != null) link.feed(rb);
         else in.deliver(rb);
