@@ -162,12 +162,19 @@ final class CurlCommand {
         }
     }
 
-    /** Percent-encodes as curl's --data-urlencode does (RFC 3986 unreserved kept, the rest %XX). */
+    /** Percent-encodes as curl's --data-urlencode does (RFC 3986 unreserved kept, space as '+', the rest %XX). */
     static String urlencode(byte[] bytes) {
+        return urlencode(bytes, true);
+    }
+
+    /** Percent-encodes ({@code plus}: a space as '+', else %20). */
+    static String urlencode(byte[] bytes, boolean plus) {
         StringBuilder sb = new StringBuilder(bytes.length * 3);
         for (byte b : bytes) {
             int c = b & 0xff;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+            if (c == ' ' && plus) {
+                sb.append('+');
+            } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
                 sb.append((char) c);
             } else {
                 sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16))).append(Character.toUpperCase(Character.forDigit(c & 15, 16)));

@@ -151,7 +151,7 @@ final class CurlTransfer {
         if (o.uploadFile != null && !o.uploadFile.equals("-")) {
             upload = Path.of(o.uploadFile);
             if (!Files.isReadable(upload)) throw new CurlOptions.Failure(26, "Failed to open/read local data from file/application: " + o.uploadFile);
-            if (url.getRawPath().endsWith("/")) url = url.resolve(CurlCommand.urlencode(upload.getFileName().toString().getBytes(StandardCharsets.UTF_8)));
+            if (url.getRawPath().endsWith("/")) url = url.resolve(CurlCommand.urlencode(upload.getFileName().toString().getBytes(StandardCharsets.UTF_8), false));
         }
         method = o.method != null ? o.method
                 : o.head ? "HEAD"
@@ -431,6 +431,7 @@ final class CurlTransfer {
         CompletableFuture<HttpResponse> f = client.sendAsync(request, relay);
         OutputStream body = null;
         boolean headSeen = false;
+        HttpResponse retryable = null;
         try {
             for (;;) {
                 Object ev;
@@ -449,10 +450,15 @@ final class CurlTransfer {
                     last = r;
                     effective = r.url();
                     int s = r.status();
+                    // A transient status with retries left: its body is written as usual (curl does
+                    // the same; a file output starts again with the next attempt), then retried.
                     if (mayRetry && (transientStatus(s) || (o.retryAllErrors && s >= 400))) {
-                        relay.cancel();
-                        errorMsg = "HTTP error";
-                        return new Outcome(22, true, false, retryAfter(r));
+                        retryable = r;
+                        if (o.fail && !o.failWithBody) { // -f: no body to write
+                            relay.cancel();
+                            errorMsg = "The requested URL returned error: " + s;
+                            return new Outcome(22, true, false, retryAfter(r));
+                        }
                     }
                     if (o.verbose) {
                         for (HttpResponse x : CurlCommand.chain(r)) {
@@ -485,6 +491,10 @@ final class CurlTransfer {
                 if (ev instanceof CurlCommand.Relay.Done d) {
                     last = d.response();
                     effective = d.response().url();
+                    if (retryable != null) {
+                        errorMsg = "HTTP error";
+                        return new Outcome(22, true, false, retryAfter(retryable));
+                    }
                     if (d.response().status() >= 400 && o.failWithBody) {
                         errorMsg = "The requested URL returned error: " + d.response().status();
                         return new Outcome(22, false, false, -1);
