@@ -611,6 +611,10 @@ final class CurlTransfer {
             }
             if (c instanceof CancellationException) return outcome(42, "Operation was aborted", false, false);
         }
+        if (t instanceof HttpConnectException && String.valueOf(t.getMessage()).contains("CONNECT tunnel")) {
+            // the HTTP client cannot tunnel HTTPS through an HTTP proxy yet: say so, as for a flag hv lacks
+            return outcome(4, t.getMessage() + " (HTTPS through a proxy: not supported yet by hv curl)", false, false);
+        }
         if (t instanceof HttpConnectException) return outcome(7, "Failed to connect to " + host + " port " + port + ": " + t.getMessage(), false, true);
         if (t instanceof IOException) return outcome(56, "Recv failure: " + t.getMessage(), true, false);
         return outcome(1, String.valueOf(t), false, false);

@@ -322,6 +322,24 @@ class CurlCommandTest {
     }
 
     @Test
+    void clientCertificate() throws Exception {
+        SelfSignedCertificate clientCert = SelfSignedCertificate.builder().subject("CN=hv curl client").issuer(CA).build();
+        SelfSignedCertificate.PemFiles pem = clientCert.writeTo(dir.resolve("client"));
+        tlsServer = HttpServer.create("127.0.0.1", 0).threads(1)
+                .tls(TlsConfig.server().certificate(LOCALHOST).trust(CA.certificate()).clientAuth(TlsConfig.ClientAuth.REQUIRED).build())
+                .get("/who", (req, res) -> res.text("hello, client\n")).start();
+        Path caFile = dir.resolve("ca.pem");
+        Files.writeString(caFile, CA.certificatePem());
+        String url = "https://localhost:" + tlsServer.port() + "/who";
+        assertEquals("hello, client\n", same("-s", "--cacert", caFile.toString(), "--cert", pem.certificate().toString(),
+                "--key", pem.privateKey().toString(), url).text());
+        Result c = curl("-s", "--cacert", caFile.toString(), url);
+        Result h = hv("-s", "--cacert", caFile.toString(), url);
+        assertTrue(c.code() != 0 && h.code() != 0, "no certificate, no answer: curl " + c.code() + ", hv " + h.code() + " " + h.err());
+        assertEquals(58, hv("-s", "--cacert", caFile.toString(), "--cert", dir.resolve("missing.pem").toString(), url).code());
+    }
+
+    @Test
     void writeOutAndFail() throws Exception {
         assertEquals("200", same("-s", "-o", "/dev/null", "-w", "%{http_code}", base + "/hello").text());
         assertEquals("404\n", same("-s", "-o", "/dev/null", "-w", "%{http_code}\\n", base + "/missing").text());
@@ -410,6 +428,57 @@ class CurlCommandTest {
         // from the environment, as curl reads it
         Result h = hv(Map.of("http_proxy", proxy), "-s", base + "/hello");
         assertEquals("hello world\n", h.text(), h.err());
+        assertEquals("hello world\n", hv(Map.of("http_proxy", "http://127.0.0.1:1", "no_proxy", "127.0.0.1"), "-s", base + "/hello").text(),
+                "no_proxy bypasses the (dead) proxy");
+        // HTTPS through the proxy (CONNECT) and SOCKS5 need the HTTP client's tunnel support: until it has
+        // it, hv says "not supported yet" (exit 4); from then on it must answer as curl does.
+        tlsServer = HttpServer.create("127.0.0.1", 0).threads(1).tls(TlsConfig.server().certificate(LOCALHOST).build())
+                .get("/hello", (req, res) -> res.text("hello over TLS\n")).start();
+        Path caFile = dir.resolve("ca.pem");
+        Files.writeString(caFile, CA.certificatePem());
+        String[] https = {"-sS", "-x", proxy, "--cacert", caFile.toString(), "https://localhost:" + tlsServer.port() + "/hello"};
+        assertSameOrNotYet(https);
+        int socks = microsocks();
+        assertSameOrNotYet("-sS", "-x", "socks5h://127.0.0.1:" + socks, base + "/hello");
+    }
+
+    private void assertSameOrNotYet(String... args) throws Exception {
+        Result h = hv(args);
+        if (h.code() == 4) {
+            assertTrue(h.err().contains("not supported yet"), h.err());
+            Result c = curl(args);
+            assertEquals(0, c.code(), "curl does it: " + c.err());
+        } else {
+            same(args);
+        }
+    }
+
+    private int microsocks() throws Exception {
+        String bin = null;
+        for (String d : List.of("/usr/bin", "/usr/sbin")) if (Files.isExecutable(Path.of(d, "microsocks"))) bin = d + "/microsocks";
+        if (bin == null) fail("microsocks is not installed: apt-get install microsocks (./test installs it)");
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Process p = new ProcessBuilder(bin, "-i", "127.0.0.1", "-p", String.valueOf(port)).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("microsocks.log").toFile()).start();
+        closeAfter.add(() -> { p.destroy(); p.waitFor(5, TimeUnit.SECONDS); });
+        awaitPort(p, port);
+        return port;
+    }
+
+    private static void awaitPort(Process p, int port) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(20); // a starting process: nothing to wait on but its port
+            }
+        }
+        fail("proxy on port " + port + " did not start");
     }
 
     private int tinyproxy() throws Exception {
