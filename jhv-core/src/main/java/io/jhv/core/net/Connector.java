@@ -95,7 +95,8 @@ public final class Connector extends TcpEndpoint<Connector> {
      * {@link ConnectTimeoutException.Phase#PROXY}), and TLS after it by another. A proxy that
      * refuses, rejects the credentials, closes early or answers garbage fails the future with a
      * {@link ProxyException} carrying its status line or reply code. Bytes the target sends right
-     * behind the proxy's reply are not lost. Before the first connect, one thread.
+     * behind the proxy's reply are not lost. The connection's {@code remoteAddress()} is the
+     * proxy's. Before the first connect, one thread.
      */
     public Connector proxy(Proxy proxy) {
         mutable();
