@@ -240,6 +240,7 @@ final class HttpdCommand {
             s.use(c.cors.contains("*") ? Cors.allowAll() : Cors.builder().allowOrigins(c.cors).build());
         }
 
+        if (c.proxyProtocol != null) s.proxyProtocol(io.jhv.core.net.ProxyProtocol.trusting(c.proxyProtocol.toArray(String[]::new)));
         if (c.readyPath != null) s.get(c.readyPath, s.readinessHandler());
         if (c.metricsPath != null) {
             HttpMetrics metrics = HttpMetrics.create();

@@ -26,6 +26,7 @@ final class HttpdConfig {
     String metricsPath;              // null: off, else the path of the Prometheus endpoint
     String readyPath = "/readyz";    // null: off; 200 while serving, 503 once a shutdown began
     long drainDelayMs;
+    List<String> proxyProtocol;      // null: off; else the sources trusted to send a PROXY header
     int processes = 1;               // > 1: a supervisor of that many processes sharing the port               // after SIGTERM: not ready, still serving, for this long
     List<String> cors;               // null: off; ["*"]: any origin
     boolean gzip = true;
@@ -68,7 +69,7 @@ final class HttpdConfig {
             "keepalive_timeout", "header_timeout", "write_timeout", "max_input_memory", "max_body_size", "max_header_size", "max_request_line",
             "max_header_count", "max_connections", "max_requests_per_connection", "max_pipelined",
             "multipart_threshold", "upload_dir", "temp_dir", "server_name", "poller", "reuse_port",
-            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay", "processes");
+            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay", "processes", "proxy_protocol");
 
     /** Reads a config file. */
     void load(Path file) {
@@ -171,6 +172,21 @@ final class HttpdConfig {
             case "shutdown_timeout" -> shutdownTimeoutMs = number(value, 0, 3_600_000, w);
             case "drain_delay" -> drainDelayMs = number(value, 0, 3_600_000, w);
             case "processes" -> processes = (int) number(value, 1, 256, w);
+            case "proxy_protocol" -> {
+                String v = value.strip();
+                if (isOff(v)) {
+                    proxyProtocol = null;
+                } else {
+                    List<String> sources = new ArrayList<>();
+                    for (String part : v.split(",")) if (!part.isBlank()) sources.add(part.strip());
+                    try {
+                        io.jhv.core.net.ProxyProtocol.trusting(sources.toArray(String[]::new));
+                    } catch (IllegalArgumentException e) {
+                        throw new Args.UsageException(w + ": " + e.getMessage());
+                    }
+                    proxyProtocol = List.copyOf(sources);
+                }
+            }
             case "ready_path" -> {
                 String v = value.trim();
                 if (isOff(v)) readyPath = null;

@@ -101,6 +101,7 @@ public final class Connection {
     private boolean registered; // with the poller (and counted in the loop's load)
     boolean tcpUp;              // the TCP connection is established: the socket may be written
     private long bytesRead;     // loop thread writes; other threads read a recent value (metrics)
+    private volatile SocketAddress via; // the balancer's address, when a PROXY protocol header named the client
     private boolean reportedUp; // onConnection was told the connection is up
     // close() came while connecting or during the TLS handshake with writes waiting: they go out
     // once the connection is up, then it closes with this cause. Volatile: write() checks it.
@@ -151,13 +152,32 @@ public final class Connection {
     /** Thread-safe. */
     public boolean isClient() { return client; }
 
-    /** The peer's address; null before a client connection is connected. Still known after close. Thread-safe. */
+    /**
+     * The peer's address; null before a client connection is connected. Still known after close.
+     * On a listener with the {@link ProxyProtocol PROXY protocol}, the client's address from the
+     * balancer's header (then {@link #viaAddress()} is the balancer's). Thread-safe.
+     */
     public SocketAddress remoteAddress() {
         SocketAddress r = remote;
         if (r != null) return r;
         r = ch.remoteAddress();
         if (r != null) remote = r;
         return r;
+    }
+
+    /**
+     * The address this connection really came from when a {@link ProxyProtocol PROXY protocol}
+     * header named another client (the load balancer's); null otherwise. Thread-safe once the
+     * connection is up.
+     */
+    public SocketAddress viaAddress() {
+        return via;
+    }
+
+    /** A PROXY protocol header named the client: it becomes the remote address. Loop thread, before the connection is up. */
+    void proxied(SocketAddress client) {
+        via = remoteAddress();
+        remote = client;
     }
 
     /** Thread-safe. */

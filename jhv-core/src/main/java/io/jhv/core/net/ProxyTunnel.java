@@ -19,7 +19,7 @@ import java.util.Base64;
  * {@link #onRead} consumes exactly the proxy's reply: whatever follows it (the target's first
  * bytes, rare but legal) stays in the buffer for the layer or the protocol handler.
  */
-abstract sealed class ProxyTunnel {
+abstract sealed class ProxyTunnel permits ProxyTunnel.HttpConnect, ProxyTunnel.Socks5, ProxyHeaderReader {
     /** Most bytes of a CONNECT reply head we read before calling it garbage. */
     static final int MAX_REPLY_HEAD = 16 * 1024;
 

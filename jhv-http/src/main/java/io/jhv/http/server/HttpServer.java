@@ -193,6 +193,22 @@ public final class HttpServer implements AutoCloseable {
 
     private boolean reusePort;
 
+    /**
+     * Behind a load balancer that sends the PROXY protocol (HAProxy {@code send-proxy}/{@code
+     * send-proxy-v2}, nginx {@code proxy_protocol on}, cloud balancers): every listener reads the
+     * header from {@code config}'s trusted sources, so {@code req.remoteAddress()} and the access
+     * log show the client. See {@link io.jhv.core.net.ProxyProtocol}. Before {@link #start()}.
+     */
+    public HttpServer proxyProtocol(io.jhv.core.net.ProxyProtocol config) {
+        checkNotStarted();
+        tcp.proxyProtocol(config);
+        if (httpsTcp != null) httpsTcp.proxyProtocol(config);
+        proxyProtocol = config;
+        return this;
+    }
+
+    private io.jhv.core.net.ProxyProtocol proxyProtocol;
+
     /** The most open connections per listener; more are closed at once. */
     public HttpServer maxConnections(int n) {
         checkNotStarted();
@@ -276,6 +292,7 @@ public final class HttpServer implements AutoCloseable {
         httpsTcp.tls(forHttp(tls));
         if (maxConnections > 0) httpsTcp.maxConnections(maxConnections);
         if (reusePort) httpsTcp.reusePort(true);
+        if (proxyProtocol != null) httpsTcp.proxyProtocol(proxyProtocol);
         httpsTcp.writeTimeout(writeTimeout);
         if (onError != null) httpsTcp.onError(onError);
         wire(httpsTcp);
