@@ -5,7 +5,6 @@ import io.jhv.core.net.Proxy;
 import io.jhv.core.net.ProxySelector;
 import io.jhv.core.tls.TlsConfig;
 import io.jhv.http.client.HttpClient;
-import io.jhv.http.client.HttpProxy;
 import io.jhv.http.client.HttpRequest;
 import io.jhv.http.client.HttpResponse;
 import io.jhv.http.client.ResponseHandler;
@@ -75,8 +74,9 @@ final class CurlCommand {
               -k, --insecure            accept any certificate and host name
                   --cacert FILE         trust the CAs in this PEM file
               -E, --cert FILE --key F   client certificate and key (PEM)
-              -x, --proxy URL           use this HTTP proxy (http_proxy, https_proxy, all_proxy and
-                                        no_proxy are read as curl does); -U, --proxy-user U:P; --noproxy LIST
+              -x, --proxy URL           use this proxy: http:// (CONNECT for https), socks5://, socks5h://
+                                        (http_proxy, https_proxy, all_proxy and no_proxy are read as curl
+                                        does); -U, --proxy-user U:P; --noproxy LIST
                   --connect-timeout S   limit for connecting (seconds, may be fractional)
               -m, --max-time S          limit for the whole transfer
                   --retry N             retry transient failures (timeouts, 408, 429, 500, 502-504)
@@ -91,9 +91,9 @@ final class CurlCommand {
 
             Exit codes as curl's: 0 ok, 1 unsupported protocol, 2 bad usage, 3 bad URL, 4 not supported
             yet by hv, 5 proxy not resolved, 6 host not resolved, 7 cannot connect, 8 weird reply,
-            22 HTTP error with -f, 23 write error, 26 read error, 28 timeout, 35 TLS error, 47 too many
+            18 body cut short, 22 HTTP error with -f, 23 write error, 26 read error, 28 timeout, 35 TLS error, 47 too many
             redirects, 52 empty reply, 56 receive failure (a proxy refusing CONNECT too), 58 bad client
-            certificate, 60 certificate not trusted, 77 bad CA file.
+            certificate, 60 certificate not trusted, 77 bad CA file, 97 SOCKS5 proxy failure.
             """;
 
     private CurlCommand() {}
@@ -239,14 +239,7 @@ final class CurlCommand {
         if (o.maxTime != null && o.maxTime > 0) b.callTimeout(seconds(o.maxTime));
         TlsConfig tls = tls(o);
         if (tls != null) b.tls(tls);
-        if (proxy.isProxied()) {
-            if (proxy.type() != Proxy.Type.HTTP) {
-                throw new CurlOptions.Failure(4, "proxy " + proxy + ": SOCKS5 proxies are not supported yet by hv curl (the HTTP client takes HTTP proxies only)");
-            }
-            HttpProxy hp = HttpProxy.http(proxy.host(), proxy.port());
-            if (proxy.user() != null) hp = hp.withCredentials(proxy.user(), proxy.password());
-            b.proxy(hp);
-        }
+        b.proxy(proxy); // HTTP (absolute form; CONNECT for https://) or SOCKS5, or Proxy.NONE
         return b;
     }
 

@@ -57,6 +57,7 @@ final class CurlTransfer {
     private URI effective;
     private String method = "GET";
     private CurlCookies jar;
+    private Proxy usedProxy;
 
     CurlTransfer(CurlOptions o, InputStream stdin, OutputStream stdout, PrintStream err, Map<String, String> env) {
         this.o = o;
@@ -181,6 +182,7 @@ final class CurlTransfer {
         HttpRequest request = rb.build();
 
         Proxy proxy = CurlCommand.proxyFor(o, url, env);
+        usedProxy = proxy;
         if (o.cookieJar != null || o.cookies.stream().anyMatch(c -> !c.contains("="))) {
             jar = new CurlCookies();
             for (String c : o.cookies) {
@@ -587,7 +589,10 @@ final class CurlTransfer {
                                 ? "CONNECT tunnel failed, response " + p.replyCode() + ": " : "") + p.getMessage(), false, false);
             }
             if (c instanceof UnknownHostException) {
-                boolean proxy = String.valueOf(c.getMessage()).contains("proxy host");
+                // Connector says "proxy host"; a plain http:// request through an HTTP proxy names the proxy's host
+                String m = String.valueOf(c.getMessage());
+                boolean proxy = m.contains("proxy host") || (usedProxy != null && usedProxy.isProxied()
+                        && m.contains(usedProxy.host()) && !m.contains(host));
                 return outcome(proxy ? 5 : 6, (proxy ? "Could not resolve proxy: " : "Could not resolve host: " + host + ": ") + c.getMessage(), true, false);
             }
             if (c instanceof SSLException) {
@@ -610,10 +615,6 @@ final class CurlTransfer {
                 return outcome(18, "transfer closed before the end of the body: " + c.getMessage(), true, false);
             }
             if (c instanceof CancellationException) return outcome(42, "Operation was aborted", false, false);
-        }
-        if (t instanceof HttpConnectException && String.valueOf(t.getMessage()).contains("CONNECT tunnel")) {
-            // the HTTP client cannot tunnel HTTPS through an HTTP proxy yet: say so, as for a flag hv lacks
-            return outcome(4, t.getMessage() + " (HTTPS through a proxy: not supported yet by hv curl)", false, false);
         }
         if (t instanceof HttpConnectException) return outcome(7, "Failed to connect to " + host + " port " + port + ": " + t.getMessage(), false, true);
         if (t instanceof IOException) return outcome(56, "Recv failure: " + t.getMessage(), true, false);

@@ -421,7 +421,7 @@ class CurlCommandTest {
 
     @Test
     void throughTinyproxy() throws Exception {
-        int proxyPort = tinyproxy();
+        int proxyPort = tinyproxy(null, null);
         String proxy = "http://127.0.0.1:" + proxyPort;
         assertEquals("hello world\n", same("-s", "-x", proxy, base + "/hello").text());
         same("-s", "-x", proxy, "-d", "via=proxy", base + "/inspect");
@@ -430,30 +430,31 @@ class CurlCommandTest {
         assertEquals("hello world\n", h.text(), h.err());
         assertEquals("hello world\n", hv(Map.of("http_proxy", "http://127.0.0.1:1", "no_proxy", "127.0.0.1"), "-s", base + "/hello").text(),
                 "no_proxy bypasses the (dead) proxy");
-        // HTTPS through the proxy (CONNECT) and SOCKS5 need the HTTP client's tunnel support: until it has
-        // it, hv says "not supported yet" (exit 4); from then on it must answer as curl does.
+        // HTTPS through the proxy: a CONNECT tunnel, TLS with the target
         tlsServer = HttpServer.create("127.0.0.1", 0).threads(1).tls(TlsConfig.server().certificate(LOCALHOST).build())
                 .get("/hello", (req, res) -> res.text("hello over TLS\n")).start();
         Path caFile = dir.resolve("ca.pem");
         Files.writeString(caFile, CA.certificatePem());
-        String[] https = {"-sS", "-x", proxy, "--cacert", caFile.toString(), "https://localhost:" + tlsServer.port() + "/hello"};
-        assertSameOrNotYet(https);
-        int socks = microsocks();
-        assertSameOrNotYet("-sS", "-x", "socks5h://127.0.0.1:" + socks, base + "/hello");
+        String httpsUrl = "https://localhost:" + tlsServer.port() + "/hello";
+        assertEquals("hello over TLS\n", same("-s", "-x", proxy, "--cacert", caFile.toString(), httpsUrl).text());
+        assertEquals("hello over TLS\n", hv(Map.of("https_proxy", proxy), "-s", "--cacert", caFile.toString(), httpsUrl).text());
+        // SOCKS5, name resolved by the proxy (socks5h) or here (socks5), with and without credentials
+        int socks = microsocks(null, null);
+        assertEquals("hello world\n", same("-s", "-x", "socks5h://127.0.0.1:" + socks, base + "/hello").text());
+        same("-s", "-x", "socks5://127.0.0.1:" + socks, base + "/hello");
+        same("-s", "-x", "socks5h://127.0.0.1:" + socks, "--cacert", caFile.toString(), httpsUrl);
+        int authSocks = microsocks("bob", "pw");
+        same("-s", "-x", "socks5h://bob:pw@127.0.0.1:" + authSocks, base + "/hello");
+        same("-s", "-x", "socks5h://127.0.0.1:" + authSocks, "-U", "bob:pw", base + "/hello");
+        sameCode(97, "-s", "-x", "socks5h://bob:wrong@127.0.0.1:" + authSocks, base + "/hello"); // curl's CURLE_PROXY
+        // a proxy that wants credentials refuses the CONNECT with 407: curl's 56
+        int authProxy = tinyproxy("alice", "s3cret");
+        sameCode(56, "-s", "-x", "http://127.0.0.1:" + authProxy, "--cacert", caFile.toString(), httpsUrl);
+        same("-s", "-x", "http://alice:s3cret@127.0.0.1:" + authProxy, "--cacert", caFile.toString(), httpsUrl);
+        sameCode(5, "-s", "-x", "http://no-such-proxy.invalid:3128", base + "/hello");
     }
 
-    private void assertSameOrNotYet(String... args) throws Exception {
-        Result h = hv(args);
-        if (h.code() == 4) {
-            assertTrue(h.err().contains("not supported yet"), h.err());
-            Result c = curl(args);
-            assertEquals(0, c.code(), "curl does it: " + c.err());
-        } else {
-            same(args);
-        }
-    }
-
-    private int microsocks() throws Exception {
+    private int microsocks(String user, String password) throws Exception {
         String bin = null;
         for (String d : List.of("/usr/bin", "/usr/sbin")) if (Files.isExecutable(Path.of(d, "microsocks"))) bin = d + "/microsocks";
         if (bin == null) fail("microsocks is not installed: apt-get install microsocks (./test installs it)");
@@ -461,8 +462,9 @@ class CurlCommandTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        Process p = new ProcessBuilder(bin, "-i", "127.0.0.1", "-p", String.valueOf(port)).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("microsocks.log").toFile()).start();
+        List<String> cmd = new ArrayList<>(List.of(bin, "-i", "127.0.0.1", "-p", String.valueOf(port)));
+        if (user != null) cmd.addAll(List.of("-u", user, "-P", password));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("microsocks-" + port + ".log").toFile()).start();
         closeAfter.add(() -> { p.destroy(); p.waitFor(5, TimeUnit.SECONDS); });
         awaitPort(p, port);
         return port;
@@ -481,7 +483,7 @@ class CurlCommandTest {
         fail("proxy on port " + port + " did not start");
     }
 
-    private int tinyproxy() throws Exception {
+    private int tinyproxy(String user, String password) throws Exception {
         String bin = null;
         for (String d : List.of("/usr/bin", "/usr/sbin")) if (Files.isExecutable(Path.of(d, "tinyproxy"))) bin = d + "/tinyproxy";
         if (bin == null) fail("tinyproxy is not installed: apt-get install tinyproxy (./test installs it)");
@@ -489,10 +491,13 @@ class CurlCommandTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        Path cfg = dir.resolve("tinyproxy.conf");
-        Files.write(cfg, List.of("Port " + port, "Listen 127.0.0.1", "Timeout 30", "LogLevel Info"));
+        Path cfg = dir.resolve("tinyproxy-" + port + ".conf");
+        List<String> conf = new ArrayList<>(List.of("Port " + port, "Listen 127.0.0.1", "Timeout 30", "LogLevel Info"));
+        if (user != null) conf.add("BasicAuth " + user + " " + password);
+        Files.write(cfg, conf);
+        Path log = dir.resolve("tinyproxy-" + port + ".log");
         Process p = new ProcessBuilder(bin, "-d", "-c", cfg.toString()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("tinyproxy.log").toFile()).start();
+                .redirectOutput(log.toFile()).start();
         closeAfter.add(() -> { p.destroy(); p.waitFor(5, TimeUnit.SECONDS); });
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline && p.isAlive()) {
@@ -503,7 +508,7 @@ class CurlCommandTest {
                 Thread.sleep(20); // a starting process: nothing to wait on but its port
             }
         }
-        return fail("tinyproxy did not start: " + Files.readString(dir.resolve("tinyproxy.log")));
+        return fail("tinyproxy did not start: " + Files.readString(log));
     }
 
     @Test
