@@ -393,6 +393,40 @@ class CurlCommandTest {
             }
         });
         sameCode(52, "-s", "http://127.0.0.1:" + rude.getLocalPort() + "/");
+        // a body cut short: Content-Length 100, 10 bytes, close
+        ServerSocket shortBody = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        closeAfter.add(shortBody);
+        Thread.ofPlatform().daemon().start(() -> {
+            try {
+                for (;;) {
+                    try (Socket s = shortBody.accept()) {
+                        s.getInputStream().read(new byte[4096]);
+                        s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789".getBytes(StandardCharsets.ISO_8859_1));
+                        s.getOutputStream().flush();
+                    }
+                }
+            } catch (IOException done) {
+                // closed
+            }
+        });
+        sameCode(18, "-s", "-o", "/dev/null", "http://127.0.0.1:" + shortBody.getLocalPort() + "/");
+        // TLS spoken to a server that answers in plaintext at once
+        ServerSocket plainText = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        closeAfter.add(plainText);
+        Thread.ofPlatform().daemon().start(() -> {
+            try {
+                for (;;) {
+                    try (Socket s = plainText.accept()) {
+                        s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                        s.getOutputStream().flush();
+                        s.getInputStream().read(new byte[4096]);
+                    }
+                }
+            } catch (IOException done) {
+                // closed
+            }
+        });
+        sameCode(35, "-s", "https://127.0.0.1:" + plainText.getLocalPort() + "/hello");
     }
 
     @Test
