@@ -242,6 +242,7 @@ final class HttpdCommand {
 
         if (c.proxyProtocol != null) s.proxyProtocol(io.jhv.core.net.ProxyProtocol.trusting(c.proxyProtocol.toArray(String[]::new)));
         if (c.readyPath != null) s.get(c.readyPath, s.readinessHandler());
+        for (List<String> p : c.proxies) s.proxy(p.get(0), p.subList(1, p.size()).toArray(String[]::new));
         if (c.metricsPath != null) {
             HttpMetrics metrics = HttpMetrics.create();
             s.metrics(metrics);

@@ -27,7 +27,8 @@ final class HttpdConfig {
     String readyPath = "/readyz";    // null: off; 200 while serving, 503 once a shutdown began
     long drainDelayMs;
     List<String> proxyProtocol;      // null: off; else the sources trusted to send a PROXY header
-    int processes = 1;               // > 1: a supervisor of that many processes sharing the port               // after SIGTERM: not ready, still serving, for this long
+    int processes = 1;
+    final List<List<String>> proxies = new ArrayList<>(); // each: prefix, then upstream URLs               // > 1: a supervisor of that many processes sharing the port               // after SIGTERM: not ready, still serving, for this long
     List<String> cors;               // null: off; ["*"]: any origin
     boolean gzip = true;
     long cacheMaxAgeSec;             // 0: Cache-Control: no-cache
@@ -69,7 +70,7 @@ final class HttpdConfig {
             "keepalive_timeout", "header_timeout", "write_timeout", "max_input_memory", "max_body_size", "max_header_size", "max_request_line",
             "max_header_count", "max_connections", "max_requests_per_connection", "max_pipelined",
             "multipart_threshold", "upload_dir", "temp_dir", "server_name", "poller", "reuse_port",
-            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay", "processes", "proxy_protocol");
+            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay", "processes", "proxy_protocol", "proxy");
 
     /** Reads a config file. */
     void load(Path file) {
@@ -172,6 +173,18 @@ final class HttpdConfig {
             case "shutdown_timeout" -> shutdownTimeoutMs = number(value, 0, 3_600_000, w);
             case "drain_delay" -> drainDelayMs = number(value, 0, 3_600_000, w);
             case "processes" -> processes = (int) number(value, 1, 256, w);
+            case "proxy" -> {
+                List<String> parts = new ArrayList<>(List.of(value.strip().split("\\s+")));
+                if (parts.size() < 2 || !parts.get(0).startsWith("/")) {
+                    throw new Args.UsageException(w + " must be a path prefix and one or more upstream URLs: " + value);
+                }
+                try {
+                    io.jhv.http.server.ReverseProxy.to(parts.subList(1, parts.size()).toArray(String[]::new));
+                } catch (IllegalArgumentException e) {
+                    throw new Args.UsageException(w + ": " + e.getMessage());
+                }
+                proxies.add(List.copyOf(parts));
+            }
             case "proxy_protocol" -> {
                 String v = value.strip();
                 if (isOff(v)) {

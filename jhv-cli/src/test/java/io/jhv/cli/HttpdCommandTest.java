@@ -187,6 +187,27 @@ class HttpdCommandTest {
     }
 
     @Test
+    void proxyLinesInTheConfigForwardAPrefixToUpstreams() throws Exception {
+        io.jhv.http.server.HttpServer up = io.jhv.http.server.HttpServer.create("127.0.0.1", 0).threads(1)
+                .get("/api/*", (req, res) -> res.text("upstream saw " + req.target())).start();
+        try {
+            Path conf = tmp.resolve("proxy.conf");
+            Files.writeString(conf, "threads = 1\nproxy = /api http://127.0.0.1:" + up.port() + "\n");
+            HttpdCommand.Running r = start("--config", conf.toString(), "--port", "0");
+            HttpResponse<byte[]> res = send(HttpRequest.newBuilder(uri(r, "/api/users?id=3")));
+            assertEquals(200, res.statusCode());
+            assertEquals("upstream saw /api/users?id=3", text(res));
+            assertEquals(200, send(HttpRequest.newBuilder(uri(r, "/ping"))).statusCode()); // the rest is still served here
+            Files.writeString(conf, "proxy = /api\n");
+            Args.UsageException e = org.junit.jupiter.api.Assertions.assertThrows(Args.UsageException.class,
+                    () -> start("--config", conf.toString(), "--port", "0"));
+            assertTrue(e.getMessage().contains("upstream"), e.getMessage());
+        } finally {
+            up.close();
+        }
+    }
+
+    @Test
     void configFileSetsOptionsAndFlagsOverrideIt() throws Exception {
         Path site = Files.createDirectory(tmp.resolve("site"));
         Files.createDirectory(site.resolve("docs"));
@@ -278,8 +299,8 @@ class HttpdCommandTest {
         usageError("--cors must be on, off, * or origins", "httpd", "--cors", "not-an-origin");
 
         Path conf = tmp.resolve("bad.conf");
-        Files.writeString(conf, "port = 0\n# fine so far\nworker_processes = 4\n");
-        usageError(conf + " line 3: unknown key 'worker_processes'", "httpd", "--config", conf.toString());
+        Files.writeString(conf, "port = 0\n# fine so far\nworker_connections = 4\n");
+        usageError(conf + " line 3: unknown key 'worker_connections'", "httpd", "--config", conf.toString());
         Files.writeString(conf, "listing = maybe\n");
         usageError(conf + " line 1: listing must be on or off: maybe", "httpd", "--config", conf.toString());
         Files.writeString(conf, "max_body_size = 12Q\n");

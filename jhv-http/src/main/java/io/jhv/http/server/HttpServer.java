@@ -117,6 +117,28 @@ public final class HttpServer implements AutoCloseable {
         return get(path, new io.jhv.http.internal.ws.WsUpgrade(path, Objects.requireNonNull(config, "config"), Objects.requireNonNull(handler, "handler"), cfg));
     }
 
+    /**
+     * A reverse proxy for everything under {@code prefix} ({@code "/api"} takes {@code /api} and
+     * {@code /api/...}), round robin over {@code upstreams} ({@code http://host:port}). See
+     * {@link ReverseProxy}.
+     */
+    public HttpServer proxy(String prefix, String... upstreams) {
+        return proxy(prefix, ReverseProxy.to(upstreams));
+    }
+
+    private final List<ReverseProxy> proxies = new ArrayList<>();
+
+    /** A reverse proxy for everything under {@code prefix}, with its own settings. See {@link ReverseProxy}. */
+    public HttpServer proxy(String prefix, ReverseProxy proxy) {
+        checkNotStarted();
+        proxy.bind(this);
+        proxies.add(proxy);
+        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+        if (!p.isEmpty()) any(p, proxy);
+        any(p + "/*", proxy);
+        return this;
+    }
+
     /** Serves files under {@code directory} at {@code prefix} (GET and HEAD). */
     public HttpServer staticFiles(String prefix, Path directory) {
         return staticFiles(prefix, StaticFiles.create(directory));
@@ -544,6 +566,7 @@ public final class HttpServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Duration left = Duration.ofMillis(Math.max(0, (end - System.nanoTime()) / 1_000_000));
+        for (ReverseProxy p : proxies) p.close();
         tcp.close(left);
         if (httpsTcp != null) httpsTcp.close(Duration.ZERO);
         if (ownGroup && group != null) group.shutdownGracefully(Duration.ofSeconds(5));

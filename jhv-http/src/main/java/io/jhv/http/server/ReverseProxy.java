@@ -1,0 +1,552 @@
+package io.jhv.http.server;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.Timer;
+import io.jhv.http.client.HttpClient;
+import io.jhv.http.client.HttpConnectException;
+import io.jhv.http.client.HttpRequest;
+import io.jhv.http.client.HttpResponse;
+import io.jhv.http.client.HttpTimeoutException;
+import io.jhv.http.client.ResponseHandler;
+import io.jhv.http.client.ResponseStream;
+import io.jhv.http.client.RetryPolicy;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A reverse proxy route: requests under a prefix go to one of several upstream servers, through
+ * jhv's {@link HttpClient} and its connection pools, on the server's own loops.
+ *
+ * {@snippet :
+ * HttpServer.create(8080)
+ *     .proxy("/api", "http://10.0.0.1:9000", "http://10.0.0.2:9000")          // round robin
+ *     .proxy("/search", ReverseProxy.builder().upstream("http://search:8080")
+ *         .balance(ReverseProxy.Balance.LEAST_CONNECTIONS).responseTimeout(Duration.ofSeconds(5)).build())
+ *     .start();
+ * }
+ *
+ * <p>What it does with a request (like nginx's {@code proxy_pass http://upstream}, whole path kept):
+ * <ul>
+ * <li>the path and query go to the upstream unchanged (the upstream URL's own path, if any, is put
+ *     in front); the method, the headers and the body (read whole by the server, up to its
+ *     {@code maxBodySize}) go with it;</li>
+ * <li>hop-by-hop headers are removed both ways ({@code Connection} and the headers it names,
+ *     {@code Keep-Alive}, {@code Proxy-Connection}, {@code Proxy-Authorization}, {@code TE},
+ *     {@code Trailer}, {@code Transfer-Encoding}, {@code Upgrade}); {@code X-Forwarded-For} gets the
+ *     client's address appended, {@code X-Forwarded-Proto} and {@code X-Forwarded-Host} are set,
+ *     and {@code Forwarded} (RFC 7239) gets an element appended; {@code Host} is the upstream's
+ *     (the client's is in {@code X-Forwarded-Host});</li>
+ * <li>the response comes back with its status and headers (the upstream's {@code Date} and
+ *     {@code Server} are replaced by this server's); a body of known length up to
+ *     {@link Builder#bufferLimit} is sent in one piece with its length, a longer or chunked one is
+ *     streamed as it arrives, with back-pressure: while the client reads slowly, the upstream
+ *     connection is paused (nothing piles up in memory);</li>
+ * <li>balancing is round robin (default) or least connections; an upstream whose connect fails or
+ *     times out is skipped for {@link Builder#failTimeout} (passive health) and the request tries
+ *     the next one (nothing was sent yet, so this is safe for any method);</li>
+ * <li>failures answer with {@code 502 Bad Gateway} (refused, closed, malformed answer, nothing
+ *     alive) or {@code 504 Gateway Timeout} (no answer in time), with a body that says which
+ *     upstream and what went wrong; an upstream that dies in the middle of a streamed body
+ *     closes the client's connection (the status has gone out already).</li>
+ * </ul>
+ * WebSocket upgrades are not passed through yet: such a request gets {@code 501}; other upgrade
+ * offers ({@code h2c}) are dropped and the request is served as HTTP/1.1.
+ *
+ * <p>Thread contract: immutable once built; one instance may serve one server.
+ */
+public final class ReverseProxy implements Handler {
+    /** How an upstream is chosen. */
+    public enum Balance {
+        /** In turn. */
+        ROUND_ROBIN,
+        /** The one with the fewest requests in progress (round robin among equals). */
+        LEAST_CONNECTIONS
+    }
+
+    /** Request headers that describe one hop only (RFC 9110 7.6.1), never forwarded. */
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
+            "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade");
+    /** Response headers this server writes itself. */
+    private static final Set<String> OWN_RESPONSE = Set.of("content-length", "date", "server");
+    /** Request headers the client writes itself (it refuses them). */
+    private static final Set<String> CLIENT_SETS = Set.of("host", "content-length");
+
+    private final Upstream[] upstreams;
+    private final Balance balance;
+    private final long failTimeoutNanos;
+    private final Duration connectTimeout, responseTimeout, readTimeout;
+    private final int bufferLimit;
+    private final HttpClient shared;
+    private final AtomicInteger next = new AtomicInteger();
+    private volatile HttpClient client;
+    private volatile HttpServer server;
+
+    private ReverseProxy(Builder b) {
+        if (b.upstreams.isEmpty()) throw new IllegalArgumentException("a reverse proxy needs at least one upstream");
+        this.upstreams = b.upstreams.toArray(new Upstream[0]);
+        this.balance = b.balance;
+        this.failTimeoutNanos = b.failTimeout.toNanos();
+        this.connectTimeout = b.connectTimeout;
+        this.responseTimeout = b.responseTimeout;
+        this.readTimeout = b.readTimeout;
+        this.bufferLimit = b.bufferLimit;
+        this.shared = b.client;
+    }
+
+    /** A round-robin proxy to {@code upstreams} ({@code http://host:port[/path]} or {@code https://...}) with default settings. */
+    public static ReverseProxy to(String... upstreams) {
+        Builder b = builder();
+        for (String u : upstreams) b.upstream(u);
+        return b.build();
+    }
+
+    /** Settings for a proxy. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The server this proxy serves, so its client runs on the server's loops. Called by {@link HttpServer#proxy}. */
+    void bind(HttpServer s) {
+        if (server != null && server != s) throw new IllegalStateException("a ReverseProxy serves one server");
+        server = s;
+    }
+
+    /** Closes the proxy's own client (not one given to {@link Builder#client}). Called by the server's close. */
+    void close() {
+        HttpClient c;
+        synchronized (this) {
+            c = client;
+            client = null;
+        }
+        if (c != null && c != shared) c.close();
+    }
+
+    /** What each upstream has had: for tests and monitoring. Any thread. */
+    public List<String> upstreamStates() {
+        List<String> l = new ArrayList<>();
+        long now = System.nanoTime();
+        for (Upstream u : upstreams) {
+            l.add(u.base + " active=" + u.active.get() + (u.downUntil.get() - now > 0 ? " down" : " up"));
+        }
+        return l;
+    }
+
+    private HttpClient client() {
+        HttpClient c = client;
+        if (c != null) return c;
+        synchronized (this) {
+            if (client != null) return client;
+            if (shared != null) return client = shared;
+            HttpClient.Builder b = HttpClient.builder()
+                    .followRedirects(false)
+                    .decompress(false)
+                    .userAgent(null)
+                    .retryPolicy(STALE_ONLY)
+                    .connectTimeout(connectTimeout)
+                    .responseHeadTimeout(responseTimeout)
+                    .readIdleTimeout(readTimeout);
+            HttpServer s = server;
+            if (s != null && s.group() != null) b.group(s.group());
+            return client = b.build();
+        }
+    }
+
+    @Override
+    public void handle(Request req, Response res) {
+        String upgrade = req.header("Upgrade");
+        if (upgrade != null && upgrade.toLowerCase(Locale.ROOT).contains("websocket")) {
+            res.status(501).text("this reverse proxy does not pass WebSocket upgrades through yet\n");
+            return;
+        }
+        // any other Upgrade (h2c) is hop-by-hop: dropped, the request goes on as HTTP/1.1
+        res.defer();
+        new Exchange(req, res).attempt(new boolean[upstreams.length]);
+    }
+
+    /** Picks a live upstream not tried yet; a down one only when all the untried ones are down. */
+    private int pick(boolean[] tried) {
+        long now = System.nanoTime();
+        int n = upstreams.length;
+        int start = Math.floorMod(next.getAndIncrement(), n);
+        int best = -1;
+        int fallback = -1;
+        for (int k = 0; k < n; k++) {
+            int i = (start + k) % n;
+            if (tried[i]) continue;
+            Upstream u = upstreams[i];
+            if (u.downUntil.get() - now > 0) {
+                if (fallback < 0) fallback = i;
+                continue;
+            }
+            if (balance == Balance.ROUND_ROBIN) return i;
+            if (best < 0 || u.active.get() < upstreams[best].active.get()) best = i;
+        }
+        return best >= 0 ? best : fallback;
+    }
+
+    /** One proxied request: its attempts, its response. */
+    private final class Exchange implements ResponseHandler {
+        final Request req;
+        final Response res;
+        final EventLoop loop; // the downstream connection's loop: the response is written there
+        Upstream up;
+        boolean[] tried;
+        String lastFailure;
+        // the response
+        HttpResponse head;
+        ResponseStream stream;
+        Response.ChunkedWriter writer; // streaming mode
+        byte[] body;                   // buffered mode: a known length up to bufferLimit
+        int filled;
+        final AtomicLong pending = new AtomicLong(); // streamed bytes posted to the loop, not yet written
+        volatile boolean paused;
+        Timer resumeCheck;
+
+        Exchange(Request req, Response res) {
+            this.req = req;
+            this.res = res;
+            this.loop = req.loop();
+        }
+
+        void attempt(boolean[] tried) {
+            this.tried = tried;
+            int i = pick(tried);
+            if (i < 0) {
+                fail(502, "no upstream could be reached" + (lastFailure != null ? " (last: " + lastFailure + ")" : ""));
+                return;
+            }
+            tried[i] = true;
+            up = upstreams[i];
+            up.active.incrementAndGet();
+            HttpRequest out;
+            try {
+                out = upstreamRequest(up);
+            } catch (RuntimeException e) {
+                up.active.decrementAndGet();
+                fail(400, "cannot forward this request: " + e.getMessage());
+                return;
+            }
+            CompletableFuture<HttpResponse> call = client().sendAsync(out, this);
+            call.whenComplete((r, e) -> up.active.decrementAndGet());
+        }
+
+        HttpRequest upstreamRequest(Upstream u) {
+            String target = req.target();
+            URI uri = URI.create(u.base + (u.path.isEmpty() ? target : u.path + target));
+            HttpRequest.Builder b = HttpRequest.newBuilder(req.method(), uri);
+            List<Map.Entry<String, String>> headers = req.headers();
+            Set<String> named = connectionTokens(req.headers("Connection"));
+            String xff = null;
+            for (Map.Entry<String, String> h : headers) {
+                String name = h.getKey().toLowerCase(Locale.ROOT);
+                if (HOP_BY_HOP.contains(name) || CLIENT_SETS.contains(name) || named.contains(name)) continue;
+                if (name.equals("x-forwarded-for")) {
+                    xff = xff == null ? h.getValue() : xff + ", " + h.getValue();
+                    continue;
+                }
+                if (name.startsWith("x-forwarded-proto") || name.equals("x-forwarded-host")) continue;
+                b.header(h.getKey(), h.getValue());
+            }
+            String client = clientAddress(req.remoteAddress());
+            b.header("X-Forwarded-For", xff == null ? client : xff + ", " + client);
+            String proto = req.connection().isSecure() ? "https" : "http";
+            b.header("X-Forwarded-Proto", proto);
+            String host = req.header("Host");
+            if (host != null) b.header("X-Forwarded-Host", host);
+            String fwd = "for=" + forwardedNode(req.remoteAddress()) + ";proto=" + proto
+                    + (host != null ? ";host=\"" + host.replace("\\", "\\\\").replace("\"", "\\\"") + "\"" : "");
+            String prior = req.header("Forwarded");
+            b.setHeader("Forwarded", prior == null ? fwd : prior + ", " + fwd);
+            byte[] bytes = req.body();
+            if (bytes != null && bytes.length > 0) b.body(bytes);
+            else if (req.hasHeader("Content-Length") || req.hasHeader("Transfer-Encoding")) b.body(new byte[0]);
+            return b.build();
+        }
+
+        // ------------------------------------------------------------ ResponseHandler (the upstream connection's loop)
+
+        @Override
+        public void onHead(HttpResponse h, ResponseStream s) {
+            head = h;
+            stream = s;
+            up.downUntil.set(System.nanoTime() - 1); // it answered: alive
+            String len = h.header("Content-Length");
+            long n = -1;
+            if (len != null) {
+                try {
+                    n = Long.parseLong(len.trim());
+                } catch (NumberFormatException ignored) {
+                    // the client already checked framing; treat as unknown
+                }
+            }
+            if (n >= 0 && n <= bufferLimit) {
+                body = new byte[(int) n];
+                return; // answered whole at onComplete
+            }
+            loop.execute(() -> {
+                if (req.connection().isClosed()) {
+                    s.cancel();
+                    return;
+                }
+                copyHead(h);
+                writer = res.stream();
+            });
+        }
+
+        @Override
+        public void onBody(Buffer chunk) {
+            int n = chunk.readableBytes();
+            if (body != null) {
+                int take = Math.min(n, body.length - filled);
+                chunk.readBytes(body, filled, take);
+                filled += take;
+                chunk.skip(chunk.readableBytes());
+                return;
+            }
+            byte[] copy = chunk.readBytes();
+            pending.addAndGet(copy.length);
+            loop.execute(() -> {
+                pending.addAndGet(-copy.length);
+                if (req.connection().isClosed()) {
+                    stream.cancel(); // the client went away: so does the upstream request
+                    return;
+                }
+                writer.write(copy);
+            });
+            if (!paused && (pending.get() > PENDING_HIGH || !req.connection().isWritable())) {
+                paused = true;
+                stream.pause();
+                loop.execute(this::watchWritable);
+            }
+        }
+
+        /** On the downstream loop while paused: resume the upstream once the client has read enough. */
+        private void watchWritable() {
+            if (req.connection().isClosed()) {
+                stream.cancel();
+                return;
+            }
+            if (pending.get() < PENDING_LOW && req.connection().isWritable()) {
+                paused = false;
+                stream.resume();
+                return;
+            }
+            resumeCheck = loop.setTimeout(5, this::watchWritable);
+        }
+
+        @Override
+        public void onComplete(HttpResponse r) {
+            if (body != null) {
+                byte[] b = body;
+                int got = filled;
+                loop.execute(() -> {
+                    if (req.connection().isClosed()) return;
+                    copyHead(head);
+                    res.bytes(b, 0, got);
+                });
+            } else {
+                loop.execute(() -> {
+                    if (writer != null) writer.close();
+                });
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (e instanceof CancellationException) {
+                if (head != null && body == null) loop.execute(() -> req.connection().abort()); // a stream we gave up on
+                return;
+            }
+            if (head != null && body != null) { // buffered: nothing went to the client yet
+                fail(502, "upstream " + up.base + " failed in the middle of its response: " + e.getMessage());
+                return;
+            }
+            if (head != null) {
+                // streaming: the status went out; cutting the client's connection is the only way to tell
+                loop.execute(() -> {
+                    if (resumeCheck != null) resumeCheck.cancel();
+                    req.connection().abort();
+                });
+                return;
+            }
+            boolean connectFailed = e instanceof HttpConnectException
+                    || (e instanceof HttpTimeoutException t && (t.phase() == HttpTimeoutException.Phase.CONNECT || t.phase() == HttpTimeoutException.Phase.TLS));
+            if (connectFailed) {
+                up.downUntil.set(System.nanoTime() + failTimeoutNanos);
+                lastFailure = up.base + ": " + e.getMessage();
+                // nothing was sent: another upstream may take it, whatever the method
+                loop.execute(() -> attempt(tried));
+                return;
+            }
+            if (e instanceof HttpTimeoutException t) {
+                fail(504, "upstream " + up.base + " did not answer in time (" + t.phase().name().toLowerCase(Locale.ROOT).replace('_', ' ') + "): " + t.getMessage());
+            } else {
+                fail(502, "upstream " + up.base + " failed: " + e.getMessage());
+            }
+        }
+
+        private void copyHead(HttpResponse h) {
+            res.status(h.status());
+            Set<String> named = connectionTokens(h.headers("Connection"));
+            for (Map.Entry<String, String> e : h.headerList()) {
+                String name = e.getKey().toLowerCase(Locale.ROOT);
+                if (HOP_BY_HOP.contains(name) || OWN_RESPONSE.contains(name) || named.contains(name)) continue;
+                res.header(e.getKey(), e.getValue());
+            }
+        }
+
+        private void fail(int status, String why) {
+            loop.execute(() -> {
+                if (req.connection().isClosed() || res.committed()) return;
+                res.status(status).text((status == 504 ? "Gateway Timeout: " : status == 502 ? "Bad Gateway: " : "") + why + "\n");
+            });
+        }
+    }
+
+    /**
+     * A pooled connection the upstream closed while idle is retried once (when safe); a connect
+     * failure is not: the next upstream is tried instead.
+     */
+    private static final RetryPolicy STALE_ONLY = f -> f.attempt() == 1 && f.reusedConnection() && !f.responseStarted()
+            && (!f.requestSent() || RetryPolicy.IDEMPOTENT.contains(f.request().method()));
+
+    /** Streamed bytes in flight to the client connection above which the upstream is paused, and below which it resumes. */
+    static final long PENDING_HIGH = 256 * 1024, PENDING_LOW = 64 * 1024;
+
+    private static Set<String> connectionTokens(List<String> values) {
+        if (values == null || values.isEmpty()) return Set.of();
+        java.util.HashSet<String> s = new java.util.HashSet<>();
+        for (String v : values) for (String t : v.split(",")) if (!t.isBlank()) s.add(t.trim().toLowerCase(Locale.ROOT));
+        return s;
+    }
+
+    private static String clientAddress(SocketAddress a) {
+        return a instanceof InetSocketAddress i && i.getAddress() != null ? i.getAddress().getHostAddress() : "unknown";
+    }
+
+    private static String forwardedNode(SocketAddress a) {
+        if (a instanceof InetSocketAddress i && i.getAddress() instanceof java.net.Inet6Address) {
+            return "\"[" + i.getAddress().getHostAddress() + "]\"";
+        }
+        return clientAddress(a);
+    }
+
+    /** One upstream server and what the proxy knows of it. */
+    private static final class Upstream {
+        final String base; // scheme://host:port
+        final String path; // the URL's path without a trailing slash, or ""
+        final AtomicInteger active = new AtomicInteger();
+        final AtomicLong downUntil = new AtomicLong(System.nanoTime() - 1);
+
+        Upstream(String url) {
+            URI u;
+            try {
+                u = URI.create(url);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("not an upstream URL: " + url);
+            }
+            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("http") && !scheme.equals("https") || u.getHost() == null) {
+                throw new IllegalArgumentException("an upstream is http://host[:port][/path] or https://...: " + url);
+            }
+            if (u.getRawQuery() != null || u.getRawFragment() != null) throw new IllegalArgumentException("an upstream URL has no query or fragment: " + url);
+            String host = u.getHost().indexOf(':') >= 0 && !u.getHost().startsWith("[") ? "[" + u.getHost() + "]" : u.getHost();
+            this.base = scheme + "://" + host + (u.getPort() > 0 ? ":" + u.getPort() : "");
+            String p = u.getRawPath() == null ? "" : u.getRawPath();
+            this.path = p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
+        }
+    }
+
+    /** Settings of a {@link ReverseProxy}. Not thread-safe; {@link #build()} makes the immutable proxy. */
+    public static final class Builder {
+        private final List<Upstream> upstreams = new ArrayList<>();
+        private Balance balance = Balance.ROUND_ROBIN;
+        private Duration failTimeout = Duration.ofSeconds(10);
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        private Duration responseTimeout = Duration.ofSeconds(60);
+        private Duration readTimeout = Duration.ofSeconds(60);
+        private int bufferLimit = 64 * 1024;
+        private HttpClient client;
+
+        private Builder() {}
+
+        /** Adds an upstream: {@code http://host:port} (the request's path is kept) or with a path put in front of it. */
+        public Builder upstream(String url) {
+            upstreams.add(new Upstream(Objects.requireNonNull(url, "url")));
+            return this;
+        }
+
+        /** Round robin (default) or least connections. */
+        public Builder balance(Balance b) {
+            this.balance = Objects.requireNonNull(b, "balance");
+            return this;
+        }
+
+        /** How long an upstream whose connect failed or timed out is skipped (default 10 s). */
+        public Builder failTimeout(Duration d) {
+            this.failTimeout = positive(d, "failTimeout");
+            return this;
+        }
+
+        /** Connect timeout to an upstream (default 5 s); then the next upstream is tried. */
+        public Builder connectTimeout(Duration d) {
+            this.connectTimeout = positive(d, "connectTimeout");
+            return this;
+        }
+
+        /** Time for the upstream's status line and headers once the request is sent (default 60 s): then 504. */
+        public Builder responseTimeout(Duration d) {
+            this.responseTimeout = positive(d, "responseTimeout");
+            return this;
+        }
+
+        /** Longest silence of an upstream while its body is read (default 60 s). */
+        public Builder readTimeout(Duration d) {
+            this.readTimeout = positive(d, "readTimeout");
+            return this;
+        }
+
+        /** Bodies of known length up to this many bytes are sent whole with their length (default 64 KiB); others stream. */
+        public Builder bufferLimit(int bytes) {
+            if (bytes < 0) throw new IllegalArgumentException("bufferLimit < 0: " + bytes);
+            this.bufferLimit = bytes;
+            return this;
+        }
+
+        /**
+         * The client to reach the upstreams with (shared, e.g. for its TLS trust settings; it must
+         * not follow redirects or decompress). Default: one of the proxy's own on the server's loops,
+         * with the timeouts above.
+         */
+        public Builder client(HttpClient c) {
+            this.client = Objects.requireNonNull(c, "client");
+            return this;
+        }
+
+        public ReverseProxy build() {
+            return new ReverseProxy(this);
+        }
+
+        private static Duration positive(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(what + " must be > 0: " + d);
+            return d;
+        }
+    }
+}
