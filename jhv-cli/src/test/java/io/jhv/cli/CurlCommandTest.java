@@ -430,6 +430,29 @@ class CurlCommandTest {
     }
 
     @Test
+    void connectTimeout() throws Exception {
+        // a listener whose accept queue is full: the kernel drops further SYNs, so a connect hangs
+        ServerSocket full = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        closeAfter.add(full);
+        List<Socket> fillers = new ArrayList<>();
+        closeAfter.add(() -> { for (Socket f : fillers) f.close(); });
+        boolean hangs = false;
+        for (int i = 0; i < 64 && !hangs; i++) {
+            Socket f = new Socket();
+            fillers.add(f);
+            try {
+                f.connect(full.getLocalSocketAddress(), 200);
+            } catch (java.net.SocketTimeoutException e) {
+                hangs = true;
+            }
+        }
+        assertTrue(hangs, "could not fill a listen backlog here");
+        long t0 = System.nanoTime();
+        sameCode(28, "-s", "--connect-timeout", "0.5", "http://127.0.0.1:" + full.getLocalPort() + "/");
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "both gave up after about half a second");
+    }
+
+    @Test
     void retryAfterA503() throws Exception {
         flaky.set(0);
         Result c = curl("-s", "--retry", "2", base + "/flaky");
