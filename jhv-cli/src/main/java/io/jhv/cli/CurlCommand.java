@@ -122,8 +122,12 @@ final class CurlCommand {
             if (e.code == 2) err.println("hv curl: try 'hv curl --help' for more information");
             return e.code;
         }
-        if (o.help) {
-            err.print(HELP);
+        if (o.help) { // on stdout, as curl's
+            try {
+                out.write(HELP.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                return 23;
+            }
             return 0;
         }
         CurlTransfer t = new CurlTransfer(o, stdin, out, err, env);

@@ -572,7 +572,7 @@ class CurlCommandTest {
     void usage() {
         Result r = hv("--help");
         assertEquals(0, r.code());
-        assertTrue(r.err().contains("--write-out"), r.err());
+        assertTrue(r.text().contains("--write-out"), r.text());
         assertEquals(2, hv().code());
         Result ns = hv("--http2", base);
         assertEquals(4, ns.code());
