@@ -12,6 +12,7 @@ public final class Main {
               echo     %s
               ws       %s
               cert     %s
+              curl     %s
               proxy    %s
               nc       %s
               mqtt     %s
@@ -19,7 +20,7 @@ public final class Main {
 
             Each command takes --help.
             """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, WsCommand.USAGE, CertCommand.USAGE,
-                    ProxyCommand.USAGE, NcCommand.USAGE, MqttCommand.USAGE);
+                    CurlCommand.USAGE, ProxyCommand.USAGE, NcCommand.USAGE, MqttCommand.USAGE);
 
     public static void main(String[] argv) {
         System.exit(run(argv));
@@ -40,6 +41,7 @@ public final class Main {
                 case "proxy" -> ProxyCommand.run(argv);
                 case "nc" -> NcCommand.run(argv);
                 case "mqtt" -> MqttCommand.run(argv);
+                case "curl" -> CurlCommand.run(argv);
                 default -> throw new Args.UsageException("unknown command: " + argv[0]);
             };
         } catch (Args.UsageException e) {

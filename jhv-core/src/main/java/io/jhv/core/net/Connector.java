@@ -32,8 +32,9 @@ import java.util.concurrent.RejectedExecutionException;
  *
  * <p>Failures complete the future exceptionally, on the loop thread: {@link UnknownHostException},
  * {@link ConnectException} (refused, unreachable, no descriptors), {@link ConnectTimeoutException}
- * (its {@link ConnectTimeoutException#phase() phase} says connect or handshake),
- * {@link SSLHandshakeException} (a TLS failure, the peer closing during the handshake). A failed
+ * (its {@link ConnectTimeoutException#phase() phase} says connect, proxy tunnel or handshake),
+ * {@link SSLHandshakeException} (a TLS failure, the peer closing during the handshake),
+ * {@link ProxyException} (through a {@link #proxy(Proxy) proxy}: it refused the tunnel). A failed
  * attempt that had a socket also reaches {@code onClose}, as for every client connection; its socket
  * is closed. Cancelling the future (or completing it from outside) before it is complete abandons
  * the attempt and closes its socket.
@@ -94,7 +95,8 @@ public final class Connector extends TcpEndpoint<Connector> {
      * {@link ConnectTimeoutException.Phase#PROXY}), and TLS after it by another. A proxy that
      * refuses, rejects the credentials, closes early or answers garbage fails the future with a
      * {@link ProxyException} carrying its status line or reply code. Bytes the target sends right
-     * behind the proxy's reply are not lost. Before the first connect, one thread.
+     * behind the proxy's reply are not lost. The connection's {@code remoteAddress()} is the
+     * proxy's. Before the first connect, one thread.
      */
     public Connector proxy(Proxy proxy) {
         mutable();

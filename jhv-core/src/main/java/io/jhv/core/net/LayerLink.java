@@ -89,7 +89,9 @@ final class LayerLink implements TransportLayer.Sink {
         }
         ArrayDeque<ByteBuffer> early = beforeLayer;
         beforeLayer = null;
-        if (early != null) for (ByteBuffer b : early) c.out.writeInLoop(b, true, null); // the layer holds them until its handshake is done
+        // Straight to the layer (which holds them until its handshake is done), not through the
+        // connection's write path: a close() that came meanwhile waits for these very writes.
+        if (early != null) for (ByteBuffer b : early) write(b, true, null);
         resolveWrites();
         return ready;
     }

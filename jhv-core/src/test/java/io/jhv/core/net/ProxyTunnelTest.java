@@ -238,6 +238,33 @@ class ProxyTunnelTest {
     }
 
     @Test
+    void sendFileWorksOnAPlainTunnelOnceItIsUp() throws Exception {
+        ProxyPeers.Peer ms = closeLater(ProxyPeers.microsocks(dir, null, null));
+        TcpServer plain = closeLater(TcpServer.create("127.0.0.1", 0).threads(1).onMessage((c, b) -> c.write(b)).start());
+        byte[] content = new byte[200_000];
+        for (int i = 0; i < content.length; i++) content[i] = (byte) (i * 31 + (i >> 9));
+        Path file = dir.resolve("payload.bin");
+        java.nio.file.Files.write(file, content);
+        CompletableFuture<byte[]> back = new CompletableFuture<>();
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        Connector connector = Connector.create().proxy(Proxy.socks5("127.0.0.1", ms.port)).onMessage((c, b) -> {
+            got.writeBytes(b.readBytes());
+            if (got.size() >= content.length) back.complete(got.toByteArray());
+        });
+        Connection c = connector.connect(loop, "localhost", plain.port()).get(10, TimeUnit.SECONDS);
+        c.sendFile(java.nio.channels.FileChannel.open(file), 0, content.length, true);
+        assertArrayEquals(content, back.get(10, TimeUnit.SECONDS));
+        c.close();
+        // with TLS there is a layer: sendFile is refused, as on a direct TLS connection
+        List<String> sni = Collections.synchronizedList(new ArrayList<>());
+        TcpServer tls = tlsEchoServer(sni);
+        Connection t = Connector.create().proxy(Proxy.socks5("127.0.0.1", ms.port)).tls(trustingClient())
+                .connect(loop, "localhost", tls.port()).get(10, TimeUnit.SECONDS);
+        assertThrows(IllegalStateException.class, () -> t.sendFile(java.nio.channels.FileChannel.open(file), 0, 10, true));
+        t.close();
+    }
+
+    @Test
     void tcpClientThroughSocks5() throws Exception {
         ProxyPeers.Peer ms = closeLater(ProxyPeers.microsocks(dir, "bob", "pw"));
         TcpServer plain = closeLater(TcpServer.create("127.0.0.1", 0).threads(1).onMessage((c, b) -> c.write(b)).start());
@@ -387,6 +414,39 @@ class ProxyTunnelTest {
         expected[6 + name.length] = (byte) 0xbb;
         assertArrayEquals(expected, connectRequest.get());
         c.close();
+    }
+
+    @Test
+    void writesMadeBeforeTheTunnelIsUpGoThroughItInOrderAndCloseWaitsForThem() throws Exception {
+        CompletableFuture<Void> requestSeen = new CompletableFuture<>();
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        CompletableFuture<Integer> earlyBytesOnTheWire = new CompletableFuture<>();
+        CompletableFuture<String> tunnelled = new CompletableFuture<>();
+        FakeProxy p = fake((s, in, out) -> {
+            readN(in, 3);
+            out.write(new byte[] {5, 0});
+            readN(in, 5 + "localhost".length() + 2);
+            requestSeen.complete(null);
+            written.get(10, TimeUnit.SECONDS);
+            earlyBytesOnTheWire.complete(in.available()); // nothing may pass before the reply
+            out.write(new byte[] {5, 0, 0, 1, 127, 0, 0, 1, 0, 80});
+            out.flush();
+            tunnelled.complete(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1)); // to EOF: the close follows the data
+        });
+        TcpClient client = TcpClient.create("localhost", 80).loop(loop).proxy(Proxy.socks5("127.0.0.1", p.port())).start();
+        requestSeen.get(10, TimeUnit.SECONDS);
+        Connection c = client.connection();
+        assertFalse(c.isConnected(), "still in the tunnel handshake");
+        c.write("first,");
+        c.write("second");
+        c.close(); // waits for the tunnel, sends both, then closes
+        CompletableFuture<Void> processed = new CompletableFuture<>();
+        loop.post(() -> processed.complete(null)); // the writes and the close have run on the loop
+        processed.get(10, TimeUnit.SECONDS);
+        written.complete(null);
+        assertEquals(0, earlyBytesOnTheWire.get(10, TimeUnit.SECONDS));
+        assertEquals("first,second", tunnelled.get(10, TimeUnit.SECONDS));
+        client.close();
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.jhv.http.websocket;
 
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
+import io.jhv.core.net.Proxy;
 import io.jhv.core.net.ReconnectPolicy;
 import io.jhv.core.tls.TlsConfig;
 
@@ -68,6 +69,13 @@ public final class WebSocketClient implements AutoCloseable {
 
     /** TLS settings for {@code wss://} (default: the JDK's trust store, SNI and host name verification from the URL's host). */
     public WebSocketClient tls(TlsConfig tls) { engine.tls(tls); return this; }
+
+    /**
+     * Connects through {@code proxy} (default {@link Proxy#NONE}): a tunnel to the
+     * URL's host ({@code CONNECT} or SOCKS5), then TLS with that host for {@code wss://}, then the
+     * upgrade; see {@link io.jhv.core.net.Connector#proxy}. Before {@code connect()}, one thread.
+     */
+    public WebSocketClient proxy(Proxy proxy) { engine.proxy(proxy); return this; }
 
     /** Bounds resolving the host and the TCP connect (default 10 s). */
     public WebSocketClient connectTimeout(Duration timeout) { engine.connectTimeout(timeout); return this; }

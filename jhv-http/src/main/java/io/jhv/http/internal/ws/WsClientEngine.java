@@ -55,6 +55,7 @@ public final class WsClientEngine {
     private TlsConfig tls;
     private Duration connectTimeout = Connector.DEFAULT_CONNECT_TIMEOUT;
     private Duration handshakeTimeout = Connector.DEFAULT_HANDSHAKE_TIMEOUT;
+    private io.jhv.core.net.Proxy proxy = io.jhv.core.net.Proxy.NONE;
     private ReconnectPolicy reconnect;
     private EventLoop loop;
     private EventLoopGroup group;
@@ -124,6 +125,7 @@ public final class WsClientEngine {
 
     public void config(WebSocketConfig c) { mutable(); this.config = Objects.requireNonNull(c, "config"); }
     public void tls(TlsConfig t) { mutable(); this.tls = Objects.requireNonNull(t, "tls"); }
+    public void proxy(io.jhv.core.net.Proxy p) { mutable(); this.proxy = Objects.requireNonNull(p, "proxy"); }
     public void connectTimeout(Duration d) { mutable(); this.connectTimeout = Objects.requireNonNull(d, "timeout"); }
     public void handshakeTimeout(Duration d) { mutable(); this.handshakeTimeout = Objects.requireNonNull(d, "timeout"); }
     public void reconnect(ReconnectPolicy p) { mutable(); this.reconnect = p; }
@@ -143,7 +145,7 @@ public final class WsClientEngine {
                 ownLoop = true;
             }
         }
-        Connector c = Connector.create().connectTimeout(connectTimeout).handshakeTimeout(handshakeTimeout)
+        Connector c = Connector.create().connectTimeout(connectTimeout).handshakeTimeout(handshakeTimeout).proxy(proxy)
                 .protocol(() -> new ClientHandshake());
         if (secure) c.tls(tls != null ? tls : TlsConfig.client().build());
         connector = c;
