@@ -1,0 +1,335 @@
+package io.jhv.http.client;
+
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.EventLoopGroup;
+import io.jhv.http.server.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.SubmissionPublisher;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Adversarial review of the HTTP client (issue 11): the pool, retries, timeouts, framing of what
+ * the client sends. Tests marked {@code @Disabled("DEFECT: ...")} fail on the reviewed code; remove
+ * the annotation to see them fail.
+ */
+@Timeout(30)
+class ClientAttackTest {
+    final List<AutoCloseable> closeables = new ArrayList<>();
+
+    <T extends AutoCloseable> T keep(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (int i = closeables.size() - 1; i >= 0; i--) closeables.get(i).close();
+    }
+
+    static void await(BooleanSupplier cond, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+            Thread.onSpinWait();
+        }
+    }
+
+    static String resp(String body) {
+        return "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    /** A publisher that emits {@code data} in one item when first asked, then completes. */
+    static Flow.Publisher<ByteBuffer> oneShot(byte[] data) {
+        return sub -> sub.onSubscribe(new Flow.Subscription() {
+            boolean done;
+
+            @Override
+            public synchronized void request(long n) {
+                if (done) return;
+                done = true;
+                sub.onNext(ByteBuffer.wrap(data));
+                sub.onComplete();
+            }
+
+            @Override
+            public synchronized void cancel() {
+                done = true;
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ 1. request framing
+
+    /**
+     * A publisher body declared as 5 bytes that emits more: the client writes every byte after
+     * {@code Content-Length: 5}, so the surplus is a second request on the wire that the caller
+     * never made (request smuggling through the client), and the connection goes back to the pool
+     * with that request's response still to come: the next call on it gets the smuggled response.
+     */
+    @Test
+    @Disabled("DEFECT: a publisher/stream body longer than its declared length is written past Content-Length: a smuggled request, and its response goes to the next call")
+    void aBodyLongerThanItsDeclaredLengthMustNotSmuggleARequest() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            boolean owesSmuggled = false;
+            String h;
+            while ((h = c.readHead()) != null) {
+                if (h.startsWith("POST")) {
+                    c.readBody(h);
+                    c.write(resp("first"));
+                } else if (h.startsWith("GET /smuggled")) {
+                    owesSmuggled = true; // answered (in order) when the next request comes
+                } else {
+                    if (owesSmuggled) c.write(resp("smuggled"));
+                    owesSmuggled = false;
+                    c.write(resp("second"));
+                }
+            }
+        })) {
+            HttpClient client = keep(HttpClient.builder().maxConnectionsPerHost(1).build());
+            byte[] lie = ("hello" + "GET /smuggled HTTP/1.1\r\nHost: victim\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+            try {
+                client.send(HttpRequest.post(s.url("/upload")).body(oneShot(lie), 5).build());
+            } catch (HttpClientException expected) {
+                // refusing the body (it broke its declared length) is the right answer
+            }
+            HttpResponse r2 = client.get(s.url("/second"));
+            assertFalse(s.heads.stream().anyMatch(h -> h.startsWith("GET /smuggled")),
+                    "the server received a request the caller never made: " + s.heads);
+            assertEquals("second", r2.bodyString(), "the response of another request was delivered to this call");
+        }
+    }
+
+    // ------------------------------------------------------------------ 2. timeouts on the wrong phase
+
+    /** An upload that takes 1.2 s, answered at once when its last byte arrives. */
+    private CompletableFuture<HttpResponse> slowUpload(HttpClient client) throws Exception {
+        HttpServer server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .post("/echo", (req, res) -> res.text(Integer.toString(req.body().length)))
+                .start();
+        keep(server::close);
+        SubmissionPublisher<ByteBuffer> pub = new SubmissionPublisher<>();
+        CompletableFuture<HttpResponse> f = client.sendAsync(HttpRequest.post("http://127.0.0.1:" + server.port() + "/echo")
+                .body(pub, -1).build());
+        await(() -> pub.getNumberOfSubscribers() > 0, "the body subscription");
+        for (int i = 0; i < 12; i++) {
+            pub.submit(ByteBuffer.wrap(new byte[1000]));
+            Thread.sleep(100); // pacing the upload (the thing under test), not synchronisation
+        }
+        pub.close();
+        return f;
+    }
+
+    /**
+     * Builder Javadoc: responseHeadTimeout is the "limit from the request's last byte written to the
+     * response head's last byte". The timer is armed in ClientConnection.startExchange, before the
+     * body is sent, so an upload longer than the limit fails although the server answers at once.
+     */
+    @Test
+    @Disabled("DEFECT: responseHeadTimeout starts when the request starts, not after its last byte: a slow upload fails with RESPONSE_HEAD")
+    void theResponseHeadTimeoutStartsAfterTheLastRequestByte() throws Exception {
+        HttpClient client = keep(HttpClient.builder().responseHeadTimeout(Duration.ofMillis(400)).build());
+        HttpResponse r = slowUpload(client).get(10, TimeUnit.SECONDS);
+        assertEquals("12000", r.bodyString());
+    }
+
+    /** Same for readIdleTimeout ("silence while reading a response"): no response is due while we upload. */
+    @Test
+    @Disabled("DEFECT: readIdleTimeout counts the upload as read silence: a slow upload fails with READ_IDLE")
+    void theReadIdleTimeoutDoesNotCountTheUpload() throws Exception {
+        HttpClient client = keep(HttpClient.builder().readIdleTimeout(Duration.ofMillis(400)).build());
+        HttpResponse r = slowUpload(client).get(10, TimeUnit.SECONDS);
+        assertEquals("12000", r.bodyString());
+    }
+
+    // ------------------------------------------------------------------ 3. body size arithmetic
+
+    /**
+     * maxResponseBody accepts any long. With a limit above 2 GiB, a buffered response declaring
+     * Content-Length 3000000000 makes Call.head do new byte[(int) 3000000000L]: a
+     * NegativeArraySizeException escapes onData, the connection closes with ERROR, the caller gets a
+     * misleading "connection closed", and the GET is replayed (the server sees it twice).
+     */
+    @Test
+    @Disabled("DEFECT: Content-Length > 2 GiB with maxResponseBody > 2 GiB: NegativeArraySizeException on the loop, misleading error, GET replayed")
+    void aHugeContentLengthFailsClearlyAndOnce() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            c.readHead();
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 3000000000\r\n\r\nabc");
+            c.readHead();
+        })) {
+            HttpClient client = keep(HttpClient.builder().maxResponseBody(3L << 30).build());
+            HttpClientException e = assertThrows(HttpClientException.class, () -> client.get(s.url("/big")));
+            assertFalse(e instanceof ConnectionClosedException, "misleading error: " + e);
+            assertEquals(1, s.requests.get(), "the GET was sent again after a client-side failure");
+        }
+    }
+
+    // ------------------------------------------------------------------ 4. liveness before reuse
+
+    /**
+     * Spec: "a liveness check before reuse (a readable socket or EOF means stale)". The server closes
+     * an idle keep-alive connection; its FIN is in the client's socket before the next POST picks the
+     * connection, but the loop has not read it yet (it was busy). Pool.acquire only asks
+     * conn.isClosed(), so the POST goes out on a dead socket and, its bytes written, may not be
+     * retried: the caller gets a "stale" failure the check was meant to prevent.
+     */
+    @Test
+    @Disabled("DEFECT: no liveness probe before reuse: a POST is written to a socket whose FIN already arrived, and fails")
+    void aPooledConnectionWhoseFinAlreadyArrivedIsNotReused() throws Exception {
+        CountDownLatch closeNow = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        try (RawServer s = new RawServer(c -> {
+            String h = c.readHead();
+            c.readBody(h);
+            c.write(resp("ok"));
+            if (c.index == 1) {
+                closeNow.await();
+                c.s.close();
+                closed.countDown();
+                return;
+            }
+            while ((h = c.readHead()) != null) {
+                c.readBody(h);
+                c.write(resp("ok"));
+            }
+        })) {
+            EventLoop loop = EventLoop.builder().name("attack-loop").daemon(true).build();
+            EventLoopGroup group = EventLoopGroup.of(EventLoopGroup.Balance.ROUND_ROBIN, loop).start();
+            keep(() -> group.shutdownGracefully(Duration.ofSeconds(2)));
+            HttpClient client = keep(HttpClient.builder().group(group).build());
+            assertEquals("ok", client.post(s.url("/one"), "one").bodyString());
+            CompletableFuture<CompletableFuture<HttpResponse>> second = new CompletableFuture<>();
+            loop.execute(() -> {
+                closeNow.countDown();
+                try {
+                    closed.await(5, TimeUnit.SECONDS); // the loop is busy: it cannot read the FIN yet
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                second.complete(client.sendAsync(HttpRequest.post(s.url("/two")).body("two").build()));
+            });
+            HttpResponse r = second.get(5, TimeUnit.SECONDS).get(5, TimeUnit.SECONDS);
+            assertEquals("ok", r.bodyString());
+        }
+    }
+
+    // ------------------------------------------------------------------ passing properties
+
+    /**
+     * 200 calls through a pool of 3, each cancelled at a random moment (queued, connecting, waiting
+     * for the head, mid-body, done): afterwards nothing is acquired or pending, every open
+     * connection is idle, and the pool still works.
+     */
+    @Test
+    void cancellationsAtRandomMomentsLeaveThePoolConsistent() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            while (c.readHead() != null) {
+                int pause = ThreadLocalRandom.current().nextInt(3);
+                if (pause > 0) Thread.sleep(pause); // a server of varying speed
+                c.write("HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n");
+                c.write(new byte[10000]);
+                c.write(new byte[10000]);
+            }
+        })) {
+            HttpClient client = keep(HttpClient.builder().maxConnectionsPerHost(3).build());
+            List<CompletableFuture<HttpResponse>> calls = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                CompletableFuture<HttpResponse> f = client.sendAsync(HttpRequest.get(s.url("/x" + i)).build());
+                calls.add(f);
+                if (ThreadLocalRandom.current().nextBoolean()) {
+                    long spin = ThreadLocalRandom.current().nextLong(200_000);
+                    long until = System.nanoTime() + spin;
+                    while (System.nanoTime() < until) Thread.onSpinWait();
+                    f.cancel(true);
+                }
+            }
+            for (CompletableFuture<HttpResponse> f : calls) {
+                try {
+                    f.get(10, TimeUnit.SECONDS);
+                } catch (ExecutionException | java.util.concurrent.CancellationException ignored) {
+                    // cancelled or failed: fine, what matters is the pool
+                }
+            }
+            await(() -> {
+                PoolStats st = client.stats();
+                return st.acquired() == 0 && st.pending() == 0 && st.open() == st.idle() && st.open() <= 3;
+            }, "a quiet pool, stats " + client.stats());
+            assertEquals(20000, client.get(s.url("/after")).body().length);
+        }
+    }
+
+    /** A 204 that (wrongly) carries body bytes in the same segment is not reused; the next call is not fed them. */
+    @Test
+    void bytesAfterABodilessResponseNeverReachTheNextCall() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            String h;
+            while ((h = c.readHead()) != null) {
+                if (h.startsWith("GET /nocontent")) {
+                    c.write("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil");
+                } else {
+                    c.write(resp("good"));
+                }
+            }
+        })) {
+            HttpClient client = keep(HttpClient.builder().maxConnectionsPerHost(1).build());
+            assertEquals(204, client.get(s.url("/nocontent")).status());
+            assertEquals("good", client.get(s.url("/next")).bodyString());
+        }
+    }
+
+    /** A POST whose bytes were written is not replayed when the connection dies (default policy), even on a reused connection. */
+    @Test
+    void aPostOnAReusedConnectionThatDiesIsNotReplayed() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            String h = c.readHead();
+            c.readBody(h);
+            c.write(resp("ok"));
+            h = c.readHead();
+            c.readBody(h); // took the second order, dies without answering
+        })) {
+            HttpClient client = keep(HttpClient.builder().build());
+            assertEquals("ok", client.post(s.url("/a"), "one").bodyString());
+            assertThrows(ConnectionClosedException.class, () -> client.post(s.url("/b"), "two"));
+            assertEquals(2, s.requests.get());
+        }
+    }
+
+    /** The blocking API refuses to run on a loop thread instead of dead-locking it. */
+    @Test
+    void blockingSendOnALoopThreadIsRefused() throws Exception {
+        EventLoop loop = EventLoop.builder().name("attack-block").daemon(true).build();
+        EventLoopGroup group = EventLoopGroup.of(EventLoopGroup.Balance.ROUND_ROBIN, loop).start();
+        keep(() -> group.shutdownGracefully(Duration.ofSeconds(2)));
+        HttpClient client = keep(HttpClient.builder().group(group).build());
+        CompletableFuture<Throwable> got = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                client.get("http://127.0.0.1:9/");
+                got.complete(null);
+            } catch (Throwable t) {
+                got.complete(t);
+            }
+        });
+        assertTrue(got.get(5, TimeUnit.SECONDS) instanceof IllegalStateException);
+    }
+}
