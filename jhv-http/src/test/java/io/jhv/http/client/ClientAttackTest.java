@@ -499,6 +499,33 @@ class ClientAttackTest {
         }
     }
 
+    /**
+     * SseHandler bounds a line (1 MiB) but not an event: "data:" lines without the blank line that
+     * ends an event are appended to one StringBuilder for ever. A server that streams data lines
+     * and never ends the event grows the client's heap without limit (here 48 MiB, no error).
+     */
+    @Test
+    @Disabled("DEFECT: an SSE event that never ends (data lines, no blank line) grows without bound: no size limit on an event")
+    void anEventStreamEventIsBounded() throws Exception {
+        String line = "data: " + "x".repeat(64 << 10) + "\n";
+        try (RawServer s = new RawServer(c -> {
+            c.readHead();
+            c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+            for (int i = 0; i < 768; i++) c.write(line); // 48 MiB in one event
+        })) {
+            HttpClient client = keep(HttpClient.builder().build());
+            CompletableFuture<Void> f = client.eventSource(HttpRequest.get(s.url("/events")).build(), new EventSourceListener() {
+                @Override public void onEvent(ServerSentEvent e) { }
+            });
+            try {
+                f.get(20, TimeUnit.SECONDS);
+                throw new AssertionError("48 MiB were buffered for one unfinished event without an error");
+            } catch (ExecutionException | java.util.concurrent.CancellationException expected) {
+                // the event was refused
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ passing properties
 
     /**
