@@ -526,6 +526,42 @@ class ClientAttackTest {
         }
     }
 
+    /**
+     * The usual flow control: pause in onBody, hand the chunk to a worker, the worker resumes. When
+     * the chunk is the last one, ClientConnection (BODY_LENGTH: deliver, then remaining == 0 ->
+     * done) completes the exchange while paused and pools the connection with reading still paused
+     * in the transport (startExchange resets the flag `paused` but never calls resumeReading); the
+     * worker's resume() is a no-op (Call.conn is null by then). The next call on that connection
+     * never reads its response: it hangs (no timeouts by default).
+     */
+    @Test
+    @Disabled("DEFECT: pausing on the last chunk pools the connection with reading paused: the next call on it hangs")
+    void pausingOnTheLastChunkDoesNotPoisonThePooledConnection() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            while (c.readHead() != null) c.write(resp("hello"));
+        })) {
+            HttpClient client = keep(HttpClient.builder().maxConnectionsPerHost(1).build());
+            java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor();
+            keep(worker::shutdownNow);
+            client.sendAsync(HttpRequest.get(s.url("/streamed")).build(), new ResponseHandler() {
+                ResponseStream stream;
+
+                @Override public void onHead(HttpResponse head, ResponseStream st) { stream = st; }
+
+                @Override public void onBody(io.jhv.core.buffer.Buffer chunk) {
+                    stream.pause();
+                    worker.execute(stream::resume); // processed elsewhere, then more please
+                }
+
+                @Override public void onComplete(HttpResponse response) { }
+
+                @Override public void onError(Throwable error) { }
+            }).get(5, TimeUnit.SECONDS);
+            assertEquals(1, client.stats().open());
+            assertEquals("hello", client.sendAsync(HttpRequest.get(s.url("/next")).build()).get(5, TimeUnit.SECONDS).bodyString());
+        }
+    }
+
     // ------------------------------------------------------------------ passing properties
 
     /**
