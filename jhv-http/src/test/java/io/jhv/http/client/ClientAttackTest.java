@@ -607,6 +607,42 @@ class ClientAttackTest {
         }
     }
 
+    /**
+     * A chaotic server (answers, closes before or in the middle of a response, sends garbage,
+     * resets): 300 calls through a pool of 3 all end, and the pool's counters come back to rest.
+     */
+    @Test
+    void aChaoticServerLeavesThePoolCountersAtRest() throws Exception {
+        try (RawServer s = new RawServer(c -> {
+            while (c.readHead() != null) {
+                switch (ThreadLocalRandom.current().nextInt(6)) {
+                    case 0 -> { return; } // close before any response byte
+                    case 1 -> { c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"); return; }
+                    case 2 -> { c.write("HTTP/1.1 2xx nonsense\r\n\r\n"); return; }
+                    case 3 -> { c.s.setSoLinger(true, 0); return; } // RST
+                    default -> c.write(resp("fine"));
+                }
+            }
+        })) {
+            HttpClient client = keep(HttpClient.builder().maxConnectionsPerHost(3).build());
+            List<CompletableFuture<HttpResponse>> calls = new ArrayList<>();
+            for (int i = 0; i < 300; i++) calls.add(client.sendAsync(HttpRequest.get(s.url("/c" + i)).build()));
+            int ok = 0;
+            for (CompletableFuture<HttpResponse> f : calls) {
+                try {
+                    if (f.get(10, TimeUnit.SECONDS).bodyString().equals("fine")) ok++;
+                } catch (ExecutionException failed) {
+                    assertTrue(failed.getCause() instanceof HttpClientException, failed.getCause().toString());
+                }
+            }
+            assertTrue(ok > 0);
+            await(() -> {
+                PoolStats st = client.stats();
+                return st.acquired() == 0 && st.pending() == 0 && st.open() == st.idle() && st.open() <= 3;
+            }, "a quiet pool, stats " + client.stats());
+        }
+    }
+
     /** A 204 that (wrongly) carries body bytes in the same segment is not reused; the next call is not fed them. */
     @Test
     void bytesAfterABodilessResponseNeverReachTheNextCall() throws Exception {
