@@ -562,6 +562,21 @@ class ClientAttackTest {
         }
     }
 
+    /**
+     * The opt-in cookie jar accepts any Domain attribute the host domain-matches, public suffixes
+     * included: evil.com sets "Domain=com" and the cookie goes to every .com site (a supercookie,
+     * RFC 6265 5.3 step 5). A jar unit check: no socket needed.
+     */
+    @Test
+    @Disabled("DEFECT: the cookie jar accepts Domain=<public suffix>: a cookie from evil.com is sent to bank.com")
+    void aCookieForAPublicSuffixIsRefused() {
+        CookieJar jar = CookieJar.inMemory();
+        jar.save(java.net.URI.create("http://evil.com/"), List.of("sid=attacker; Domain=com; Path=/"));
+        jar.save(java.net.URI.create("http://evil.co.uk/"), List.of("sid2=attacker; Domain=co.uk; Path=/"));
+        assertEquals(null, jar.cookieHeader(java.net.URI.create("http://bank.com/")));
+        assertEquals(null, jar.cookieHeader(java.net.URI.create("http://bank.co.uk/")));
+    }
+
     // ------------------------------------------------------------------ passing properties
 
     /**
