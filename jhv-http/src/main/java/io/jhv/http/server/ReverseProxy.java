@@ -343,6 +343,16 @@ public final class ReverseProxy implements Handler {
                     // the client already checked framing; treat as unknown
                 }
             }
+            if ("HEAD".equals(req.method()) && n >= 0 && res instanceof io.jhv.http.internal.http1.Http1Response h1) {
+                long announced = n;
+                onLoop(() -> { // the upstream's length, no body
+                    unwatch();
+                    if (req.connection().isClosed()) return;
+                    copyHead(h);
+                    h1.headOnly(announced);
+                });
+                return;
+            }
             if (n >= 0 && n <= bufferLimit) {
                 body = new byte[(int) n];
                 return; // answered whole at onComplete

@@ -454,6 +454,17 @@ public final class Http1Response implements Response {
         conn.submitString(this, body);
     }
 
+    /**
+     * Answers a request whose response has no body here (HEAD, or a 304) with a head that announces
+     * {@code contentLength} bytes, as the resource has: a reverse proxy passing an upstream's answer
+     * on. Anything else gets an {@link IllegalStateException}.
+     */
+    public void headOnly(long contentLength) {
+        if (sendsBody()) throw new IllegalStateException("headOnly is for HEAD requests and bodyless statuses, not " + req.method() + " " + status);
+        beginSend();
+        conn.submit(this, null, 0, 0, Math.max(0, contentLength));
+    }
+
     private void sendBytes(byte[] b, int off, int len) {
         beginSend();
         conn.submit(this, b, off, len, len);
