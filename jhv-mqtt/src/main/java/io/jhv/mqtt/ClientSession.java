@@ -489,7 +489,7 @@ final class ClientSession {
         }
         // 1. what was in flight: PUBLISH again with DUP, or PUBREL
         for (InFlightStore.Entry e : store.entries()) {
-            if (e.released()) send(new Ack(PUBREL, e.packetId(), 0, null));
+            if (e.released()) sendAckPacket(PUBREL, e.packetId(), 0);
             else sendPublish(e.message(), e.packetId(), true, null);
         }
         // 2. subscriptions: all again if the session is gone, and those never acknowledged
@@ -627,6 +627,19 @@ final class ClientSession {
         if (link == null) return;
         Codec.encode(p, level, out);
         flush();
+    }
+
+    /** An acknowledgement: joins the current batch (written at its end), or goes at once. */
+    private void sendAckPacket(int type, int id, int code) {
+        if (link == null) return;
+        if (level == 5 && code != 0) {
+            Codec.encode(new Ack(type, id, code, null), level, out);
+        } else { // fixed header, length 2, packet id: nothing to allocate
+            out.writeByte((type << 4) | (type == PUBREL ? 2 : 0));
+            out.writeByte(2);
+            out.writeShort(id);
+        }
+        if (!batching || out.readableBytes() >= BATCH_BYTES) flush();
     }
 
     /** Writes what {@link #out} holds (one write for a batch of PUBLISHes) and empties it for reuse. */
@@ -880,6 +893,10 @@ final class ClientSession {
             in.skip(in.readableBytes());
             return;
         }
+        // What the packets of one read make us send (acks, publishes the broker's receive maximum
+        // let go) collects in one batch and goes out in one write.
+        boolean was = batching;
+        batching = true;
         try {
             while (!paused && k == link) {
                 Packet p = decoder.decode(in);
@@ -890,6 +907,9 @@ final class ClientSession {
         } catch (MqttProtocolException e) {
             in.skip(in.readableBytes());
             violation(k, e, e.reasonCode());
+        } finally {
+            batching = was;
+            if (!was) flush();
         }
     }
 
@@ -965,7 +985,7 @@ final class ClientSession {
         }
         if (qos == 2 && qos2In[id] != 0) {
             // a re-delivery of one we have: exactly once means not again; PUBREC again once acked
-            if (qos2In[id] == 2) send(new Ack(PUBREC, id, 0, null));
+            if (qos2In[id] == 2) sendAckPacket(PUBREC, id, 0);
             return;
         }
         if (++inUnacked > cfg.receiveMaximum && level == 5) {
@@ -1005,11 +1025,11 @@ final class ClientSession {
     private void sendAck(int qos, int id) {
         if (qos == 1) {
             if (inUnacked > 0) inUnacked--;
-            send(new Ack(PUBACK, id, 0, null));
+            sendAckPacket(PUBACK, id, 0);
         } else if (qos2In[id] == 1) {
             qos2In[id] = 2;
             store.receivedQos2(id);
-            send(new Ack(PUBREC, id, 0, null));
+            sendAckPacket(PUBREC, id, 0);
         }
     }
 
@@ -1043,9 +1063,9 @@ final class ClientSession {
                     if (qos2In[id] == 2) store.releasedQos2(id);
                     qos2In[id] = 0;
                     if (inUnacked > 0) inUnacked--;
-                    send(new Ack(PUBCOMP, id, 0, null));
+                    sendAckPacket(PUBCOMP, id, 0);
                 } else {
-                    send(new Ack(PUBCOMP, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0, null));
+                    sendAckPacket(PUBCOMP, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0);
                 }
             }
             case PUBACK -> complete(id, a, false);
@@ -1053,7 +1073,7 @@ final class ClientSession {
                 InFlightStore.Entry e = outgoing.get(id);
                 if (e == null) {
                     // nothing of ours: answer so the broker can let go of it (v5: "not found")
-                    if (a.reasonCode() < 0x80) send(new Ack(PUBREL, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0, null));
+                    if (a.reasonCode() < 0x80) sendAckPacket(PUBREL, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0);
                     return;
                 }
                 if (a.reasonCode() >= 0x80) {
@@ -1061,7 +1081,7 @@ final class ClientSession {
                     return;
                 }
                 if (!e.released()) putEntry(new InFlightStore.Entry(id, e.message(), true));
-                send(new Ack(PUBREL, id, 0, null));
+                sendAckPacket(PUBREL, id, 0);
             }
             case PUBCOMP -> complete(id, a, true);
             default -> { }

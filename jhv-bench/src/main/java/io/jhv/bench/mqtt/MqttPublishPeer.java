@@ -35,6 +35,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class MqttPublishPeer {
     static final String TOPIC = "bench/mqtt";
+    /** How long the subscriber may take to get the last message of a phase (a test sets it lower). */
+    static volatile long timeoutSeconds = 60;
 
     interface Publisher extends AutoCloseable {
         void publish() throws Exception;
@@ -72,7 +74,7 @@ public final class MqttPublishPeer {
                     p.publish();
                     sent++;
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
                 while (received.get() < end) {
                     if (System.nanoTime() > deadline) throw new IllegalStateException(client + ": the subscriber got " + received.get() + " of " + end + " messages");
                     LockSupport.parkNanos(20_000);
