@@ -27,7 +27,7 @@ cmdline="jhv-bench/mqtt-compare.sh${*:+ $*}"
 die() { echo "mqtt-compare: $*" >&2; exit 1; }
 note() { echo "mqtt-compare: $*" >&2; }
 
-rounds=5 n=200000 size=64 qoss="0 1" clients="jhv paho hivemq" window=1000 inflight=100 build=1
+rounds=5 n=200000 size=64 qoss="0 1" clients="jhv paho hivemq" window=10000 inflight=100 build=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?}"; shift ;;

@@ -707,7 +707,11 @@ final class ClientSession {
         batching = true;
         try {
             for (int i = 0, n = r.size(); i < n; i++) {
-                publishInLoop(r.message(i), r.topic(i), r.payload(i), r.qos(i), r.retain(i), r.future(i), r.nanos(i));
+                try {
+                    publishInLoop(r.message(i), r.topic(i), r.payload(i), r.qos(i), r.retain(i), r.future(i), r.nanos(i));
+                } catch (RuntimeException e) { // one bad message fails alone: the rest of the batch goes on
+                    failed(r.future(i), new MqttException(-1, "publish to " + r.topic(i) + " failed: " + e.getMessage(), null, e));
+                }
             }
         } finally {
             r.clear();

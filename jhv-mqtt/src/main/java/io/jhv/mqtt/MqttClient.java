@@ -269,6 +269,14 @@ public final class MqttClient implements AutoCloseable {
         Objects.requireNonNull(payload, "payload");
         if (qos < 0 || qos > 2) throw new IllegalArgumentException("QoS must be 0, 1 or 2: " + qos);
         TopicFilter.validateTopic(topic);
+        checkLength(topic);
+    }
+
+    /** A topic longer than MQTT's 65,535 bytes of UTF-8 is refused here, not on the loop. */
+    private static void checkLength(String topic) {
+        if (topic.length() > 65535 / 3 && topic.getBytes(StandardCharsets.UTF_8).length > 65535) {
+            throw new IllegalArgumentException("topic longer than 65,535 bytes in UTF-8");
+        }
     }
 
     /**
@@ -281,6 +289,7 @@ public final class MqttClient implements AutoCloseable {
     public CompletableFuture<MqttAck> publish(MqttMessage message) {
         Objects.requireNonNull(message, "message");
         TopicFilter.validateTopic(message.topic());
+        checkLength(message.topic());
         CompletableFuture<MqttAck> f = new CompletableFuture<>();
         session.publish(message.hasProperties() ? message : null, message.topic(), message.payload(), message.qos(), message.isRetain(), f);
         return f;
