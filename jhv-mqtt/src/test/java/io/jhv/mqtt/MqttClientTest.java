@@ -329,7 +329,7 @@ class MqttClientTest {
     @EnumSource(MqttVersion.class)
     void publishAndForgetDeliversInOrderAndCountsFailures(MqttVersion v) throws Exception {
         String base = unique("paf");
-        int threads = 3, each = 2000;
+        int threads = 3, each = 150; // 901 messages: below mosquitto's default queue of 1,000 per subscriber (it drops beyond)
         try (MqttClient sub = client(v); MqttClient pub = client(v)) {
             sub.connect().get(5, TimeUnit.SECONDS);
             pub.connect().get(5, TimeUnit.SECONDS);
@@ -354,7 +354,7 @@ class MqttClientTest {
             }
             pub.publishAndForget(base + "/ping", new byte[0], 0, false);
             for (Thread t : ts) t.join();
-            assertTrue(all.await(20, TimeUnit.SECONDS), "missing: " + all.getCount());
+            assertTrue(all.await(20, TimeUnit.SECONDS), "missing: " + all.getCount() + ", failed publishes (send queue full): " + pub.failedPublishes());
             List<Integer> inOrder = java.util.stream.IntStream.range(0, each).boxed().toList();
             for (int t = 0; t < threads; t++) {
                 assertEquals(inOrder, got.get(base + "/t" + t + " q0"), "QoS 0 of thread " + t);
