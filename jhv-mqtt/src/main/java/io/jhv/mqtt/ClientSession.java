@@ -73,8 +73,21 @@ final class ClientSession {
     private final Map<Integer, CompletableFuture<MqttAck>> pubFutures = new HashMap<>();
     private final Map<Integer, InFlightStore.Entry> outgoing = new HashMap<>(); // the store's entries, for lookups
     private int outInFlight;
-    private final ArrayDeque<Queued> queue = new ArrayDeque<>();
+    private final SendRing queue = new SendRing();      // waits for the connection, flow control or writability
     private volatile int queuedCount, inFlightCount;
+    private static final int OUT_INITIAL = 4096, OUT_KEEP = 256 * 1024, BATCH_BYTES = 64 * 1024;
+    private static final byte[] EMPTY = new byte[0];
+    private Buffer out = Buffer.allocate(OUT_INITIAL); // encoded packets for the next write, reused
+    private boolean batching;                            // PUBLISHes collect in out until the batch ends
+    private String lastTopic;                            // the last published topic and its UTF-8
+    private byte[] lastTopicUtf8;
+    private final java.util.concurrent.atomic.AtomicLong failedPublishes = new java.util.concurrent.atomic.AtomicLong();
+    // other threads' publishes, drained by one task (guarded by outboxLock; the loop swaps in the spare)
+    private final Object outboxLock = new Object();
+    private SendRing outbox = new SendRing(), spareOutbox = new SendRing();
+    private boolean outboxPosted;
+    private volatile int outboxCount;
+    private final Runnable drainOutboxTask = this::drainOutbox;
     private final Map<String, Integer> aliasOut = new HashMap<>();
     private int nextAlias = 1;
 
@@ -90,7 +103,86 @@ final class ClientSession {
     private final LinkedHashMap<String, Sub> subs = new LinkedHashMap<>();
     private final LinkedHashMap<Integer, SubOp> subOps = new LinkedHashMap<>();
 
-    private record Queued(MqttMessage msg, CompletableFuture<MqttAck> future, long queuedNanos) {}
+    /**
+     * Publishes waiting in order, kept in parallel arrays that grow and are reused (no object per
+     * message): the message (null when given as its parts), topic, payload, QoS and retain, future
+     * (null when the caller wants none) and when it was queued.
+     */
+    static final class SendRing {
+        private MqttMessage[] msgs = new MqttMessage[16];
+        private String[] topics = new String[16];
+        private byte[][] payloads = new byte[16][];
+        private byte[] flags = new byte[16];
+        @SuppressWarnings("unchecked")
+        private CompletableFuture<MqttAck>[] futures = new CompletableFuture[16];
+        private long[] nanos = new long[16];
+        private int head, size;
+
+        int size() { return size; }
+        boolean isEmpty() { return size == 0; }
+
+        void add(MqttMessage m, String topic, byte[] payload, int qos, boolean retain, CompletableFuture<MqttAck> f, long queuedNanos) {
+            if (size == msgs.length) grow();
+            int i = (head + size) & (msgs.length - 1);
+            msgs[i] = m;
+            topics[i] = topic;
+            payloads[i] = payload;
+            flags[i] = (byte) (qos | (retain ? 4 : 0));
+            futures[i] = f;
+            nanos[i] = queuedNanos;
+            size++;
+        }
+
+        private int at(int k) { return (head + k) & (msgs.length - 1); }
+        MqttMessage message(int k) { return msgs[at(k)]; }
+        String topic(int k) { return topics[at(k)]; }
+        byte[] payload(int k) { return payloads[at(k)]; }
+        int qos(int k) { return flags[at(k)] & 3; }
+        boolean retain(int k) { return (flags[at(k)] & 4) != 0; }
+        CompletableFuture<MqttAck> future(int k) { return futures[at(k)]; }
+        long nanos(int k) { return nanos[at(k)]; }
+
+        void removeFirst() {
+            msgs[head] = null;
+            topics[head] = null;
+            payloads[head] = null;
+            futures[head] = null;
+            head = (head + 1) & (msgs.length - 1);
+            size--;
+        }
+
+        void clear() {
+            while (size > 0) removeFirst();
+            head = 0;
+        }
+
+        @SuppressWarnings("unchecked")
+        private void grow() {
+            int n = msgs.length * 2;
+            MqttMessage[] m = new MqttMessage[n];
+            String[] t = new String[n];
+            byte[][] p = new byte[n][];
+            byte[] fl = new byte[n];
+            CompletableFuture<MqttAck>[] fu = new CompletableFuture[n];
+            long[] na = new long[n];
+            for (int k = 0; k < size; k++) {
+                int i = at(k);
+                m[k] = msgs[i];
+                t[k] = topics[i];
+                p[k] = payloads[i];
+                fl[k] = flags[i];
+                fu[k] = futures[i];
+                na[k] = nanos[i];
+            }
+            msgs = m;
+            topics = t;
+            payloads = p;
+            flags = fl;
+            futures = fu;
+            nanos = na;
+            head = 0;
+        }
+    }
 
     private static final class Sub {
         final MqttSubscription sub;
@@ -159,11 +251,6 @@ final class ClientSession {
             f.completeExceptionally(new MqttException(-1, "client closed (its loop has stopped)"));
         }
         return f;
-    }
-
-    CompletableFuture<MqttAck> publish(MqttMessage m) {
-        CompletableFuture<MqttAck> f = new CompletableFuture<>();
-        return onLoop(f, () -> publishInLoop(m, f));
     }
 
     CompletableFuture<MqttAck> subscribe(MqttSubscription s, MqttProperties props, MqttMessageHandler h) {
@@ -250,7 +337,8 @@ final class ClientSession {
     String effectiveClientId() { String a = assignedId; return a != null ? a : cfg.clientId; }
     int connectCount() { return connects.get(); }
     EventLoop loop() { return loop; }
-    int queued() { return queuedCount; }
+    int queued() { return queuedCount + outboxCount; }
+    long failedPublishes() { return failedPublishes.get(); }
     int inFlight() { return inFlightCount; }
 
     // ================================================================ connecting (loop thread)
@@ -268,6 +356,7 @@ final class ClientSession {
         if (k != link) return;
         epoch++;
         decoder = new Codec.Decoder(level, cfg.maximumPacketSize);
+        out.clear();
         lostReason = null;
         boolean v5 = level == 5;
         MqttProperties p = cfg.connectProperties != null ? cfg.connectProperties.copy() : new MqttProperties();
@@ -400,8 +489,8 @@ final class ClientSession {
         }
         // 1. what was in flight: PUBLISH again with DUP, or PUBREL
         for (InFlightStore.Entry e : store.entries()) {
-            if (e.released()) send(new Ack(PUBREL, e.packetId(), 0, null));
-            else sendPublish(e.message(), e.packetId(), true);
+            if (e.released()) sendAckPacket(PUBREL, e.packetId(), 0);
+            else sendPublish(e.message(), e.packetId(), true, null);
         }
         // 2. subscriptions: all again if the session is gone, and those never acknowledged
         if (!a.sessionPresent() && cfg.resubscribe) {
@@ -491,14 +580,14 @@ final class ClientSession {
     }
 
     private void failQueued(MqttException e) {
-        for (Queued q : queue) q.future().completeExceptionally(e);
+        for (int i = 0, n = queue.size(); i < n; i++) failed(queue.future(i), e);
         queue.clear();
         queuedCount = 0;
     }
 
     /** Futures of in-flight exchanges fail; the store keeps the messages (a persistent store resends them next run). */
     private void failPending(MqttException e) {
-        for (CompletableFuture<MqttAck> f : pubFutures.values()) f.completeExceptionally(e);
+        for (CompletableFuture<MqttAck> f : pubFutures.values()) failed(f, e);
         pubFutures.clear();
         for (SubOp op : subOps.values()) if (op.future() != null) op.future().completeExceptionally(e);
         for (Integer id : subOps.keySet()) usedIds.clear(id);
@@ -533,78 +622,185 @@ final class ClientSession {
 
     // ================================================================ sending
 
+    /** Control packets: encoded behind any batched PUBLISHes and written at once, in order. */
     private void send(Packet p) {
-        Link k = link;
-        if (k == null) return;
-        Buffer b = Buffer.allocate(64);
-        Codec.encode(p, level, b);
-        lastSent = System.nanoTime();
-        k.write(b);
+        if (link == null) return;
+        Codec.encode(p, level, out);
+        flush();
     }
 
-    private void publishInLoop(MqttMessage m, CompletableFuture<MqttAck> f) {
+    /** An acknowledgement: joins the current batch (written at its end), or goes at once. */
+    private void sendAckPacket(int type, int id, int code) {
+        if (link == null) return;
+        if (level == 5 && code != 0) {
+            Codec.encode(new Ack(type, id, code, null), level, out);
+        } else { // fixed header, length 2, packet id: nothing to allocate
+            out.writeByte((type << 4) | (type == PUBREL ? 2 : 0));
+            out.writeByte(2);
+            out.writeShort(id);
+        }
+        if (!batching || out.readableBytes() >= BATCH_BYTES) flush();
+    }
+
+    /** Writes what {@link #out} holds (one write for a batch of PUBLISHes) and empties it for reuse. */
+    private void flush() {
+        if (!out.isReadable()) return;
+        Link k = link;
+        if (k != null) {
+            lastSent = System.nanoTime();
+            k.write(out); // consumes; both links copy what they cannot send at once
+        }
+        out.clear();
+        if (out.capacity() > OUT_KEEP) out = Buffer.allocate(OUT_INITIAL); // one large message: do not keep its room
+    }
+
+    /**
+     * A publish from any thread. On the loop thread it goes at once; from another thread it is put in
+     * the outbox (no task, no message object per publish), and one task drains the outbox in a batch.
+     * {@code m} is null for a message without properties given as its parts; {@code f} null when the
+     * caller wants no future (failures are counted and logged).
+     */
+    void publish(MqttMessage m, String topic, byte[] payload, int qos, boolean retain, CompletableFuture<MqttAck> f) {
+        EventLoop l = loop;
+        if (l == null) {
+            failed(f, new MqttException(-1, "connect() first"));
+            return;
+        }
+        if (l.inLoop()) {
+            publishInLoop(m, topic, payload, qos, retain, f, System.nanoTime());
+            return;
+        }
+        boolean post;
+        synchronized (outboxLock) {
+            outbox.add(m, topic, payload, qos, retain, f, System.nanoTime());
+            outboxCount = outbox.size();
+            post = !outboxPosted;
+            outboxPosted = true;
+        }
+        if (!post) return;
+        try {
+            l.queueInLoop(drainOutboxTask);
+        } catch (java.util.concurrent.RejectedExecutionException dead) {
+            SendRing r;
+            synchronized (outboxLock) {
+                r = outbox;
+                outbox = new SendRing();
+                outboxCount = 0;
+                outboxPosted = false;
+            }
+            MqttException e = new MqttException(-1, "client closed (its loop has stopped)");
+            for (int i = 0, n = r.size(); i < n; i++) failed(r.future(i), e);
+        }
+    }
+
+    /** On the loop: takes what other threads published (swapping the outbox with an empty one) and sends it in one batch. */
+    private void drainOutbox() {
+        SendRing r;
+        synchronized (outboxLock) {
+            r = outbox;
+            outbox = spareOutbox;
+            spareOutbox = r;
+            outboxCount = 0;
+            outboxPosted = false;
+        }
+        boolean was = batching;
+        batching = true;
+        try {
+            for (int i = 0, n = r.size(); i < n; i++) {
+                try {
+                    publishInLoop(r.message(i), r.topic(i), r.payload(i), r.qos(i), r.retain(i), r.future(i), r.nanos(i));
+                } catch (RuntimeException e) { // one bad message fails alone: the rest of the batch goes on
+                    failed(r.future(i), new MqttException(-1, "publish to " + r.topic(i) + " failed: " + e.getMessage(), null, e));
+                }
+            }
+        } finally {
+            r.clear();
+            batching = was;
+            if (!was) flush();
+        }
+    }
+
+    private void publishInLoop(MqttMessage m, String topic, byte[] payload, int qos, boolean retain, CompletableFuture<MqttAck> f, long nanos) {
         if (userClosed) {
-            f.completeExceptionally(new MqttException(-1, "client closed"));
+            failed(f, new MqttException(-1, "client closed"));
             return;
         }
         // Straight out only when nothing waits before it, the broker's receive maximum allows it, and the
         // connection's write queue is below its high-water mark: a broker that reads slowly makes
         // publishes wait in the bounded send queue, not pile up in the connection.
-        if (connected && queue.isEmpty() && link.isWritable() && (m.qos() == 0 || outInFlight < serverReceiveMax)) {
-            sendNew(m, f);
+        if (connected && queue.isEmpty() && link.isWritable() && (qos == 0 || outInFlight < serverReceiveMax)) {
+            sendNew(m, topic, payload, qos, retain, f);
             return;
         }
         if (queue.size() >= cfg.maxQueued) {
             if (cfg.queueFullPolicy == QueueFullPolicy.FAIL || cfg.maxQueued == 0) {
-                f.completeExceptionally(new MqttException(-1, "send queue full (" + cfg.maxQueued + " messages)"));
+                failed(f, new MqttException(-1, "send queue full (" + cfg.maxQueued + " messages)"));
                 return;
             }
-            Queued old = queue.pollFirst();
-            old.future().completeExceptionally(new MqttException(-1, "dropped: send queue full (" + cfg.maxQueued + " messages)"));
+            CompletableFuture<MqttAck> old = queue.future(0);
+            queue.removeFirst();
+            failed(old, new MqttException(-1, "dropped: send queue full (" + cfg.maxQueued + " messages)"));
         }
-        queue.addLast(new Queued(m, f, System.nanoTime()));
+        queue.add(m, topic, payload, qos, retain, f, nanos);
         queuedCount = queue.size();
     }
 
     private void drain() {
-        while (connected && !queue.isEmpty() && link.isWritable()) {
-            Queued q = queue.peekFirst();
-            if (q.msg().qos() > 0 && outInFlight >= serverReceiveMax) break;
-            queue.pollFirst();
-            MqttMessage m = expireWhileQueued(q);
-            if (m != null) sendNew(m, q.future());
+        boolean was = batching;
+        batching = true;
+        try {
+            while (connected && !queue.isEmpty() && link.isWritable()) {
+                if (queue.qos(0) > 0 && outInFlight >= serverReceiveMax) break;
+                MqttMessage m = queue.message(0);
+                String topic = queue.topic(0);
+                byte[] payload = queue.payload(0);
+                int qos = queue.qos(0);
+                boolean retain = queue.retain(0);
+                CompletableFuture<MqttAck> f = queue.future(0);
+                long nanos = queue.nanos(0);
+                queue.removeFirst();
+                if (m != null) {
+                    m = expireWhileQueued(m, f, nanos);
+                    if (m == null) continue;
+                }
+                sendNew(m, topic, payload, qos, retain, f);
+            }
+            queuedCount = queue.size();
+        } finally {
+            batching = was;
+            if (!was) flush();
         }
-        queuedCount = queue.size();
     }
 
     /**
      * A message with a message expiry interval (v5) ages in the send queue as it would at the broker:
      * past its interval it is not sent (its future fails); otherwise it goes out with what is left.
      */
-    private MqttMessage expireWhileQueued(Queued q) {
-        MqttMessage m = q.msg();
+    private MqttMessage expireWhileQueued(MqttMessage m, CompletableFuture<MqttAck> f, long queuedNanos) {
         Long expiry = m.hasProperties() ? m.properties().messageExpiryInterval() : null;
         if (expiry == null || level < 5) return m;
-        long waited = (System.nanoTime() - q.queuedNanos()) / 1_000_000_000L;
+        long waited = (System.nanoTime() - queuedNanos) / 1_000_000_000L;
         if (waited == 0) return m;
         if (waited >= expiry) {
-            q.future().completeExceptionally(new MqttException(-1, "expired in the send queue after " + waited + " s (message expiry " + expiry + " s)"));
+            failed(f, new MqttException(-1, "expired in the send queue after " + waited + " s (message expiry " + expiry + " s)"));
             return null;
         }
         return MqttMessage.of(m.topic(), m.payload()).qos(m.qos()).retain(m.isRetain())
                 .properties(m.properties().copy().messageExpiryInterval(expiry - waited));
     }
 
-    private void sendNew(MqttMessage m, CompletableFuture<MqttAck> f) {
-        if (m.qos() == 0) {
-            if (!sendPublish(m, 0, false, f)) return;
-            f.complete(new MqttAck(List.of(ReasonCode.SUCCESS), new MqttProperties()));
+    /** {@code m} may be null (a message without properties, given as its parts). */
+    private void sendNew(MqttMessage m, String topic, byte[] payload, int qos, boolean retain, CompletableFuture<MqttAck> f) {
+        if (qos == 0) {
+            if (!sendPublish(topic, payload, 0, retain, m != null && m.hasProperties() ? m.properties() : null, 0, false, f)) return;
+            if (f != null) f.complete(new MqttAck(List.of(ReasonCode.SUCCESS), new MqttProperties()));
             return;
         }
+        if (m == null) m = MqttMessage.of(topic, payload).qos(qos).retain(retain);
         // stored before it is written (write-ahead: a persistent store never misses a sent message)
         int id = allocId();
         putEntry(new InFlightStore.Entry(id, m, false));
-        pubFutures.put(id, f);
+        if (f != null) pubFutures.put(id, f);
         outInFlight++;
         inFlightCount = outInFlight;
         if (!sendPublish(m, id, false, f)) { // too large for the broker: f has failed
@@ -617,43 +813,69 @@ final class ClientSession {
         }
     }
 
-    private void sendPublish(MqttMessage m, int id, boolean dup) { sendPublish(m, id, dup, null); }
-
-    /** Encodes with a topic alias when the broker allows them; false (and {@code f} failed) if the packet is too large for the broker. */
     private boolean sendPublish(MqttMessage m, int id, boolean dup, CompletableFuture<MqttAck> f) {
-        String topic = m.topic();
-        MqttProperties p = m.hasProperties() ? m.properties() : null;
-        boolean newAlias = false;
-        if (level == 5 && serverTopicAliasMax > 0) {
-            Integer alias = aliasOut.get(topic);
-            if (alias != null) {
-                topic = "";
+        return sendPublish(m.topic(), m.payload(), m.qos(), m.isRetain(), m.hasProperties() ? m.properties() : null, id, dup, f);
+    }
+
+    /**
+     * Encodes into {@link #out} (with a topic alias when the broker allows them) and writes unless a
+     * batch is being built; false (and the failure counted or {@code f} failed) if the packet is too
+     * large for the broker. Without properties nothing is allocated: the topic's UTF-8 is kept from the
+     * last publish to the same topic and the packet is encoded in place.
+     */
+    private boolean sendPublish(String topic, byte[] payload, int qos, boolean retain, MqttProperties p, int id, boolean dup, CompletableFuture<MqttAck> f) {
+        boolean v5 = level == 5;
+        int alias = 0;
+        boolean newAlias = false, sendTopic = true;
+        if (v5 && serverTopicAliasMax > 0) {
+            Integer a = aliasOut.get(topic);
+            if (a != null) {
+                alias = a;
+                sendTopic = false;
             } else if (nextAlias <= serverTopicAliasMax) {
                 alias = nextAlias++;
                 aliasOut.put(topic, alias);
                 newAlias = true;
             }
-            if (alias != null) p = (p != null ? p.copy() : new MqttProperties()).topicAlias(alias);
         }
-        Publish pub = new Publish(topic, m.payload(), m.qos(), m.isRetain(), dup, id, level == 5 ? p : null);
-        Buffer b = Buffer.allocate(64 + m.payload().length);
-        Codec.encode(pub, level, b);
-        if (b.readableBytes() > serverMaxPacket) {
+        int before = out.writerIndex();
+        if (p == null || p.isEmpty() || !v5) {
+            byte[] t = EMPTY;
+            if (sendTopic) {
+                if (!topic.equals(lastTopic)) {
+                    lastTopicUtf8 = topic.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    lastTopic = topic;
+                }
+                t = lastTopicUtf8;
+            }
+            Codec.encodePublish(out, t, payload, qos, retain, dup, id, alias, v5);
+        } else {
+            if (alias > 0) p = p.copy().topicAlias(alias);
+            Codec.encode(new Publish(sendTopic ? topic : "", payload, qos, retain, dup, id, p), level, out);
+        }
+        int size = out.writerIndex() - before;
+        if (size > serverMaxPacket) {
+            out.writerIndex(before);
             if (newAlias) { // the broker never learns this alias: take it back
-                aliasOut.remove(m.topic());
+                aliasOut.remove(topic);
                 nextAlias--;
             }
-            MqttException e = new MqttException(ReasonCode.PACKET_TOO_LARGE, "PUBLISH of " + b.readableBytes()
-                    + " bytes exceeds the broker's maximum packet size of " + serverMaxPacket);
-            if (f != null) f.completeExceptionally(e);
+            failed(f, new MqttException(ReasonCode.PACKET_TOO_LARGE, "PUBLISH of " + size
+                    + " bytes exceeds the broker's maximum packet size of " + serverMaxPacket));
             return false;
         }
-        Link k = link;
-        if (k != null) {
-            lastSent = System.nanoTime();
-            k.write(b);
-        }
+        if (!batching || out.readableBytes() >= BATCH_BYTES) flush();
         return true;
+    }
+
+    /** Fails {@code f}, or (a publish without a future) counts and logs the failure. */
+    private void failed(CompletableFuture<MqttAck> f, MqttException e) {
+        if (f != null) {
+            f.completeExceptionally(e);
+            return;
+        }
+        failedPublishes.incrementAndGet();
+        LOG.log(System.Logger.Level.DEBUG, () -> "MQTT " + cfg.url + ": a publish without a future failed: " + e.getMessage());
     }
 
     private int allocId() {
@@ -675,6 +897,10 @@ final class ClientSession {
             in.skip(in.readableBytes());
             return;
         }
+        // What the packets of one read make us send (acks, publishes the broker's receive maximum
+        // let go) collects in one batch and goes out in one write.
+        boolean was = batching;
+        batching = true;
         try {
             while (!paused && k == link) {
                 Packet p = decoder.decode(in);
@@ -685,6 +911,9 @@ final class ClientSession {
         } catch (MqttProtocolException e) {
             in.skip(in.readableBytes());
             violation(k, e, e.reasonCode());
+        } finally {
+            batching = was;
+            if (!was) flush();
         }
     }
 
@@ -760,7 +989,7 @@ final class ClientSession {
         }
         if (qos == 2 && qos2In[id] != 0) {
             // a re-delivery of one we have: exactly once means not again; PUBREC again once acked
-            if (qos2In[id] == 2) send(new Ack(PUBREC, id, 0, null));
+            if (qos2In[id] == 2) sendAckPacket(PUBREC, id, 0);
             return;
         }
         if (++inUnacked > cfg.receiveMaximum && level == 5) {
@@ -800,11 +1029,11 @@ final class ClientSession {
     private void sendAck(int qos, int id) {
         if (qos == 1) {
             if (inUnacked > 0) inUnacked--;
-            send(new Ack(PUBACK, id, 0, null));
+            sendAckPacket(PUBACK, id, 0);
         } else if (qos2In[id] == 1) {
             qos2In[id] = 2;
             store.receivedQos2(id);
-            send(new Ack(PUBREC, id, 0, null));
+            sendAckPacket(PUBREC, id, 0);
         }
     }
 
@@ -838,9 +1067,9 @@ final class ClientSession {
                     if (qos2In[id] == 2) store.releasedQos2(id);
                     qos2In[id] = 0;
                     if (inUnacked > 0) inUnacked--;
-                    send(new Ack(PUBCOMP, id, 0, null));
+                    sendAckPacket(PUBCOMP, id, 0);
                 } else {
-                    send(new Ack(PUBCOMP, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0, null));
+                    sendAckPacket(PUBCOMP, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0);
                 }
             }
             case PUBACK -> complete(id, a, false);
@@ -848,7 +1077,7 @@ final class ClientSession {
                 InFlightStore.Entry e = outgoing.get(id);
                 if (e == null) {
                     // nothing of ours: answer so the broker can let go of it (v5: "not found")
-                    if (a.reasonCode() < 0x80) send(new Ack(PUBREL, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0, null));
+                    if (a.reasonCode() < 0x80) sendAckPacket(PUBREL, id, level == 5 ? ReasonCode.PACKET_IDENTIFIER_NOT_FOUND : 0);
                     return;
                 }
                 if (a.reasonCode() >= 0x80) {
@@ -856,7 +1085,7 @@ final class ClientSession {
                     return;
                 }
                 if (!e.released()) putEntry(new InFlightStore.Entry(id, e.message(), true));
-                send(new Ack(PUBREL, id, 0, null));
+                sendAckPacket(PUBREL, id, 0);
             }
             case PUBCOMP -> complete(id, a, true);
             default -> { }
@@ -878,10 +1107,8 @@ final class ClientSession {
         usedIds.clear(id);
         outInFlight = Math.max(0, outInFlight - 1);
         inFlightCount = outInFlight;
-        if (f != null) {
-            if (a.reasonCode() >= 0x80) f.completeExceptionally(new MqttException(a.reasonCode(), Packet.typeName(a.type()) + " refused the publish", a.props().reasonString(), null));
-            else f.complete(new MqttAck(List.of(a.reasonCode()), a.props()));
-        }
+        if (a.reasonCode() >= 0x80) failed(f, new MqttException(a.reasonCode(), Packet.typeName(a.type()) + " refused the publish", a.props().reasonString(), null));
+        else if (f != null) f.complete(new MqttAck(List.of(a.reasonCode()), a.props()));
         drain();
     }
 

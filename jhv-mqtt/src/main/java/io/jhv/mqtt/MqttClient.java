@@ -240,7 +240,43 @@ public final class MqttClient implements AutoCloseable {
 
     /** Publishes {@code payload} to {@code topic}. See {@link #publish(MqttMessage)}. */
     public CompletableFuture<MqttAck> publish(String topic, byte[] payload, int qos, boolean retain) {
-        return publish(MqttMessage.of(topic, payload).qos(qos).retain(retain));
+        check(topic, payload, qos);
+        CompletableFuture<MqttAck> f = new CompletableFuture<>();
+        session.publish(null, topic, payload, qos, retain, f);
+        return f;
+    }
+
+    /**
+     * Publishes {@code payload} (not copied: do not change it afterwards) to {@code topic} without a
+     * future: the fast path for a stream of messages, which allocates nothing per QoS 0 message in
+     * steady state (the topic's UTF-8 is kept from the last publish to the same topic; publishes from
+     * other threads are handed to the loop in batches and written together). Delivery is as with
+     * {@link #publish(MqttMessage)}: QoS 1 and 2 messages are kept in the in-flight store until
+     * acknowledged, and everything waits in the send queue while disconnected. A failure that a
+     * future would have reported (full send queue, closed client, too large for the broker, a
+     * refusing reason code) is counted in {@link #failedPublishes()} and logged at DEBUG.
+     * Thread-safe.
+     *
+     * @throws IllegalArgumentException for a topic with a wildcard or an empty one, or a QoS other than 0, 1 or 2
+     */
+    public void publishAndForget(String topic, byte[] payload, int qos, boolean retain) {
+        check(topic, payload, qos);
+        session.publish(null, topic, payload, qos, retain, null);
+    }
+
+    private static void check(String topic, byte[] payload, int qos) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(payload, "payload");
+        if (qos < 0 || qos > 2) throw new IllegalArgumentException("QoS must be 0, 1 or 2: " + qos);
+        TopicFilter.validateTopic(topic);
+        checkLength(topic);
+    }
+
+    /** A topic longer than MQTT's 65,535 bytes of UTF-8 is refused here, not on the loop. */
+    private static void checkLength(String topic) {
+        if (topic.length() > 65535 / 3 && topic.getBytes(StandardCharsets.UTF_8).length > 65535) {
+            throw new IllegalArgumentException("topic longer than 65,535 bytes in UTF-8");
+        }
     }
 
     /**
@@ -253,7 +289,10 @@ public final class MqttClient implements AutoCloseable {
     public CompletableFuture<MqttAck> publish(MqttMessage message) {
         Objects.requireNonNull(message, "message");
         TopicFilter.validateTopic(message.topic());
-        return session.publish(message);
+        checkLength(message.topic());
+        CompletableFuture<MqttAck> f = new CompletableFuture<>();
+        session.publish(message.hasProperties() ? message : null, message.topic(), message.payload(), message.qos(), message.isRetain(), f);
+        return f;
     }
 
     /** Subscribes to {@code filter} with maximum QoS {@code qos}; {@code handler} gets its messages. See {@link #subscribe(MqttSubscription, MqttProperties, MqttMessageHandler)}. */
@@ -336,8 +375,11 @@ public final class MqttClient implements AutoCloseable {
     /** The loop the client runs on (null before connect). Thread-safe. */
     public EventLoop eventLoop() { return session.loop(); }
 
-    /** Messages waiting in the send queue. Thread-safe. */
+    /** Messages waiting in the send queue (and those from other threads not yet taken by the loop). Thread-safe. */
     public int queuedMessages() { return session.queued(); }
+
+    /** Publishes without a future ({@link #publishAndForget}) that failed so far. Thread-safe. */
+    public long failedPublishes() { return session.failedPublishes(); }
 
     /** QoS 1/2 messages sent and not yet completely acknowledged. Thread-safe. */
     public int inFlightMessages() { return session.inFlight(); }

@@ -319,4 +319,59 @@ class MqttClientTest {
             other.publish(MqttMessage.of(topic + "/rap", new byte[0]).qos(1).retain(true)).get(5, TimeUnit.SECONDS);
         }
     }
+
+    /**
+     * publishAndForget from several threads (the outbox, drained in batches) and from the loop thread
+     * (in a handler): every message arrives, in order per publishing thread, at QoS 0 and 1; and a
+     * failure that has no future to go to is counted.
+     */
+    @ParameterizedTest
+    @EnumSource(MqttVersion.class)
+    void publishAndForgetDeliversInOrderAndCountsFailures(MqttVersion v) throws Exception {
+        String base = unique("paf");
+        int threads = 3, each = 150; // 901 messages: below mosquitto's default queue of 1,000 per subscriber (it drops beyond)
+        try (MqttClient sub = client(v); MqttClient pub = client(v)) {
+            sub.connect().get(5, TimeUnit.SECONDS);
+            pub.connect().get(5, TimeUnit.SECONDS);
+            java.util.Map<String, List<Integer>> got = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(threads * each * 2 + 1);
+            sub.subscribe(base + "/#", 1, m -> {
+                got.computeIfAbsent(m.topic() + " q" + m.qos(), k -> new java.util.ArrayList<>()).add(Integer.parseInt(m.payloadAsString()));
+                all.countDown();
+            }).get(5, TimeUnit.SECONDS);
+            // one from the loop thread: a handler of the publisher's own subscription publishes
+            pub.subscribe(base + "/ping", 0, m -> pub.publishAndForget(base + "/pong", "0".getBytes(), 0, false)).get(5, TimeUnit.SECONDS);
+            Thread[] ts = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                String topic = base + "/t" + t;
+                ts[t] = new Thread(() -> {
+                    for (int i = 0; i < each; i++) {
+                        pub.publishAndForget(topic, Integer.toString(i).getBytes(), 0, false);
+                        pub.publishAndForget(topic, Integer.toString(i).getBytes(), 1, false);
+                    }
+                });
+                ts[t].start();
+            }
+            pub.publishAndForget(base + "/ping", new byte[0], 0, false);
+            for (Thread t : ts) t.join();
+            assertTrue(all.await(20, TimeUnit.SECONDS), "missing: " + all.getCount() + ", failed publishes (send queue full): " + pub.failedPublishes());
+            List<Integer> inOrder = java.util.stream.IntStream.range(0, each).boxed().toList();
+            for (int t = 0; t < threads; t++) {
+                assertEquals(inOrder, got.get(base + "/t" + t + " q0"), "QoS 0 of thread " + t);
+                assertEquals(inOrder, got.get(base + "/t" + t + " q1"), "QoS 1 of thread " + t);
+            }
+            assertEquals(List.of(0), got.get(base + "/pong q0"));
+            assertEquals(0, pub.failedPublishes());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (pub.inFlightMessages() > 0 && System.nanoTime() < deadline) Thread.onSpinWait();
+            assertEquals(0, pub.inFlightMessages());
+            pub.disconnect().get(5, TimeUnit.SECONDS);
+            pub.publishAndForget(base + "/late", new byte[1], 0, false);
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (pub.failedPublishes() == 0 && System.nanoTime() < deadline) Thread.onSpinWait();
+            assertEquals(1, pub.failedPublishes(), "a publish after disconnect fails, counted");
+            assertThrows(IllegalArgumentException.class, () -> pub.publishAndForget(base + "/+", new byte[0], 0, false));
+            assertThrows(IllegalArgumentException.class, () -> pub.publishAndForget(base, new byte[0], 3, false));
+        }
+    }
 }

@@ -132,6 +132,34 @@ public final class Codec {
         out.write(b);
     }
 
+    /**
+     * A PUBLISH without properties (but for a topic alias when {@code alias > 0}) straight into
+     * {@code out}: the hot path, which allocates nothing. {@code topicUtf8} is the topic's UTF-8
+     * (empty when the alias stands for it); {@code packetId} is ignored for QoS 0.
+     */
+    public static void encodePublish(Buffer out, byte[] topicUtf8, byte[] payload, int qos, boolean retain, boolean dup,
+                                     int packetId, int alias, boolean v5) {
+        if (topicUtf8.length > 65535) throw new IllegalArgumentException("string longer than 65,535 bytes in UTF-8");
+        long len = 2L + topicUtf8.length + (qos > 0 ? 2 : 0) + (v5 ? (alias > 0 ? 4 : 1) : 0) + payload.length;
+        if (len > MAX_REMAINING) throw new IllegalArgumentException("packet too large for MQTT: " + len + " bytes");
+        out.ensureWritable(5 + (int) len);
+        out.writeByte((PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0));
+        writeVarint(out, (int) len);
+        out.writeShort(topicUtf8.length);
+        out.write(topicUtf8);
+        if (qos > 0) out.writeShort(packetId);
+        if (v5) {
+            if (alias > 0) {
+                out.writeByte(3);
+                out.writeByte(MqttProperties.TOPIC_ALIAS);
+                out.writeShort(alias);
+            } else {
+                out.writeByte(0);
+            }
+        }
+        out.write(payload);
+    }
+
     /** {@link #encode} into a new array. */
     public static byte[] encode(Packet p, int level) {
         Buffer b = Buffer.allocate(64);
