@@ -44,16 +44,11 @@ class BehindHaproxyTest {
     }
 
     private static String java() {
-        return ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return ChildJvm.java();
     }
 
     private static String classPath(Class<?>... classes) throws Exception {
-        StringBuilder cp = new StringBuilder();
-        for (Class<?> c : classes) {
-            if (cp.length() > 0) cp.append(File.pathSeparatorChar);
-            cp.append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
-        }
-        return cp.toString();
+        return ChildJvm.classPath(classes);
     }
 
     private static int freePort() throws IOException {
@@ -77,9 +72,7 @@ class BehindHaproxyTest {
     private record Backend(Process process, StringBuffer log) {}
 
     private Backend backend(int port, Path conf) throws Exception {
-        Process p = new ProcessBuilder(java(), "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
-                classPath(Main.class, io.jhv.http.server.HttpServer.class, io.jhv.core.net.TcpServer.class), "io.jhv.cli.Main",
-                "httpd", "--port", Integer.toString(port), "--host", "127.0.0.1", "--threads", "1", "--config", conf.toString())
+        Process p = ChildJvm.hv("httpd", "--port", Integer.toString(port), "--host", "127.0.0.1", "--threads", "1", "--config", conf.toString())
                 .redirectErrorStream(true).start();
         processes.add(p);
         StringBuffer log = new StringBuffer();

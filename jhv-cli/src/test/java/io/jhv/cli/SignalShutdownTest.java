@@ -33,16 +33,11 @@ class SignalShutdownTest {
     Path tmp;
 
     private static String java() {
-        return ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return ChildJvm.java();
     }
 
     private static String classPath(Class<?>... classes) throws Exception {
-        StringBuilder cp = new StringBuilder();
-        for (Class<?> c : classes) {
-            if (cp.length() > 0) cp.append(File.pathSeparatorChar);
-            cp.append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
-        }
-        return cp.toString();
+        return ChildJvm.classPath(classes);
     }
 
     private static String drain(BufferedReader r) throws Exception {
@@ -55,9 +50,7 @@ class SignalShutdownTest {
     void sigtermWithARequestInFlightExitsWithinTheDeadline() throws Exception {
         Path conf = tmp.resolve("h.conf");
         Files.writeString(conf, "upload_dir = " + Files.createDirectories(tmp.resolve("up")) + "\nshutdown_timeout = 1000\n");
-        Process p = new ProcessBuilder(java(), "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
-                classPath(Main.class, io.jhv.http.server.HttpServer.class, io.jhv.core.net.TcpServer.class), "io.jhv.cli.Main",
-                "httpd", "--port", "0", "--host", "127.0.0.1", "--threads", "1", "--config", conf.toString())
+        Process p = ChildJvm.hv("httpd", "--port", "0", "--host", "127.0.0.1", "--threads", "1", "--config", conf.toString())
                 .redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String first = out.readLine();
@@ -107,9 +100,7 @@ class SignalShutdownTest {
     void sigtermTurnsReadinessTo503WhileRequestsAreStillServedForTheDrainDelay() throws Exception {
         Path conf = tmp.resolve("h.conf");
         Files.writeString(conf, "upload_dir = " + Files.createDirectories(tmp.resolve("up")) + "\ndrain_delay = 3000\nshutdown_timeout = 1000\n");
-        Process p = new ProcessBuilder(java(), "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
-                classPath(Main.class, io.jhv.http.server.HttpServer.class, io.jhv.core.net.TcpServer.class), "io.jhv.cli.Main",
-                "httpd", "--port", "0", "--host", "127.0.0.1", "--threads", "1", "--config", conf.toString())
+        Process p = ChildJvm.hv("httpd", "--port", "0", "--host", "127.0.0.1", "--threads", "1", "--config", conf.toString())
                 .redirectErrorStream(true).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String first = out.readLine();
@@ -144,9 +135,7 @@ class SignalShutdownTest {
         }
         Path conf = tmp.resolve("h.conf");
         Files.writeString(conf, "upload_dir = " + Files.createDirectories(tmp.resolve("up")) + "\nshutdown_timeout = 1000\n");
-        Process p = new ProcessBuilder(java(), "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
-                classPath(Main.class, io.jhv.http.server.HttpServer.class, io.jhv.core.net.TcpServer.class), "io.jhv.cli.Main",
-                "httpd", "--port", Integer.toString(port), "--host", "127.0.0.1", "--threads", "1", "--processes", "2",
+        Process p = ChildJvm.hv("httpd", "--port", Integer.toString(port), "--host", "127.0.0.1", "--threads", "1", "--processes", "2",
                 "--config", conf.toString())
                 .redirectErrorStream(true).start();
         StringBuffer log = new StringBuffer();
@@ -194,9 +183,7 @@ class SignalShutdownTest {
 
     @Test
     void processesNeedAFixedPort() throws Exception {
-        Process p = new ProcessBuilder(java(), "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
-                classPath(Main.class, io.jhv.http.server.HttpServer.class, io.jhv.core.net.TcpServer.class), "io.jhv.cli.Main",
-                "httpd", "--port", "0", "--processes", "2")
+        Process p = ChildJvm.hv("httpd", "--port", "0", "--processes", "2")
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(15, TimeUnit.SECONDS));

@@ -42,16 +42,11 @@ class WsProcessTest {
     }
 
     private static String java() {
-        return ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return ChildJvm.java();
     }
 
     private static String classPath(Class<?>... classes) throws Exception {
-        StringBuilder cp = new StringBuilder();
-        for (Class<?> c : classes) {
-            if (cp.length() > 0) cp.append(File.pathSeparatorChar);
-            cp.append(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
-        }
-        return cp.toString();
+        return ChildJvm.classPath(classes);
     }
 
     private Process hvWs(String... args) throws Exception {
