@@ -387,7 +387,7 @@ public final class ReverseProxy implements Handler {
                 }
                 writer.write(copy);
             });
-            if (!paused && (pending.get() > PENDING_HIGH || !req.connection().isWritable())) {
+            if (!paused && (pending.get() + held() > PENDING_HIGH || !req.connection().isWritable())) {
                 paused = true;
                 stream.pause();
                 loop.execute(this::watchWritable);
@@ -400,7 +400,7 @@ public final class ReverseProxy implements Handler {
                 stream.cancel();
                 return;
             }
-            if (pending.get() < PENDING_LOW && req.connection().isWritable()) {
+            if (pending.get() + held() < PENDING_LOW && req.connection().isWritable()) {
                 paused = false;
                 stream.resume();
                 return;
@@ -490,6 +490,11 @@ public final class ReverseProxy implements Handler {
             CompletableFuture<HttpResponse> c = call;
             if (c != null) c.cancel(true);
             if (resumeCheck != null) resumeCheck.cancel();
+        }
+
+        /** Bytes of this response held behind earlier ones on the client's connection (pipelined, answered in parallel). */
+        private long held() {
+            return res instanceof io.jhv.http.internal.http1.Http1Response h ? h.heldBytes() : 0;
         }
 
         /** Runs {@code r} on the downstream loop: now when the upstream connection shares it, else posted. */

@@ -308,7 +308,6 @@ class LeadReviewTest {
      * body lands in the heap.
      */
     @Test
-    @Disabled("DEFECT: pipelined (parallel) streamed proxy responses are buffered whole in memory: the upstream is never paused")
     void aStreamedResponseBehindASlowOneDoesNotPileUpInMemory() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch bigDone = new CountDownLatch(1);

@@ -122,6 +122,11 @@ public final class Http1Response implements Response {
     /** Bytes of a streamed body held until earlier responses finish (read off the loop). */
     volatile long backlog;
 
+    /** Streamed bytes of this response held back while earlier responses on its connection are unfinished. Any thread. */
+    public long heldBytes() {
+        return backlog;
+    }
+
     Http1Response(HttpConnection conn, Http1Request req, String[] names, String[] values) {
         this.conn = conn;
         this.req = req;
