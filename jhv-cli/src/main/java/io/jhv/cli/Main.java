@@ -12,10 +12,11 @@ public final class Main {
               echo     %s
               ws       %s
               cert     %s
+              bench    %s
               help     this text
 
             Each command takes --help.
-            """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, WsCommand.USAGE, CertCommand.USAGE);
+            """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, WsCommand.USAGE, CertCommand.USAGE, BenchCommand.USAGE);
 
     public static void main(String[] argv) {
         System.exit(run(argv));
@@ -33,6 +34,7 @@ public final class Main {
                 case "echo" -> EchoCommand.run(argv);
                 case "ws" -> WsCommand.run(argv);
                 case "cert" -> CertCommand.run(argv);
+                case "bench" -> BenchCommand.run(argv);
                 default -> throw new Args.UsageException("unknown command: " + argv[0]);
             };
         } catch (Args.UsageException e) {
