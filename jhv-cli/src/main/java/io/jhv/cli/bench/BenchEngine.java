@@ -301,8 +301,8 @@ public final class BenchEngine {
             connecting = false;
             if (failure != null) {
                 if (stopping || done) return;
+                if (claim(1) == 0) { finish(); return; } // with -n, a failed connect uses up one request
                 w.errConnect++;
-                if (budget != null && claim(1) == 0) { finish(); return; } // a failed connect uses one request
                 w.loop.setTimeout(RECONNECT_DELAY_MS, this::connect);
                 return;
             }

@@ -98,6 +98,7 @@ public final class Histogram {
         if (total == 0) return 0;
         double p = Math.min(100, Math.max(0, percentile));
         long rank = Math.max(1, (long) Math.ceil(p / 100.0 * total));
+        if (rank >= total) return max;
         long seen = 0;
         for (int i = 0; i < BUCKETS; i++) {
             seen += counts[i];
