@@ -158,7 +158,7 @@ class BenchCommandTest {
     @Test
     void jsonHasTheDocumentedKeys() {
         HttpServer s = server(null);
-        Run r = bench("-c", "2", "-d", "300ms", "--json", url(s, "/count"));
+        Run r = bench("-c", "2", "-d", "700ms", "--json", url(s, "/count"));
         assertEquals(0, r.exit(), r.err());
         Map<String, Object> j = r.json();
         for (String k : List.of("requests", "duration_s", "requests_per_sec", "bytes_per_sec", "errors", "status", "latency_ms")) {
@@ -170,8 +170,8 @@ class BenchCommandTest {
         for (String k : List.of("p50", "p90", "p99", "p999", "max", "mean")) {
             assertTrue(((Map<?, ?>) j.get("latency_ms")).containsKey(k), "latency_ms." + k);
         }
-        assertTrue(r.num("requests") > 0);
-        assertTrue(r.dbl("duration_s") >= 0.3 && r.dbl("duration_s") < 2, r.out());
+        assertTrue(r.num("requests") > 0, r.out());
+        assertTrue(r.dbl("duration_s") >= 0.7 && r.dbl("duration_s") < 2, r.out());
         double p50 = r.dbl("latency_ms", "p50"), p99 = r.dbl("latency_ms", "p99"), max = r.dbl("latency_ms", "max");
         assertTrue(p50 > 0 && p50 <= p99 && p99 <= max, r.out());
         assertTrue(r.err().isEmpty(), "--json prints no progress: " + r.err());
