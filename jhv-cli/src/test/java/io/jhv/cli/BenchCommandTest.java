@@ -178,6 +178,18 @@ class BenchCommandTest {
     }
 
     @Test
+    void warmupIsNotCounted() {
+        HttpServer s = server(null);
+        Run r = bench("-c", "2", "-d", "400ms", "--warmup", "400ms", "--json", url(s, "/count"));
+        assertEquals(0, r.exit(), r.err());
+        long n = r.num("requests");
+        assertTrue(n > 0, r.out());
+        assertTrue(seen.get() > n, "the server saw the warm-up too: " + seen.get() + " vs " + n);
+        assertTrue(r.dbl("duration_s") < 0.8, "the duration is the measured part only: " + r.out());
+        assertEquals(2, Main.run(new String[] {"bench", "-n", "10", "--warmup", "1s", "http://127.0.0.1:1/"}));
+    }
+
+    @Test
     void humanReportLooksLikeWrk() {
         HttpServer s = server(null);
         Run r = bench("-c", "2", "-n", "50", "--latency", url(s, "/count"));

@@ -138,6 +138,20 @@ public final class BenchEngine {
         try {
             startNanos = System.nanoTime();
             for (Worker w : workers) w.loop.post(w::start);
+            if (o.warmupNanos > 0) {
+                // --warmup: the same load, then every counter and histogram starts again from zero
+                Thread.sleep(o.warmupNanos / 1_000_000L, (int) (o.warmupNanos % 1_000_000L));
+                List<CompletableFuture<Worker>> reset = new ArrayList<>();
+                for (Worker w : workers) reset.add(w.loop.submit(() -> { w.reset(); return w; }));
+                for (CompletableFuture<Worker> f : reset) {
+                    try {
+                        f.get(5, TimeUnit.SECONDS);
+                    } catch (Exception ex) {
+                        throw new IllegalStateException("an event loop did not answer: " + ex, ex);
+                    }
+                }
+                startNanos = System.nanoTime();
+            }
             long deadline = o.durationNanos > 0 ? startNanos + o.durationNanos : Long.MAX_VALUE;
             long nextProgress = startNanos + 1_000_000_000L;
             long lastCount = 0;
@@ -237,6 +251,13 @@ public final class BenchEngine {
         void stop() {
             if (tick != null) tick.cancel();
             for (Conn c : conns) c.stop();
+        }
+
+        void reset() {
+            latency.reset();
+            java.util.Arrays.fill(status, 0);
+            completed = bytes = otherStatus = 0;
+            errConnect = errRead = errWrite = errTimeout = errStatus = 0;
         }
 
         void addTo(BenchResult r) {

@@ -17,7 +17,7 @@ import java.util.Locale;
 public final class BenchOptions {
     public static final String USAGE = "hv bench [-c conns] [-t loops] [-d 10s] [-n requests] [-X METHOD] [-H 'N: V']...\n"
             + "                [--body STRING | --body-file FILE] [--pipeline N] [--no-keepalive] [-R rate]\n"
-            + "                [--timeout 2s] [--latency] [--json] [-q] [-k] URL";
+            + "                [--timeout 2s] [--warmup T] [--latency] [--json] [-q] [-k] URL";
 
     public static final String HELP = """
             usage: %s
@@ -42,6 +42,8 @@ public final class BenchOptions {
                                     measured from the intended send time (like wrk2)
               --timeout T           a request unanswered this long is a timeout error, its
                                     connection reopened; also the connect timeout (default 2s)
+              --warmup T            run the load for T first and drop what it measured (lets the
+                                    JIT compile the engine before the measurement)
               --latency             print the latency distribution (more percentiles)
               --json                print one JSON object instead of the report
               -q, --quiet           no progress line on stderr
@@ -79,6 +81,8 @@ public final class BenchOptions {
     /** Requests per second over all connections; 0: as fast as possible. */
     public double rate;
     public long timeoutNanos = 2_000_000_000L;
+    /** Load run before the measurement, whose results are dropped; 0: none. */
+    public long warmupNanos;
     public boolean latency;
     public boolean json;
     public boolean quiet;
@@ -130,6 +134,7 @@ public final class BenchOptions {
                         case "--pipeline" -> o.pipeline = (int) number(name, value, 1, 1024);
                         case "-R", "--rate" -> o.rate = rate(name, value);
                         case "--timeout" -> o.timeoutNanos = duration(name, value);
+                        case "--warmup" -> o.warmupNanos = duration(name, value);
                         default -> throw new IllegalStateException(name);
                     }
                 }
@@ -156,6 +161,7 @@ public final class BenchOptions {
             }
         }
         if (!durationGiven && o.requests < 0) o.durationNanos = 10_000_000_000L;
+        if (o.warmupNanos > 0 && o.requests >= 0) throw new BadUsage("--warmup goes with -d, not with -n");
         if (o.threads > o.connections) o.threads = o.connections;
         if (o.rate > 0 && o.pipeline > 1) throw new BadUsage("-R and --pipeline do not go together (a paced request is sent alone)");
         if (!o.keepAlive && o.pipeline > 1) throw new BadUsage("--pipeline needs keep-alive (it cannot go with --no-keepalive or Connection: close)");
@@ -165,7 +171,7 @@ public final class BenchOptions {
     private static boolean takesValue(String name) {
         return switch (name) {
             case "-c", "--connections", "-t", "--threads", "-d", "--duration", "-n", "--requests", "-X", "--method",
-                 "-H", "--header", "--body", "--body-file", "--pipeline", "-R", "--rate", "--timeout" -> true;
+                 "-H", "--header", "--body", "--body-file", "--pipeline", "-R", "--rate", "--timeout", "--warmup" -> true;
             default -> false;
         };
     }
