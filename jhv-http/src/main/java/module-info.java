@@ -1,6 +1,6 @@
 /**
  * jhv HTTP: common HTTP types ({@code io.jhv.http}), the HTTP/1.1 server ({@code io.jhv.http.server}),
- * WebSocket ({@code io.jhv.http.websocket}) and, to come, the client ({@code io.jhv.http.client}).
+ * WebSocket ({@code io.jhv.http.websocket}) and the client ({@code io.jhv.http.client}).
  * {@code io.jhv.http.internal} and its sub-packages (the HTTP/1.1 engine, the built-in JSON codec,
  * body decoders) are not exported.
  */
@@ -9,6 +9,5 @@ module io.jhv.http {
     exports io.jhv.http;
     exports io.jhv.http.server;
     exports io.jhv.http.websocket;
-    // io.jhv.http.client holds only a package-info for now: a module cannot export an empty
-    // package, so its export comes with its first types.
+    exports io.jhv.http.client;
 }

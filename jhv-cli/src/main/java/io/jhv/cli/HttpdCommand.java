@@ -5,6 +5,7 @@ import io.jhv.core.tls.TlsConfig;
 
 import io.jhv.http.HttpException;
 import io.jhv.http.server.AccessLog;
+import io.jhv.http.server.HttpMetrics;
 import io.jhv.http.server.Cors;
 import io.jhv.http.server.Handler;
 import io.jhv.http.server.HttpServer;
@@ -46,13 +47,14 @@ import java.util.stream.Stream;
  */
 final class HttpdCommand {
     static final String USAGE = "hv httpd [--port 8080] [--host 0.0.0.0] [--root DIR] [--threads N] [--config FILE]\n"
-            + "                [--listing] [--access-log] [--cors ORIGINS] [--https-port N --cert FILE --key FILE]";
+            + "                [--listing] [--access-log] [--metrics] [--processes N] [--drain-delay MS] [--cors ORIGINS] [--https-port N --cert FILE --key FILE]";
 
     static final String HELP = """
             usage: %s
 
             Serves DIR (default: a small demo site) and a demo API:
-              GET /plaintext, GET /ping, POST /echo, GET /json, GET /users/:id, POST /upload
+              GET /plaintext, GET /ping, POST /echo, GET /json, GET /users/:id, POST /upload,
+              GET /readyz (200 while serving, 503 once shutting down)
             and WebSockets (also as wss:// on the HTTPS port):
               /ws/echo (every message back unchanged, up to 64 MiB), /ws/chat?name=NICK (a chat
               room; the demo site's /chat.html uses it; try: hv ws ws://localhost:8080/ws/chat)
@@ -66,6 +68,12 @@ final class HttpdCommand {
                                 flags override it
               --listing         HTML listings for directories without index.html
               --access-log      one line per request (common log format) on stderr
+              --processes N     N processes sharing the port (SO_REUSEPORT), supervised: one that
+                                dies is started again; SIGTERM drains them all
+              --drain-delay MS  on SIGTERM, answer 503 at /readyz (the readiness check of a load
+                                balancer) but keep serving for MS ms before closing (default 0)
+              --metrics         Prometheus metrics at /metrics (connections, requests by
+                                status class, latency, bytes, write queues, loop lag)
               --cors ORIGINS    allow cross-origin requests: '*' or a comma-separated list
               --https-port N    also serve HTTPS on port N (same routes)
               --cert FILE       PEM certificate chain for HTTPS
@@ -78,21 +86,30 @@ final class HttpdCommand {
 
     private HttpdCommand() {}
 
+    /** The flags that take a value, and the switches. */
+    static final Set<String> VALUE_FLAGS = Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key", "drain-delay", "processes");
+    static final Set<String> SWITCHES = Set.of("help", "listing", "access-log", "metrics");
+
     static int run(String[] argv) {
-        Args a = Args.parse(argv, 1,
-                Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key"),
-                Set.of("help", "listing", "access-log"));
+        Args a = Args.parse(argv, 1, VALUE_FLAGS, SWITCHES);
         if (a.has("help")) {
             System.out.print(HELP.formatted(USAGE));
             return 0;
         }
-        Running r = start(configure(a), System.out);
+        HttpdConfig config = configure(a);
+        if (Workers.isWorker()) {
+            config.reusePort = true; // one of --processes N: the port is shared
+        } else if (config.processes > 1) {
+            return Workers.run(config, System.out, System.err);
+        }
+        Running r = start(config, System.out);
         // SIGTERM/SIGINT: graceful close, halted (exit status 3) if it has not finished by the
         // deadline. A loop that ends abnormally closes its server: exit status 1.
-        return Lifetime.serve("httpd", r::close, r.config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS,
+        return Lifetime.serve("httpd", r::close, r.config.drainDelayMs + r.config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS,
                 java.util.List.of(r.server.closeFuture()),
                 System.out, System.err,
-                "hv httpd: shutting down (up to " + r.config.shutdownTimeoutMs + " ms for requests in flight)",
+                "hv httpd: shutting down (" + (r.config.drainDelayMs > 0 ? "not ready, still serving for " + r.config.drainDelayMs + " ms, then " : "")
+                        + "up to " + r.config.shutdownTimeoutMs + " ms for requests in flight)",
                 "hv httpd: stopped");
     }
 
@@ -103,11 +120,12 @@ final class HttpdCommand {
     static HttpdConfig configure(Args a) {
         HttpdConfig c = new HttpdConfig();
         if (a.has("config")) c.load(Path.of(a.get("config", null)));
-        for (String flag : List.of("host", "port", "root", "threads", "cors", "https-port", "cert", "key")) {
+        for (String flag : List.of("host", "port", "root", "threads", "cors", "https-port", "cert", "key", "drain-delay", "processes")) {
             if (a.has(flag)) c.set(flag, a.get(flag, null), "--" + flag);
         }
         if (a.has("listing")) c.listing = true;
         if (a.has("access-log")) c.accessLog = "common";
+        if (a.has("metrics")) c.metricsPath = "/metrics";
         return c;
     }
 
@@ -132,10 +150,14 @@ final class HttpdCommand {
             return server.port();
         }
 
-        /** Graceful shutdown: in-flight requests get up to the shutdown timeout. */
+        /**
+         * Graceful shutdown: the readiness endpoint answers 503 at once while requests are still
+         * served for the drain delay (a load balancer stops sending), then in-flight requests get
+         * up to the shutdown timeout.
+         */
         @Override
         public void close() {
-            server.close(Duration.ofMillis(config.shutdownTimeoutMs));
+            server.shutdownGracefully(Duration.ofMillis(config.drainDelayMs), Duration.ofMillis(config.shutdownTimeoutMs));
             if (demoDir != null) deleteTree(demoDir);
         }
     }
@@ -216,6 +238,14 @@ final class HttpdCommand {
         }
         if (c.cors != null) {
             s.use(c.cors.contains("*") ? Cors.allowAll() : Cors.builder().allowOrigins(c.cors).build());
+        }
+
+        if (c.proxyProtocol != null) s.proxyProtocol(io.jhv.core.net.ProxyProtocol.trusting(c.proxyProtocol.toArray(String[]::new)));
+        if (c.readyPath != null) s.get(c.readyPath, s.readinessHandler());
+        if (c.metricsPath != null) {
+            HttpMetrics metrics = HttpMetrics.create();
+            s.metrics(metrics);
+            s.get(c.metricsPath, metrics.handler());
         }
 
         // The demo API. Routes with parameters go before the static files' catch-all "/*".

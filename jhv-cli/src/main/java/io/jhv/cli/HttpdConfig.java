@@ -23,6 +23,11 @@ final class HttpdConfig {
     String index = "index.html";     // null: none
     boolean listing;
     String accessLog;                // null: off, else "common" or "combined"
+    String metricsPath;              // null: off, else the path of the Prometheus endpoint
+    String readyPath = "/readyz";    // null: off; 200 while serving, 503 once a shutdown began
+    long drainDelayMs;
+    List<String> proxyProtocol;      // null: off; else the sources trusted to send a PROXY header
+    int processes = 1;               // > 1: a supervisor of that many processes sharing the port               // after SIGTERM: not ready, still serving, for this long
     List<String> cors;               // null: off; ["*"]: any origin
     boolean gzip = true;
     long cacheMaxAgeSec;             // 0: Cache-Control: no-cache
@@ -55,6 +60,7 @@ final class HttpdConfig {
             "home_page", "index",
             "index_of", "listing",
             "worker_threads", "threads",
+            "worker_processes", "processes",
             "ssl_certificate", "cert",
             "ssl_privkey", "key");
 
@@ -63,7 +69,7 @@ final class HttpdConfig {
             "keepalive_timeout", "header_timeout", "write_timeout", "max_input_memory", "max_body_size", "max_header_size", "max_request_line",
             "max_header_count", "max_connections", "max_requests_per_connection", "max_pipelined",
             "multipart_threshold", "upload_dir", "temp_dir", "server_name", "poller", "reuse_port",
-            "shutdown_timeout", "https_port", "cert", "key");
+            "shutdown_timeout", "https_port", "cert", "key", "metrics", "ready_path", "drain_delay", "processes", "proxy_protocol");
 
     /** Reads a config file. */
     void load(Path file) {
@@ -107,6 +113,11 @@ final class HttpdConfig {
             case "threads" -> threads = (int) number(value, 1, 1024, w);
             case "index" -> index = isOff(value) ? null : fileName(value, w);
             case "listing" -> listing = bool(value, w);
+            case "metrics" -> {
+                String v = value.trim();
+                if (v.startsWith("/")) metricsPath = v;
+                else metricsPath = bool(value, w) ? "/metrics" : null;
+            }
             case "access_log" -> {
                 String v = value.toLowerCase(Locale.ROOT);
                 if (v.equals("common") || v.equals("combined")) accessLog = v;
@@ -159,6 +170,29 @@ final class HttpdConfig {
             }
             case "reuse_port" -> reusePort = bool(value, w);
             case "shutdown_timeout" -> shutdownTimeoutMs = number(value, 0, 3_600_000, w);
+            case "drain_delay" -> drainDelayMs = number(value, 0, 3_600_000, w);
+            case "processes" -> processes = (int) number(value, 1, 256, w);
+            case "proxy_protocol" -> {
+                String v = value.strip();
+                if (isOff(v)) {
+                    proxyProtocol = null;
+                } else {
+                    List<String> sources = new ArrayList<>();
+                    for (String part : v.split(",")) if (!part.isBlank()) sources.add(part.strip());
+                    try {
+                        io.jhv.core.net.ProxyProtocol.trusting(sources.toArray(String[]::new));
+                    } catch (IllegalArgumentException e) {
+                        throw new Args.UsageException(w + ": " + e.getMessage());
+                    }
+                    proxyProtocol = List.copyOf(sources);
+                }
+            }
+            case "ready_path" -> {
+                String v = value.trim();
+                if (isOff(v)) readyPath = null;
+                else if (v.startsWith("/")) readyPath = v;
+                else throw new Args.UsageException(w + " must be off or a path starting with /: " + value);
+            }
             case "https_port" -> httpsPort = (int) number(value, 0, 65535, w);
             case "cert" -> cert = Path.of(nonEmpty(value, w));
             case "key" -> this.key = Path.of(nonEmpty(value, w));

@@ -57,9 +57,7 @@ class HttpdCommandTest {
         String[] argv = new String[flags.length + 1];
         argv[0] = "httpd";
         System.arraycopy(flags, 0, argv, 1, flags.length);
-        Args a = Args.parse(argv, 1,
-                Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key"),
-                Set.of("help", "listing", "access-log"));
+        Args a = Args.parse(argv, 1, HttpdCommand.VALUE_FLAGS, HttpdCommand.SWITCHES);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         HttpdConfig c = HttpdCommand.configure(a);
         if (c.uploadDir == null) {
@@ -162,6 +160,30 @@ class HttpdCommandTest {
 
         res = send(HttpRequest.newBuilder(uri(r, "/upload")).POST(HttpRequest.BodyPublishers.ofString("x")));
         assertEquals(415, res.statusCode());
+    }
+
+    @Test
+    void metricsAreOffByDefaultAndCountRequestsWhenOn() throws Exception {
+        HttpdCommand.Running off = start("--port", "0");
+        HttpResponse<byte[]> res = send(HttpRequest.newBuilder(uri(off, "/metrics")));
+        assertEquals(404, res.statusCode(), "metrics must be opt-in");
+
+        HttpdCommand.Running on = start("--port", "0", "--metrics");
+        for (int i = 0; i < 3; i++) assertEquals(200, send(HttpRequest.newBuilder(uri(on, "/ping"))).statusCode());
+        assertEquals(404, send(HttpRequest.newBuilder(uri(on, "/no-such-page"))).statusCode());
+        res = send(HttpRequest.newBuilder(uri(on, "/metrics")));
+        assertEquals(200, res.statusCode());
+        assertTrue(res.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        String body = text(res);
+        assertTrue(body.contains("\njhv_http_requests_total{code=\"2xx\"} 3\n"), body);
+        assertTrue(body.contains("\njhv_http_requests_total{code=\"4xx\"} 1\n"), body);
+
+        Path conf = tmp.resolve("metrics.conf");
+        Files.writeString(conf, "metrics = /internal/metrics\nthreads = 1\n");
+        HttpdCommand.Running custom = start("--config", conf.toString(), "--port", "0");
+        res = send(HttpRequest.newBuilder(uri(custom, "/internal/metrics")));
+        assertEquals(200, res.statusCode());
+        assertTrue(text(res).contains("# TYPE jhv_http_request_duration_seconds histogram"));
     }
 
     @Test

@@ -53,9 +53,7 @@ class HttpdHttpsTest {
         String[] argv = new String[flags.length + 1];
         argv[0] = "httpd";
         System.arraycopy(flags, 0, argv, 1, flags.length);
-        Args a = Args.parse(argv, 1,
-                Set.of("port", "host", "root", "threads", "config", "cors", "https-port", "cert", "key"),
-                Set.of("help", "listing", "access-log"));
+        Args a = Args.parse(argv, 1, HttpdCommand.VALUE_FLAGS, HttpdCommand.SWITCHES);
         HttpdConfig c = HttpdCommand.configure(a);
         if (c.uploadDir == null) c.uploadDir = Files.createDirectories(tmp.resolve("uploads"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -20,6 +20,16 @@ public interface TransportLayer {
     @FunctionalInterface
     interface Factory {
         TransportLayer create(Connection conn, boolean clientMode);
+
+        /**
+         * A client's layer for a connection whose peer is not the host it means to reach (a tunnel
+         * through a proxy): {@code peerHost:peerPort} is the target, for SNI and host name
+         * verification, instead of the socket's remote address. By default the same as
+         * {@link #create(Connection, boolean)}.
+         */
+        default TransportLayer create(Connection conn, boolean clientMode, String peerHost, int peerPort) {
+            return create(conn, clientMode);
+        }
     }
 
     /** What a layer calls back into; implemented by the connection. */

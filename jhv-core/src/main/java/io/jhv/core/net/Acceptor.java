@@ -126,7 +126,17 @@ final class Acceptor implements IoHandler {
 
     /** Gives {@code ch} to {@code target}'s loop as a connection of the server, or closes it. */
     private void handOut(StreamSocket ch, EventLoop target) {
-        Connection conn = new Connection(target, ch, server, false);
+        ProxyProtocol pp = server.proxyProtocol;
+        Connection conn;
+        if (pp == null) {
+            conn = new Connection(target, ch, server, false);
+        } else {
+            java.net.SocketAddress from = ch.remoteAddress();
+            boolean trusted = from instanceof java.net.InetSocketAddress i && pp.trusts(i.getAddress());
+            ProxyHeaderReader reader = new ProxyHeaderReader(pp, trusted, from);
+            conn = new Connection(target, ch, server, false, reader, null, 0);
+            reader.bind(conn);
+        }
         registry.add(conn);
         // A target loop that is stopping runs the task in its final drain (registration
         // fails there and closes the socket); one that has terminated rejects it.

@@ -100,6 +100,8 @@ public final class Connection {
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
     boolean tcpUp;              // the TCP connection is established: the socket may be written
+    private long bytesRead;     // loop thread writes; other threads read a recent value (metrics)
+    private volatile SocketAddress via; // the balancer's address, when a PROXY protocol header named the client
     private boolean reportedUp; // onConnection was told the connection is up
     // close() came while connecting or during the TLS handshake with writes waiting: they go out
     // once the connection is up, then it closes with this cause. Volatile: write() checks it.
@@ -109,6 +111,14 @@ public final class Connection {
     Connector.Attempt attempt; // a client connection's connect attempt (set before it registers)
 
     Connection(EventLoop loop, StreamSocket ch, TcpEndpoint<?> ep, boolean client) {
+        this(loop, ch, ep, client, null, null, 0);
+    }
+
+    /**
+     * A client connection to a proxy: {@code tunnel} runs first, on the raw socket bytes, then the
+     * layer starts for {@code peerHost:peerPort} (the target). A null tunnel: a direct connection.
+     */
+    Connection(EventLoop loop, StreamSocket ch, TcpEndpoint<?> ep, boolean client, ProxyTunnel tunnel, String peerHost, int peerPort) {
         this.id = IDS.incrementAndGet();
         this.loop = loop;
         this.ch = ch;
@@ -118,7 +128,8 @@ public final class Connection {
         this.out = new Outbound(this, ep, loop);
         this.pauseAboveHighWater = ep.pauseReadingAboveHighWater;
         this.timers = new ConnectionTimers(this, ep, loop);
-        this.link = ep.layerFactory != null ? new LayerLink(this, ep) : null;
+        this.link = tunnel != null ? new LayerLink(this, ep, tunnel, peerHost, peerPort)
+                : ep.layerFactory != null ? new LayerLink(this, ep) : null;
     }
 
     // ---------------------------------------------------------------- identity and state
@@ -141,13 +152,32 @@ public final class Connection {
     /** Thread-safe. */
     public boolean isClient() { return client; }
 
-    /** The peer's address; null before a client connection is connected. Still known after close. Thread-safe. */
+    /**
+     * The peer's address; null before a client connection is connected. Still known after close.
+     * On a listener with the {@link ProxyProtocol PROXY protocol}, the client's address from the
+     * balancer's header (then {@link #viaAddress()} is the balancer's). Thread-safe.
+     */
     public SocketAddress remoteAddress() {
         SocketAddress r = remote;
         if (r != null) return r;
         r = ch.remoteAddress();
         if (r != null) remote = r;
         return r;
+    }
+
+    /**
+     * The address this connection really came from when a {@link ProxyProtocol PROXY protocol}
+     * header named another client (the load balancer's); null otherwise. Thread-safe once the
+     * connection is up.
+     */
+    public SocketAddress viaAddress() {
+        return via;
+    }
+
+    /** A PROXY protocol header named the client: it becomes the remote address. Loop thread, before the connection is up. */
+    void proxied(SocketAddress client) {
+        via = remoteAddress();
+        remote = client;
     }
 
     /** Thread-safe. */
@@ -215,6 +245,18 @@ public final class Connection {
 
     /** Bytes waiting in the write queue (thread-safe read). */
     public long queuedBytes() { return queue.queuedBytes(); }
+
+    /**
+     * Bytes read from the socket so far (TLS records included: what crossed the wire). Written by
+     * the loop thread; another thread reads a recent value (for metrics).
+     */
+    public long bytesRead() { return bytesRead; }
+
+    /**
+     * Bytes the socket has taken so far (TLS records included). Written by the loop thread;
+     * another thread reads a recent value (for metrics).
+     */
+    public long bytesWritten() { return queue.writtenBytes(); }
 
     /** The largest the write queue has been, in bytes (for tests and metrics). Thread-safe read. */
     public long maxQueuedBytes() { return queue.maxQueuedBytes(); }
@@ -320,6 +362,7 @@ public final class Connection {
         }
         if (n == 0) return;
         rb.advanceWriter(n);
+        bytesRead += n;
         lastRead = System.nanoTime();
         if (link != null) link.feed(rb);
         else in.deliver(rb);
@@ -527,7 +570,8 @@ public final class Connection {
      *
      * @throws IllegalStateException on a closed or closing connection, when its loop has stopped, or
      *         when a transport layer (TLS) is set: encrypted bytes must pass through the JVM, so
-     *         write them instead
+     *         write them instead (a plain connection through a proxy tunnel may send files once
+     *         it is up)
      */
     public void sendFile(FileChannel file, long position, long count, boolean closeWhenDone) {
         sendFile(file, position, count, closeWhenDone, null);
@@ -543,7 +587,9 @@ public final class Connection {
         try {
             checkOpen();
             if (position < 0 || count < 0) throw new IllegalArgumentException("bad file region " + position + "+" + count);
-            if (link != null) throw new IllegalStateException("sendFile is not available with a transport layer (TLS) on " + this);
+            if (link != null && !link.allowsSendFile()) {
+                throw new IllegalStateException("sendFile is not available with a transport layer (TLS), nor before a proxy tunnel is up, on " + this);
+            }
             if (loop.inLoop()) out.sendFileInLoop(fr, listener);
             else loop.queueInLoop(() -> out.sendFileInLoop(fr, listener));
         } catch (RejectedExecutionException e) {

@@ -59,6 +59,7 @@ public final class Connector extends TcpEndpoint<Connector> {
     private long connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT.toMillis();
     private long handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT.toMillis();
     private InetSocketAddress localAddress;
+    private Proxy proxy = Proxy.NONE;
 
     private Connector() {}
 
@@ -83,6 +84,27 @@ public final class Connector extends TcpEndpoint<Connector> {
         return this;
     }
 
+    /**
+     * Connects through {@code proxy} ({@link Proxy#NONE}, the default: directly). {@code connect(loop,
+     * host, port)} then resolves the proxy's name (off the loop) and connects to it, and opens a
+     * tunnel to {@code host:port} in plaintext ({@code CONNECT host:port}, or SOCKS5 with the name
+     * as a domain address unless the proxy {@link Proxy#resolveLocally() resolves locally}); only
+     * then does TLS start, with SNI and host name verification for {@code host}. The tunnel
+     * handshake is bounded by the {@link #handshakeTimeout handshake timeout} (phase
+     * {@link ConnectTimeoutException.Phase#PROXY}), and TLS after it by another. A proxy that
+     * refuses, rejects the credentials, closes early or answers garbage fails the future with a
+     * {@link ProxyException} carrying its status line or reply code. Bytes the target sends right
+     * behind the proxy's reply are not lost. Before the first connect, one thread.
+     */
+    public Connector proxy(Proxy proxy) {
+        mutable();
+        this.proxy = Objects.requireNonNull(proxy, "proxy (Proxy.NONE for none)");
+        return this;
+    }
+
+    /** The proxy set with {@link #proxy(Proxy)}; {@link Proxy#NONE} by default. Any thread. */
+    public Proxy proxy() { return proxy; }
+
     /** Binds the local side to {@code address} before connecting (null: any). Before the first connect, one thread. */
     public Connector bind(InetSocketAddress address) {
         mutable();
@@ -98,7 +120,7 @@ public final class Connector extends TcpEndpoint<Connector> {
     public CompletableFuture<Connection> connect(EventLoop loop, String host, int port) {
         Objects.requireNonNull(loop, "loop");
         if (!frozen()) freeze();
-        Attempt a = new Attempt(this, loop, host, port, connectTimeoutMs, handshakeTimeoutMs, localAddress, null);
+        Attempt a = new Attempt(this, loop, host, port, connectTimeoutMs, handshakeTimeoutMs, localAddress, proxy, null);
         a.start();
         return a.future;
     }
@@ -150,6 +172,7 @@ public final class Connector extends TcpEndpoint<Connector> {
         private final int port;
         private final long connectMs, handshakeMs;
         private final InetSocketAddress bind;
+        private final Proxy proxy; // Proxy.NONE: direct
         private final Owner owner;
         final CompletableFuture<Connection> future = new CompletableFuture<>();
 
@@ -161,7 +184,7 @@ public final class Connector extends TcpEndpoint<Connector> {
         private boolean up;
 
         Attempt(TcpEndpoint<?> ep, EventLoop loop, String host, int port, long connectMs, long handshakeMs,
-                InetSocketAddress bind, Owner owner) {
+                InetSocketAddress bind, Proxy proxy, Owner owner) {
             if (port <= 0 || port > 65535) throw new IllegalArgumentException("port out of range: " + port);
             this.ep = ep;
             this.loop = loop;
@@ -170,6 +193,7 @@ public final class Connector extends TcpEndpoint<Connector> {
             this.connectMs = connectMs;
             this.handshakeMs = handshakeMs;
             this.bind = bind;
+            this.proxy = proxy == null ? Proxy.NONE : proxy;
             this.owner = owner;
         }
 
@@ -193,30 +217,48 @@ public final class Connector extends TcpEndpoint<Connector> {
             }
         }
 
-        private String where() { return host + ":" + port; }
+        private String where() {
+            String t = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+            return proxy.isProxied() ? t + " via proxy " + proxy : t;
+        }
 
         private void begin() {
             if (finished) return;
             timer = loop.setTimeout(connectMs, this::timedOut);
-            if (isLiteral(host)) {
+            // Through a proxy, the proxy's name is resolved; the target's is sent as it is (unless
+            // a SOCKS5 proxy is to be given its address: resolved too, on the same thread).
+            boolean proxied = proxy.isProxied();
+            String dialHost = proxied ? proxy.host() : host;
+            int dialPort = proxied ? proxy.port() : port;
+            boolean resolveTarget = proxied && proxy.resolveLocally() && !isLiteral(host);
+            String what = proxied ? "proxy host " : "";
+            if (isLiteral(dialHost) && !resolveTarget) {
                 InetAddress a;
                 try {
-                    a = InetAddress.getByName(host); // a literal: no lookup, does not block
+                    a = InetAddress.getByName(dialHost); // a literal: no lookup, does not block
                 } catch (UnknownHostException e) {
-                    fail(unknownHost("bad address " + host, e), CloseCause.error("bad address " + host + ": " + e.getMessage(), e));
+                    fail(unknownHost("bad address " + what + dialHost, e), CloseCause.error("bad address " + dialHost + ": " + e.getMessage(), e));
                     return;
                 }
-                connect(new InetSocketAddress(a, port));
+                connect(new InetSocketAddress(a, dialPort), host);
                 return;
             }
             // Name resolution blocks: a virtual thread, then back to the loop.
-            Thread.ofVirtual().name("jhv-resolve-" + host).start(() -> {
+            Thread.ofVirtual().name("jhv-resolve-" + dialHost).start(() -> {
                 Runnable next;
+                String resolving = what + dialHost;
                 try {
-                    InetSocketAddress addr = new InetSocketAddress(InetAddress.getByName(host), port);
-                    next = () -> connect(addr);
+                    InetSocketAddress addr = new InetSocketAddress(InetAddress.getByName(dialHost), dialPort);
+                    String sent = host;
+                    if (resolveTarget) {
+                        resolving = host;
+                        sent = InetAddress.getByName(host).getHostAddress();
+                    }
+                    String tunnelTo = sent;
+                    next = () -> connect(addr, tunnelTo);
                 } catch (UnknownHostException e) {
-                    next = () -> fail(unknownHost("cannot resolve " + host, e), CloseCause.error("cannot resolve " + host + ": " + e.getMessage(), e));
+                    String name = resolving;
+                    next = () -> fail(unknownHost("cannot resolve " + name, e), CloseCause.error("cannot resolve " + name + ": " + e.getMessage(), e));
                 }
                 try {
                     loop.post(next);
@@ -233,7 +275,8 @@ public final class Connector extends TcpEndpoint<Connector> {
             return u;
         }
 
-        private void connect(InetSocketAddress addr) {
+        /** Opens the socket to {@code addr} (the target, or the proxy that tunnels to {@code tunnelTo}). */
+        private void connect(InetSocketAddress addr, String tunnelTo) {
             if (finished) return;
             StreamSocket ch;
             try {
@@ -243,7 +286,9 @@ public final class Connector extends TcpEndpoint<Connector> {
                         CloseCause.error("cannot open a socket: " + e.getMessage(), e));
                 return;
             }
-            Connection c = new Connection(loop, ch, ep, true);
+            Connection c = proxy.isProxied()
+                    ? new Connection(loop, ch, ep, true, ProxyTunnel.of(proxy, tunnelTo, port), host, port)
+                    : new Connection(loop, ch, ep, true);
             c.attempt = this;
             conn = c;
             try {
@@ -275,7 +320,10 @@ public final class Connector extends TcpEndpoint<Connector> {
                 return;
             }
             cancelTimer();
-            if (ep.layerFactory != null) {
+            if (proxy.isProxied()) {
+                phase = ConnectTimeoutException.Phase.PROXY;
+                timer = loop.setTimeout(handshakeMs, this::timedOut);
+            } else if (ep.layerFactory != null) {
                 phase = ConnectTimeoutException.Phase.HANDSHAKE;
                 timer = loop.setTimeout(handshakeMs, this::timedOut);
             }
@@ -283,14 +331,37 @@ public final class Connector extends TcpEndpoint<Connector> {
             c.establishInLoop(); // up now (plain TCP) or after the handshake: up() comes
         }
 
+        /** The proxy tunnel is up (loop thread): the TLS handshake, if any, gets its own timeout. */
+        void tunnelUp() {
+            cancelTimer();
+            if (finished) return;
+            if (ep.layerFactory != null) {
+                phase = ConnectTimeoutException.Phase.HANDSHAKE;
+                timer = loop.setTimeout(handshakeMs, this::timedOut);
+            }
+        }
+
+        /** The proxy refused or broke the tunnel (loop thread): the connection closes next, and the attempt fails with {@code e}. */
+        void tunnelFailed(ProxyException e) {
+            if (failure == null) failure = e;
+        }
+
         private void timedOut() {
             timer = null;
             if (finished) return;
             boolean connecting = phase == ConnectTimeoutException.Phase.CONNECT;
             long ms = connecting ? connectMs : handshakeMs;
-            ConnectTimeoutException e = new ConnectTimeoutException(phase,
-                    (connecting ? "connect to " : "TLS handshake with ") + where() + " timed out after " + ms + " ms");
-            CloseCause cause = CloseCause.timeout(connecting ? "connect" : "TLS handshake");
+            String what = switch (phase) {
+                case CONNECT -> "connect to ";
+                case PROXY -> "proxy tunnel handshake to ";
+                case HANDSHAKE -> "TLS handshake with ";
+            };
+            ConnectTimeoutException e = new ConnectTimeoutException(phase, what + where() + " timed out after " + ms + " ms");
+            CloseCause cause = CloseCause.timeout(switch (phase) {
+                case CONNECT -> "connect";
+                case PROXY -> "proxy tunnel handshake";
+                case HANDSHAKE -> "TLS handshake";
+            });
             if (conn == null) {
                 fail(e, cause);
             } else {
@@ -349,6 +420,19 @@ public final class Connector extends TcpEndpoint<Connector> {
         }
 
         private Throwable describe(CloseCause cause) {
+            if (phase == ConnectTimeoutException.Phase.PROXY) {
+                if (cause.kind() == CloseCause.Kind.TIMEOUT) {
+                    return new ConnectTimeoutException(phase, "proxy tunnel handshake to " + where() + " timed out: " + cause.detail());
+                }
+                ProxyException early = conn != null && conn.link != null ? conn.link.tunnelClosedEarly() : null;
+                if (early != null) {
+                    if (cause.kind() != CloseCause.Kind.PEER_CLOSED) {
+                        early = new ProxyException(early.proxy(), early.reason(), -1, early.getMessage() + " (" + cause + ")");
+                    }
+                    if (cause.error() != null) early.initCause(cause.error());
+                    return early;
+                }
+            }
             if (phase == ConnectTimeoutException.Phase.HANDSHAKE) {
                 if (cause.kind() == CloseCause.Kind.TIMEOUT) {
                     return new ConnectTimeoutException(phase, "TLS handshake with " + where() + " timed out: " + cause.detail());

@@ -48,6 +48,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
     private long handshakeTimeoutMs; // 0: the connect timeout
     private ReconnectPolicy reconnect;
     private InetSocketAddress localAddress;
+    private Proxy proxy = Proxy.NONE;
 
     private volatile Connection conn;
     private Connector.Attempt attempt; // the one in progress (loop thread)
@@ -115,6 +116,17 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
     public TcpClient reconnect(ReconnectPolicy policy) {
         mutable();
         this.reconnect = policy;
+        return this;
+    }
+
+    /**
+     * Connects (and reconnects) through {@code proxy}: see {@link Connector#proxy(Proxy)}. Default
+     * {@link Proxy#NONE}. A proxy that refuses is a failed attempt (cause ERROR, with the
+     * {@link ProxyException} message); the reconnect policy applies. Before {@link #start()}, one thread.
+     */
+    public TcpClient proxy(Proxy proxy) {
+        mutable();
+        this.proxy = Objects.requireNonNull(proxy, "proxy (Proxy.NONE for none)");
         return this;
     }
 
@@ -194,7 +206,7 @@ public final class TcpClient extends TcpEndpoint<TcpClient> implements AutoClose
         if (closed) return;
         retryTimer = null;
         Connector.Attempt a = new Connector.Attempt(this, loop, host, port, connectTimeoutMs,
-                handshakeTimeoutMs > 0 ? handshakeTimeoutMs : connectTimeoutMs, localAddress, owner);
+                handshakeTimeoutMs > 0 ? handshakeTimeoutMs : connectTimeoutMs, localAddress, proxy, owner);
         attempt = a;
         a.start(); // on the loop: begins now
     }

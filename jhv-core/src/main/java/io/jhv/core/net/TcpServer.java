@@ -108,6 +108,20 @@ public final class TcpServer extends TcpEndpoint<TcpServer> implements AutoClose
         return this;
     }
 
+    /**
+     * Reads a PROXY protocol header (v1 or v2) from the trusted sources of {@code config} ahead of
+     * each connection (and TLS), so {@link Connection#remoteAddress()} is the client behind the load
+     * balancer; a header from any other source is refused. Null: off (the default). Before
+     * {@link #start()}, one thread.
+     */
+    public TcpServer proxyProtocol(ProxyProtocol config) {
+        mutable();
+        this.proxyProtocol = config;
+        return this;
+    }
+
+    ProxyProtocol proxyProtocol;
+
     /** The poller of the loops the server makes: "default", "epoll" or "poll". Before {@link #start()}, one thread. */
     public TcpServer poller(String kind) {
         mutable();

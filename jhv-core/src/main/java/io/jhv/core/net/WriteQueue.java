@@ -55,6 +55,9 @@ final class WriteQueue {
 
     long queuedBytes() { return queuedBytes; }
 
+    /** Bytes the socket has taken so far (a recent value from another thread). */
+    long writtenBytes() { return written; }
+
     long maxQueuedBytes() { return maxQueuedBytes; }
 
     /** {@code bytes} of socket data enter the write path (written now or queued). */

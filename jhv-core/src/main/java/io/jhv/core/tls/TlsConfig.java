@@ -3,6 +3,7 @@ package io.jhv.core.tls;
 import io.jhv.core.internal.Internals;
 import io.jhv.core.internal.TlsAccess;
 import io.jhv.core.internal.TransportLayer;
+import io.jhv.core.net.Connection;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -183,7 +184,17 @@ public final class TlsConfig {
             throw new IllegalArgumentException("a TLS " + (client ? "client" : "server") + " config on a "
                     + (forClient ? "client" : "server") + ": use TlsConfig." + (forClient ? "client()" : "server()"));
         }
-        return (conn, clientMode) -> new TlsLayer(this, conn, clientMode);
+        return new TransportLayer.Factory() {
+            @Override
+            public TransportLayer create(Connection conn, boolean clientMode) {
+                return new TlsLayer(TlsConfig.this, conn, clientMode, null, 0);
+            }
+
+            @Override
+            public TransportLayer create(Connection conn, boolean clientMode, String peerHost, int peerPort) {
+                return new TlsLayer(TlsConfig.this, conn, clientMode, peerHost, peerPort);
+            }
+        };
     }
 
     /**

@@ -118,7 +118,8 @@ final class TlsLayer implements TransportLayer, TlsInfo {
     private boolean handshakeAbandoned; // released during the handshake: we closed the engine's inbound side
     private ArrayDeque<ByteBuffer> pending; // plaintext, in order
 
-    TlsLayer(TlsConfig config, Connection conn, boolean clientMode) {
+    /** {@code peerHost}: a client's target when it is not the socket's peer (through a proxy), else null. */
+    TlsLayer(TlsConfig config, Connection conn, boolean clientMode, String peerHost, int peerPort) {
         this.config = config;
         this.conn = conn;
         this.clientMode = clientMode;
@@ -127,7 +128,10 @@ final class TlsLayer implements TransportLayer, TlsInfo {
         String host = null;
         try {
             int port = 0;
-            if (clientMode && conn.remoteAddress() instanceof InetSocketAddress a) {
+            if (clientMode && peerHost != null) {
+                host = peerHost; // tunnelled through a proxy: TLS is with the target, not the proxy
+                port = peerPort;
+            } else if (clientMode && conn.remoteAddress() instanceof InetSocketAddress a) {
                 host = a.getHostString(); // the name the client connected to, if it used one
                 port = a.getPort();
             }

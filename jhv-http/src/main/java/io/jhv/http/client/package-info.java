@@ -1,5 +1,10 @@
 /**
- * The HTTP client (to come): requests over pooled keep-alive connections on an event loop, sharing
- * the common types of {@code io.jhv.http} and the HTTP/1.1 codec with the server. Empty for now.
+ * The HTTP/1.1 client: {@link io.jhv.http.client.HttpClient} sends {@link io.jhv.http.client.HttpRequest}s
+ * over pooled keep-alive connections on event loops and returns {@link io.jhv.http.client.HttpResponse}s,
+ * asynchronously (futures completing on the connection's loop) or blocking (plain and virtual
+ * threads), or streams the body to a {@link io.jhv.http.client.ResponseHandler} with back-pressure.
+ * Safe retries, timeouts per phase and per call, redirects that drop credentials across origins,
+ * TLS through {@code io.jhv.core.tls.TlsConfig}, gzip/deflate decoding, cookies (opt-in), plain
+ * HTTP proxies.
  */
 package io.jhv.http.client;

@@ -67,6 +67,8 @@ public final class ServerConfig {
     /** Connections currently open (for graceful shutdown). */
     public final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
     public volatile boolean draining;
+    /** The server's metrics listener, or null (the default: nothing is counted or timed). */
+    public io.jhv.http.server.ServerMetrics metrics;
 
     /** Waits until no connection is open or {@code deadlineNanos} (System.nanoTime) passes. */
     public void awaitNoConnections(long deadlineNanos) throws InterruptedException {

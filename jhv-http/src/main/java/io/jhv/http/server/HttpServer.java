@@ -179,7 +179,35 @@ public final class HttpServer implements AutoCloseable {
     /** The poller of the server's loops: "default", "epoll" or "poll". */
     public HttpServer poller(String kind) { checkNotStarted(); this.poller = Objects.requireNonNull(kind); return this; }
 
-    public HttpServer reusePort(boolean on) { checkNotStarted(); tcp.reusePort(on); return this; }
+    /**
+     * SO_REUSEPORT on every listener (HTTP and HTTPS): several processes (or servers) can listen on
+     * the same port, and the kernel spreads new connections over them. Before {@link #start()}.
+     */
+    public HttpServer reusePort(boolean on) {
+        checkNotStarted();
+        tcp.reusePort(on);
+        if (httpsTcp != null) httpsTcp.reusePort(on);
+        reusePort = on;
+        return this;
+    }
+
+    private boolean reusePort;
+
+    /**
+     * Behind a load balancer that sends the PROXY protocol (HAProxy {@code send-proxy}/{@code
+     * send-proxy-v2}, nginx {@code proxy_protocol on}, cloud balancers): every listener reads the
+     * header from {@code config}'s trusted sources, so {@code req.remoteAddress()} and the access
+     * log show the client. See {@link io.jhv.core.net.ProxyProtocol}. Before {@link #start()}.
+     */
+    public HttpServer proxyProtocol(io.jhv.core.net.ProxyProtocol config) {
+        checkNotStarted();
+        tcp.proxyProtocol(config);
+        if (httpsTcp != null) httpsTcp.proxyProtocol(config);
+        proxyProtocol = config;
+        return this;
+    }
+
+    private io.jhv.core.net.ProxyProtocol proxyProtocol;
 
     /** The most open connections per listener; more are closed at once. */
     public HttpServer maxConnections(int n) {
@@ -191,6 +219,40 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private int maxConnections;
+
+    /**
+     * Reports connections, requests (status, latency), bytes and loop lag to {@code metrics}
+     * ({@link HttpMetrics} for Prometheus, or a binding of your own). Default: none, and nothing is
+     * timed. Before {@link #start()}.
+     */
+    public HttpServer metrics(ServerMetrics metrics) {
+        checkNotStarted();
+        metrics.bind(this);
+        cfg.metrics = metrics;
+        return this;
+    }
+
+    /** Connections closed at once because {@link #maxConnections} was reached, on every listener. Thread-safe. */
+    public long refusedConnections() {
+        return tcp.rejectedCount() + (httpsTcp != null ? httpsTcp.rejectedCount() : 0);
+    }
+
+    private final List<io.jhv.core.loop.Timer> lagTimers = new ArrayList<>();
+
+    /** One periodic timer per loop that reports how late it ran. */
+    private void startLagSampling() {
+        ServerMetrics m = cfg.metrics;
+        if (m == null) return;
+        if (m instanceof HttpMetrics hm) hm.loops(group.loops());
+        for (io.jhv.core.loop.EventLoop l : group.loops()) {
+            long[] due = {System.nanoTime() + HttpMetrics.LAG_SAMPLE_MS * 1_000_000};
+            lagTimers.add(l.setInterval(HttpMetrics.LAG_SAMPLE_MS, () -> {
+                long now = System.nanoTime();
+                m.loopLag(l, Math.max(0, now - due[0]));
+                due[0] = now + HttpMetrics.LAG_SAMPLE_MS * 1_000_000;
+            }));
+        }
+    }
 
     /** The default {@link #writeTimeout}. */
     static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(60);
@@ -229,6 +291,8 @@ public final class HttpServer implements AutoCloseable {
         httpsTcp = host == null ? TcpServer.create(port) : TcpServer.create(host, port);
         httpsTcp.tls(forHttp(tls));
         if (maxConnections > 0) httpsTcp.maxConnections(maxConnections);
+        if (reusePort) httpsTcp.reusePort(true);
+        if (proxyProtocol != null) httpsTcp.proxyProtocol(proxyProtocol);
         httpsTcp.writeTimeout(writeTimeout);
         if (onError != null) httpsTcp.onError(onError);
         wire(httpsTcp);
@@ -345,6 +409,7 @@ public final class HttpServer implements AutoCloseable {
             if (ownGroup) group.shutdownGracefully(Duration.ofSeconds(5));
             throw e;
         }
+        startLagSampling();
         return this;
     }
 
@@ -383,6 +448,62 @@ public final class HttpServer implements AutoCloseable {
         return both;
     }
 
+    private volatile boolean ready = true;
+
+    /**
+     * False once a {@link #shutdownGracefully shutdown} has begun (or after {@link #close}): what a
+     * load balancer's health check should see before the server stops taking requests. Thread-safe.
+     */
+    public boolean isReady() {
+        return ready && !cfg.draining;
+    }
+
+    /**
+     * A readiness endpoint for a load balancer's health check: {@code 200 ready} while
+     * {@link #isReady()}, {@code 503 draining} (with {@code Connection: close}) once a shutdown has
+     * begun. Route it yourself: {@code server.get("/readyz", server.readinessHandler())}.
+     */
+    public Handler readinessHandler() {
+        return (req, res) -> {
+            if (isReady()) {
+                res.text("ready");
+            } else {
+                res.status(503).header("Connection", "close").text("draining");
+            }
+        };
+    }
+
+    /**
+     * A shutdown a load balancer sees coming: {@link #isReady()} turns false at once (the
+     * {@link #readinessHandler()} answers 503) while every request, new connections included, is
+     * still served normally for {@code readinessDelay} (make it longer than the balancer's
+     * health-check interval times its fall count); then {@link #close(Duration) close(deadline)}:
+     * no new connections, in-flight requests finish. Blocks until closed. Thread-safe; called on a
+     * loop thread it returns at once and runs on a virtual thread.
+     */
+    public void shutdownGracefully(Duration readinessDelay, Duration deadline) {
+        Objects.requireNonNull(readinessDelay, "readinessDelay");
+        Objects.requireNonNull(deadline, "deadline");
+        ready = false;
+        EventLoopGroup g = group;
+        if (g != null) {
+            for (io.jhv.core.loop.EventLoop l : g.loops()) {
+                if (l.inLoop()) {
+                    Thread.ofVirtual().name("jhv-http-shutdown").start(() -> shutdownGracefully(readinessDelay, deadline));
+                    return;
+                }
+            }
+        }
+        if (!readinessDelay.isNegative() && !readinessDelay.isZero()) {
+            try {
+                Thread.sleep(readinessDelay); // the balancer's health checks notice meanwhile
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // close now
+            }
+        }
+        close(deadline);
+    }
+
     /** {@link #close(Duration)} with 5 s. */
     @Override
     public void close() { close(Duration.ofSeconds(5)); }
@@ -402,7 +523,9 @@ public final class HttpServer implements AutoCloseable {
                 }
             }
         }
+        ready = false;
         cfg.draining = true;
+        for (io.jhv.core.loop.Timer t : lagTimers) t.cancel();
         tcp.stopAccepting();
         if (httpsTcp != null) httpsTcp.stopAccepting();
         for (HttpConnection hc : cfg.connections) {

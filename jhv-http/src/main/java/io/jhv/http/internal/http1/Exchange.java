@@ -26,6 +26,8 @@ final class Exchange {
     boolean retired;
     /** Bytes of the body charged to the server's input budget, given back at release. */
     long charge;
+    /** When its head was parsed (System.nanoTime), with metrics on; else 0. */
+    long startNanos;
 
     Exchange(HttpConnection c) {
         req = new Http1Request(c, c.spareHdr, c.spareParams);

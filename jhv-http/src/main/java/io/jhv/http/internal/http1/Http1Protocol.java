@@ -24,6 +24,12 @@ public final class Http1Protocol implements ProtocolHandler {
     public void onAttach(Connection conn) {
         HttpConnection c = new HttpConnection(cfg, conn);
         hc = c;
+        io.jhv.http.server.ServerMetrics m = cfg.metrics;
+        if (m != null) {
+            m.connectionOpened(conn);
+            // a close listener, not onClose: it hears an upgraded (WebSocket) connection's close too
+            conn.addCloseListener((cn, cause) -> m.connectionClosed(cn, cn.bytesRead(), cn.bytesWritten()));
+        }
         cfg.connections.add(c);
         if (cfg.draining) c.drain();
     }

@@ -200,7 +200,24 @@ public final class HttpConnection {
 
     /** A new exchange for the next request (never a reused one: see {@link Http1Response}). */
     Exchange acquire() {
-        return new Exchange(this);
+        Exchange ex = new Exchange(this);
+        if (cfg.metrics != null) ex.startNanos = System.nanoTime();
+        return ex;
+    }
+
+    /** Tells the metrics listener that {@code ex} was answered (before its request is recycled). */
+    private void reportCompleted(Exchange ex) {
+        String method;
+        try {
+            method = ex.req.method();
+        } catch (RuntimeException noHead) { // a protocol error before a request line was parsed
+            method = "";
+        }
+        try {
+            cfg.metrics.requestCompleted(method, ex.res.status(), System.nanoTime() - ex.startNanos);
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.WARNING, "metrics listener failed", t);
+        }
     }
 
     // ---------------------------------------------------------------- dispatch
@@ -429,6 +446,7 @@ public final class HttpConnection {
                 continue;
             }
             inflight.poll();
+            if (cfg.metrics != null) reportCompleted(h);
             boolean close = res.closeAfter;
             if (h == awaitingUpgrade) awaitingUpgrade = null; // answered: parsing goes on, or the protocol changes
             ProtocolHandler next = res == upgradeRes ? upgradeNext : null;
