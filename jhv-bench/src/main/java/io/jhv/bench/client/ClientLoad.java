@@ -25,6 +25,12 @@ public final class ClientLoad {
     private final AtomicReference<String> lastError = new AtomicReference<>();
     private final int expectStatus, expectLength;
     private volatile boolean running = true;
+    private static final java.util.concurrent.ScheduledExecutorService RETRY =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "client-load-retry");
+                t.setDaemon(true);
+                return t;
+            });
 
     ClientLoad(LoadClient client, int expectStatus, int expectLength) {
         this.client = client;
@@ -41,8 +47,11 @@ public final class ClientLoad {
             errors.incrementAndGet();
             lastError.set(failure != null ? failure.toString() : "status " + status + ", " + length + " bytes");
         }
-        if (running) {
+        if (running && failure == null) {
             client.get(next);
+        } else if (running) {
+            // a failure can come back synchronously: resend later, never recursively
+            RETRY.schedule(() -> client.get(next), 10, TimeUnit.MILLISECONDS);
         } else {
             inFlight.decrementAndGet();
         }
