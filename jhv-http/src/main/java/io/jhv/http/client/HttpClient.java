@@ -9,14 +9,12 @@ import io.jhv.http.internal.client.ClientSettings;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.function.Function;
 
 /**
  * An HTTP/1.1 client with a keep-alive connection pool per origin, on event loops.
@@ -274,15 +272,33 @@ public final class HttpClient implements AutoCloseable {
             return this;
         }
 
-        /** Sends every request through {@code proxy} (see {@link HttpProxy}). */
-        public Builder proxy(HttpProxy proxy) {
+        /**
+         * Sends every request through {@code proxy}: an HTTP proxy gets {@code http://} requests in
+         * absolute form (with {@code Proxy-Authorization} from its credentials) and tunnels
+         * {@code https://} ones with {@code CONNECT}; a SOCKS5 proxy tunnels both.
+         * {@link io.jhv.core.net.Proxy#NONE} connects directly.
+         */
+        public Builder proxy(io.jhv.core.net.Proxy proxy) {
             Objects.requireNonNull(proxy, "proxy");
-            s.proxySelector = u -> proxy;
+            s.proxySelector = proxy.isProxied() ? io.jhv.core.net.ProxySelector.of(proxy) : null;
             return this;
         }
 
-        /** Chooses the proxy per request URL ({@code null}: direct). Called on loop threads: fast, thread-safe. */
-        public Builder proxySelector(Function<URI, HttpProxy> selector) { s.proxySelector = Objects.requireNonNull(selector, "selector"); return this; }
+        /** Sends every request through the plain HTTP proxy {@code proxy} (see {@link HttpProxy}). */
+        public Builder proxy(HttpProxy proxy) {
+            Objects.requireNonNull(proxy, "proxy");
+            return proxy(proxy.toProxy());
+        }
+
+        /**
+         * Chooses the proxy per request ({@link io.jhv.core.net.Proxy#NONE}: direct), for instance
+         * {@code ProxySelector.fromEnvironment()} to follow {@code http_proxy}, {@code https_proxy},
+         * {@code no_proxy} as curl does. Called once per request plan on any thread: fast, thread-safe.
+         */
+        public Builder proxySelector(io.jhv.core.net.ProxySelector selector) {
+            s.proxySelector = Objects.requireNonNull(selector, "selector");
+            return this;
+        }
 
         /** Stores and sends cookies with {@code jar} (default: none). */
         public Builder cookieJar(CookieJar jar) { s.cookieJar = Objects.requireNonNull(jar, "cookieJar"); return this; }

@@ -1,39 +1,154 @@
 package io.jhv.http.internal.client;
 
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.EventLoopGroup;
+import io.jhv.core.net.Connector;
+import io.jhv.core.net.Proxy;
+import io.jhv.core.tls.TlsConfig;
 import io.jhv.http.client.EventSourceListener;
 import io.jhv.http.client.HttpRequest;
 import io.jhv.http.client.HttpResponse;
 import io.jhv.http.client.PoolStats;
 import io.jhv.http.client.ResponseHandler;
 
+import java.time.Duration;
+import java.util.Collections;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
-/** The machinery behind {@code HttpClient}: pools per origin on the loops, calls, redirects, retries. */
+/**
+ * The machinery behind {@code HttpClient}: the loops, the two connectors (plain and TLS), and a
+ * pool per origin. A pool lives on one loop (the caller's, when the first call to that origin
+ * comes from one of the client's loops; else the group's next), so its bookkeeping needs no lock;
+ * calls from other threads are posted there.
+ */
 public final class ClientEngine {
-    private final ClientSettings settings;
+    private static final AtomicInteger SEQ = new AtomicInteger();
 
-    public ClientEngine(ClientSettings settings) {
-        this.settings = settings;
+    final ClientSettings settings;
+    private final EventLoopGroup group;
+    private final boolean ownGroup;
+    private final TlsConfig tls;
+    private record ConnectorKey(boolean tls, Proxy proxy) {}
+    private final ConcurrentHashMap<ConnectorKey, Connector> connectors = new ConcurrentHashMap<>();
+    private final Connector plain;
+    private final Connector secure;
+    private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public ClientEngine(ClientSettings s) {
+        this.settings = s;
+        if (s.group != null) {
+            group = s.group;
+            ownGroup = false;
+        } else {
+            int n = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+            int id = SEQ.incrementAndGet();
+            EventLoop[] loops = new EventLoop[n];
+            for (int i = 0; i < n; i++) loops[i] = EventLoop.builder().name("jhv-http-client-" + id + "-" + i).daemon(true).build();
+            group = EventLoopGroup.of(EventLoopGroup.Balance.ROUND_ROBIN, loops).start();
+            ownGroup = true;
+        }
+        tls = (s.tls != null ? s.tls : TlsConfig.client().build()).withAlpn("http/1.1");
+        plain = connector(null, Proxy.NONE);
+        secure = connector(tls, Proxy.NONE);
+    }
+
+    private Connector connector(TlsConfig tls, Proxy proxy) {
+        Connector c = Connector.create()
+                .proxy(proxy)
+                .connectTimeout(Duration.ofMillis(settings.connectTimeoutMs))
+                .handshakeTimeout(Duration.ofMillis(settings.tlsHandshakeTimeoutMs))
+                .protocol(() -> new ClientConnection(this));
+        if (tls != null) c.tls(tls);
+        return c;
+    }
+
+    /** The connector for TLS or not, through a tunnel ({@code CONNECT}, SOCKS5) or not. Any thread. */
+    Connector connector(boolean secureConn, Proxy tunnel) {
+        if (!tunnel.isProxied()) return secureConn ? secure : plain;
+        return connectors.computeIfAbsent(new ConnectorKey(secureConn, tunnel), k -> connector(k.tls ? tls : null, k.proxy));
+    }
+
+    /** The pool of {@code plan}'s origin, made on first use. Any thread. */
+    Pool pool(RequestPlan plan) {
+        if (closed) throw new IllegalStateException("the HttpClient is closed");
+        Pool p = pools.get(plan.originKey);
+        if (p != null) return p;
+        EventLoop current = EventLoop.current();
+        EventLoop loop = current != null && group.loops().contains(current) ? current : group.next();
+        return pools.computeIfAbsent(plan.originKey, k -> new Pool(this, loop, plan));
     }
 
     public CompletableFuture<HttpResponse> send(HttpRequest request) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not implemented yet"));
+        Call c = new Call(this, request, null);
+        c.begin();
+        return c;
     }
 
     public CompletableFuture<HttpResponse> stream(HttpRequest request, ResponseHandler handler) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not implemented yet"));
+        Call c = new Call(this, request, handler);
+        c.begin();
+        return c;
     }
 
     public CompletableFuture<Void> eventSource(HttpRequest request, EventSourceListener listener) {
-        return CompletableFuture.failedFuture(new UnsupportedOperationException("not implemented yet"));
+        HttpRequest r = request.header("Accept") != null ? request
+                : request.toBuilder().header("Accept", "text/event-stream").build();
+        CompletableFuture<HttpResponse> call = stream(r, new SseHandler(listener));
+        CompletableFuture<Void> result = new CompletableFuture<>() {
+            @Override
+            public boolean cancel(boolean mayInterrupt) {
+                call.cancel(mayInterrupt);
+                return super.cancel(mayInterrupt);
+            }
+        };
+        call.whenComplete((res, err) -> {
+            if (err != null) result.completeExceptionally(err);
+            else result.complete(null);
+        });
+        return result;
     }
 
-    public PoolStats stats() { return new PoolStats(0, 0, 0, 0); }
+    public PoolStats stats() {
+        PoolStats sum = new PoolStats(0, 0, 0, 0);
+        for (Pool p : pools.values()) sum = sum.plus(p.stats());
+        return sum;
+    }
 
-    public Map<String, PoolStats> statsByOrigin() { return Map.of(); }
+    public Map<String, PoolStats> statsByOrigin() {
+        TreeMap<String, PoolStats> m = new TreeMap<>();
+        for (Pool p : pools.values()) m.put(p.key, p.stats());
+        return Collections.unmodifiableMap(m);
+    }
 
-    public void evictIdle() { }
+    public void evictIdle() {
+        for (Pool p : pools.values()) {
+            try {
+                p.loop.execute(p::evictIdle);
+            } catch (RuntimeException stopped) {
+                // its loop has stopped: nothing open there
+            }
+        }
+    }
 
-    public void close() { }
+    public void close() {
+        if (closed) return;
+        closed = true;
+        for (Pool p : pools.values()) {
+            try {
+                p.loop.submit(() -> {
+                    p.shutdown();
+                    return null;
+                }).get(5, TimeUnit.SECONDS);
+            } catch (Exception stoppedOrSlow) {
+                // a stopped loop closed its connections already
+            }
+        }
+        if (ownGroup) group.shutdownGracefully(Duration.ofSeconds(5));
+    }
 }

@@ -4,11 +4,8 @@ import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.core.tls.TlsConfig;
 import io.jhv.http.JsonCodec;
 import io.jhv.http.client.CookieJar;
-import io.jhv.http.client.HttpProxy;
 import io.jhv.http.client.RetryPolicy;
 
-import java.net.URI;
-import java.util.function.Function;
 
 /** The configuration of one client, fixed when it is built (written once, then only read). */
 public final class ClientSettings {
@@ -28,7 +25,7 @@ public final class ClientSettings {
     public int maxRedirects = 10;
     public RetryPolicy retryPolicy = RetryPolicy.safe();
     public TlsConfig tls;
-    public Function<URI, HttpProxy> proxySelector;
+    public io.jhv.core.net.ProxySelector proxySelector; // null: direct
     public CookieJar cookieJar;
     public String userAgent = "jhv";
     public JsonCodec json;

@@ -1,0 +1,544 @@
+package io.jhv.http.internal.client;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.Timer;
+import io.jhv.core.net.Connection;
+import io.jhv.core.net.ConnectTimeoutException;
+import io.jhv.http.client.HttpClientException;
+import io.jhv.http.client.HttpConnectException;
+import io.jhv.http.client.HttpRequest;
+import io.jhv.http.client.HttpResponse;
+import io.jhv.http.client.HttpTimeoutException;
+import io.jhv.http.client.MalformedResponseException;
+import io.jhv.http.client.ResponseHandler;
+import io.jhv.http.client.ResponseStream;
+import io.jhv.http.client.RetryPolicy;
+import io.jhv.http.client.TooManyRedirectsException;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * One call: the future the caller holds, and the state that drives it through acquire -> exchange
+ * -> (retry | redirect)* -> done. Everything but {@link #begin()}, {@link #cancel(boolean)} and the
+ * {@link ResponseStream} methods runs on the loop of the call's current pool ({@link #loop}); a
+ * redirect to another origin moves the call to that origin's loop.
+ *
+ * <p>One object per call: the future, the task posted to the loop, the stream handle of a
+ * streamed response and the timer callbacks are all this object, so the hot path allocates no
+ * lambda or second future.
+ */
+final class Call extends CompletableFuture<HttpResponse> implements Runnable, ResponseStream {
+    private static final Object NO_BODY = new Object();
+
+    final ClientEngine engine;
+    final ClientSettings s;
+    private final ResponseHandler handler; // null: buffer the body
+    HttpRequest hop;
+    RequestPlan plan;
+    RequestBody body;
+    long bodyLength;
+    String cookieHeader;
+    private Pool pool;
+    volatile EventLoop loop;
+    private boolean started;
+
+    int attempt = 1;
+    boolean forceFresh;
+    private int redirects;
+    private HttpResponse previous;
+    CompletableFuture<Connection> connecting;
+    private ClientConnection conn;
+    private Timer acquireTimer;
+    private Timer deadline;
+    private boolean waiting;
+    private boolean finished;
+
+    // the response of the current exchange
+    private HttpResponse response;
+    private HttpRequest redirectTo;
+    private BodyDecoder decoder;
+    private byte[] acc;
+    private int accLen;
+    private boolean headDelivered;
+
+    Call(ClientEngine engine, HttpRequest request, ResponseHandler handler) {
+        this.engine = engine;
+        this.s = engine.settings;
+        this.hop = request;
+        this.handler = handler;
+    }
+
+    // ---------------------------------------------------------------- start (any thread)
+
+    /** Plans the first hop and starts the call on its pool's loop. Any thread. */
+    void begin() {
+        try {
+            plan = RequestPlan.of(engine, hop);
+            pool = engine.pool(plan);
+        } catch (RuntimeException e) {
+            completeExceptionally(e);
+            return;
+        }
+        EventLoop l = pool.loop;
+        loop = l;
+        if (l.inLoop()) {
+            run();
+        } else {
+            try {
+                l.execute(this);
+            } catch (RejectedExecutionException e) {
+                completeExceptionally(new IllegalStateException("the HttpClient is closed (its loop " + l.name() + " has stopped)", e));
+            }
+        }
+    }
+
+    /** On the pool's loop: starts (or, after a redirect to another loop, continues) the call. */
+    @Override
+    public void run() {
+        if (isDone()) return;
+        if (!started) {
+            started = true;
+            long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : s.callTimeoutMs;
+            if (ms > 0) deadline = loop.setTimeout(ms, this::deadlineExpired);
+        }
+        startHop();
+    }
+
+    private void startHop() {
+        try {
+            resolveBody();
+        } catch (IOException | RuntimeException e) {
+            fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
+            return;
+        }
+        cookieHeader = s.cookieJar != null ? s.cookieJar.cookieHeader(hop.uri()) : null;
+        pool.acquire(this);
+    }
+
+    private void resolveBody() throws IOException {
+        RequestBody b = ClientAccess.requests().body(hop);
+        if (b instanceof RequestBody.JsonBody j) b = j.encode(s.json);
+        else if (b instanceof RequestBody.MultipartBody m) b = m.encode();
+        body = b;
+        bodyLength = b == null ? 0 : b instanceof RequestBody.FileBody f ? Files.size(f.path) : b.length();
+    }
+
+    // ---------------------------------------------------------------- acquire (loop)
+
+    void waitForConnection(long timeoutMs) {
+        waiting = true;
+        acquireTimer = loop.setTimeout(timeoutMs, this::acquireTimedOut);
+    }
+
+    void stopWaiting() {
+        waiting = false;
+        if (acquireTimer != null) acquireTimer.cancel();
+        acquireTimer = null;
+    }
+
+    private void acquireTimedOut() {
+        acquireTimer = null;
+        if (!waiting) return;
+        waiting = false;
+        pool.removePending(this);
+        fail(pool.acquireTimeout(this));
+    }
+
+    void acquireFailed(Exception e) {
+        fail(e);
+    }
+
+    void assigned(ClientConnection c, boolean reused) {
+        stopWaiting();
+        if (isDone()) {
+            c.pool.release(c, true);
+            return;
+        }
+        conn = c;
+        response = null;
+        redirectTo = null;
+        headDelivered = false;
+        c.startExchange(this, reused);
+    }
+
+    void connectFailed(Pool p, Throwable err) {
+        if (isDone()) return;
+        Throwable e = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+        if (e instanceof CancellationException) return;
+        IOException failure;
+        String where = plan.absoluteForm ? "the proxy " + plan.connectHost + ":" + plan.connectPort
+                : plan.connectHost + ":" + plan.connectPort + (plan.proxy != null ? " via proxy " + plan.proxy.host() + ":" + plan.proxy.port() : "");
+        if (e instanceof ConnectTimeoutException t) {
+            failure = new HttpTimeoutException(t.phase() == ConnectTimeoutException.Phase.HANDSHAKE ? HttpTimeoutException.Phase.TLS
+                    : HttpTimeoutException.Phase.CONNECT, hop.method() + " " + hop.uri() + ": " + t.getMessage(), t);
+        } else {
+            failure = new HttpConnectException(hop.method() + " " + hop.uri() + ": cannot connect to " + where + ": " + e.getMessage(), e);
+        }
+        if (failure instanceof HttpConnectException && mayRetry(failure, false, false, false)) {
+            retry();
+            return;
+        }
+        fail(failure);
+    }
+
+    // ---------------------------------------------------------------- exchange (loop)
+
+    /** The response head (final, not 1xx). {@code bodyLength}: 0 none, -1 unknown. */
+    void head(ClientConnection c, int status, String reason, int minor, HeaderList headers, long bodyLength) throws IOException {
+        if (isDone()) {
+            c.abortExchange();
+            return;
+        }
+        if (s.cookieJar != null) {
+            List<String> setCookie = headers.all("Set-Cookie");
+            if (!setCookie.isEmpty()) s.cookieJar.save(hop.uri(), setCookie);
+        }
+        response = ClientAccess.responses().create(hop, status, reason, minor, headers, null, hop.uri(), s.json);
+        if (previous != null) ClientAccess.responses().previous(response, previous);
+        if (s.followRedirects && isRedirect(status)) {
+            HttpRequest next = redirect(status, headers.get("Location"));
+            if (next != null) {
+                if (redirects >= s.maxRedirects) {
+                    c.abortExchange();
+                    fail(new TooManyRedirectsException(hop.method() + " " + hop.uri() + ": more than " + s.maxRedirects + " redirects"));
+                    return;
+                }
+                redirectTo = next; // the body is read and dropped, so the connection can be reused
+                return;
+            }
+        }
+        if (bodyLength != 0 && s.decompress) decoder = BodyDecoder.forEncoding(headers.get("Content-Encoding"));
+        if (handler != null) {
+            headDelivered = true;
+            handler.onHead(response, this);
+        } else if (bodyLength > s.maxResponseBody) {
+            throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body of " + bodyLength
+                    + " bytes exceeds maxResponseBody (" + s.maxResponseBody + ")");
+        } else if (bodyLength > 0 && decoder == null) {
+            acc = new byte[(int) bodyLength];
+        }
+    }
+
+    /** A slice of the body (borrowed). */
+    void bodyBytes(Buffer slice) throws IOException {
+        if (redirectTo != null || isDone()) return; // dropped
+        if (decoder != null) {
+            decoder.feed(slice.array(), slice.readerIndex(), slice.readableBytes(), this::decoded);
+            return;
+        }
+        if (handler != null) {
+            handler.onBody(slice);
+        } else {
+            append(slice.array(), slice.readerIndex(), slice.readableBytes());
+        }
+    }
+
+    private void decoded(byte[] b, int off, int len) throws IOException {
+        if (handler != null) handler.onBody(Buffer.wrap(b, off, len));
+        else append(b, off, len);
+    }
+
+    private void append(byte[] b, int off, int len) throws IOException {
+        if ((long) accLen + len > s.maxResponseBody) {
+            throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body exceeds maxResponseBody ("
+                    + s.maxResponseBody + " bytes)");
+        }
+        if (acc == null) acc = new byte[Math.max(len, 8192)];
+        else if (accLen + len > acc.length) acc = java.util.Arrays.copyOf(acc, (int) Math.min(Math.max((long) acc.length * 2, accLen + len), Integer.MAX_VALUE - 16));
+        System.arraycopy(b, off, acc, accLen, len);
+        accLen += len;
+    }
+
+    /** The response is complete; the connection went back to the pool (or was closed). */
+    void exchangeDone(HeaderList trailers) {
+        conn = null;
+        if (isDone()) return;
+        if (redirectTo != null) {
+            HttpRequest next = redirectTo;
+            redirectTo = null;
+            previous = response;
+            redirects++;
+            followTo(next);
+            return;
+        }
+        if (decoder != null) {
+            try {
+                decoder.finish();
+            } catch (MalformedResponseException e) {
+                fail(new MalformedResponseException(e.getMessage() + " (" + hop.method() + " " + hop.uri() + ")"));
+                return;
+            } finally {
+                decoder.close();
+                decoder = null;
+            }
+        }
+        HttpResponse r = response;
+        if (trailers.size() > 0) ClientAccess.responses().trailers(r, trailers);
+        if (handler == null && accLen > 0) {
+            ClientAccess.responses().body(r, accLen == acc.length ? acc : java.util.Arrays.copyOf(acc, accLen));
+        }
+        acc = null;
+        finished = true;
+        cancelDeadline();
+        if (handler != null) {
+            try {
+                handler.onComplete(r);
+            } catch (RuntimeException e) {
+                completeExceptionally(e);
+                return;
+            }
+        }
+        complete(r);
+    }
+
+    void exchangeFailed(ClientConnection c, IOException e, boolean requestWritten, boolean responseStarted, boolean reused) {
+        conn = null;
+        if (decoder != null) {
+            decoder.close();
+            decoder = null;
+        }
+        acc = null;
+        accLen = 0;
+        if (isDone()) return;
+        if (!headDelivered && redirectTo == null && !(e instanceof MalformedResponseException) && !(e instanceof HttpTimeoutException)
+                && mayRetry(e, requestWritten, responseStarted, reused)) {
+            retry();
+            return;
+        }
+        fail(e);
+    }
+
+    private boolean mayRetry(IOException e, boolean requestWritten, boolean responseStarted, boolean reused) {
+        if (requestWritten && body != null && !body.replayable()) return false;
+        try {
+            return s.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
+        } catch (RuntimeException policyFailed) {
+            e.addSuppressed(policyFailed);
+            return false;
+        }
+    }
+
+    private void retry() {
+        attempt++;
+        forceFresh = true; // the retry never goes the same way: a new connection
+        response = null;
+        pool.acquire(this);
+    }
+
+    // ---------------------------------------------------------------- redirects
+
+    private static boolean isRedirect(int status) {
+        return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    }
+
+    /** The next hop for a redirect, or null when it is not followed (the redirect is the response). */
+    private HttpRequest redirect(int status, String location) {
+        if (location == null || location.isEmpty()) return null;
+        URI target;
+        try {
+            URI base = hop.uri();
+            target = base.resolve(new URI(location.trim()));
+            if (target.getRawFragment() != null) {
+                target = new URI(target.getScheme(), target.getRawAuthority() == null ? null : target.getAuthority(),
+                        target.getPath(), target.getQuery(), null);
+            }
+        } catch (URISyntaxException | IllegalArgumentException e) {
+            return null; // a Location we cannot follow: hand the redirect to the caller
+        }
+        String scheme = target.getScheme() == null ? "" : target.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if ((!scheme.equals("http") && !scheme.equals("https")) || target.getHost() == null) return null;
+        String method = hop.method();
+        RequestBody b = body;
+        boolean toGet = (status == 303 && !method.equals("HEAD")) || ((status == 301 || status == 302) && method.equals("POST"));
+        if (toGet) {
+            method = "GET";
+            b = null;
+        } else if (b != null && !b.replayable()) {
+            return null; // 307/308 must resend the body, and this one cannot be
+        }
+        boolean crossOrigin = !sameOrigin(hop.uri(), target);
+        String[] old = ClientAccess.requests().headerArray(hop);
+        List<String> hs = new ArrayList<>(old.length);
+        for (int i = 0; i < old.length; i += 2) {
+            String n = old[i];
+            if (toGet && (n.equalsIgnoreCase("Content-Type") || n.equalsIgnoreCase("Content-Encoding")
+                    || n.equalsIgnoreCase("Content-Language") || n.equalsIgnoreCase("Content-Location"))) continue;
+            if (crossOrigin && (n.equalsIgnoreCase("Authorization") || n.equalsIgnoreCase("Cookie")
+                    || n.equalsIgnoreCase("Proxy-Authorization"))) continue;
+            hs.add(n);
+            hs.add(old[i + 1]);
+        }
+        return ClientAccess.requests().derive(hop, method, target, b, hs.toArray(new String[0]));
+    }
+
+    static boolean sameOrigin(URI a, URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost()) && port(a) == port(b);
+    }
+
+    private static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
+
+    private void followTo(HttpRequest next) {
+        hop = next;
+        attempt = 1;
+        forceFresh = false;
+        try {
+            plan = RequestPlan.of(engine, next);
+            pool = engine.pool(plan);
+        } catch (RuntimeException e) {
+            fail(new HttpClientException("cannot follow the redirect to " + next.uri() + ": " + e.getMessage(), e));
+            return;
+        }
+        EventLoop l = pool.loop;
+        if (l == loop) {
+            startHop();
+            return;
+        }
+        loop = l;
+        try {
+            l.execute(this); // run(): started already, so it goes on with startHop()
+        } catch (RejectedExecutionException e) {
+            fail(new IllegalStateException("the HttpClient is closed", e));
+        }
+    }
+
+    // ---------------------------------------------------------------- ending
+
+    private void fail(Throwable e) {
+        if (isDone()) return;
+        finished = true;
+        cancelDeadline();
+        stopWaiting();
+        if (handler != null) {
+            try {
+                handler.onError(e);
+            } catch (RuntimeException ignored) {
+                e.addSuppressed(ignored);
+            }
+        }
+        completeExceptionally(e);
+    }
+
+    private void cancelDeadline() {
+        if (deadline != null) deadline.cancel();
+        deadline = null;
+    }
+
+    private void deadlineExpired() {
+        deadline = null;
+        EventLoop l = loop;
+        if (!l.inLoop()) {
+            try {
+                l.execute(this::deadlineExpired);
+            } catch (RejectedExecutionException ignored) {
+                // client closed
+            }
+            return;
+        }
+        if (isDone()) return;
+        long ms = hop.timeout() != null ? hop.timeout().toMillis() : s.callTimeoutMs;
+        HttpTimeoutException e = new HttpTimeoutException(HttpTimeoutException.Phase.CALL, hop.method() + " " + hop.uri()
+                + ": the call took longer than " + ms + " ms" + (redirects > 0 ? " (" + redirects + " redirects followed)" : ""));
+        release();
+        fail(e);
+    }
+
+    /** Gives up whatever the call holds: its place in the queue, its connect attempt, its exchange. Loop thread. */
+    private void release() {
+        if (waiting) {
+            stopWaiting();
+            pool.removePending(this);
+        }
+        CompletableFuture<Connection> f = connecting;
+        connecting = null;
+        if (f != null) f.cancel(false); // the Connector closes the attempt
+        ClientConnection c = conn;
+        conn = null;
+        if (c != null && c.call == this) c.abortExchange(); // cut mid-exchange: closed, never pooled
+        if (decoder != null) {
+            decoder.close();
+            decoder = null;
+        }
+        acc = null;
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        boolean cancelled = super.cancel(mayInterruptIfRunning);
+        if (cancelled) {
+            EventLoop l = loop;
+            if (l == null) return true;
+            if (l.inLoop()) {
+                cancelledInLoop();
+            } else {
+                try {
+                    l.execute(this::cancelledInLoop);
+                } catch (RejectedExecutionException ignored) {
+                    // the client is closed: its connections are gone
+                }
+            }
+        }
+        return cancelled;
+    }
+
+    private void cancelledInLoop() {
+        if (!loop.inLoop()) { // moved by a redirect meanwhile
+            loop.execute(this::cancelledInLoop);
+            return;
+        }
+        if (finished) return;
+        finished = true;
+        cancelDeadline();
+        release();
+        if (handler != null) {
+            try {
+                handler.onError(new CancellationException("the call was cancelled"));
+            } catch (RuntimeException ignored) {
+                // the handler's problem; the call is over
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- ResponseStream
+
+    @Override
+    public void pause() {
+        EventLoop l = loop;
+        if (l.inLoop()) {
+            if (conn != null) conn.pause();
+        } else {
+            l.execute(this::pause);
+        }
+    }
+
+    @Override
+    public void resume() {
+        EventLoop l = loop;
+        if (l.inLoop()) {
+            if (conn != null) conn.resume();
+        } else {
+            l.execute(this::resume);
+        }
+    }
+
+    @Override
+    public void cancel() {
+        cancel(true);
+    }
+
+    @Override
+    public String toString() {
+        return "Call[" + hop + ", attempt " + attempt + (isDone() ? ", done" : "") + "]";
+    }
+}

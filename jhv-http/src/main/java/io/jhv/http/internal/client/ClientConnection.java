@@ -1,0 +1,675 @@
+package io.jhv.http.internal.client;
+
+import io.jhv.core.buffer.Buffer;
+import io.jhv.core.loop.Timer;
+import io.jhv.core.net.CloseCause;
+import io.jhv.core.net.Connection;
+import io.jhv.core.net.ProtocolHandler;
+import io.jhv.http.client.ConnectionClosedException;
+import io.jhv.http.client.HttpClientException;
+import io.jhv.http.client.HttpTimeoutException;
+import io.jhv.http.client.MalformedResponseException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One pooled client connection: the HTTP/1.1 response parser and the request writer, driving one
+ * exchange at a time for a {@link Call}. A {@link ProtocolHandler}, so it lives on the connection's
+ * loop and every method runs there.
+ *
+ * <pre>
+ *  IDLE --startExchange--> HEAD --(1xx: stay)--> BODY_LENGTH | BODY_CHUNKED | BODY_CLOSE --> IDLE (reusable)
+ *    |                       |                         |                                      or closed
+ *    +-- bytes or EOF while idle: stale, closed        +-- failure / timeout / cancel: CLOSED (aborted)
+ * </pre>
+ *
+ * The parser is strict and bounded: the head must end within {@code maxResponseHeadBytes}, lines
+ * end with CRLF, no obs-fold, header names are tokens, lengths agree, chunk sizes are hex of at most
+ * 15 digits. Body bytes reach the call as slices of the borrowed read buffer (no copy).
+ */
+final class ClientConnection implements ProtocolHandler {
+    static final int IDLE = 0, HEAD = 1, BODY_LENGTH = 2, BODY_CHUNKED = 3, BODY_CLOSE = 4, CLOSED = 5;
+    private static final int C_SIZE = 0, C_EXT = 1, C_SIZE_LF = 2, C_DATA = 3, C_DATA_CR = 4, C_DATA_LF = 5,
+            C_TRAILER_LINE = 6;
+    private static final byte[] CRLFCRLF = {'\r', '\n', '\r', '\n'};
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final int INLINE_BODY = 16 << 10;
+    private static final int MAX_TRAILER_BYTES = 16 << 10;
+
+    private final ClientEngine engine;
+    private final ClientSettings s;
+    Connection conn;
+    Pool pool;
+    long createdNanos;
+    long idleDeadlineNanos;
+    long keepAliveTimeoutMs = -1; // from the server's Keep-Alive header
+    boolean inIdle;               // in the pool's idle stack
+    boolean acquired;             // carrying a call
+    int served;                   // exchanges completed
+
+    Call call;
+    int state = IDLE;
+    private boolean reusedForCall;
+    private int headScan;
+    private boolean sawResponseByte;
+    private boolean requestDone;
+    private boolean requestWritten;
+    private boolean headMethod;
+    private boolean keepAlive;
+    private long remaining;
+    private int chunkState;
+    private int sizeDigits;
+    private int lineLen;
+    private int trailerBytes;
+    private final Buffer trailerLine = Buffer.allocate(256);
+    private HeaderList trailers;
+    private boolean paused;
+    private boolean waitingContinue;
+    private Timer continueTimer;
+    private Timer headTimer;
+    private Timer idleTimer;
+    private long lastReadNanos;
+    private BodyPump pump;
+    private final Buffer out = Buffer.allocate(1024);
+    private final Runnable headTimeout = this::headTimedOut;
+    private final Runnable readIdleCheck = this::readIdleCheck;
+    private final Runnable continueNow = this::continueTimedOut;
+    private final Runnable closeNotifyCheck = this::closeNotifyCheck;
+    private Timer closeNotifyTimer;
+
+    ClientConnection(ClientEngine engine) {
+        this.engine = engine;
+        this.s = engine.settings;
+    }
+
+    @Override
+    public void onAttach(Connection c) {
+        this.conn = c;
+        this.createdNanos = System.nanoTime();
+    }
+
+    /** Whether this idle connection may carry another exchange now. */
+    boolean usable(long now) {
+        if (conn.isClosed() || !conn.isConnected() || state != IDLE || closeNotified()) return false;
+        if (s.maxConnectionLifetimeMs > 0 && now - createdNanos >= s.maxConnectionLifetimeMs * 1_000_000L) return false;
+        return now - idleDeadlineNanos < 0;
+    }
+
+    /** The idle deadline from now: the client's idle timeout, or the server's Keep-Alive timeout less a margin. */
+    void markIdle(long now) {
+        long ms = s.idleTimeoutMs;
+        if (keepAliveTimeoutMs >= 0) {
+            // Stop using it a little before the server drops it: a request crossing the server's
+            // close on the wire is the stale-connection race this avoids.
+            long server = keepAliveTimeoutMs > 2000 ? keepAliveTimeoutMs - 1000 : keepAliveTimeoutMs / 2;
+            ms = Math.min(ms, server);
+        }
+        idleDeadlineNanos = now + ms * 1_000_000L;
+    }
+
+    /** The TLS peer sent close_notify: nothing more comes, whether or not its FIN follows. */
+    private boolean closeNotified() {
+        io.jhv.core.tls.TlsInfo t = conn.tls();
+        return t != null && t.closeNotifyReceived();
+    }
+
+    /**
+     * A close-delimited body over TLS ends with the peer's close_notify, which some servers send
+     * without closing TCP until we answer (openssl s_server). The transport layer has no callback
+     * for it, so check after each read and, while such a body is open, on a short timer.
+     */
+    private void closeNotifyCheck() {
+        closeNotifyTimer = null;
+        if (state != BODY_CLOSE || call == null) return;
+        if (closeNotified()) {
+            keepAlive = false;
+            conn.close(); // onClose ends the body as for a FIN
+            return;
+        }
+        closeNotifyTimer = conn.loop().setTimeout(20, closeNotifyCheck);
+    }
+
+    // ---------------------------------------------------------------- request
+
+    /** Starts an exchange for {@code c}: writes the request (loop thread). */
+    void startExchange(Call c, boolean reused) {
+        call = c;
+        reusedForCall = reused;
+        state = HEAD;
+        headScan = 0;
+        sawResponseByte = false;
+        requestDone = false;
+        requestWritten = false;
+        paused = false;
+        keepAlive = true;
+        trailers = null;
+        headMethod = c.hop.method().equals("HEAD");
+        lastReadNanos = System.nanoTime();
+        if (s.responseHeadTimeoutMs > 0) headTimer = conn.loop().setTimeout(s.responseHeadTimeoutMs, headTimeout);
+        if (s.readIdleTimeoutMs > 0) idleTimer = conn.loop().setTimeout(s.readIdleTimeoutMs, readIdleCheck);
+
+        RequestPlan plan = c.plan;
+        RequestBody body = c.body;
+        long length = c.bodyLength;
+        Buffer o = out;
+        o.clear();
+        o.write(plan.head);
+        if (c.cookieHeader != null) o.writeString("Cookie: ").writeString(c.cookieHeader).write(CRLF);
+        if (!plan.staticFraming && body != null) {
+            if (length >= 0) o.writeString("Content-Length: ").writeString(Long.toString(length)).write(CRLF);
+            else o.writeString("Transfer-Encoding: chunked\r\n");
+        }
+        boolean expect = c.hop.expectContinue() && body != null && length != 0;
+        if (expect) o.writeString("Expect: 100-continue\r\n");
+        o.write(CRLF);
+        try {
+            requestWritten = true;
+            if (body instanceof RequestBody.Bytes b && !expect && b.bytes.length <= INLINE_BODY) {
+                o.write(b.bytes);
+                conn.write(o);
+                requestDone = true;
+            } else {
+                conn.write(o);
+                if (body == null) {
+                    requestDone = true;
+                } else if (expect) {
+                    waitingContinue = true;
+                    continueTimer = conn.loop().setTimeout(s.expectContinueTimeoutMs, continueNow);
+                } else {
+                    sendBody(body, length);
+                }
+            }
+        } catch (IllegalStateException closed) {
+            // closed under us (the peer's FIN raced the reuse): nothing of the request left
+            requestWritten = false;
+            fail(new ConnectionClosedException("connection to " + plan.originKey + " closed before the request was sent: "
+                    + closed.getMessage(), reusedForCall, closed));
+        }
+    }
+
+    private void continueTimedOut() {
+        continueTimer = null;
+        if (waitingContinue && call != null) {
+            waitingContinue = false;
+            sendBody(call.body, call.bodyLength);
+        }
+    }
+
+    private void sendBody(RequestBody body, long length) {
+        if (body instanceof RequestBody.Bytes b) {
+            conn.write(ByteBuffer.wrap(b.bytes));
+            requestDone = true;
+        } else if (body instanceof RequestBody.FileBody f && !conn.isSecure()) {
+            try {
+                FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ);
+                conn.sendFile(ch, 0, length, true);
+                requestDone = true;
+            } catch (IOException e) {
+                fail(new HttpClientException("cannot read the request body " + f.path + ": " + e.getMessage(), e));
+            }
+        } else {
+            pump = BodyPump.start(this, body, length < 0);
+        }
+    }
+
+    /** A chunk from a body pump (loop thread). */
+    void pumpChunk(BodyPump p, ByteBuffer data, boolean chunked) {
+        if (p != pump || state == CLOSED) return;
+        if (chunked) {
+            if (!data.hasRemaining()) {
+                p.written();
+                return;
+            }
+            conn.write((Integer.toHexString(data.remaining()) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            conn.write(data);
+            conn.write(CRLF.clone(), p);
+        } else {
+            conn.write(data, p);
+        }
+    }
+
+    /** The body pump finished (loop thread). */
+    void pumpDone(BodyPump p, boolean chunked) {
+        if (p != pump || state == CLOSED) return;
+        if (chunked) conn.write(LAST_CHUNK.clone());
+        pump = null;
+        requestDone = true;
+    }
+
+    /** The body pump failed (loop thread). */
+    void pumpFailed(BodyPump p, Throwable e) {
+        if (p != pump || state == CLOSED) return;
+        pump = null;
+        fail(new HttpClientException("the request body failed: " + e, e));
+    }
+
+    // ---------------------------------------------------------------- response
+
+    @Override
+    public void onData(Connection c, Buffer in) {
+        lastReadNanos = System.nanoTime();
+        while (in.isReadable()) {
+            if (paused) return;
+            switch (state) {
+                case IDLE -> {
+                    // Bytes nobody asked for: the server is confused or closing. Never reuse it.
+                    in.skip(in.readableBytes());
+                    conn.abort();
+                    return;
+                }
+                case HEAD -> {
+                    sawResponseByte = true;
+                    if (!head(in)) return;
+                }
+                case BODY_LENGTH -> {
+                    int n = (int) Math.min(remaining, in.readableBytes());
+                    remaining -= n;
+                    deliver(in, n);
+                    if (state == BODY_LENGTH && remaining == 0) done(in);
+                }
+                case BODY_CHUNKED -> {
+                    if (!chunked(in)) return;
+                }
+                case BODY_CLOSE -> {
+                    deliver(in, in.readableBytes());
+                    if (state == BODY_CLOSE && closeNotified()) conn.close(); // the end (see closeNotifyCheck)
+                }
+                default -> {
+                    in.skip(in.readableBytes());
+                    return;
+                }
+            }
+        }
+    }
+
+    private void deliver(Buffer in, int n) {
+        int off = in.readerIndex();
+        int w = in.writerIndex();
+        in.writerIndex(off + n);
+        try {
+            call.bodyBytes(in);
+        } catch (IOException e) {
+            in.writerIndex(w);
+            in.readerIndex(off + n);
+            fail(e);
+            return;
+        }
+        in.writerIndex(w);
+        in.readerIndex(off + n);
+    }
+
+    /** Parses the head if complete; false when more bytes are needed or the exchange ended. */
+    private boolean head(Buffer in) {
+        int avail = in.readableBytes();
+        byte[] a = in.array();
+        int start = in.readerIndex();
+        if (headScan == 0 && avail >= 5 && (a[start] != 'H' || a[start + 1] != 'T' || a[start + 2] != 'T' || a[start + 3] != 'P' || a[start + 4] != '/')) {
+            fail(new MalformedResponseException("not an HTTP/1.x response from " + call.plan.originKey + ": starts with "
+                    + printable(a, start, Math.min(avail, 40))));
+            return false;
+        }
+        int from = Math.max(0, headScan - 3);
+        int end = in.indexOf(CRLFCRLF, from);
+        if (end < 0) {
+            if (avail > s.maxResponseHeadBytes) {
+                fail(new MalformedResponseException("response head from " + call.plan.originKey + " larger than "
+                        + s.maxResponseHeadBytes + " bytes"));
+            } else {
+                headScan = avail;
+            }
+            return false;
+        }
+        if (end + 4 > s.maxResponseHeadBytes) {
+            fail(new MalformedResponseException("response head from " + call.plan.originKey + " larger than " + s.maxResponseHeadBytes + " bytes"));
+            return false;
+        }
+        headScan = 0;
+        HeadParser.Head h;
+        try {
+            h = HeadParser.parse(a, start, start + end + 2, s.maxResponseHeaders);
+        } catch (MalformedResponseException e) {
+            fail(new MalformedResponseException(e.getMessage() + " (from " + call.plan.originKey + ")"));
+            return false;
+        }
+        in.skip(end + 4);
+        int status = h.status;
+        if (status < 200) {
+            if (status == 100 && waitingContinue) {
+                waitingContinue = false;
+                cancel(continueTimer);
+                continueTimer = null;
+                sendBody(call.body, call.bodyLength);
+            } else if (status == 101) {
+                fail(new MalformedResponseException("unexpected 101 Switching Protocols from " + call.plan.originKey));
+                return false;
+            }
+            return true; // 100, 102, 103 ...: the final response follows
+        }
+        cancel(headTimer);
+        headTimer = null;
+        if (waitingContinue) {
+            // A final answer before the body: the body is never sent, so the connection cannot carry another request.
+            waitingContinue = false;
+            cancel(continueTimer);
+            continueTimer = null;
+            keepAlive = false;
+        }
+        HeaderList hs = h.headers;
+        // framing (RFC 9112 6.3)
+        int mode;
+        long length = -1;
+        String te = hs.get("Transfer-Encoding");
+        if (headMethod || status == 204 || status == 304) {
+            mode = IDLE;
+        } else if (te != null) {
+            if (lastCodingIsChunked(hs)) mode = BODY_CHUNKED;
+            else mode = BODY_CLOSE;
+            if (hs.get("Content-Length") != null) keepAlive = false; // both: a smuggling sign, never reuse
+        } else {
+            try {
+                length = contentLength(hs);
+            } catch (MalformedResponseException e) {
+                fail(new MalformedResponseException(e.getMessage() + " (from " + call.plan.originKey + ")"));
+                return false;
+            }
+            mode = length >= 0 ? BODY_LENGTH : BODY_CLOSE;
+        }
+        if (h.minor == 0) keepAlive &= hs.hasToken("Connection", "keep-alive");
+        else keepAlive &= !hs.hasToken("Connection", "close");
+        if (mode == BODY_CLOSE) keepAlive = false;
+        if (keepAlive) {
+            String ka = hs.get("Keep-Alive");
+            if (ka != null) keepAliveTimeoutMs = keepAliveTimeout(ka);
+        }
+        long bodyLength = mode == IDLE ? 0 : mode == BODY_LENGTH ? length : -1;
+        state = mode == IDLE ? HEAD : mode; // HEAD until done() for a bodiless response
+        if (mode == BODY_CHUNKED) {
+            chunkState = C_SIZE;
+            remaining = 0;
+            sizeDigits = 0;
+            trailerBytes = 0;
+        }
+        remaining = mode == BODY_LENGTH ? length : remaining;
+        if (mode == BODY_CLOSE && conn.isSecure()) closeNotifyTimer = conn.loop().setTimeout(20, closeNotifyCheck);
+        try {
+            call.head(this, status, h.reason, h.minor, hs, bodyLength);
+        } catch (IOException e) {
+            fail(e);
+            return false;
+        }
+        if (call == null || state == CLOSED) return false; // the call gave up (a redirect it will not follow, cancelled)
+        if (mode == IDLE || (mode == BODY_LENGTH && length == 0)) {
+            done(in);
+            return true;
+        }
+        return true;
+    }
+
+    private static boolean lastCodingIsChunked(HeaderList hs) {
+        String last = null;
+        for (int i = 0; i < hs.size(); i++) {
+            if (hs.name(i).equalsIgnoreCase("Transfer-Encoding")) last = hs.value(i);
+        }
+        if (last == null) return false;
+        int comma = last.lastIndexOf(',');
+        return last.substring(comma + 1).trim().equalsIgnoreCase("chunked");
+    }
+
+    private static long contentLength(HeaderList hs) throws MalformedResponseException {
+        long len = -1;
+        for (int i = 0; i < hs.size(); i++) {
+            if (!hs.name(i).equalsIgnoreCase("Content-Length")) continue;
+            String v = hs.value(i);
+            // a list "5, 5" is allowed when all values agree (RFC 9110 8.6)
+            for (String part : v.split(",", -1)) {
+                String p = part.trim();
+                if (p.isEmpty() || p.length() > 18 || !p.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+                    throw new MalformedResponseException("invalid Content-Length: " + v);
+                }
+                long n = Long.parseLong(p);
+                if (len >= 0 && n != len) throw new MalformedResponseException("conflicting Content-Length values");
+                len = n;
+            }
+        }
+        return len;
+    }
+
+    static long keepAliveTimeout(String v) {
+        for (String part : v.split(",")) {
+            String p = part.trim();
+            if (p.regionMatches(true, 0, "timeout=", 0, 8)) {
+                try {
+                    long sec = Long.parseLong(p.substring(8).trim());
+                    if (sec >= 0 && sec < 86_400) return sec * 1000;
+                } catch (NumberFormatException ignored) {
+                    // not a number: ignore the parameter
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Decodes chunked framing; false when more bytes are needed or the exchange ended. */
+    private boolean chunked(Buffer in) {
+        byte[] a = in.array();
+        while (in.isReadable()) {
+            if (state != BODY_CHUNKED || paused) return false;
+            int i = in.readerIndex();
+            byte b = a[i];
+            switch (chunkState) {
+                case C_SIZE -> {
+                    int d = Character.digit(b, 16);
+                    if (d >= 0) {
+                        if (++sizeDigits > 15) return failChunk("chunk size too large");
+                        remaining = (remaining << 4) | d;
+                    } else if (sizeDigits == 0) {
+                        return failChunk("invalid chunk size");
+                    } else if (b == ';' || b == ' ' || b == '\t') {
+                        chunkState = C_EXT;
+                        lineLen = 0;
+                    } else if (b == '\r') {
+                        chunkState = C_SIZE_LF;
+                    } else {
+                        return failChunk("invalid chunk size");
+                    }
+                    in.skip(1);
+                }
+                case C_EXT -> {
+                    if (b == '\r') chunkState = C_SIZE_LF;
+                    else if ((b < 0x20 && b != '\t') || b == 0x7f) return failChunk("invalid character in a chunk extension");
+                    else if (++lineLen > 4096) return failChunk("chunk extension too long");
+                    in.skip(1);
+                }
+                case C_SIZE_LF -> {
+                    if (b != '\n') return failChunk("chunk size line must end with CRLF");
+                    in.skip(1);
+                    sizeDigits = 0;
+                    if (remaining == 0) {
+                        chunkState = C_TRAILER_LINE;
+                        trailerLine.clear();
+                    } else {
+                        chunkState = C_DATA;
+                    }
+                }
+                case C_DATA -> {
+                    int n = (int) Math.min(remaining, in.readableBytes());
+                    remaining -= n;
+                    if (remaining == 0) chunkState = C_DATA_CR;
+                    deliver(in, n);
+                }
+                case C_DATA_CR -> {
+                    if (b != '\r') return failChunk("chunk data not followed by CRLF");
+                    chunkState = C_DATA_LF;
+                    in.skip(1);
+                }
+                case C_DATA_LF -> {
+                    if (b != '\n') return failChunk("chunk data not followed by CRLF");
+                    chunkState = C_SIZE;
+                    in.skip(1);
+                }
+                case C_TRAILER_LINE -> {
+                    in.skip(1);
+                    if (++trailerBytes > MAX_TRAILER_BYTES) return failChunk("trailer fields larger than " + MAX_TRAILER_BYTES + " bytes");
+                    trailerLine.writeByte(b);
+                    int len = trailerLine.readableBytes();
+                    if (b == '\n') {
+                        byte[] t = trailerLine.array();
+                        int st = trailerLine.readerIndex();
+                        if (len < 2 || t[st + len - 2] != '\r') return failChunk("trailer line must end with CRLF");
+                        if (len == 2) {
+                            done(in);
+                            return true;
+                        }
+                        try {
+                            if (trailers == null) trailers = new HeaderList(4);
+                            HeadParser.field(t, st, st + len - 2, trailers);
+                        } catch (MalformedResponseException e) {
+                            return failChunk("invalid trailer field: " + e.getMessage());
+                        }
+                        trailerLine.clear();
+                    }
+                }
+                default -> throw new IllegalStateException("chunk state " + chunkState);
+            }
+        }
+        return false;
+    }
+
+    private boolean failChunk(String why) {
+        fail(new MalformedResponseException(why + " (chunked body from " + call.plan.originKey + ")"));
+        return false;
+    }
+
+    /** The response is complete: back to the pool (or closed), then the call hears it. */
+    private void done(Buffer in) {
+        cancelTimers();
+        Call c = call;
+        call = null;
+        state = IDLE;
+        served++;
+        boolean reusable = keepAlive && requestDone && pump == null && !in.isReadable() && !conn.isClosed();
+        HeaderList t = trailers == null ? HeaderList.EMPTY : trailers;
+        trailers = null;
+        pool.release(this, reusable);
+        c.exchangeDone(t);
+    }
+
+    // ---------------------------------------------------------------- flow control, failure, close
+
+    void pause() {
+        if (paused || call == null) return;
+        paused = true;
+        conn.pauseReading();
+    }
+
+    void resume() {
+        if (!paused) return;
+        paused = false;
+        if (!conn.isClosed()) conn.resumeReading();
+    }
+
+    /** Ends the exchange with {@code e}: the connection is closed, never reused, and the call hears it. */
+    void fail(IOException e) {
+        Call c = call;
+        call = null;
+        state = CLOSED;
+        cancelTimers();
+        stopPump();
+        conn.abort();
+        if (c != null) c.exchangeFailed(this, e, requestWritten, sawResponseByte, reusedForCall);
+    }
+
+    /** The call gave up on this exchange (cancelled, deadline, redirect not followed): close, do not tell it. */
+    void abortExchange() {
+        call = null;
+        state = CLOSED;
+        cancelTimers();
+        stopPump();
+        conn.abort();
+    }
+
+    private void stopPump() {
+        BodyPump p = pump;
+        pump = null;
+        if (p != null) p.cancel();
+    }
+
+    private void headTimedOut() {
+        headTimer = null;
+        if (call == null) return;
+        fail(new HttpTimeoutException(HttpTimeoutException.Phase.RESPONSE_HEAD, call.hop.method() + " " + call.hop.uri()
+                + ": no response head within " + s.responseHeadTimeoutMs + " ms"));
+    }
+
+    private void readIdleCheck() {
+        idleTimer = null;
+        if (call == null) return;
+        long idleMs = (System.nanoTime() - lastReadNanos) / 1_000_000L;
+        if (paused || idleMs < s.readIdleTimeoutMs) {
+            idleTimer = conn.loop().setTimeout(paused ? s.readIdleTimeoutMs : s.readIdleTimeoutMs - idleMs, readIdleCheck);
+            return;
+        }
+        fail(new HttpTimeoutException(HttpTimeoutException.Phase.READ_IDLE, call.hop.method() + " " + call.hop.uri()
+                + ": no response bytes for " + idleMs + " ms (read idle timeout " + s.readIdleTimeoutMs + " ms)"));
+    }
+
+    private void cancelTimers() {
+        cancel(headTimer);
+        cancel(idleTimer);
+        cancel(continueTimer);
+        cancel(closeNotifyTimer);
+        headTimer = idleTimer = continueTimer = closeNotifyTimer = null;
+        waitingContinue = false;
+    }
+
+    private static void cancel(Timer t) {
+        if (t != null) t.cancel();
+    }
+
+    @Override
+    public void onClose(Connection c, CloseCause cause) {
+        int was = state;
+        state = CLOSED;
+        cancelTimers();
+        stopPump();
+        Call ca = call;
+        call = null;
+        if (pool != null) pool.closed(this);
+        if (ca == null) return;
+        if (was == BODY_CLOSE && (cause.kind() == CloseCause.Kind.PEER_CLOSED || cause.kind() == CloseCause.Kind.NORMAL)) {
+            ca.exchangeDone(HeaderList.EMPTY); // a close-delimited body ends with the connection
+            return;
+        }
+        boolean stale = reusedForCall && !sawResponseByte;
+        String what = switch (cause.kind()) {
+            case RESET -> "reset by the server";
+            case PEER_CLOSED -> "closed by the server";
+            case TIMEOUT -> "closed on a timeout (" + cause.detail() + ")";
+            default -> "closed (" + cause + ")";
+        };
+        String phase = !sawResponseByte ? "before any response byte" : was == HEAD ? "in the middle of the response head" : "in the middle of the response body";
+        ca.exchangeFailed(this, new ConnectionClosedException(ca.hop.method() + " " + ca.hop.uri() + ": connection " + what + " "
+                + phase + (stale ? " (a reused keep-alive connection: stale)" : ""), stale, cause.error()),
+                requestWritten, sawResponseByte, reusedForCall);
+    }
+
+    private static String printable(byte[] a, int off, int len) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (int i = off; i < off + len; i++) {
+            int b = a[i] & 0xff;
+            if (b >= 0x20 && b < 0x7f) sb.append((char) b);
+            else sb.append(String.format("\\x%02x", b));
+        }
+        return sb.append('"').toString();
+    }
+
+    @Override
+    public String toString() {
+        return "ClientConnection" + conn;
+    }
+}

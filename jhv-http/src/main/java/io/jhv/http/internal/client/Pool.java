@@ -1,0 +1,236 @@
+package io.jhv.http.internal.client;
+
+import io.jhv.core.loop.EventLoop;
+import io.jhv.core.loop.Timer;
+import io.jhv.core.net.Connection;
+import io.jhv.http.client.PoolExhaustedException;
+import io.jhv.http.client.PoolStats;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The connections of one origin (scheme, host, port, proxy), all on one loop, and the calls
+ * waiting for one. Every method runs on that loop; the counters are volatile so
+ * {@link io.jhv.http.client.HttpClient#stats()} can read them from any thread.
+ *
+ * <pre>
+ *   acquire: idle (LIFO, liveness checked) -> new connection (below the limit) -> wait (bounded
+ *            queue, acquire timeout) -> PoolExhaustedException
+ *   release: reusable -> the first waiter, else idle (eviction timer)  |  not reusable -> closed
+ *   closed:  (the loop heard the close) -> forgotten; a waiter gets a new connection
+ * </pre>
+ * LIFO reuse keeps the hottest connections busy and lets the cold ones reach their idle timeout.
+ */
+final class Pool {
+    final ClientEngine engine;
+    final EventLoop loop;
+    final String key;
+    final RequestPlan origin; // connect host/port and TLS of this origin
+    private final ClientSettings s;
+    private final ArrayDeque<ClientConnection> idle = new ArrayDeque<>();
+    private final ArrayDeque<Call> pending = new ArrayDeque<>();
+    private volatile int open, idleCount, acquired, pendingCount;
+    private Timer sweep;
+    private long sweepAt;
+    private boolean closed;
+    private final Runnable sweepTask = this::sweep;
+
+    Pool(ClientEngine engine, EventLoop loop, RequestPlan origin) {
+        this.engine = engine;
+        this.loop = loop;
+        this.key = origin.originKey;
+        this.origin = origin;
+        this.s = engine.settings;
+    }
+
+    PoolStats stats() {
+        return new PoolStats(open, idleCount, acquired, pendingCount);
+    }
+
+    /** Finds a connection for {@code call}: it hears {@code assigned}, {@code connectFailed} or {@code acquireFailed}. */
+    void acquire(Call call) {
+        if (closed) {
+            call.acquireFailed(new IllegalStateException("the HttpClient is closed"));
+            return;
+        }
+        long now = System.nanoTime();
+        if (!call.forceFresh || open >= s.maxConnectionsPerHost) {
+            ClientConnection c;
+            while ((c = idle.pollFirst()) != null) {
+                c.inIdle = false;
+                idleCount = idle.size();
+                if (c.usable(now)) {
+                    c.acquired = true;
+                    acquired++;
+                    call.assigned(c, true);
+                    return;
+                }
+                c.conn.close(); // stale or expired: closed() forgets it
+            }
+        }
+        if (open < s.maxConnectionsPerHost) {
+            connect(call);
+            return;
+        }
+        if (pending.size() >= s.maxPendingAcquires) {
+            call.acquireFailed(new PoolExhaustedException(call.hop.method() + " " + call.hop.uri() + ": the pool of " + key
+                    + " is full (" + s.maxConnectionsPerHost + " connections busy) and " + pending.size() + " calls wait already (maxPendingAcquires)"));
+            return;
+        }
+        pending.addLast(call);
+        pendingCount = pending.size();
+        call.waitForConnection(s.acquireTimeoutMs);
+    }
+
+    /** A waiting call gave up (timeout, cancel). */
+    void removePending(Call call) {
+        if (pending.remove(call)) pendingCount = pending.size();
+    }
+
+    PoolExhaustedException acquireTimeout(Call call) {
+        return new PoolExhaustedException(call.hop.method() + " " + call.hop.uri() + ": no connection of " + key + " became free within "
+                + s.acquireTimeoutMs + " ms (" + s.maxConnectionsPerHost + " connections busy)");
+    }
+
+    private void connect(Call call) {
+        open++;
+        CompletableFuture<Connection> f;
+        try {
+            f = engine.connector(origin.tls, origin.tunnel).connect(loop, origin.connectHost, origin.connectPort);
+        } catch (RuntimeException e) {
+            open--;
+            call.connectFailed(null, e);
+            return;
+        }
+        call.connecting = f;
+        f.whenComplete((conn, err) -> connected(call, f, conn, err));
+    }
+
+    private void connected(Call call, CompletableFuture<Connection> f, Connection conn, Throwable err) {
+        boolean mine = call.connecting == f;
+        if (mine) call.connecting = null;
+        if (err != null) {
+            open--;
+            if (mine) call.connectFailed(this, err);
+            servePending();
+            return;
+        }
+        ClientConnection c = (ClientConnection) conn.protocol();
+        c.pool = this;
+        if (closed) {
+            conn.abort();
+            return;
+        }
+        c.acquired = true;
+        acquired++;
+        if (mine && !call.isDone()) call.assigned(c, false);
+        else release(c, true);
+    }
+
+    /** The exchange on {@code c} is over; {@code reusable} when it may carry another. */
+    void release(ClientConnection c, boolean reusable) {
+        if (c.acquired) {
+            c.acquired = false;
+            acquired--;
+        }
+        long now = System.nanoTime();
+        if (!reusable || closed || c.conn.isClosed()) {
+            c.conn.close();
+            return;
+        }
+        c.markIdle(now);
+        if (!c.usable(now)) {
+            c.conn.close();
+            return;
+        }
+        Call next;
+        while ((next = pending.pollFirst()) != null) {
+            pendingCount = pending.size();
+            if (next.isDone()) continue;
+            c.acquired = true;
+            acquired++;
+            next.assigned(c, true);
+            return;
+        }
+        c.inIdle = true;
+        idle.addFirst(c);
+        idleCount = idle.size();
+        armSweep(c.idleDeadlineNanos);
+    }
+
+    /** {@code c} closed (the loop heard it): forget it; a waiter may get a new connection. */
+    void closed(ClientConnection c) {
+        open--;
+        if (c.inIdle) {
+            c.inIdle = false;
+            idle.remove(c);
+            idleCount = idle.size();
+        }
+        if (c.acquired) {
+            c.acquired = false;
+            acquired--;
+        }
+        servePending();
+    }
+
+    private void servePending() {
+        Call next;
+        while (open < s.maxConnectionsPerHost && (next = pending.pollFirst()) != null) {
+            pendingCount = pending.size();
+            if (next.isDone()) continue;
+            next.stopWaiting();
+            connect(next);
+        }
+    }
+
+    private void armSweep(long deadline) {
+        if (sweep != null && sweepAt - deadline <= 0) return;
+        if (sweep != null) sweep.cancel();
+        sweepAt = deadline;
+        long ms = Math.max(1, (deadline - System.nanoTime()) / 1_000_000L + 1);
+        sweep = loop.setTimeout(ms, sweepTask);
+    }
+
+    /** Closes idle connections past their deadline, then waits for the next deadline. */
+    private void sweep() {
+        sweep = null;
+        long now = System.nanoTime();
+        long next = Long.MAX_VALUE;
+        boolean any = false;
+        List<ClientConnection> expired = null;
+        for (ClientConnection c : idle) {
+            if (now - c.idleDeadlineNanos >= 0) {
+                if (expired == null) expired = new ArrayList<>();
+                expired.add(c);
+            } else if (!any || c.idleDeadlineNanos - next < 0) {
+                next = c.idleDeadlineNanos;
+                any = true;
+            }
+        }
+        if (expired != null) {
+            for (ClientConnection c : expired) c.conn.close();
+        }
+        if (any) armSweep(next);
+    }
+
+    /** Closes idle connections now. */
+    void evictIdle() {
+        for (ClientConnection c : new ArrayList<>(idle)) c.conn.close();
+    }
+
+    /** The client closes: fail the waiters, close every connection. */
+    void shutdown() {
+        closed = true;
+        Call next;
+        while ((next = pending.pollFirst()) != null) {
+            next.stopWaiting();
+            next.acquireFailed(new IllegalStateException("the HttpClient was closed"));
+        }
+        pendingCount = 0;
+        if (sweep != null) sweep.cancel();
+        for (ClientConnection c : new ArrayList<>(idle)) c.conn.close();
+    }
+}
