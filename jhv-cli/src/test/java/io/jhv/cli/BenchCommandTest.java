@@ -156,6 +156,28 @@ class BenchCommandTest {
     }
 
     @Test
+    void rateCorrectsForCoordinatedOmission() {
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        HttpServer s = HttpServer.create("127.0.0.1", 0).threads(1)
+                .get("/stall-once", (req, res) -> {
+                    if (first.getAndSet(false)) {
+                        res.defer();
+                        req.loop().setTimeout(300, () -> res.text("late"));
+                    } else {
+                        res.text("ok");
+                    }
+                }).start();
+        closeMe.add(s);
+        // one connection, a slot every 20 ms: the 300 ms stall of the first answer delays the ~15
+        // slots behind it, and each counts from its slot (not from when it could finally be sent),
+        // so well over 10% of the latencies are above 100 ms; without the correction only one is
+        Run r = bench("-c", "1", "-d", "1s", "-R", "50", "--json", url(s, "/stall-once"));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.dbl("latency_ms", "p90") > 100, r.out());
+        assertTrue(r.dbl("latency_ms", "max") >= 290, r.out());
+    }
+
+    @Test
     void jsonHasTheDocumentedKeys() {
         HttpServer s = server(null);
         Run r = bench("-c", "2", "-d", "700ms", "--json", url(s, "/count"));

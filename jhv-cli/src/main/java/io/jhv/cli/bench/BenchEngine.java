@@ -290,6 +290,8 @@ public final class BenchEngine {
         boolean connecting, done;
         int head, outstanding;
         long nextIntended;
+        /** When this connection last became free to send (-R). */
+        long idleSince;
         // the response being parsed
         int state;
         long remaining;
@@ -333,7 +335,9 @@ public final class BenchEngine {
             state = HEAD;
             outstanding = 0;
             head = 0;
-            send(System.nanoTime());
+            long now = System.nanoTime();
+            idleSince = now;
+            send(now);
         }
 
         void finish() {
@@ -348,7 +352,10 @@ public final class BenchEngine {
             long at = now;
             if (rateIntervalNanos > 0) {
                 if (now < nextIntended) return;
-                at = nextIntended;
+                // Late because the previous response (or the connect) came after the slot: latency
+                // counts from the slot (coordinated-omission correction). Idle at the slot and only
+                // late by our timer's granularity: from now, so the generator's lag is not the server's.
+                at = idleSince > nextIntended ? nextIntended : now;
             }
             int k = claim(o.pipeline);
             if (k == 0) {
@@ -528,7 +535,10 @@ public final class BenchEngine {
                 reconnect();
                 return false;
             }
-            if (outstanding == 0 && open) send(now);
+            if (outstanding == 0 && open) {
+                idleSince = now;
+                send(now);
+            }
             return true;
         }
 
