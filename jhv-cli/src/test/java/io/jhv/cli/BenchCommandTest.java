@@ -116,12 +116,13 @@ class BenchCommandTest {
     @Test
     void pipelinedRequestsAllReachTheServer() {
         HttpServer s = server(null);
-        Run r = bench("-c", "3", "-n", "1000", "--pipeline", "16", "--json", url(s, "/count"));
+        Run r = bench("-t", "2", "-c", "3", "-n", "1000", "--pipeline", "16", "--json", url(s, "/count")); // two loops, merged
         assertEquals(0, r.exit(), r.err());
         assertEquals(1000, r.num("requests"), r.out()); // 1000 is not a multiple of 16: the last batches are shorter
         assertEquals(1000, seen.get());
         assertEquals(0, r.num("errors", "total"), r.out());
         assertEquals(16, r.num("pipeline"));
+        assertEquals(2, r.num("threads"));
     }
 
     @Test
