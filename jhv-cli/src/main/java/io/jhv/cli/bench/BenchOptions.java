@@ -13,6 +13,9 @@ import java.util.Locale;
 /**
  * The command line of {@code hv bench}, parsed and checked: wrk's short options and a few long
  * ones. A bad command line throws {@link BadUsage} (the command exits with status 2).
+ *
+ * <p>A plain holder: filled by {@link #parse} on one thread, then only read (the engine reads it
+ * from its loops after {@link BenchEngine#run} has published it by starting them).
  */
 public final class BenchOptions {
     public static final String USAGE = "hv bench [-c conns] [-t loops] [-d 10s] [-n requests] [-X METHOD] [-H 'N: V']...\n"

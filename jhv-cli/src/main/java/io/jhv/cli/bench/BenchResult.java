@@ -3,7 +3,10 @@ package io.jhv.cli.bench;
 import java.io.PrintStream;
 import java.util.Locale;
 
-/** What a run of {@code hv bench} measured: the loops' counters and histograms merged. */
+/**
+ * What a run of {@code hv bench} measured: the loops' counters and histograms merged. Built by
+ * {@link BenchEngine#run} once the loops have stopped; then read it from any one thread.
+ */
 public final class BenchResult {
     final BenchOptions options;
     public final double durationSeconds;
