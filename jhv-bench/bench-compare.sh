@@ -227,6 +227,20 @@ col() { awk -F'\t' -v l="$2" -v s="$3" -v g="$4" -v c="$5" '$2 == l && $3 == s &
     done
   done
   echo
+  echo "Requests per CPU-second of the generator (its requests/s divided by its CPU use; medians over the rounds): this"
+  echo "depends much less on how much CPU other processes left the generator, so on a busy machine it is the measure that"
+  echo "compares the two engines (hv's CPU includes its JVM start-up, JIT threads and warm-up, so it errs against hv):"
+  echo
+  echo "| server | load | wrk req per CPU-s | hv req per CPU-s | hv / wrk |"
+  echo "| --- | --- | ---: | ---: | ---: |"
+  for s in $servers; do
+    for load in $loads; do
+      w=$(awk -F'\t' -v l="$load" -v s="$s" '$2 == l && $3 == s && $4 == "wrk" && $5 != "" && $8 > 0 { print $5 / ($8 / 100) }' "$raw" | median)
+      h=$(awk -F'\t' -v l="$load" -v s="$s" '$2 == l && $3 == s && $4 == "hv" && $5 != "" && $8 > 0 { print $5 / ($8 / 100) }' "$raw" | median)
+      printf '| %s | %s | %s | %s | %s |\n' "$s" "$(load_label "$load")" "$( [ -n "$w" ] && group "$w" || echo -)" "$( [ -n "$h" ] && group "$h" || echo -)" "$(ratio "$h" "$w")"
+    done
+  done
+  echo
   echo "Target (issue 11): hv bench >= 0.8 x wrk's requests/s on the same server and load. Against the C server the"
   echo "generator is the limit, so that row compares the generators; against jhv the server may be the limit"
   echo "(server CPU near 100%), and then both generators measure the same server."
