@@ -142,6 +142,16 @@ done
       "$(col "$raw" "$c" 6 | xargs printf '%.0f' 2>/dev/null || echo -)" "$note_c"
   done
   echo
+  echo "Requests per CPU-second of the client (its requests/s divided by its CPU use, medians): on a busy machine this depends"
+  echo "much less on how much CPU other processes left the client (its CPU includes JVM start-up, JIT and the warm-up):"
+  echo
+  echo "| client | requests per CPU-s |"
+  echo "| --- | ---: |"
+  for c in "${list[@]}"; do
+    v=$(awk -F'\t' -v c="$c" '$2 == c && $3 != "" && $4 > 0 { print $3 / ($4 / 100) }' "$raw" | median)
+    printf '| %s | %s |\n' "$c" "$( [ -n "$v" ] && group "$v" || echo -)"
+  done
+  echo
   echo "Target (issue 11): jhv ahead of every peer (ratio to the best peer > 1.00)."
   echo
   echo "<details><summary>All runs</summary>"
