@@ -13,6 +13,7 @@ public final class Main {
               ws       %s
               cert     %s
               curl     %s
+              bench    %s
               proxy    %s
               nc       %s
               mqtt     %s
@@ -20,7 +21,7 @@ public final class Main {
 
             Each command takes --help.
             """.formatted(HttpdCommand.USAGE, EchoCommand.USAGE, WsCommand.USAGE, CertCommand.USAGE,
-                    CurlCommand.USAGE, ProxyCommand.USAGE, NcCommand.USAGE, MqttCommand.USAGE);
+                    CurlCommand.USAGE, BenchCommand.USAGE, ProxyCommand.USAGE, NcCommand.USAGE, MqttCommand.USAGE);
 
     public static void main(String[] argv) {
         System.exit(run(argv));
@@ -42,6 +43,7 @@ public final class Main {
                 case "nc" -> NcCommand.run(argv);
                 case "mqtt" -> MqttCommand.run(argv);
                 case "curl" -> CurlCommand.run(argv);
+                case "bench" -> BenchCommand.run(argv);
                 default -> throw new Args.UsageException("unknown command: " + argv[0]);
             };
         } catch (Args.UsageException e) {
