@@ -296,7 +296,10 @@ public final class ReverseProxy implements Handler {
 
         HttpRequest upstreamRequest(Upstream u) {
             String target = req.target();
-            URI uri = URI.create(u.base + (u.path.isEmpty() ? target : u.path + target));
+            String rel = u.path.isEmpty() ? target : u.path + target;
+            // resolving a path against the parsed base skips parsing the authority per request; a
+            // target starting with "//" would be read as another authority: built whole instead
+            URI uri = rel.startsWith("//") || !rel.startsWith("/") ? URI.create(u.base + rel) : u.baseUri.resolve(rel);
             HttpRequest.Builder b = HttpRequest.newBuilder(req.method(), uri);
             List<Map.Entry<String, String>> headers = req.headers();
             Set<String> named = connectionTokens(req.headers("Connection"));
@@ -572,6 +575,7 @@ public final class ReverseProxy implements Handler {
     /** One upstream server and what the proxy knows of it. */
     private static final class Upstream {
         final String base; // scheme://host:port
+        final URI baseUri;
         final String path; // the URL's path without a trailing slash, or ""
         final AtomicInteger active = new AtomicInteger();
         final AtomicLong downUntil = new AtomicLong(System.nanoTime() - 1);
@@ -590,6 +594,7 @@ public final class ReverseProxy implements Handler {
             if (u.getRawQuery() != null || u.getRawFragment() != null) throw new IllegalArgumentException("an upstream URL has no query or fragment: " + url);
             String host = u.getHost().indexOf(':') >= 0 && !u.getHost().startsWith("[") ? "[" + u.getHost() + "]" : u.getHost();
             this.base = scheme + "://" + host + (u.getPort() > 0 ? ":" + u.getPort() : "");
+            this.baseUri = URI.create(base);
             String p = u.getRawPath() == null ? "" : u.getRawPath();
             this.path = p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
         }

@@ -96,6 +96,12 @@ class ReverseProxyTest {
         assertEquals(2, bodies.stream().filter(s -> s.startsWith("b ")).count(), bodies.toString());
         assertTrue(bodies.contains("a GET /api/items/0?q=x%20y") || bodies.contains("b GET /api/items/0?q=x%20y"), bodies.toString());
         assertEquals("local", get(proxy.port(), "/local").body());
+        // a target starting with "//" is a path at the upstream, never another host
+        try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+            s.getOutputStream().write("GET //evil.example/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            RawClient.Resp r = RawClient.read(s.getInputStream(), false);
+            assertTrue(r.status() == 404 || r.text().endsWith("GET //evil.example/x"), r.toString());
+        }
         assertEquals(200, get(proxy.port(), "/api").statusCode());
 
         // hop-by-hop headers (and those Connection names) stay here; forwarding headers are added
