@@ -320,7 +320,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         accLen = 0;
         if (isDone()) return;
         if (!headDelivered && redirectTo == null && !(e instanceof MalformedResponseException) && !(e instanceof HttpTimeoutException)
-                && mayRetry(e, requestWritten, responseStarted, reused)) {
+                && !(e instanceof LocalFailure) && mayRetry(e, requestWritten, responseStarted, reused)) {
             retry();
             return;
         }

@@ -285,13 +285,20 @@ final class ClientConnection implements ProtocolHandler {
                 fail(new HttpClientException("cannot read the request body " + f.path + ": " + e.getMessage(), e));
             }
         } else {
-            pump = BodyPump.start(this, body, length < 0);
+            pump = BodyPump.start(this, body, length);
         }
     }
 
     /** A chunk from a body pump (loop thread). */
     void pumpChunk(BodyPump p, ByteBuffer data, boolean chunked) {
         if (p != pump || state == CLOSED) return;
+        long sent = p.sent + data.remaining();
+        if (!chunked && sent > p.length) {
+            // Never write past Content-Length: the surplus would be parsed as another request.
+            bodyBrokeItsLength("more than", sent);
+            return;
+        }
+        p.sent = sent;
         if (chunked) {
             if (!data.hasRemaining()) {
                 p.written();
@@ -308,9 +315,20 @@ final class ClientConnection implements ProtocolHandler {
     /** The body pump finished (loop thread). */
     void pumpDone(BodyPump p, boolean chunked) {
         if (p != pump || state == CLOSED) return;
+        if (!chunked && p.sent != p.length) {
+            // The server waits for the rest for ever: end the exchange, the connection is unusable.
+            bodyBrokeItsLength("only", p.sent);
+            return;
+        }
         if (chunked) conn.write(LAST_CHUNK.clone());
         pump = null;
         requestDone = true;
+    }
+
+    private void bodyBrokeItsLength(String how, long got) {
+        Call c = call;
+        fail(new LocalFailure(c.hop.method() + " " + c.hop.uri() + ": the request body declared " + c.bodyLength
+                + " bytes (Content-Length) but its source gave " + how + " " + got + "; the request was aborted"));
     }
 
     /** The body pump failed (loop thread). */
