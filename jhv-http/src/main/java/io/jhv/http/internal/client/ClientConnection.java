@@ -645,6 +645,12 @@ final class ClientConnection implements ProtocolHandler {
     /** The response is complete: back to the pool (or closed), then the call hears it. */
     private void done(Buffer in) {
         cancelTimers();
+        if (paused) {
+            // The handler paused on the last chunk: its resume() will find no exchange, so the
+            // transport must read again before the connection carries another one.
+            paused = false;
+            if (!conn.isClosed()) conn.resumeReading();
+        }
         Call c = call;
         call = null;
         state = IDLE;
