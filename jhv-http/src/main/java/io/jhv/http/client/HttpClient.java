@@ -336,10 +336,16 @@ public final class HttpClient implements AutoCloseable {
             return this;
         }
 
-        /** The largest body held in memory for {@code send}/{@code sendAsync} (default 64 MiB); streamed responses have no limit. */
+        /**
+         * The largest body held in memory for {@code send}/{@code sendAsync} (default 64 MiB);
+         * streamed responses have no limit. A body is held in one array, so a value above
+         * {@code Integer.MAX_VALUE - 16} means that (about 2 GiB): a larger body fails the call
+         * with an {@link HttpClientException}. The buffer grows as the bytes arrive, whatever the
+         * server announces.
+         */
         public Builder maxResponseBody(long bytes) {
             if (bytes < 0) throw new IllegalArgumentException("maxResponseBody must be >= 0: " + bytes);
-            s.maxResponseBody = bytes;
+            s.maxResponseBody = Math.min(bytes, Integer.MAX_VALUE - 16);
             return this;
         }
 

@@ -383,10 +383,11 @@ final class ClientConnection implements ProtocolHandler {
         in.writerIndex(off + n);
         try {
             call.bodyBytes(in);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             in.writerIndex(w);
             in.readerIndex(off + n);
-            fail(e);
+            fail(e instanceof IOException io ? io : new LocalFailure(call.hop.method() + " " + call.hop.uri()
+                    + ": handling the response body failed: " + e, e));
             return;
         }
         in.writerIndex(w);
@@ -490,6 +491,10 @@ final class ClientConnection implements ProtocolHandler {
             call.head(this, status, h.reason, h.minor, hs, bodyLength);
         } catch (IOException e) {
             fail(e);
+            return false;
+        } catch (RuntimeException e) {
+            // a handler's onHead, the cookie jar...: the exchange cannot go on, and trying again would not help
+            fail(new LocalFailure(call.hop.method() + " " + call.hop.uri() + ": handling the response head failed: " + e, e));
             return false;
         }
         if (call == null || state == CLOSED) return false; // the call gave up (a redirect it will not follow, cancelled)
