@@ -461,7 +461,6 @@ class ClientAttackTest {
      * the whole body.
      */
     @Test
-    @Disabled("DEFECT: a TLS close-delimited body cut by a FIN without close_notify is accepted as complete (truncation)")
     void aTlsCloseDelimitedBodyWithoutCloseNotifyIsATruncation() throws Exception {
         io.jhv.core.tls.SelfSignedCertificate cert = io.jhv.core.tls.SelfSignedCertificate.builder()
                 .subject("CN=localhost").hosts("localhost").build();

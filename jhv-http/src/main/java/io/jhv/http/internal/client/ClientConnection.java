@@ -776,6 +776,15 @@ final class ClientConnection implements ProtocolHandler {
             return;
         }
         if (was == BODY_CLOSE && (cause.kind() == CloseCause.Kind.PEER_CLOSED || cause.kind() == CloseCause.Kind.NORMAL)) {
+            if (c.isSecure() && !closeNotified()) {
+                // Over TLS the body ends with close_notify; a bare FIN (anyone on the path can
+                // forge one) cuts it: a truncation, not the end. Not retried: bytes were delivered.
+                ca.exchangeFailed(this, new MalformedResponseException(ca.hop.method() + " " + ca.hop.uri()
+                        + ": the response body was truncated (the TLS connection closed without close_notify)"),
+                        requestWritten, sawResponseByte, reusedForCall);
+                failQueued("a truncated close-delimited response");
+                return;
+            }
             ca.exchangeDone(HeaderList.EMPTY); // a close-delimited body ends with the connection
             failQueued("a close-delimited response");
             return;
