@@ -30,6 +30,8 @@ abstract class BodyPump implements WriteListener {
     final long length;
     /** Bytes handed to the connection so far (loop thread). */
     long sent;
+    /** Fixed length: chunks handed to the connection, and those that reached the socket (loop thread). */
+    int chunks, flushed;
     volatile boolean cancelled;
 
     BodyPump(ClientConnection owner, long length) {
@@ -73,6 +75,10 @@ abstract class BodyPump implements WriteListener {
             return; // the connection closed: the exchange fails through its close
         }
         written();
+        if (!chunked) {
+            flushed++;
+            owner.pumpFlushed(this);
+        }
     }
 
     void post(Runnable r) {

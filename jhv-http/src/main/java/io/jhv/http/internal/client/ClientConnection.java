@@ -77,6 +77,11 @@ final class ClientConnection implements ProtocolHandler {
     private Timer idleTimer;
     private long lastReadNanos;
     private BodyPump pump;
+    private BodyPump finishing; // a fixed-length pump that finished, its last chunks still queued
+    private boolean timersArmed;
+    private final io.jhv.core.net.WriteListener flushed = (c, failure) -> {
+        if (failure == null) requestFlushed();
+    };
     private final Buffer out = Buffer.allocate(1024);
     private final HeadParser.Head parsed = new HeadParser.Head();
     private final Runnable headTimeout = this::headTimedOut;
@@ -163,8 +168,29 @@ final class ClientConnection implements ProtocolHandler {
         trailers = null;
         headMethod = c.hop.method().equals("HEAD");
         lastReadNanos = System.nanoTime();
-        if (s.responseHeadTimeoutMs > 0) headTimer = conn.loop().setTimeout(s.responseHeadTimeoutMs, headTimeout);
+        timersArmed = false;
+        finishing = null;
+        if (alreadySent) requestFlushed();
+    }
+
+    /**
+     * The request's last byte reached the socket (a write listener, loop thread): the response
+     * head timeout and the read idle timeout start now, not while the request is still going out.
+     */
+    private void requestFlushed() {
+        if (call == null || !requestDone || pump != null || timersArmed || state == CLOSED) return;
+        timersArmed = true;
+        lastReadNanos = System.nanoTime();
+        if (s.responseHeadTimeoutMs > 0 && state == HEAD) headTimer = conn.loop().setTimeout(s.responseHeadTimeoutMs, headTimeout);
         if (s.readIdleTimeoutMs > 0) idleTimer = conn.loop().setTimeout(s.readIdleTimeoutMs, readIdleCheck);
+    }
+
+    /** A chunk of a fixed-length pumped body reached the socket; the pump may have finished meanwhile (loop thread). */
+    void pumpFlushed(BodyPump p) {
+        if (p == finishing && p.flushed == p.chunks) {
+            finishing = null;
+            requestFlushed();
+        }
     }
 
     /** Encodes and writes {@code c}'s request head (and body) for the current exchange. */
@@ -178,13 +204,14 @@ final class ClientConnection implements ProtocolHandler {
             requestWritten = true;
             if (body instanceof RequestBody.Bytes b && !expect && b.bytes.length <= INLINE_BODY) {
                 o.write(b.bytes);
-                conn.write(o);
                 requestDone = true;
+                conn.write(o, flushed);
+            } else if (body == null) {
+                requestDone = true;
+                conn.write(o, flushed);
             } else {
                 conn.write(o);
-                if (body == null) {
-                    requestDone = true;
-                } else if (expect) {
+                if (expect) {
                     waitingContinue = true;
                     continueTimer = conn.loop().setTimeout(s.expectContinueTimeoutMs, continueNow);
                 } else {
@@ -274,13 +301,13 @@ final class ClientConnection implements ProtocolHandler {
 
     private void sendBody(RequestBody body, long length) {
         if (body instanceof RequestBody.Bytes b) {
-            conn.write(ByteBuffer.wrap(b.bytes));
             requestDone = true;
+            conn.write(ByteBuffer.wrap(b.bytes), flushed);
         } else if (body instanceof RequestBody.FileBody f && !conn.isSecure()) {
             try {
                 FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ);
-                conn.sendFile(ch, 0, length, true);
                 requestDone = true;
+                conn.sendFile(ch, 0, length, true, flushed);
             } catch (IOException e) {
                 fail(new HttpClientException("cannot read the request body " + f.path + ": " + e.getMessage(), e));
             }
@@ -299,6 +326,7 @@ final class ClientConnection implements ProtocolHandler {
             return;
         }
         p.sent = sent;
+        if (!chunked) p.chunks++;
         if (chunked) {
             if (!data.hasRemaining()) {
                 p.written();
@@ -320,9 +348,14 @@ final class ClientConnection implements ProtocolHandler {
             bodyBrokeItsLength("only", p.sent);
             return;
         }
-        if (chunked) conn.write(LAST_CHUNK.clone());
         pump = null;
         requestDone = true;
+        if (chunked) {
+            conn.write(LAST_CHUNK.clone(), flushed);
+        } else {
+            finishing = p;
+            pumpFlushed(p); // now if its chunks are out, else when the last one is
+        }
     }
 
     private void bodyBrokeItsLength(String how, long got) {
