@@ -307,7 +307,6 @@ class ClientAttackTest {
      * gzip bomb is ~64 MiB pushed at a handler that asked to stop.
      */
     @Test
-    @Disabled("DEFECT: pause() is ignored while a gzip slice is inflated: megabytes reach a paused handler")
     void aPausedHandlerGetsNoMoreDecodedBytes() throws Exception {
         byte[] bomb = gzip(new byte[64 << 20]);
         try (RawServer s = new RawServer(c -> {
@@ -355,7 +354,6 @@ class ClientAttackTest {
      * stream: ignored"): the caller gets a truncated body and no error.
      */
     @Test
-    @Disabled("DEFECT: a multi-member gzip body is silently truncated to its first member")
     void aMultiMemberGzipBodyIsNotSilentlyTruncated() throws Exception {
         java.io.ByteArrayOutputStream both = new java.io.ByteArrayOutputStream();
         both.write(gzip("hello ".getBytes(StandardCharsets.US_ASCII)));
@@ -373,6 +371,46 @@ class ClientAttackTest {
             } catch (HttpClientException refused) {
                 // refusing it with an error would do too; silently cutting it does not
             }
+        }
+    }
+
+    /**
+     * The other half of pausing a gzip body: a handler that pauses on every decoded chunk and
+     * resumes from a worker still gets every byte, in order, and the call completes (what a pause
+     * left undecoded in the connection's input is decoded on resume, even when no more bytes come).
+     */
+    @Test
+    void aGzipBodyPausedOnEveryChunkArrivesWhole() throws Exception {
+        byte[] plain = new byte[3 << 20];
+        for (int i = 0; i < plain.length; i++) plain[i] = (byte) ((i * 31) ^ (i >>> 9));
+        byte[] gz = gzip(plain);
+        try (RawServer s = new RawServer(c -> {
+            while (c.readHead() != null) {
+                c.write("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " + gz.length + "\r\n\r\n");
+                c.write(gz);
+            }
+        })) {
+            HttpClient client = keep(HttpClient.builder().maxConnectionsPerHost(1).build());
+            java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor();
+            keep(worker::shutdownNow);
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            client.sendAsync(HttpRequest.get(s.url("/gz")).build(), new ResponseHandler() {
+                ResponseStream stream;
+
+                @Override public void onHead(HttpResponse head, ResponseStream st) { stream = st; }
+
+                @Override public void onBody(io.jhv.core.buffer.Buffer chunk) {
+                    got.write(chunk.array(), chunk.readerIndex(), chunk.readableBytes());
+                    stream.pause();
+                    worker.execute(stream::resume);
+                }
+
+                @Override public void onComplete(HttpResponse response) { }
+
+                @Override public void onError(Throwable error) { }
+            }).get(20, TimeUnit.SECONDS);
+            assertTrue(java.util.Arrays.equals(plain, got.toByteArray()), "got " + got.size() + " of " + plain.length + " bytes, or not the same");
+            assertEquals(plain.length, client.get(s.url("/again")).body().length, "the connection is reusable after the paused body");
         }
     }
 
@@ -498,7 +536,6 @@ class ClientAttackTest {
      * and never ends the event grows the client's heap without limit (here 48 MiB, no error).
      */
     @Test
-    @Disabled("DEFECT: an SSE event that never ends (data lines, no blank line) grows without bound: no size limit on an event")
     void anEventStreamEventIsBounded() throws Exception {
         String line = "data: " + "x".repeat(64 << 10) + "\n";
         try (RawServer s = new RawServer(c -> {

@@ -37,7 +37,7 @@ import java.util.concurrent.RejectedExecutionException;
  * streamed response and the timer callbacks are all this object, so the hot path allocates no
  * lambda or second future.
  */
-final class Call extends CompletableFuture<HttpResponse> implements Runnable, ResponseStream {
+final class Call extends CompletableFuture<HttpResponse> implements Runnable, ResponseStream, BodyDecoder.Output {
     private static final Object NO_BODY = new Object();
     /** The largest array a JVM allocates, so the largest body held in memory. */
     static final int MAX_ARRAY = Integer.MAX_VALUE - 16;
@@ -246,23 +246,33 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         }
     }
 
-    /** A slice of the body (borrowed). */
-    void bodyBytes(Buffer slice) throws IOException {
-        if (redirectTo != null || isDone()) return; // dropped
+    /**
+     * A slice of the body ({@code n} bytes, borrowed). Returns how many were taken: all of them,
+     * except when the handler paused while a decoder was expanding them (the rest stays in the
+     * connection's input until it resumes).
+     */
+    int bodyBytes(Buffer slice, int n) throws IOException {
+        if (redirectTo != null || isDone()) return n; // dropped
         if (decoder != null) {
-            decoder.feed(slice.array(), slice.readerIndex(), slice.readableBytes(), this::decoded);
-            return;
+            return decoder.feed(slice.array(), slice.readerIndex(), n, this);
         }
         if (handler != null) {
             handler.onBody(slice);
         } else {
-            append(slice.array(), slice.readerIndex(), slice.readableBytes());
+            append(slice.array(), slice.readerIndex(), n);
         }
+        return n;
     }
 
-    private void decoded(byte[] b, int off, int len) throws IOException {
-        if (handler != null) handler.onBody(Buffer.wrap(b, off, len));
-        else append(b, off, len);
+    @Override
+    public boolean decoded(byte[] b, int off, int len) throws IOException {
+        if (handler == null) {
+            append(b, off, len);
+            return true;
+        }
+        handler.onBody(Buffer.wrap(b, off, len));
+        ClientConnection c = conn;
+        return c != null && !c.isPaused() && !isDone(); // stop expanding for a paused (or gone) reader
     }
 
     private void append(byte[] b, int off, int len) throws IOException {

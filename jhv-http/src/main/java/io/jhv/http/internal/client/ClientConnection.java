@@ -391,8 +391,7 @@ final class ClientConnection implements ProtocolHandler {
                 }
                 case BODY_LENGTH -> {
                     int n = (int) Math.min(remaining, in.readableBytes());
-                    remaining -= n;
-                    deliver(in, n);
+                    remaining -= deliver(in, n); // less when a decoder stopped for a pause
                     if (state == BODY_LENGTH && remaining == 0) done(in);
                 }
                 case BODY_CHUNKED -> {
@@ -410,21 +409,29 @@ final class ClientConnection implements ProtocolHandler {
         }
     }
 
-    private void deliver(Buffer in, int n) {
+    /** Hands {@code n} body bytes to the call; returns how many it took (fewer when it paused mid-decoding). */
+    private int deliver(Buffer in, int n) {
         int off = in.readerIndex();
         int w = in.writerIndex();
         in.writerIndex(off + n);
+        int used;
         try {
-            call.bodyBytes(in);
+            used = call.bodyBytes(in, n);
         } catch (IOException | RuntimeException e) {
             in.writerIndex(w);
             in.readerIndex(off + n);
             fail(e instanceof IOException io ? io : new LocalFailure(call.hop.method() + " " + call.hop.uri()
                     + ": handling the response body failed: " + e, e));
-            return;
+            return n;
         }
         in.writerIndex(w);
-        in.readerIndex(off + n);
+        in.readerIndex(off + used);
+        return used;
+    }
+
+    /** Whether the caller paused the body (loop thread). */
+    boolean isPaused() {
+        return paused;
     }
 
     /** Parses the head if complete; false when more bytes are needed or the exchange ended. */
@@ -633,9 +640,8 @@ final class ClientConnection implements ProtocolHandler {
                 }
                 case C_DATA -> {
                     int n = (int) Math.min(remaining, in.readableBytes());
-                    remaining -= n;
+                    remaining -= deliver(in, n); // less when a decoder stopped for a pause
                     if (remaining == 0) chunkState = C_DATA_CR;
-                    deliver(in, n);
                 }
                 case C_DATA_CR -> {
                     if (b != '\r') return failChunk("chunk data not followed by CRLF");
