@@ -597,13 +597,17 @@ class ClientAttackTest {
      * RFC 6265 5.3 step 5). A jar unit check: no socket needed.
      */
     @Test
-    @Disabled("DEFECT: the cookie jar accepts Domain=<public suffix>: a cookie from evil.com is sent to bank.com")
     void aCookieForAPublicSuffixIsRefused() {
         CookieJar jar = CookieJar.inMemory();
         jar.save(java.net.URI.create("http://evil.com/"), List.of("sid=attacker; Domain=com; Path=/"));
         jar.save(java.net.URI.create("http://evil.co.uk/"), List.of("sid2=attacker; Domain=co.uk; Path=/"));
         assertEquals(null, jar.cookieHeader(java.net.URI.create("http://bank.com/")));
         assertEquals(null, jar.cookieHeader(java.net.URI.create("http://bank.co.uk/")));
+        // what the rule must not break: a Domain cookie for the site itself reaches its sub-domains
+        jar.save(java.net.URI.create("http://www.shop.co.uk/"), List.of("cart=1; Domain=shop.co.uk; Path=/"));
+        assertEquals("cart=1", jar.cookieHeader(java.net.URI.create("http://api.shop.co.uk/")));
+        jar.save(java.net.URI.create("http://localhost/"), List.of("dev=1; Domain=localhost"));
+        assertEquals("dev=1", jar.cookieHeader(java.net.URI.create("http://localhost/")));
     }
 
     // ------------------------------------------------------------------ passing properties
