@@ -190,7 +190,6 @@ class ClientAttackTest {
      * retried: the caller gets a "stale" failure the check was meant to prevent.
      */
     @Test
-    @Disabled("DEFECT: no liveness probe before reuse: a POST is written to a socket whose FIN already arrived, and fails")
     void aPooledConnectionWhoseFinAlreadyArrivedIsNotReused() throws Exception {
         CountDownLatch closeNow = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);

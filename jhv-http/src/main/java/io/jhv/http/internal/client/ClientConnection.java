@@ -112,6 +112,14 @@ final class ClientConnection implements ProtocolHandler {
         return now - idleDeadlineNanos < 0;
     }
 
+    /**
+     * The liveness check before reuse: one non-blocking read of the socket. A byte (nobody asked
+     * for one: onData closes it) or an EOF means the server is done with it. Loop thread.
+     */
+    boolean alive() {
+        return conn.probeReadable() && !conn.isClosed() && !closeNotified();
+    }
+
     /** The idle deadline from now: the client's idle timeout, or the server's Keep-Alive timeout less a margin. */
     void markIdle(long now) {
         long ms = s.idleTimeoutMs;
