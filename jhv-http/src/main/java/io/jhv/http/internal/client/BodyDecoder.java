@@ -41,6 +41,7 @@ final class BodyDecoder {
     private boolean finished;
     private boolean deflateDetected;
     private boolean anyInput;
+    private int members; // gzip members completed
 
     private BodyDecoder(boolean gzip) {
         this.gzip = gzip;
@@ -104,6 +105,7 @@ final class BodyDecoder {
 
     /** The next gzip member: a header, deflate data and a trailer of its own. */
     private void nextMember() {
+        members++;
         hdrLen = 0;
         flags = -1;
         extraLeft = -1;
@@ -150,7 +152,10 @@ final class BodyDecoder {
             hdrLen += n;
             i += n;
             if (hdrLen < 10) return i;
-            if ((hdr[0] & 0xff) != 0x1f || (hdr[1] & 0xff) != 0x8b) throw new MalformedResponseException("not a gzip body (bad magic)");
+            if ((hdr[0] & 0xff) != 0x1f || (hdr[1] & 0xff) != 0x8b) {
+                throw new MalformedResponseException(members == 0 ? "not a gzip body (bad magic)"
+                        : "bytes after gzip member " + members + " that are not another gzip member");
+            }
             if (hdr[2] != 8) throw new MalformedResponseException("gzip body with an unknown compression method " + hdr[2]);
             flags = hdr[3] & 0xff;
             if ((flags & FEXTRA) != 0) extraLeft = -2; // length follows
