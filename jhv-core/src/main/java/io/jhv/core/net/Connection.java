@@ -368,6 +368,47 @@ public final class Connection {
         else in.deliver(rb);
     }
 
+    private ByteBuffer probeBuf; // probeReadable's, allocated on its first use
+
+    /**
+     * Looks at the socket now, without waiting for the poller: one non-blocking read. Bytes that
+     * arrived are handled as any read (the protocol handler gets them, through the TLS layer if
+     * any); an EOF or a read error is handled as any (the connection closes, or
+     * {@code onPeerShutdown} hears it). For a client about to reuse an idle pooled connection: a
+     * peer that already closed it (its FIN waiting in the socket while the loop was busy) or sent
+     * something unasked is found before a request goes out. Reads into a small buffer of its own,
+     * so it is safe from inside another connection's {@code onData}. Does not read while reading
+     * is paused. Loop thread only.
+     *
+     * @return true when, after the probe, the connection is connected and its input not shut down
+     * @throws IllegalStateException off the loop thread
+     */
+    public boolean probeReadable() {
+        if (!loop.inLoop()) throw new IllegalStateException("probeReadable() off the loop thread of " + this);
+        if (state != State.CONNECTED || inputShut) return false;
+        if (readPaused()) return true;
+        ByteBuffer b = probeBuf;
+        if (b == null) probeBuf = b = ByteBuffer.allocate(256);
+        b.clear();
+        int n;
+        try {
+            n = ch.read(b);
+        } catch (IOException e) {
+            closeInLoop(CloseCause.classify(e), true);
+            return false;
+        }
+        if (n < 0) {
+            onEof();
+        } else if (n > 0) {
+            bytesRead += n;
+            lastRead = System.nanoTime();
+            Buffer data = Buffer.wrap(java.util.Arrays.copyOf(b.array(), n)); // rare: a peer that talks unasked
+            if (link != null) link.feed(data);
+            else in.deliver(data);
+        }
+        return state == State.CONNECTED && !inputShut;
+    }
+
     private void onEof() {
         inputShut = true;
         setInterest(interest & ~Poller.READ);

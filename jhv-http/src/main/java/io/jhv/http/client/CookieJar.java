@@ -24,7 +24,10 @@ public interface CookieJar {
 
     /**
      * A jar in memory following RFC 6265's matching rules (domain, path, {@code Secure}, expiry by
-     * {@code Max-Age}/{@code Expires}); host-only cookies unless {@code Domain} is given.
+     * {@code Max-Age}/{@code Expires}); host-only cookies unless {@code Domain} is given. A
+     * {@code Domain} that is a public suffix (a single label such as {@code com}, or one of a small
+     * built-in list such as {@code co.uk} or {@code github.io}) is refused unless it is the host
+     * itself (then the cookie is host-only), so a site cannot set a cookie for all its neighbours.
      * Thread-safe.
      */
     static CookieJar inMemory() {

@@ -217,16 +217,16 @@ public final class HttpClient implements AutoCloseable {
         public Builder tlsHandshakeTimeout(Duration d) { s.tlsHandshakeTimeoutMs = millis(d, "tlsHandshakeTimeout"); return this; }
 
         /**
-         * Limit from the start of an exchange (the request going out) to the response head's last
-         * byte (default: none). It includes the time to upload the request body: for slow uploads
-         * use {@link #readIdleTimeout} or the call deadline instead.
+         * Limit from the request's last byte written (reaching the socket) to the response head's
+         * last byte (default: none). The time to upload the request body does not count; bound a
+         * whole call, upload included, with {@link #callTimeout}.
          */
         public Builder responseHeadTimeout(Duration d) { s.responseHeadTimeoutMs = millis(d, "responseHeadTimeout"); return this; }
 
         /**
-         * Limit on the server's silence once the request went out, while waiting for and reading
-         * the response (default: none). Fails a slow-loris server; time spent uploading or with
-         * the body paused does not count.
+         * Limit on the server's silence once the request's last byte was written, while waiting
+         * for and reading the response (default: none). Fails a slow-loris server; time spent
+         * uploading or with the body paused does not count.
          */
         public Builder readIdleTimeout(Duration d) { s.readIdleTimeoutMs = millis(d, "readIdleTimeout"); return this; }
 
@@ -336,10 +336,16 @@ public final class HttpClient implements AutoCloseable {
             return this;
         }
 
-        /** The largest body held in memory for {@code send}/{@code sendAsync} (default 64 MiB); streamed responses have no limit. */
+        /**
+         * The largest body held in memory for {@code send}/{@code sendAsync} (default 64 MiB);
+         * streamed responses have no limit. A body is held in one array, so a value above
+         * {@code Integer.MAX_VALUE - 16} means that (about 2 GiB): a larger body fails the call
+         * with an {@link HttpClientException}. The buffer grows as the bytes arrive, whatever the
+         * server announces.
+         */
         public Builder maxResponseBody(long bytes) {
             if (bytes < 0) throw new IllegalArgumentException("maxResponseBody must be >= 0: " + bytes);
-            s.maxResponseBody = bytes;
+            s.maxResponseBody = Math.min(bytes, Integer.MAX_VALUE - 16);
             return this;
         }
 

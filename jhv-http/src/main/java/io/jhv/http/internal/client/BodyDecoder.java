@@ -17,7 +17,8 @@ import java.util.zip.Inflater;
 final class BodyDecoder {
     /** Receives decoded bytes (valid during the call only). */
     interface Output {
-        void decoded(byte[] b, int off, int len) throws java.io.IOException;
+        /** Takes decoded bytes; false to stop decoding for now (the reader paused). */
+        boolean decoded(byte[] b, int off, int len) throws java.io.IOException;
     }
 
     private static final int FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16;
@@ -40,6 +41,7 @@ final class BodyDecoder {
     private boolean finished;
     private boolean deflateDetected;
     private boolean anyInput;
+    private int members; // gzip members completed
 
     private BodyDecoder(boolean gzip) {
         this.gzip = gzip;
@@ -58,7 +60,11 @@ final class BodyDecoder {
         throw new MalformedResponseException("unsupported Content-Encoding: " + encoding + " (the client decodes gzip and deflate)");
     }
 
-    void feed(byte[] a, int off, int len, Output sink) throws java.io.IOException {
+    /**
+     * Decodes {@code len} bytes at {@code off}; returns how many were consumed: all of them, or
+     * fewer when {@code sink} asked to stop (the caller feeds the rest again later).
+     */
+    int feed(byte[] a, int off, int len, Output sink) throws java.io.IOException {
         if (len > 0) anyInput = true;
         int end = off + len;
         int i = off;
@@ -72,7 +78,11 @@ final class BodyDecoder {
                     if (trailerLen == 8) checkTrailer();
                     continue;
                 }
-                return; // bytes after the end of the stream: ignored
+                if (gzip) {
+                    nextMember(); // RFC 1952 2.2: members follow one another (cat a.gz b.gz)
+                    continue;
+                }
+                return len; // bytes after the end of a deflate stream: ignored
             }
             if (!headerDone) {
                 i = gzipHeader(a, i, end);
@@ -86,27 +96,48 @@ final class BodyDecoder {
                 deflateDetected = true;
             }
             inflater.setInput(a, i, end - i);
-            inflateAll(sink);
+            boolean more = inflateAll(sink);
             i = end - inflater.getRemaining();
+            if (!more) return i - off;
         }
+        return len;
     }
 
-    private void inflateAll(Output sink) throws java.io.IOException {
+    /** The next gzip member: a header, deflate data and a trailer of its own. */
+    private void nextMember() {
+        members++;
+        hdrLen = 0;
+        flags = -1;
+        extraLeft = -1;
+        inName = inComment = false;
+        hcrcLeft = 0;
+        headerDone = false;
+        trailerLen = 0;
+        total = 0;
+        crc.reset();
+        inflater.reset();
+        finished = false;
+    }
+
+    /** Inflates the input set; false when the sink asked to stop (input may remain). */
+    private boolean inflateAll(Output sink) throws java.io.IOException {
         try {
             while (true) {
                 int n = inflater.inflate(out);
+                boolean more = true;
                 if (n > 0) {
                     if (crc != null) crc.update(out, 0, n);
                     total += n;
-                    sink.decoded(out, 0, n);
+                    more = sink.decoded(out, 0, n);
                 }
                 if (inflater.finished()) {
                     finished = true;
-                    return;
+                    return more;
                 }
+                if (!more) return false;
                 if (n == 0) {
                     if (inflater.needsDictionary()) throw new MalformedResponseException("deflate body needs a preset dictionary");
-                    if (inflater.needsInput()) return;
+                    if (inflater.needsInput()) return true;
                 }
             }
         } catch (DataFormatException e) {
@@ -121,7 +152,10 @@ final class BodyDecoder {
             hdrLen += n;
             i += n;
             if (hdrLen < 10) return i;
-            if ((hdr[0] & 0xff) != 0x1f || (hdr[1] & 0xff) != 0x8b) throw new MalformedResponseException("not a gzip body (bad magic)");
+            if ((hdr[0] & 0xff) != 0x1f || (hdr[1] & 0xff) != 0x8b) {
+                throw new MalformedResponseException(members == 0 ? "not a gzip body (bad magic)"
+                        : "bytes after gzip member " + members + " that are not another gzip member");
+            }
             if (hdr[2] != 8) throw new MalformedResponseException("gzip body with an unknown compression method " + hdr[2]);
             flags = hdr[3] & 0xff;
             if ((flags & FEXTRA) != 0) extraLeft = -2; // length follows

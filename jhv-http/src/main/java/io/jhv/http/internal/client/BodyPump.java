@@ -26,22 +26,31 @@ abstract class BodyPump implements WriteListener {
     final ClientConnection owner;
     final EventLoop loop;
     final boolean chunked;
+    /** The declared length ({@code Content-Length}), or -1 when sent chunked. */
+    final long length;
+    /** Bytes handed to the connection so far (loop thread). */
+    long sent;
+    /** Fixed length: chunks handed to the connection, and those that reached the socket (loop thread). */
+    int chunks, flushed;
     volatile boolean cancelled;
 
-    BodyPump(ClientConnection owner, boolean chunked) {
+    BodyPump(ClientConnection owner, long length) {
         this.owner = owner;
         this.loop = owner.conn.loop();
-        this.chunked = chunked;
+        this.chunked = length < 0;
+        this.length = length;
     }
 
-    static BodyPump start(ClientConnection owner, RequestBody body, boolean chunked) {
+    /** Starts pumping {@code body}, declared as {@code length} bytes (-1: chunked). Loop thread. */
+    static BodyPump start(ClientConnection owner, RequestBody body, long length) {
+        boolean chunked = length < 0;
         BodyPump p;
         if (body instanceof RequestBody.PublisherBody pb) {
-            p = new PublisherPump(owner, pb.publisher, chunked);
+            p = new PublisherPump(owner, pb.publisher, length);
         } else if (body instanceof RequestBody.StreamBody sb) {
-            p = new StreamPump(owner, () -> sb.stream, chunked);
+            p = new StreamPump(owner, () -> sb.stream, length);
         } else if (body instanceof RequestBody.FileBody fb) {
-            p = new StreamPump(owner, () -> Files.newInputStream(fb.path), chunked);
+            p = new StreamPump(owner, () -> Files.newInputStream(fb.path), length);
         } else {
             throw new IllegalArgumentException("no pump for " + body);
         }
@@ -66,6 +75,10 @@ abstract class BodyPump implements WriteListener {
             return; // the connection closed: the exchange fails through its close
         }
         written();
+        if (!chunked) {
+            flushed++;
+            owner.pumpFlushed(this);
+        }
     }
 
     void post(Runnable r) {
@@ -87,8 +100,8 @@ abstract class BodyPump implements WriteListener {
         private volatile Thread reader;
         private volatile InputStream in;
 
-        StreamPump(ClientConnection owner, Opener opener, boolean chunked) {
-            super(owner, chunked);
+        StreamPump(ClientConnection owner, Opener opener, long length) {
+            super(owner, length);
             this.opener = opener;
         }
 
@@ -137,8 +150,8 @@ abstract class BodyPump implements WriteListener {
         private final Flow.Publisher<ByteBuffer> publisher;
         private Flow.Subscription subscription; // loop thread after onSubscribe arrives there
 
-        PublisherPump(ClientConnection owner, Flow.Publisher<ByteBuffer> publisher, boolean chunked) {
-            super(owner, chunked);
+        PublisherPump(ClientConnection owner, Flow.Publisher<ByteBuffer> publisher, long length) {
+            super(owner, length);
             this.publisher = publisher;
         }
 

@@ -37,8 +37,12 @@ import java.util.concurrent.RejectedExecutionException;
  * streamed response and the timer callbacks are all this object, so the hot path allocates no
  * lambda or second future.
  */
-final class Call extends CompletableFuture<HttpResponse> implements Runnable, ResponseStream {
+final class Call extends CompletableFuture<HttpResponse> implements Runnable, ResponseStream, BodyDecoder.Output {
     private static final Object NO_BODY = new Object();
+    /** The largest array a JVM allocates, so the largest body held in memory. */
+    static final int MAX_ARRAY = Integer.MAX_VALUE - 16;
+    /** The first buffer of a buffered body with a known length; it grows as the bytes arrive. */
+    private static final int FIRST_BUFFER = 64 << 10;
 
     final ClientEngine engine;
     final ClientSettings s;
@@ -69,6 +73,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private BodyDecoder decoder;
     private byte[] acc;
     private int accLen;
+    private long expected = -1; // the Content-Length of a buffered body, or -1
     private boolean headDelivered;
 
     Call(ClientEngine engine, HttpRequest request, ResponseHandler handler) {
@@ -208,6 +213,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             c.abortExchange();
             return;
         }
+        expected = -1;
         if (s.cookieJar != null) {
             List<String> setCookie = headers.all("Set-Cookie");
             if (!setCookie.isEmpty()) s.cookieJar.save(hop.uri(), setCookie);
@@ -234,27 +240,39 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body of " + bodyLength
                     + " bytes exceeds maxResponseBody (" + s.maxResponseBody + ")");
         } else if (bodyLength > 0 && decoder == null) {
-            acc = new byte[(int) bodyLength];
+            // Grown as the bytes arrive: the peer's Content-Length alone allocates no more than this.
+            expected = bodyLength;
+            acc = new byte[(int) Math.min(bodyLength, FIRST_BUFFER)];
         }
     }
 
-    /** A slice of the body (borrowed). */
-    void bodyBytes(Buffer slice) throws IOException {
-        if (redirectTo != null || isDone()) return; // dropped
+    /**
+     * A slice of the body ({@code n} bytes, borrowed). Returns how many were taken: all of them,
+     * except when the handler paused while a decoder was expanding them (the rest stays in the
+     * connection's input until it resumes).
+     */
+    int bodyBytes(Buffer slice, int n) throws IOException {
+        if (redirectTo != null || isDone()) return n; // dropped
         if (decoder != null) {
-            decoder.feed(slice.array(), slice.readerIndex(), slice.readableBytes(), this::decoded);
-            return;
+            return decoder.feed(slice.array(), slice.readerIndex(), n, this);
         }
         if (handler != null) {
             handler.onBody(slice);
         } else {
-            append(slice.array(), slice.readerIndex(), slice.readableBytes());
+            append(slice.array(), slice.readerIndex(), n);
         }
+        return n;
     }
 
-    private void decoded(byte[] b, int off, int len) throws IOException {
-        if (handler != null) handler.onBody(Buffer.wrap(b, off, len));
-        else append(b, off, len);
+    @Override
+    public boolean decoded(byte[] b, int off, int len) throws IOException {
+        if (handler == null) {
+            append(b, off, len);
+            return true;
+        }
+        handler.onBody(Buffer.wrap(b, off, len));
+        ClientConnection c = conn;
+        return c != null && !c.isPaused() && !isDone(); // stop expanding for a paused (or gone) reader
     }
 
     private void append(byte[] b, int off, int len) throws IOException {
@@ -262,8 +280,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body exceeds maxResponseBody ("
                     + s.maxResponseBody + " bytes)");
         }
-        if (acc == null) acc = new byte[Math.max(len, 8192)];
-        else if (accLen + len > acc.length) acc = java.util.Arrays.copyOf(acc, (int) Math.min(Math.max((long) acc.length * 2, accLen + len), Integer.MAX_VALUE - 16));
+        if (acc == null) {
+            acc = new byte[Math.max(len, 8192)];
+        } else if (accLen + len > acc.length) {
+            long grown = Math.max((long) acc.length * 2, (long) accLen + len);
+            if (expected >= (long) accLen + len) grown = Math.min(grown, expected); // no more than announced
+            acc = java.util.Arrays.copyOf(acc, (int) Math.min(grown, MAX_ARRAY));
+        }
         System.arraycopy(b, off, acc, accLen, len);
         accLen += len;
     }
@@ -320,7 +343,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         accLen = 0;
         if (isDone()) return;
         if (!headDelivered && redirectTo == null && !(e instanceof MalformedResponseException) && !(e instanceof HttpTimeoutException)
-                && mayRetry(e, requestWritten, responseStarted, reused)) {
+                && !(e instanceof LocalFailure) && mayRetry(e, requestWritten, responseStarted, reused)) {
             retry();
             return;
         }

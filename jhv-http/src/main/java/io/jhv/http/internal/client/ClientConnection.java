@@ -77,6 +77,11 @@ final class ClientConnection implements ProtocolHandler {
     private Timer idleTimer;
     private long lastReadNanos;
     private BodyPump pump;
+    private BodyPump finishing; // a fixed-length pump that finished, its last chunks still queued
+    private boolean timersArmed;
+    private final io.jhv.core.net.WriteListener flushed = (c, failure) -> {
+        if (failure == null) requestFlushed();
+    };
     private final Buffer out = Buffer.allocate(1024);
     private final HeadParser.Head parsed = new HeadParser.Head();
     private final Runnable headTimeout = this::headTimedOut;
@@ -105,6 +110,14 @@ final class ClientConnection implements ProtocolHandler {
         if (conn.isClosed() || !conn.isConnected() || state != IDLE || closeNotified()) return false;
         if (s.maxConnectionLifetimeMs > 0 && now - createdNanos >= s.maxConnectionLifetimeMs * 1_000_000L) return false;
         return now - idleDeadlineNanos < 0;
+    }
+
+    /**
+     * The liveness check before reuse: one non-blocking read of the socket. A byte (nobody asked
+     * for one: onData closes it) or an EOF means the server is done with it. Loop thread.
+     */
+    boolean alive() {
+        return conn.probeReadable() && !conn.isClosed() && !closeNotified();
     }
 
     /** The idle deadline from now: the client's idle timeout, or the server's Keep-Alive timeout less a margin. */
@@ -163,8 +176,29 @@ final class ClientConnection implements ProtocolHandler {
         trailers = null;
         headMethod = c.hop.method().equals("HEAD");
         lastReadNanos = System.nanoTime();
-        if (s.responseHeadTimeoutMs > 0) headTimer = conn.loop().setTimeout(s.responseHeadTimeoutMs, headTimeout);
+        timersArmed = false;
+        finishing = null;
+        if (alreadySent) requestFlushed();
+    }
+
+    /**
+     * The request's last byte reached the socket (a write listener, loop thread): the response
+     * head timeout and the read idle timeout start now, not while the request is still going out.
+     */
+    private void requestFlushed() {
+        if (call == null || !requestDone || pump != null || timersArmed || state == CLOSED) return;
+        timersArmed = true;
+        lastReadNanos = System.nanoTime();
+        if (s.responseHeadTimeoutMs > 0 && state == HEAD) headTimer = conn.loop().setTimeout(s.responseHeadTimeoutMs, headTimeout);
         if (s.readIdleTimeoutMs > 0) idleTimer = conn.loop().setTimeout(s.readIdleTimeoutMs, readIdleCheck);
+    }
+
+    /** A chunk of a fixed-length pumped body reached the socket; the pump may have finished meanwhile (loop thread). */
+    void pumpFlushed(BodyPump p) {
+        if (p == finishing && p.flushed == p.chunks) {
+            finishing = null;
+            requestFlushed();
+        }
     }
 
     /** Encodes and writes {@code c}'s request head (and body) for the current exchange. */
@@ -178,13 +212,14 @@ final class ClientConnection implements ProtocolHandler {
             requestWritten = true;
             if (body instanceof RequestBody.Bytes b && !expect && b.bytes.length <= INLINE_BODY) {
                 o.write(b.bytes);
-                conn.write(o);
                 requestDone = true;
+                conn.write(o, flushed);
+            } else if (body == null) {
+                requestDone = true;
+                conn.write(o, flushed);
             } else {
                 conn.write(o);
-                if (body == null) {
-                    requestDone = true;
-                } else if (expect) {
+                if (expect) {
                     waitingContinue = true;
                     continueTimer = conn.loop().setTimeout(s.expectContinueTimeoutMs, continueNow);
                 } else {
@@ -274,24 +309,32 @@ final class ClientConnection implements ProtocolHandler {
 
     private void sendBody(RequestBody body, long length) {
         if (body instanceof RequestBody.Bytes b) {
-            conn.write(ByteBuffer.wrap(b.bytes));
             requestDone = true;
+            conn.write(ByteBuffer.wrap(b.bytes), flushed);
         } else if (body instanceof RequestBody.FileBody f && !conn.isSecure()) {
             try {
                 FileChannel ch = FileChannel.open(f.path, StandardOpenOption.READ);
-                conn.sendFile(ch, 0, length, true);
                 requestDone = true;
+                conn.sendFile(ch, 0, length, true, flushed);
             } catch (IOException e) {
                 fail(new HttpClientException("cannot read the request body " + f.path + ": " + e.getMessage(), e));
             }
         } else {
-            pump = BodyPump.start(this, body, length < 0);
+            pump = BodyPump.start(this, body, length);
         }
     }
 
     /** A chunk from a body pump (loop thread). */
     void pumpChunk(BodyPump p, ByteBuffer data, boolean chunked) {
         if (p != pump || state == CLOSED) return;
+        long sent = p.sent + data.remaining();
+        if (!chunked && sent > p.length) {
+            // Never write past Content-Length: the surplus would be parsed as another request.
+            bodyBrokeItsLength("more than", sent);
+            return;
+        }
+        p.sent = sent;
+        if (!chunked) p.chunks++;
         if (chunked) {
             if (!data.hasRemaining()) {
                 p.written();
@@ -308,9 +351,25 @@ final class ClientConnection implements ProtocolHandler {
     /** The body pump finished (loop thread). */
     void pumpDone(BodyPump p, boolean chunked) {
         if (p != pump || state == CLOSED) return;
-        if (chunked) conn.write(LAST_CHUNK.clone());
+        if (!chunked && p.sent != p.length) {
+            // The server waits for the rest for ever: end the exchange, the connection is unusable.
+            bodyBrokeItsLength("only", p.sent);
+            return;
+        }
         pump = null;
         requestDone = true;
+        if (chunked) {
+            conn.write(LAST_CHUNK.clone(), flushed);
+        } else {
+            finishing = p;
+            pumpFlushed(p); // now if its chunks are out, else when the last one is
+        }
+    }
+
+    private void bodyBrokeItsLength(String how, long got) {
+        Call c = call;
+        fail(new LocalFailure(c.hop.method() + " " + c.hop.uri() + ": the request body declared " + c.bodyLength
+                + " bytes (Content-Length) but its source gave " + how + " " + got + "; the request was aborted"));
     }
 
     /** The body pump failed (loop thread). */
@@ -340,8 +399,7 @@ final class ClientConnection implements ProtocolHandler {
                 }
                 case BODY_LENGTH -> {
                     int n = (int) Math.min(remaining, in.readableBytes());
-                    remaining -= n;
-                    deliver(in, n);
+                    remaining -= deliver(in, n); // less when a decoder stopped for a pause
                     if (state == BODY_LENGTH && remaining == 0) done(in);
                 }
                 case BODY_CHUNKED -> {
@@ -359,20 +417,29 @@ final class ClientConnection implements ProtocolHandler {
         }
     }
 
-    private void deliver(Buffer in, int n) {
+    /** Hands {@code n} body bytes to the call; returns how many it took (fewer when it paused mid-decoding). */
+    private int deliver(Buffer in, int n) {
         int off = in.readerIndex();
         int w = in.writerIndex();
         in.writerIndex(off + n);
+        int used;
         try {
-            call.bodyBytes(in);
-        } catch (IOException e) {
+            used = call.bodyBytes(in, n);
+        } catch (IOException | RuntimeException e) {
             in.writerIndex(w);
             in.readerIndex(off + n);
-            fail(e);
-            return;
+            fail(e instanceof IOException io ? io : new LocalFailure(call.hop.method() + " " + call.hop.uri()
+                    + ": handling the response body failed: " + e, e));
+            return n;
         }
         in.writerIndex(w);
-        in.readerIndex(off + n);
+        in.readerIndex(off + used);
+        return used;
+    }
+
+    /** Whether the caller paused the body (loop thread). */
+    boolean isPaused() {
+        return paused;
     }
 
     /** Parses the head if complete; false when more bytes are needed or the exchange ended. */
@@ -472,6 +539,10 @@ final class ClientConnection implements ProtocolHandler {
             call.head(this, status, h.reason, h.minor, hs, bodyLength);
         } catch (IOException e) {
             fail(e);
+            return false;
+        } catch (RuntimeException e) {
+            // a handler's onHead, the cookie jar...: the exchange cannot go on, and trying again would not help
+            fail(new LocalFailure(call.hop.method() + " " + call.hop.uri() + ": handling the response head failed: " + e, e));
             return false;
         }
         if (call == null || state == CLOSED) return false; // the call gave up (a redirect it will not follow, cancelled)
@@ -577,9 +648,8 @@ final class ClientConnection implements ProtocolHandler {
                 }
                 case C_DATA -> {
                     int n = (int) Math.min(remaining, in.readableBytes());
-                    remaining -= n;
+                    remaining -= deliver(in, n); // less when a decoder stopped for a pause
                     if (remaining == 0) chunkState = C_DATA_CR;
-                    deliver(in, n);
                 }
                 case C_DATA_CR -> {
                     if (b != '\r') return failChunk("chunk data not followed by CRLF");
@@ -627,6 +697,12 @@ final class ClientConnection implements ProtocolHandler {
     /** The response is complete: back to the pool (or closed), then the call hears it. */
     private void done(Buffer in) {
         cancelTimers();
+        if (paused) {
+            // The handler paused on the last chunk: its resume() will find no exchange, so the
+            // transport must read again before the connection carries another one.
+            paused = false;
+            if (!conn.isClosed()) conn.resumeReading();
+        }
         Call c = call;
         call = null;
         state = IDLE;
@@ -747,6 +823,15 @@ final class ClientConnection implements ProtocolHandler {
             return;
         }
         if (was == BODY_CLOSE && (cause.kind() == CloseCause.Kind.PEER_CLOSED || cause.kind() == CloseCause.Kind.NORMAL)) {
+            if (c.isSecure() && !closeNotified()) {
+                // Over TLS the body ends with close_notify; a bare FIN (anyone on the path can
+                // forge one) cuts it: a truncation, not the end. Not retried: bytes were delivered.
+                ca.exchangeFailed(this, new MalformedResponseException(ca.hop.method() + " " + ca.hop.uri()
+                        + ": the response body was truncated (the TLS connection closed without close_notify)"),
+                        requestWritten, sawResponseByte, reusedForCall);
+                failQueued("a truncated close-delimited response");
+                return;
+            }
             ca.exchangeDone(HeaderList.EMPTY); // a close-delimited body ends with the connection
             failQueued("a close-delimited response");
             return;

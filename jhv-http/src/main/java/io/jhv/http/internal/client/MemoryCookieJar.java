@@ -11,15 +11,39 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * {@link CookieJar#inMemory()}: RFC 6265 storage and matching, simplified (no public-suffix list:
- * a {@code Domain} must domain-match the response's host, so a server sets cookies for itself and
- * its sub-domains only). Thread-safe by a lock; jars are small.
+ * {@link CookieJar#inMemory()}: RFC 6265 storage and matching, simplified. A {@code Domain} must
+ * domain-match the response's host, so a server sets cookies for itself and its sub-domains only,
+ * and must not be a public suffix (RFC 6265 5.3 step 5): single labels, and a small built-in list
+ * of the common multi-label ones ({@link #PUBLIC_SUFFIXES}; not the whole Public Suffix List).
+ * Thread-safe by a lock; jars are small.
  */
 public final class MemoryCookieJar implements CookieJar {
     private record Stored(String name, String value, String domain, boolean hostOnly, String path, boolean secure, long expiresAt) {
     }
 
     private final List<Stored> cookies = new ArrayList<>();
+
+    /** Multi-label public suffixes refused as a cookie {@code Domain} (single labels always are). */
+    static final java.util.Set<String> PUBLIC_SUFFIXES = java.util.Set.of(
+            "co.uk", "org.uk", "me.uk", "ltd.uk", "plc.uk", "net.uk", "ac.uk", "gov.uk", "sch.uk", "nhs.uk",
+            "com.au", "net.au", "org.au", "edu.au", "gov.au", "id.au",
+            "co.nz", "org.nz", "net.nz", "govt.nz", "ac.nz",
+            "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "ad.jp", "ed.jp", "gr.jp", "lg.jp",
+            "co.kr", "or.kr", "ne.kr", "go.kr", "ac.kr",
+            "com.cn", "net.cn", "org.cn", "gov.cn", "edu.cn",
+            "com.tw", "org.tw", "net.tw", "com.hk", "org.hk", "net.hk", "com.sg", "org.sg", "edu.sg",
+            "co.in", "net.in", "org.in", "firm.in", "gen.in", "ind.in", "ac.in", "gov.in",
+            "com.br", "net.br", "org.br", "gov.br", "com.ar", "com.mx", "org.mx", "gob.mx",
+            "co.za", "org.za", "gov.za", "com.tr", "org.tr", "gov.tr", "com.ua", "co.il", "org.il",
+            "com.ru", "net.ru", "org.ru", "com.pl", "net.pl", "org.pl", "co.at", "or.at",
+            "github.io", "gitlab.io", "blogspot.com", "appspot.com", "herokuapp.com", "cloudfront.net",
+            "azurewebsites.net", "netlify.app", "vercel.app", "pages.dev", "workers.dev", "web.app",
+            "firebaseapp.com", "s3.amazonaws.com", "compute.amazonaws.com", "elasticbeanstalk.com");
+
+    /** Whether {@code domain} (lower case, no leading dot) is a public suffix cookies must not be set for. */
+    static boolean isPublicSuffix(String domain) {
+        return domain.indexOf('.') < 0 || PUBLIC_SUFFIXES.contains(domain);
+    }
 
     @Override
     public synchronized void save(URI url, List<String> setCookieValues) {
@@ -99,6 +123,11 @@ public final class MemoryCookieJar implements CookieJar {
                 }
                 default -> { }
             }
+        }
+        if (domain != null && domain.endsWith(".")) return null; // "com." is "com": refuse the trick
+        if (domain != null && isPublicSuffix(domain)) {
+            if (!domain.equals(host)) return null; // a supercookie for every site under the suffix
+            domain = null; // the host is itself the suffix: a host-only cookie (RFC 6265 5.3 step 5)
         }
         boolean hostOnly = domain == null;
         if (domain != null && !domainMatch(host, domain)) return null; // a cookie for someone else

@@ -63,7 +63,7 @@ final class Pool {
             while ((c = idle.pollFirst()) != null) {
                 c.inIdle = false;
                 idleCount = idle.size();
-                if (c.usable(now)) {
+                if (c.usable(now) && c.alive()) {
                     markAcquired(c);
                     call.assigned(c, true);
                     return;

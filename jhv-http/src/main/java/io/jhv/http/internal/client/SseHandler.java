@@ -14,10 +14,13 @@ import java.nio.charset.StandardCharsets;
 /**
  * Parses a {@code text/event-stream} body (the HTML standard's event stream format) into
  * {@link ServerSentEvent}s: lines ending in LF, CR or CRLF; {@code data}, {@code event}, {@code id},
- * {@code retry} fields; comments; an event per blank line. A line is bounded (1 MiB).
+ * {@code retry} fields; comments; an event per blank line. A line is bounded (1 MiB), and so is an
+ * event's data ({@link #MAX_EVENT}, 8 Mi chars): past it the stream fails.
  */
 final class SseHandler implements ResponseHandler {
     private static final int MAX_LINE = 1 << 20;
+    /** The most data one event may carry (its data lines together, in chars). */
+    static final int MAX_EVENT = 8 << 20;
     private final EventSourceListener listener;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
     private final StringBuilder data = new StringBuilder();
@@ -51,6 +54,10 @@ final class SseHandler implements ResponseHandler {
 
     @Override
     public void onBody(Buffer chunk) {
+        if (failed) {
+            chunk.readerIndex(chunk.writerIndex());
+            return;
+        }
         byte[] a = chunk.array();
         int end = chunk.writerIndex();
         for (int i = chunk.readerIndex(); i < end; i++) {
@@ -63,6 +70,7 @@ final class SseHandler implements ResponseHandler {
             if (b == '\n' || b == '\r') {
                 line(line.toString(StandardCharsets.UTF_8));
                 line.reset();
+                if (failed) return;
             } else {
                 if (line.size() >= MAX_LINE) {
                     failed = true;
@@ -95,6 +103,15 @@ final class SseHandler implements ResponseHandler {
         if (value.startsWith(" ")) value = value.substring(1);
         switch (field) {
             case "data" -> {
+                if ((long) data.length() + value.length() + 1 > MAX_EVENT) {
+                    failed = true;
+                    failure = new HttpClientException("event stream event larger than " + MAX_EVENT
+                            + " bytes of data (no blank line ends it)");
+                    data.setLength(0);
+                    stream.cancel();
+                    listener.onError(failure);
+                    return;
+                }
                 if (hasData) data.append('\n');
                 data.append(value);
                 hasData = true;
