@@ -153,7 +153,10 @@ class BenchCommandTest {
         // 200/s for 1 s: 200 slots; a slow start or the last one in flight costs a few, and an
         // unpaced run here makes thousands
         assertTrue(n >= 150 && n <= 210, "paced at 200/s for 1 s, got " + n + ": " + r.out());
-        assertEquals(n, seen.get(), "no request was sent without being counted, nor counted twice");
+        // a request sent just before the end is still in flight when the run stops (as with wrk,
+        // it is not counted): the server may have seen up to one more per connection, never fewer
+        long extra = seen.get() - n;
+        assertTrue(extra >= 0 && extra <= 2, "counted " + n + ", the server saw " + seen.get());
     }
 
     @Test
