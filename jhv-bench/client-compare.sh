@@ -9,7 +9,7 @@
 # JVM: --warmup seconds of load (not measured), then --duration seconds measured. Rounds are
 # interleaved (every client once per round, the order rotated per round); the table gives the
 # median requests/s, the ratio to the best peer (the best client other than jhv), and CPU use.
-# A client that fails (jhv's calls not implemented yet, say) is reported as such.
+# A client that fails is reported as such.
 #
 # Usage: jhv-bench/client-compare.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--no-build]
 #                                    [--clients "jhv jdk okhttp vertx netty"] [--concurrency 64]

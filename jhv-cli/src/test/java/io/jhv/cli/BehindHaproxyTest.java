@@ -95,6 +95,10 @@ class BehindHaproxyTest {
         }
     }
 
+    private static int count(CharSequence log, String what) {
+        return log.toString().split(java.util.regex.Pattern.quote(what), -1).length - 1;
+    }
+
     /** One GET through a socket bound to {@code from}; the status (or -1). */
     private static int get(String from, int port, String path) {
         try (Socket s = new Socket()) {
@@ -167,7 +171,9 @@ class BehindHaproxyTest {
         Process load = new ProcessBuilder(wrk, "-t1", "-c8", "-d7s", "http://127.0.0.1:" + front + "/plaintext")
                 .redirectErrorStream(true).start();
         processes.add(load);
-        Thread.sleep(1500); // paces the load: wrk runs a while before the restart
+        // the restart comes once wrk's load reaches s1 (its access log grows), not at a guessed time
+        int before = count(b1.log(), "GET /plaintext HTTP");
+        await(() -> count(b1.log(), "GET /plaintext HTTP") > before + 200, "wrk's requests to reach s1", 20);
         b1.process().toHandle().destroy();
         assertTrue(b1.process().waitFor(15, TimeUnit.SECONDS), "s1 did not stop: " + b1.log());
         Backend again = backend(p1, conf);

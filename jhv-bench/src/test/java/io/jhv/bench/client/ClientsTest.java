@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /**
  * Each client of the client harness makes requests correctly (the status and body reach the
@@ -33,24 +32,11 @@ class ClientsTest {
         server.close();
     }
 
-    /**
-     * Skips the test (with the reason) when the client's calls are not implemented in this build:
-     * jhv's HttpClient API was merged before its implementation.
-     */
-    static void assumeImplemented(LoadClient c) throws Exception {
-        java.util.concurrent.CompletableFuture<Throwable> first = new java.util.concurrent.CompletableFuture<>();
-        c.get((status, length, failure) -> first.complete(failure));
-        Throwable t = first.get(10, TimeUnit.SECONDS);
-        while (t != null && t.getCause() != null && !(t instanceof UnsupportedOperationException)) t = t.getCause();
-        assumeFalse(t instanceof UnsupportedOperationException, c.name() + " client: " + t);
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"jhv", "jdk", "okhttp", "vertx", "netty"})
     void clientGetsPlaintextAnd404(String name) throws Exception {
         String base = "http://127.0.0.1:" + server.port();
         try (LoadClient c = LoadClient.create(name, base + "/plaintext", 4)) {
-            assumeImplemented(c);
             assertEquals(name, c.name());
             assertEquals(0, ClientLoad.fetch(c, 20, 4, 200, 13), name + ": every answer is 200 with 13 bytes");
         }
@@ -63,7 +49,6 @@ class ClientsTest {
     @ValueSource(strings = {"jhv", "netty"})
     void loadLoopKeepsRequestsInFlightAndStops(String name) throws Exception {
         try (LoadClient c = LoadClient.create(name, "http://127.0.0.1:" + server.port() + "/plaintext", 8)) {
-            assumeImplemented(c);
             ClientLoad load = new ClientLoad(c, 200, 13);
             load.start(8);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);

@@ -12,7 +12,6 @@ import io.jhv.http.server.Response;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -57,8 +56,8 @@ public final class UpgradeRelay {
 
     /**
      * Starts the relay of {@code req} to {@code scheme://host:port}, with {@code headers} (name,
-     * value pairs: the request's end-to-end headers plus the forwarding ones) and the upgrade's own
-     * headers. {@code fail} answers the client when it cannot go through. Loop thread; the response
+     * value pairs: the request's end-to-end headers plus the forwarding ones; not Host, Connection
+     * or Upgrade, which the relay writes itself). {@code fail} answers the client when it cannot go through. Loop thread; the response
      * must be deferred.
      */
     public static void start(Request req, Response res, String target, boolean tls, TlsConfig tlsConfig, String host, int port,
@@ -222,19 +221,5 @@ public final class UpgradeRelay {
                 else peer.abort();
             }
         }
-    }
-
-    /** The end-to-end headers of an upgrade request: all but Host, Connection, Upgrade and what Connection names. */
-    public static List<String[]> endToEnd(Request req, java.util.Set<String> hopByHop) {
-        java.util.Set<String> named = new java.util.HashSet<>();
-        for (String v : req.headers("Connection")) for (String t : v.split(",")) named.add(t.trim().toLowerCase(Locale.ROOT));
-        named.remove("upgrade");
-        List<String[]> out = new ArrayList<>();
-        for (var e : req.headers()) {
-            String n = e.getKey().toLowerCase(Locale.ROOT);
-            if (n.equals("host") || n.equals("content-length") || hopByHop.contains(n) || named.contains(n)) continue;
-            out.add(new String[] {e.getKey(), e.getValue()});
-        }
-        return out;
     }
 }

@@ -198,17 +198,11 @@ public final class ReverseProxy implements Handler {
     private void relayUpgrade(Request req, Response res) {
         int i = pick(new boolean[upstreams.length]);
         Upstream u = upstreams[i];
-        URI base = URI.create(u.base);
+        URI base = u.baseUri;
         boolean tls = base.getScheme().equals("https");
         int port = base.getPort() > 0 ? base.getPort() : tls ? 443 : 80;
-        List<String[]> headers = io.jhv.http.internal.UpgradeRelay.endToEnd(req, HOP_BY_HOP);
-        headers.removeIf(h -> h[0].equalsIgnoreCase("x-forwarded-for") || h[0].equalsIgnoreCase("x-forwarded-proto")
-                || h[0].equalsIgnoreCase("x-forwarded-host") || h[0].equalsIgnoreCase("forwarded"));
-        String client = clientAddress(req.remoteAddress());
-        String xff = String.join(", ", req.headers("X-Forwarded-For"));
-        headers.add(new String[] {"X-Forwarded-For", xff.isEmpty() ? client : xff + ", " + client});
-        headers.add(new String[] {"X-Forwarded-Proto", req.connection().isSecure() ? "https" : "http"});
-        if (req.header("Host") != null) headers.add(new String[] {"X-Forwarded-Host", req.header("Host")});
+        List<String[]> headers = new ArrayList<>();
+        forwardHeaders(req, (name, value) -> headers.add(new String[] {name, value}));
         res.defer();
         u.active.incrementAndGet();
         java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
@@ -220,6 +214,36 @@ public final class ReverseProxy implements Handler {
             if (why.contains("cannot be reached")) u.downUntil.set(System.nanoTime() + failTimeoutNanos);
             if (!res.committed()) res.status(why.contains("in time") ? 504 : 502).text((why.contains("in time") ? "Gateway Timeout: " : "Bad Gateway: ") + why + "\n");
         });
+    }
+
+    /**
+     * Hands {@code sink} the headers to send upstream: the request's end-to-end headers (not the
+     * hop-by-hop ones, those {@code Connection} names, nor Host and Content-Length, which the
+     * upstream connection sets), then {@code X-Forwarded-For} (the client appended),
+     * {@code X-Forwarded-Proto}, {@code X-Forwarded-Host} and {@code Forwarded} (an element appended).
+     */
+    private static void forwardHeaders(Request req, java.util.function.BiConsumer<String, String> sink) {
+        Set<String> named = connectionTokens(req.headers("Connection"));
+        String xff = null, prior = null;
+        for (Map.Entry<String, String> h : req.headers()) {
+            String name = h.getKey().toLowerCase(Locale.ROOT);
+            if (HOP_BY_HOP.contains(name) || CLIENT_SETS.contains(name) || named.contains(name)) continue;
+            switch (name) {
+                case "x-forwarded-for" -> xff = xff == null ? h.getValue() : xff + ", " + h.getValue();
+                case "forwarded" -> prior = prior == null ? h.getValue() : prior + ", " + h.getValue();
+                case "x-forwarded-proto", "x-forwarded-host" -> { } // replaced below
+                default -> sink.accept(h.getKey(), h.getValue());
+            }
+        }
+        String client = clientAddress(req.remoteAddress());
+        sink.accept("X-Forwarded-For", xff == null ? client : xff + ", " + client);
+        String proto = req.connection().isSecure() ? "https" : "http";
+        sink.accept("X-Forwarded-Proto", proto);
+        String host = req.header("Host");
+        if (host != null) sink.accept("X-Forwarded-Host", host);
+        String fwd = "for=" + forwardedNode(req.remoteAddress()) + ";proto=" + proto
+                + (host != null ? ";host=\"" + host.replace("\\", "\\\\").replace("\"", "\\\"") + "\"" : "");
+        sink.accept("Forwarded", prior == null ? fwd : prior + ", " + fwd);
     }
 
     /** Picks a live upstream not tried yet; a down one only when all the untried ones are down. */
@@ -301,29 +325,7 @@ public final class ReverseProxy implements Handler {
             // target starting with "//" would be read as another authority: built whole instead
             URI uri = rel.startsWith("//") || !rel.startsWith("/") ? URI.create(u.base + rel) : u.baseUri.resolve(rel);
             HttpRequest.Builder b = HttpRequest.newBuilder(req.method(), uri);
-            List<Map.Entry<String, String>> headers = req.headers();
-            Set<String> named = connectionTokens(req.headers("Connection"));
-            String xff = null;
-            for (Map.Entry<String, String> h : headers) {
-                String name = h.getKey().toLowerCase(Locale.ROOT);
-                if (HOP_BY_HOP.contains(name) || CLIENT_SETS.contains(name) || named.contains(name)) continue;
-                if (name.equals("x-forwarded-for")) {
-                    xff = xff == null ? h.getValue() : xff + ", " + h.getValue();
-                    continue;
-                }
-                if (name.startsWith("x-forwarded-proto") || name.equals("x-forwarded-host")) continue;
-                b.header(h.getKey(), h.getValue());
-            }
-            String client = clientAddress(req.remoteAddress());
-            b.header("X-Forwarded-For", xff == null ? client : xff + ", " + client);
-            String proto = req.connection().isSecure() ? "https" : "http";
-            b.header("X-Forwarded-Proto", proto);
-            String host = req.header("Host");
-            if (host != null) b.header("X-Forwarded-Host", host);
-            String fwd = "for=" + forwardedNode(req.remoteAddress()) + ";proto=" + proto
-                    + (host != null ? ";host=\"" + host.replace("\\", "\\\\").replace("\"", "\\\"") + "\"" : "");
-            String prior = req.header("Forwarded");
-            b.setHeader("Forwarded", prior == null ? fwd : prior + ", " + fwd);
+            forwardHeaders(req, b::header);
             byte[] bytes = req.body();
             if (bytes != null && bytes.length > 0) b.body(bytes);
             else if (req.hasHeader("Content-Length") || req.hasHeader("Transfer-Encoding")) b.body(new byte[0]);
