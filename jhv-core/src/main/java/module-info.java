@@ -1,5 +1,6 @@
 /** jhv core: event loop, timers, buffers, TCP, UDP, TLS. */
 module io.jhv.core {
+    requires jdk.net; // TCP_QUICKACK (Connection.quickAck)
     exports io.jhv.core.loop;
     exports io.jhv.core.buffer;
     exports io.jhv.core.net;

@@ -31,6 +31,8 @@ abstract class Link {
     abstract void resumeReading();
     /** After a pause: decode what was buffered and not yet handled. */
     abstract void redeliver();
+    /** ACK what the broker sent now rather than delayed (TCP only; see {@link Connection#quickAck()}). */
+    void quickAck() { }
 
     static String why(Throwable err) {
         return String.valueOf(err instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : err);
@@ -72,6 +74,7 @@ abstract class Link {
         @Override void pauseReading() { if (conn != null) conn.pauseReading(); }
         @Override void resumeReading() { if (conn != null) conn.resumeReading(); }
         @Override void redeliver() { } // the connection offers kept bytes again on resumeReading
+        @Override void quickAck() { if (conn != null) conn.quickAck(); }
     }
 
     /** MQTT over WebSocket: a WebSocketClient per connection, on the session's loop, without its own reconnect. */

@@ -374,4 +374,35 @@ class MqttClientTest {
             assertThrows(IllegalArgumentException.class, () -> pub.publishAndForget(base, new byte[0], 3, false));
         }
     }
+
+    /**
+     * mosquitto keeps Nagle's algorithm on (its default; this broker's configuration does not set
+     * set_tcp_nodelay): a client that publishes QoS 1 from the callback of its own previous message
+     * used to wait for its own delayed ACK (up to 40 ms) on almost every round trip, because the
+     * broker's PUBACK arrived when the client had nothing to send, and the broker's next delivery
+     * waited for that ACK. 200 chained round trips took ~6 s; with the ACK sent at once, they take
+     * a few ms each at worst. The bound (3 s) is 100 x the expected time, far from a slow machine.
+     */
+    @ParameterizedTest
+    @EnumSource(MqttVersion.class)
+    void chainedQos1RoundTripsAreNotHeldByDelayedAcks(MqttVersion v) throws Exception {
+        String topic = unique("rtt");
+        int n = 200;
+        try (MqttClient c = client(v)) {
+            c.connect().get(5, TimeUnit.SECONDS);
+            java.util.concurrent.CompletableFuture<Long> done = new java.util.concurrent.CompletableFuture<>();
+            int[] count = {0};
+            byte[] payload = new byte[64];
+            c.subscribe(topic, 1, m -> {
+                if (++count[0] == n) done.complete(System.nanoTime());
+                else c.publishAndForget(topic, payload, 1, false); // on the loop, from the delivery of the previous one
+            }).get(5, TimeUnit.SECONDS);
+            long t0 = System.nanoTime();
+            c.publishAndForget(topic, payload, 1, false);
+            long t1 = done.get(30, TimeUnit.SECONDS);
+            long ms = (t1 - t0) / 1_000_000;
+            assertTrue(ms < 3_000, n + " QoS 1 round trips took " + ms + " ms: delayed ACKs stall them");
+            assertEquals(0, c.failedPublishes());
+        }
+    }
 }

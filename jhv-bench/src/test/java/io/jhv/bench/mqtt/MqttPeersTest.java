@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The MQTT harness's publishers (jhv, Paho, HiveMQ) each deliver what they publish through a real
  * mosquitto to the counting subscriber, at QoS 0 and 1: a publisher that lost or never sent messages
  * would make mqtt-compare.sh's numbers meaningless. And the JMH sink counts exactly the bytes of
- * the PUBLISH packets the benchmark assumes.
+ * the PUBLISH packets the benchmark assumes. The latency peer (every client publishing to itself
+ * through mosquitto, one message at a time) records one round trip per message.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class MqttPeersTest {
@@ -59,6 +60,7 @@ class MqttPeersTest {
             }
         }
         MqttPublishPeer.timeoutSeconds = 5;
+        MqttLatencyPeer.timeoutSeconds = 10;
     }
 
     @AfterAll
@@ -75,6 +77,20 @@ class MqttPeersTest {
         // 20 warm-up + 200 measured, window 50, 10 in flight: the subscriber must count all 220 within 5 s
         double secs = MqttPublishPeer.run(client, port, qos, 200, 64, 50, 10, 20);
         assertTrue(secs > 0 && secs < 5, client + " took " + secs + " s");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"jhv,0", "jhv,1", "paho,0", "paho,1", "hivemq,0", "hivemq,1"})
+    void latencyPeerRecordsOneRoundTripPerMessage(String client, int qos) throws Exception {
+        // 50 unrecorded + 300 recorded round trips, each published from the previous delivery: a
+        // client that lost a message would stall the chain (the run then fails on its timeout)
+        long[] samples = MqttLatencyPeer.run(client, port, qos, 300, 64, 50);
+        assertEquals(300, samples.length);
+        for (long s : samples) {
+            assertTrue(s > 0 && s < TimeUnit.SECONDS.toNanos(5), client + ": a round trip of " + s + " ns");
+        }
+        java.util.Arrays.sort(samples);
+        assertTrue(MqttLatencyPeer.pct(samples, 50) <= MqttLatencyPeer.pct(samples, 99), "percentiles are ordered");
     }
 
     @Test

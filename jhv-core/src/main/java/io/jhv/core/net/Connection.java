@@ -409,6 +409,27 @@ public final class Connection {
         return state == State.CONNECTED && !inputShut;
     }
 
+    private boolean quickAckUnsupported; // the platform or transport has no TCP_QUICKACK: stop asking
+
+    /**
+     * Acknowledges at once what the peer sent, instead of letting the kernel delay the ACK (Linux
+     * {@code TCP_QUICKACK}; a no-op where it does not exist). For a request/response protocol
+     * whose peer keeps Nagle's algorithm on (mosquitto does by default): when a read leaves us with
+     * nothing to send, our ACK would otherwise wait up to 40 ms for data to ride on, and the peer's
+     * next small packet waits for that ACK. One system call; the setting is not sticky (the kernel
+     * may go back to delaying), so call it after each read that produced no reply. Loop thread only.
+     */
+    public void quickAck() {
+        if (quickAckUnsupported || state != State.CONNECTED) return;
+        try {
+            ch.setOption(jdk.net.ExtendedSocketOptions.TCP_QUICKACK, Boolean.TRUE);
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            quickAckUnsupported = true; // not Linux, or not a TCP socket (the in-memory transport)
+        } catch (IOException e) {
+            // closing: the read path reports it
+        }
+    }
+
     private void onEof() {
         inputShut = true;
         setInterest(interest & ~Poller.READ);
