@@ -31,8 +31,8 @@ abstract class Link {
     abstract void resumeReading();
     /** After a pause: decode what was buffered and not yet handled. */
     abstract void redeliver();
-    /** ACK what the broker sent now rather than delayed (TCP only; see {@link Connection#quickAck()}). */
-    void quickAck() { }
+    /** ACK what the broker sent now rather than delayed (see {@link Connection#quickAck()}). */
+    abstract void quickAck();
 
     static String why(Throwable err) {
         return String.valueOf(err instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : err);
@@ -129,6 +129,7 @@ abstract class Link {
         @Override void close() { if (ws != null) ws.close(); }
         @Override void pauseReading() { if (ws != null) ws.pauseReading(); }
         @Override void resumeReading() { if (ws != null) ws.resumeReading(); }
+        @Override void quickAck() { if (ws != null) ws.connection().quickAck(); } // the TCP connection under it
 
         @Override void redeliver() {
             if (session.isCurrent(this) && in.isReadable()) {

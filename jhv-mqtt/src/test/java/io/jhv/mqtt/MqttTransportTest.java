@@ -91,6 +91,18 @@ class MqttTransportTest {
         }
     }
 
+    /** Over TLS and over WebSocket too, a QoS 1 round trip does not wait for a delayed ACK (see MqttClientTest). */
+    @Test
+    void chainedRoundTripsOverTlsAndWebSocketAreNotHeldByDelayedAcks() throws Exception {
+        try (MqttClient c = MqttClient.create("ws://127.0.0.1:" + broker.wsPort + "/mqtt")) {
+            MqttClientTest.assertChainedRoundTripsFast(c, "rtt/ws/" + System.nanoTime());
+        }
+        TlsConfig trust = TlsConfig.client().trust(broker.cert.certificate()).build();
+        try (MqttClient c = MqttClient.create("mqtts://127.0.0.1:" + broker.tlsPort).tls(trust)) {
+            MqttClientTest.assertChainedRoundTripsFast(c, "rtt/tls/" + System.nanoTime());
+        }
+    }
+
     @Test
     void webSocketAndTcpClientsTalkToEachOther() throws Exception {
         String topic = "mixed/" + System.nanoTime();
