@@ -80,6 +80,7 @@ final class ClientSession {
     private Buffer out = Buffer.allocate(OUT_INITIAL); // encoded packets for the next write, reused
     private boolean batching;                            // PUBLISHes collect in out until the batch ends
     private int writes;                                  // flushes so far (did a read make us send anything?)
+    private CompletableFuture<MqttProperties> reauth;    // a re-authentication in progress (v5), loop only
     private String lastTopic;                            // the last published topic and its UTF-8
     private byte[] lastTopicUtf8;
     private final java.util.concurrent.atomic.AtomicLong failedPublishes = new java.util.concurrent.atomic.AtomicLong();
@@ -282,6 +283,28 @@ final class ClientSession {
             SubOp op = new SubOp(new Unsubscribe(id, filters, null), f, filters, true);
             subOps.put(id, op);
             if (connected) send(op.packet());
+        });
+    }
+
+    /** MQTT 5 re-authentication (section 4.12.1): AUTH with reason 0x19; completes on the broker's AUTH success. */
+    CompletableFuture<MqttProperties> reauthenticate() {
+        CompletableFuture<MqttProperties> f = new CompletableFuture<>();
+        return onLoop(f, () -> {
+            MqttAuthenticator a = cfg.authenticator;
+            String why = userClosed ? "client closed"
+                    : level != 5 ? "re-authentication needs MQTT 5 (this client speaks " + cfg.version + ")"
+                    : a == null ? "re-authentication needs an authenticator (MqttClient.authenticator)"
+                    : !connected ? "not connected"
+                    : reauth != null ? "a re-authentication is already in progress" : null;
+            if (why != null) {
+                f.completeExceptionally(new MqttException(-1, why));
+                return;
+            }
+            reauth = f;
+            MqttProperties p = new MqttProperties().authenticationMethod(a.method());
+            byte[] data = a.initialData();
+            if (data != null) p.authenticationData(data);
+            send(new Disconnect(AUTH, ReasonCode.REAUTHENTICATE, p));
         });
     }
 
@@ -525,6 +548,9 @@ final class ClientSession {
         cancelTimers();
         MqttException e = lostReason != null ? lostReason : new MqttException(-1, "connection to " + cfg.url + " lost: " + why, null, error);
         lostReason = null;
+        CompletableFuture<MqttProperties> ra = reauth;
+        reauth = null;
+        if (ra != null) ra.completeExceptionally(e); // a broker that refuses re-authentication disconnects (section 4.12.1)
         if (!wasConnected) {
             // closed before CONNACK: a failed attempt
             scheduleReconnect(e);
@@ -972,8 +998,17 @@ final class ClientSession {
     private void onAuth(Disconnect auth) {
         MqttAuthenticator a = cfg.authenticator;
         if (a == null || auth.reasonCode() != ReasonCode.CONTINUE_AUTHENTICATION) {
-            if (auth.reasonCode() == ReasonCode.SUCCESS && a != null) return; // re-authentication done
+            if (auth.reasonCode() == ReasonCode.SUCCESS && a != null && connected) { // re-authentication done
+                CompletableFuture<MqttProperties> f = reauth;
+                reauth = null;
+                if (f != null) f.complete(auth.props());
+                return;
+            }
             throw new MqttProtocolException(ReasonCode.PROTOCOL_ERROR, "protocol error: unexpected AUTH " + ReasonCode.describe(auth.reasonCode()));
+        }
+        String method = auth.props().authenticationMethod();
+        if (method != null && !method.equals(a.method())) {
+            throw new MqttProtocolException(ReasonCode.PROTOCOL_ERROR, "protocol error: AUTH for method " + method + ", not " + a.method());
         }
         byte[] data = a.onChallenge(auth.props());
         MqttProperties p = new MqttProperties().authenticationMethod(a.method());

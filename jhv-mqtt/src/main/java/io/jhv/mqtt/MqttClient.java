@@ -325,6 +325,18 @@ public final class MqttClient implements AutoCloseable {
         return session.unsubscribe(List.of(filters));
     }
 
+    /**
+     * MQTT 5 re-authentication (section 4.12.1) on the current connection: sends AUTH (reason 0x19)
+     * with the {@link #authenticator(MqttAuthenticator) authenticator}'s method and
+     * {@link MqttAuthenticator#initialData() initial data}, answers the broker's challenges with
+     * {@link MqttAuthenticator#onChallenge}, and completes with the properties of the broker's final
+     * AUTH (reason 0x00). Publishing and receiving go on meanwhile. Fails with an
+     * {@link MqttException} without an authenticator, on MQTT 3.1.1, while not connected, while
+     * another re-authentication runs, or when the connection is lost first (a broker that refuses
+     * re-authentication disconnects: the reason code is the exception's). Thread-safe.
+     */
+    public CompletableFuture<MqttProperties> reauthenticate() { return session.reauthenticate(); }
+
     /** Stops delivering messages (and reading from the socket: TCP flow control slows the broker) until {@link #resume()}. Thread-safe. */
     public void pause() { session.pause(true); }
 

@@ -306,6 +306,93 @@ class MqttHostileBrokerTest {
         }
     }
 
+    /** An authenticator that records the broker's challenges and answers each with "response-N". */
+    static MqttAuthenticator recordingAuth(List<String> challenges) {
+        return new MqttAuthenticator() {
+            public String method() { return "TEST-1"; }
+            public byte[] initialData() { return "hello".getBytes(); }
+            public byte[] onChallenge(MqttProperties ch) {
+                challenges.add(new String(ch.authenticationData()));
+                return ("response-" + challenges.size()).getBytes();
+            }
+        };
+    }
+
+    @Test
+    void reauthenticationAnswersTheChallengeAndCompletesOnSuccessWhilePublishingGoesOn() throws Exception {
+        List<String> challenges = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ScriptedBroker b = new ScriptedBroker(); MqttClient c = MqttClient.create(b.url()).authenticator(recordingAuth(challenges))) {
+            CompletableFuture<MqttConnAck> f = c.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(new MqttProperties().authenticationMethod("TEST-1"));
+                f.get(5, TimeUnit.SECONDS);
+                CompletableFuture<MqttProperties> ra = c.reauthenticate();
+                Disconnect start = p.expect(Disconnect.class);
+                assertEquals(AUTH, start.type());
+                assertEquals(ReasonCode.REAUTHENTICATE, start.reasonCode());
+                assertEquals("TEST-1", start.props().authenticationMethod());
+                assertArrayEquals("hello".getBytes(), start.props().authenticationData());
+                assertThrows(java.util.concurrent.ExecutionException.class, () -> c.reauthenticate().get(5, TimeUnit.SECONDS),
+                        "one re-authentication at a time");
+
+                p.send(new Disconnect(AUTH, ReasonCode.CONTINUE_AUTHENTICATION,
+                        new MqttProperties().authenticationMethod("TEST-1").authenticationData("challenge".getBytes())));
+                Disconnect answer = p.expect(Disconnect.class);
+                assertEquals(AUTH, answer.type());
+                assertEquals(ReasonCode.CONTINUE_AUTHENTICATION, answer.reasonCode());
+                assertArrayEquals("response-1".getBytes(), answer.props().authenticationData());
+                assertFalse(ra.isDone(), "not done before the broker's success");
+
+                c.publishAndForget("during", "x".getBytes(), 0, false); // the connection stays in use
+                assertEquals("during", p.expect(Publish.class).topic());
+
+                p.send(new Disconnect(AUTH, ReasonCode.SUCCESS, new MqttProperties().authenticationMethod("TEST-1").reasonString("welcome back")));
+                assertEquals("welcome back", ra.get(5, TimeUnit.SECONDS).reasonString());
+                assertEquals(List.of("challenge"), challenges);
+
+                // a second one after the first finished is fine; the broker refuses it by disconnecting
+                CompletableFuture<MqttProperties> again = c.reauthenticate();
+                assertEquals(ReasonCode.REAUTHENTICATE, p.expect(Disconnect.class).reasonCode());
+                p.send(new Disconnect(DISCONNECT, ReasonCode.NOT_AUTHORIZED, new MqttProperties()));
+                java.util.concurrent.ExecutionException ee = assertThrows(java.util.concurrent.ExecutionException.class, () -> again.get(5, TimeUnit.SECONDS));
+                MqttException me = assertInstanceOf(MqttException.class, ee.getCause());
+                assertEquals(ReasonCode.NOT_AUTHORIZED, me.reasonCode(), me.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void reauthenticationIsRefusedWhereItCannotWork() throws Exception {
+        // no authenticator; MQTT 3.1.1; not connected yet: each fails at once with a reason, nothing is sent
+        try (ScriptedBroker b = new ScriptedBroker();
+             MqttClient noAuth = MqttClient.create(b.url());
+             MqttClient v311 = MqttClient.create(b.url()).version(MqttVersion.V3_1_1).authenticator(recordingAuth(new java.util.ArrayList<>()))) {
+            CompletableFuture<MqttConnAck> f = noAuth.connect();
+            try (ScriptedBroker.Peer p = b.accept()) {
+                p.handshake(null);
+                f.get(5, TimeUnit.SECONDS);
+                assertTrue(failure(noAuth.reauthenticate()).contains("authenticator"));
+                CompletableFuture<MqttConnAck> f2 = v311.connect();
+                try (ScriptedBroker.Peer p2 = b.accept()) {
+                    p2.handshake(null);
+                    f2.get(5, TimeUnit.SECONDS);
+                    assertTrue(failure(v311.reauthenticate()).contains("MQTT 5"));
+                    assertNull(p.read(200), "nothing sent");
+                    assertNull(p2.read(200), "nothing sent");
+                }
+            }
+        }
+        try (MqttClient c = MqttClient.create("mqtt://127.0.0.1:1").authenticator(recordingAuth(new java.util.ArrayList<>()))) {
+            assertTrue(failure(c.reauthenticate()).contains("connect() first"));
+        }
+    }
+
+    /** The message of the future's failure (it must fail within 5 s). */
+    static String failure(CompletableFuture<?> f) {
+        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+        return String.valueOf(e.getCause().getMessage());
+    }
+
     @Test
     void busyPublisherStillPingsAQuietBroker() throws Exception {
         BlockingQueue<MqttException> lost = new LinkedBlockingQueue<>();
