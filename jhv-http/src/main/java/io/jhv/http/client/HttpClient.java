@@ -210,6 +210,13 @@ public final class HttpClient implements AutoCloseable {
         /** Runs connections on {@code group} (shared; not closed by the client). Default: a group of its own with one loop per core, at most 4. */
         public Builder group(EventLoopGroup g) { this.group = Objects.requireNonNull(g, "group"); return this; }
 
+        /**
+         * Resolves host names with {@code dns} (default {@link Dns#SYSTEM}, the JDK's resolver); the
+         * lookup runs on a virtual thread within the {@link #connectTimeout connect timeout} and
+         * the {@link #callTimeout call deadline}, and {@code cancel} cuts it too.
+         */
+        public Builder dns(Dns dns) { s.dns = Objects.requireNonNull(dns, "dns (Dns.SYSTEM for the JDK's)"); return this; }
+
         /** Limit on name resolution plus the TCP connect (default 10 s). */
         public Builder connectTimeout(Duration d) { s.connectTimeoutMs = millis(d, "connectTimeout"); return this; }
 
@@ -386,6 +393,7 @@ public final class HttpClient implements AutoCloseable {
             b.retryPolicy = a.retryPolicy;
             b.tls = a.tls;
             b.proxySelector = a.proxySelector;
+            b.dns = a.dns;
             b.cookieJar = a.cookieJar;
             b.userAgent = a.userAgent;
             b.json = a.json;

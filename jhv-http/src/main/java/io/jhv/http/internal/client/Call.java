@@ -198,7 +198,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         } else {
             failure = new HttpConnectException(hop.method() + " " + hop.uri() + ": cannot connect to " + where + ": " + e.getMessage(), e);
         }
-        if (failure instanceof HttpConnectException && mayRetry(failure, false, false, false)) {
+        // A name that does not resolve will not resolve a moment later: not retried.
+        if (failure instanceof HttpConnectException && !(e instanceof java.net.UnknownHostException) && mayRetry(failure, false, false, false)) {
             retry();
             return;
         }

@@ -64,6 +64,7 @@ public final class ClientEngine {
                 .connectTimeout(Duration.ofMillis(settings.connectTimeoutMs))
                 .handshakeTimeout(Duration.ofMillis(settings.tlsHandshakeTimeoutMs))
                 .protocol(() -> new ClientConnection(this));
+        if (settings.dns != null && settings.dns != io.jhv.http.client.Dns.SYSTEM) c.resolver(settings.dns::lookup);
         if (tls != null) c.tls(tls);
         return c;
     }
