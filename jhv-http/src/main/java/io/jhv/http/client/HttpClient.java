@@ -78,6 +78,22 @@ public final class HttpClient implements AutoCloseable {
         return engine.stream(Objects.requireNonNull(request, "request"), Objects.requireNonNull(handler, "handler"));
     }
 
+    /**
+     * Sends {@code request} and hands the whole response (body in memory, at most
+     * {@link Builder#maxResponseBody}) to {@code callback} on the connection's loop thread, or the
+     * failure to {@link ResponseCallback#onFailure}: the allocation-free form of
+     * {@link #sendAsync(HttpRequest)}. There is no future: the response is a {@link ResponseView}
+     * borrowed for the callback, and the client reuses its per-call state, so on a pooled
+     * keep-alive connection a request without a body (built once and sent again and again)
+     * allocates nothing per call. Redirects, retries, timeouts ({@link Builder#callTimeout} or the
+     * request's {@code timeout}: the only way to bound such a call, as it cannot be cancelled)
+     * and decompression work as for {@code sendAsync}; it is never pipelined. Thread-safe;
+     * returns at once.
+     */
+    public void send(HttpRequest request, ResponseCallback callback) {
+        engine.send(Objects.requireNonNull(request, "request"), Objects.requireNonNull(callback, "callback"));
+    }
+
     /** {@code GET url}, asynchronously. Thread-safe. */
     public CompletableFuture<HttpResponse> getAsync(String url) {
         return sendAsync(HttpRequest.get(url).build());

@@ -11,7 +11,9 @@ import io.jhv.http.client.HttpRequest;
 import io.jhv.http.client.HttpResponse;
 import io.jhv.http.client.HttpTimeoutException;
 import io.jhv.http.client.MalformedResponseException;
+import io.jhv.http.client.ResponseCallback;
 import io.jhv.http.client.ResponseHandler;
+import io.jhv.http.client.ResponseView;
 import io.jhv.http.client.ResponseStream;
 import io.jhv.http.client.RetryPolicy;
 import io.jhv.http.client.TooManyRedirectsException;
@@ -36,6 +38,13 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>One object per call: the future, the task posted to the loop, the stream handle of a
  * streamed response and the timer callbacks are all this object, so the hot path allocates no
  * lambda or second future.
+ *
+ * <p>The callback form ({@link ClientEngine#send(HttpRequest, ResponseCallback)}) uses a Call as a
+ * plain state machine, never as a future: {@link #isDone()}, {@link #complete} and
+ * {@link #completeExceptionally} are redirected to its own flag and the callback, the response is
+ * a reused {@link View} over the parsed head and a reused body buffer, and after the callback the
+ * Call goes back to the engine's free list for the next call (so the steady state allocates
+ * nothing). Such a call is never pipelined and has no cancel: nothing outside the client holds it.
  */
 final class Call extends CompletableFuture<HttpResponse> implements Runnable, ResponseStream, BodyDecoder.Output {
     private static final Object NO_BODY = new Object();
@@ -47,6 +56,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     final ClientEngine engine;
     final ClientSettings s;
     private final ResponseHandler handler; // null: buffer the body
+    /** The callback form: this Call is recycled, never a future (see the class comment). */
+    final boolean reusable;
+    private ResponseCallback callback;      // the callback form: who hears the outcome of the current call
+    private boolean cbDone = true;          // the callback form: this call has ended (true while free)
+    private View view;                      // the callback form: the response, reused
+    private Buffer sink;                    // the callback form: the body, reused
+    Call nextFree;                          // the engine's free list
     HttpRequest hop;
     RequestPlan plan;
     RequestBody body;
@@ -81,6 +97,132 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         this.s = engine.settings;
         this.hop = request;
         this.handler = handler;
+        this.reusable = false;
+    }
+
+    /** A Call for the callback form, to be {@link #reuse reused}. */
+    Call(ClientEngine engine) {
+        this.engine = engine;
+        this.s = engine.settings;
+        this.handler = null;
+        this.reusable = true;
+        this.view = new View(this);
+        this.sink = Buffer.allocate(1024);
+    }
+
+    /** Readies a free callback-form Call for {@code request}. The thread that took it from the free list. */
+    void reuse(HttpRequest request, ResponseCallback cb) {
+        hop = request;
+        callback = cb;
+        cbDone = false;
+        plan = null;
+        body = null;
+        bodyLength = 0;
+        cookieHeader = null;
+        pool = null;
+        loop = null;
+        started = false;
+        attempt = 1;
+        forceFresh = false;
+        redirects = 0;
+        previous = null;
+        connecting = null;
+        conn = null;
+        acquireTimer = null;
+        deadline = null;
+        waiting = false;
+        finished = false;
+        response = null;
+        redirectTo = null;
+        decoder = null;
+        acc = null;
+        accLen = 0;
+        expected = -1;
+        headDelivered = false;
+        if (sink.capacity() > RECYCLED_SINK) sink = Buffer.allocate(1024); // do not keep a big body's buffer
+        sink.clear();
+    }
+
+    /** The largest body buffer a free Call keeps. */
+    private static final int RECYCLED_SINK = 256 << 10;
+
+    // ---------------------------------------------------------------- the callback form's completion
+
+    @Override
+    public boolean isDone() {
+        return reusable ? cbDone : super.isDone();
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable e) {
+        if (!reusable) return super.completeExceptionally(e);
+        if (cbDone) return false;
+        cbDone = true;
+        try {
+            callback.onFailure(hop, e);
+        } catch (RuntimeException | Error thrown) {
+            reportCallbackFailure(thrown);
+        }
+        recycle();
+        return true;
+    }
+
+    @Override
+    public boolean complete(HttpResponse r) {
+        if (!reusable) return super.complete(r);
+        throw new IllegalStateException("a callback-form call completes through its view");
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        if (reusable) return false; // nobody outside holds it
+        return cancelFuture(mayInterruptIfRunning);
+    }
+
+    /** The callback form's response is complete: hand the view over, then free this Call. Loop thread. */
+    private void deliverView(HeaderList trailers) {
+        cbDone = true;
+        View v = view;
+        v.trailers = trailers;
+        v.body = sink;
+        try {
+            callback.onResponse(v);
+        } catch (RuntimeException | Error thrown) {
+            reportCallbackFailure(thrown);
+        }
+        v.clear();
+        recycle();
+    }
+
+    private void recycle() {
+        callback = null;
+        hop = null;
+        plan = null;
+        body = null;
+        pool = null;
+        conn = null;
+        connecting = null;
+        previous = null;
+        response = null;
+        engine.recycle(this);
+    }
+
+    /** An exception from a callback: the client's state is fine; the loop's error handler hears it. */
+    private void reportCallbackFailure(Throwable t) {
+        EventLoop l = loop;
+        Thread th = Thread.currentThread();
+        if (l != null && l.inLoop()) {
+            try {
+                l.post(() -> {
+                    if (t instanceof RuntimeException re) throw re;
+                    throw (Error) t;
+                });
+                return;
+            } catch (RejectedExecutionException stopped) {
+                // fall through
+            }
+        }
+        th.getUncaughtExceptionHandler().uncaughtException(th, t);
     }
 
     // ---------------------------------------------------------------- start (any thread)
@@ -219,8 +361,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             List<String> setCookie = headers.all("Set-Cookie");
             if (!setCookie.isEmpty()) s.cookieJar.save(hop.uri(), setCookie);
         }
-        response = ClientAccess.responses().create(hop, status, reason, minor, headers, null, hop.uri(), s.json);
-        if (previous != null) ClientAccess.responses().previous(response, previous);
+        if (reusable) {
+            view.head(status, reason, minor, headers);
+            sink.clear();
+        } else {
+            response = ClientAccess.responses().create(hop, status, reason, minor, headers, null, hop.uri(), s.json);
+            if (previous != null) ClientAccess.responses().previous(response, previous);
+        }
         if (s.followRedirects && isRedirect(status)) {
             HttpRequest next = redirect(status, headers.get("Location"));
             if (next != null) {
@@ -240,7 +387,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         } else if (bodyLength > s.maxResponseBody) {
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body of " + bodyLength
                     + " bytes exceeds maxResponseBody (" + s.maxResponseBody + ")");
-        } else if (bodyLength > 0 && decoder == null) {
+        } else if (bodyLength > 0 && decoder == null && !reusable) {
             // Grown as the bytes arrive: the peer's Content-Length alone allocates no more than this.
             expected = bodyLength;
             acc = new byte[(int) Math.min(bodyLength, FIRST_BUFFER)];
@@ -277,9 +424,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     }
 
     private void append(byte[] b, int off, int len) throws IOException {
-        if ((long) accLen + len > s.maxResponseBody) {
+        if ((long) (reusable ? sink.readableBytes() : accLen) + len > s.maxResponseBody) {
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body exceeds maxResponseBody ("
                     + s.maxResponseBody + " bytes)");
+        }
+        if (reusable) {
+            sink.write(b, off, len);
+            return;
         }
         if (acc == null) {
             acc = new byte[Math.max(len, 8192)];
@@ -314,6 +465,12 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
                 decoder.close();
                 decoder = null;
             }
+        }
+        if (reusable) {
+            finished = true;
+            cancelDeadline();
+            deliverView(trailers);
+            return;
         }
         HttpResponse r = response;
         if (trailers.size() > 0) ClientAccess.responses().trailers(r, trailers);
@@ -506,8 +663,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         acc = null;
     }
 
-    @Override
-    public boolean cancel(boolean mayInterruptIfRunning) {
+    private boolean cancelFuture(boolean mayInterruptIfRunning) {
         boolean cancelled = super.cancel(mayInterruptIfRunning);
         if (cancelled) {
             EventLoop l = loop;
@@ -573,5 +729,62 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     @Override
     public String toString() {
         return "Call[" + hop + ", attempt " + attempt + (isDone() ? ", done" : "") + "]";
+    }
+
+    /** The callback form's response: the call's current head and body, reused call after call. */
+    static final class View implements ResponseView {
+        private final Call call;
+        private int status, minor;
+        private String reason = "";
+        private HeaderList headers = HeaderList.EMPTY;
+        HeaderList trailers = HeaderList.EMPTY;
+        Buffer body;
+
+        View(Call call) { this.call = call; }
+
+        void head(int status, String reason, int minor, HeaderList headers) {
+            this.status = status;
+            this.reason = reason;
+            this.minor = minor;
+            this.headers = headers;
+            this.trailers = HeaderList.EMPTY;
+        }
+
+        void clear() {
+            headers = HeaderList.EMPTY;
+            trailers = HeaderList.EMPTY;
+            body = null;
+        }
+
+        @Override public HttpRequest request() { return call.hop; }
+        @Override public int status() { return status; }
+        @Override public String reason() { return reason; }
+        @Override public String version() { return minor == 0 ? "HTTP/1.0" : "HTTP/1.1"; }
+        @Override public String header(String name) { return headers.get(name); }
+        @Override public int headerCount() { return headers.size(); }
+        @Override public String headerName(int i) { return headers.name(i); }
+        @Override public String headerValue(int i) { return headers.value(i); }
+        @Override public Buffer body() { return body; }
+        @Override public String trailer(String name) { return trailers.get(name); }
+
+        @Override
+        public String bodyString() {
+            return toResponse().bodyString(); // the charset rules of HttpResponse
+        }
+
+        @Override
+        public HttpResponse toResponse() {
+            Buffer b = body;
+            byte[] bytes = b == null || !b.isReadable() ? null
+                    : java.util.Arrays.copyOfRange(b.array(), b.readerIndex(), b.writerIndex());
+            HttpResponse r = ClientAccess.responses().create(call.hop, status, reason, minor, headers, bytes, call.hop.uri(), call.s.json);
+            if (trailers.size() > 0) ClientAccess.responses().trailers(r, trailers);
+            return r;
+        }
+
+        @Override
+        public String toString() {
+            return version() + " " + status + (reason.isEmpty() ? "" : " " + reason) + " (" + call.hop.method() + " " + call.hop.uri() + ")";
+        }
     }
 }

@@ -91,6 +91,36 @@ public final class ClientEngine {
         return c;
     }
 
+    /** The callback form: a recycled Call, no future, a reused view. Any thread. */
+    public void send(HttpRequest request, io.jhv.http.client.ResponseCallback callback) {
+        Call c = takeFree();
+        if (c == null) c = new Call(this);
+        c.reuse(request, callback);
+        c.begin();
+    }
+
+    private static final int MAX_FREE = 1024;
+    private Call free; // the free callback-form Calls, linked by nextFree (guarded by this)
+    private int freeCount;
+
+    private synchronized Call takeFree() {
+        Call c = free;
+        if (c != null) {
+            free = c.nextFree;
+            c.nextFree = null;
+            freeCount--;
+        }
+        return c;
+    }
+
+    /** A callback-form Call whose call has ended and that nothing references any more. Any thread. */
+    synchronized void recycle(Call c) {
+        if (freeCount >= MAX_FREE) return;
+        c.nextFree = free;
+        free = c;
+        freeCount++;
+    }
+
     public CompletableFuture<HttpResponse> stream(HttpRequest request, ResponseHandler handler) {
         Call c = new Call(this, request, handler);
         c.begin();
