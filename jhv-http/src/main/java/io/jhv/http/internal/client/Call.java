@@ -54,15 +54,23 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private static final int FIRST_BUFFER = 64 << 10;
 
     final ClientEngine engine;
-    final ClientSettings s;
     private final ResponseHandler handler; // null: buffer the body
-    /** The callback form: this Call is recycled, never a future (see the class comment). */
-    final boolean reusable;
-    private ResponseCallback callback;      // the callback form: who hears the outcome of the current call
-    private boolean cbDone = true;          // the callback form: this call has ended (true while free)
-    private View view;                      // the callback form: the response, reused
-    private Buffer sink;                    // the callback form: the body, reused
-    Call nextFree;                          // the engine's free list
+    /**
+     * The callback form's state, null for a future (so a future's Call carries one field for it,
+     * not five): this Call is recycled, never a future (see the class comment).
+     */
+    final Recycled rc;
+
+    /** What a recycled Call needs besides a future's state; made once per Call object, not per call. */
+    static final class Recycled {
+        ResponseCallback callback; // who hears the outcome of the current call
+        boolean done = true;       // the current call has ended (true while free)
+        final View view;           // the response, reused
+        Buffer sink = Buffer.allocate(1024); // the body, reused
+        Call nextFree;             // the engine's free list
+
+        Recycled(Call c) { view = new View(c); }
+    }
     HttpRequest hop;
     RequestPlan plan;
     RequestBody body;
@@ -94,27 +102,24 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     Call(ClientEngine engine, HttpRequest request, ResponseHandler handler) {
         this.engine = engine;
-        this.s = engine.settings;
         this.hop = request;
         this.handler = handler;
-        this.reusable = false;
+        this.rc = null;
     }
 
     /** A Call for the callback form, to be {@link #reuse reused}. */
     Call(ClientEngine engine) {
         this.engine = engine;
-        this.s = engine.settings;
         this.handler = null;
-        this.reusable = true;
-        this.view = new View(this);
-        this.sink = Buffer.allocate(1024);
+        this.rc = new Recycled(this);
     }
 
     /** Readies a free callback-form Call for {@code request}. The thread that took it from the free list. */
     void reuse(HttpRequest request, ResponseCallback cb) {
         hop = request;
-        callback = cb;
-        cbDone = false;
+        Recycled r = rc;
+        r.callback = cb;
+        r.done = false;
         plan = null;
         body = null;
         bodyLength = 0;
@@ -139,8 +144,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         accLen = 0;
         expected = -1;
         headDelivered = false;
-        if (sink.capacity() > RECYCLED_SINK) sink = Buffer.allocate(1024); // do not keep a big body's buffer
-        sink.clear();
+        if (r.sink.capacity() > RECYCLED_SINK) r.sink = Buffer.allocate(1024); // do not keep a big body's buffer
+        r.sink.clear();
     }
 
     /** The largest body buffer a free Call keeps. */
@@ -150,16 +155,17 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     @Override
     public boolean isDone() {
-        return reusable ? cbDone : super.isDone();
+        return rc != null ? rc.done : super.isDone();
     }
 
     @Override
     public boolean completeExceptionally(Throwable e) {
-        if (!reusable) return super.completeExceptionally(e);
-        if (cbDone) return false;
-        cbDone = true;
+        Recycled r = rc;
+        if (r == null) return super.completeExceptionally(e);
+        if (r.done) return false;
+        r.done = true;
         try {
-            callback.onFailure(hop, e);
+            r.callback.onFailure(hop, e);
         } catch (RuntimeException | Error thrown) {
             reportCallbackFailure(thrown);
         }
@@ -169,24 +175,25 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     @Override
     public boolean complete(HttpResponse r) {
-        if (!reusable) return super.complete(r);
+        if (rc == null) return super.complete(r);
         throw new IllegalStateException("a callback-form call completes through its view");
     }
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        if (reusable) return false; // nobody outside holds it
+        if (rc != null) return false; // nobody outside holds it
         return cancelFuture(mayInterruptIfRunning);
     }
 
     /** The callback form's response is complete: hand the view over, then free this Call. Loop thread. */
     private void deliverView(HeaderList trailers) {
-        cbDone = true;
-        View v = view;
+        Recycled r = rc;
+        r.done = true;
+        View v = r.view;
         v.trailers = trailers;
-        v.body = sink;
+        v.body = r.sink;
         try {
-            callback.onResponse(v);
+            r.callback.onResponse(v);
         } catch (RuntimeException | Error thrown) {
             reportCallbackFailure(thrown);
         }
@@ -195,7 +202,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     }
 
     private void recycle() {
-        callback = null;
+        rc.callback = null;
         hop = null;
         plan = null;
         body = null;
@@ -255,7 +262,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         if (isDone()) return;
         if (!started) {
             started = true;
-            long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : s.callTimeoutMs;
+            long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : engine.settings.callTimeoutMs;
             if (ms > 0) deadline = loop.setTimeout(ms, this::deadlineExpired);
         }
         startHop();
@@ -268,13 +275,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
             return;
         }
-        cookieHeader = s.cookieJar != null ? s.cookieJar.cookieHeader(hop.uri()) : null;
+        cookieHeader = engine.settings.cookieJar != null ? engine.settings.cookieJar.cookieHeader(hop.uri()) : null;
         pool.acquire(this);
     }
 
     private void resolveBody() throws IOException {
         RequestBody b = ClientAccess.requests().body(hop);
-        if (b instanceof RequestBody.JsonBody j) b = j.encode(s.json);
+        if (b instanceof RequestBody.JsonBody j) b = j.encode(engine.settings.json);
         else if (b instanceof RequestBody.MultipartBody m) b = m.encode();
         body = b;
         bodyLength = b == null ? 0 : b instanceof RequestBody.FileBody f ? Files.size(f.path) : b.length();
@@ -357,37 +364,37 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             return;
         }
         expected = -1;
-        if (s.cookieJar != null) {
+        if (engine.settings.cookieJar != null) {
             List<String> setCookie = headers.all("Set-Cookie");
-            if (!setCookie.isEmpty()) s.cookieJar.save(hop.uri(), setCookie);
+            if (!setCookie.isEmpty()) engine.settings.cookieJar.save(hop.uri(), setCookie);
         }
-        if (reusable) {
-            view.head(status, reason, minor, headers);
-            sink.clear();
+        if (rc != null) {
+            rc.view.head(status, reason, minor, headers);
+            rc.sink.clear();
         } else {
-            response = ClientAccess.responses().create(hop, status, reason, minor, headers, null, hop.uri(), s.json);
+            response = ClientAccess.responses().create(hop, status, reason, minor, headers, null, engine.settings.json);
             if (previous != null) ClientAccess.responses().previous(response, previous);
         }
-        if (s.followRedirects && isRedirect(status)) {
+        if (engine.settings.followRedirects && isRedirect(status)) {
             HttpRequest next = redirect(status, headers.get("Location"));
             if (next != null) {
-                if (redirects >= s.maxRedirects) {
+                if (redirects >= engine.settings.maxRedirects) {
                     c.abortExchange();
-                    fail(new TooManyRedirectsException(hop.method() + " " + hop.uri() + ": more than " + s.maxRedirects + " redirects"));
+                    fail(new TooManyRedirectsException(hop.method() + " " + hop.uri() + ": more than " + engine.settings.maxRedirects + " redirects"));
                     return;
                 }
                 redirectTo = next; // the body is read and dropped, so the connection can be reused
                 return;
             }
         }
-        if (bodyLength != 0 && s.decompress) decoder = BodyDecoder.forEncoding(headers.get("Content-Encoding"));
+        if (bodyLength != 0 && engine.settings.decompress) decoder = BodyDecoder.forEncoding(headers.get("Content-Encoding"));
         if (handler != null) {
             headDelivered = true;
             handler.onHead(response, this);
-        } else if (bodyLength > s.maxResponseBody) {
+        } else if (bodyLength > engine.settings.maxResponseBody) {
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body of " + bodyLength
-                    + " bytes exceeds maxResponseBody (" + s.maxResponseBody + ")");
-        } else if (bodyLength > 0 && decoder == null && !reusable) {
+                    + " bytes exceeds maxResponseBody (" + engine.settings.maxResponseBody + ")");
+        } else if (bodyLength > 0 && decoder == null && rc == null) {
             // Grown as the bytes arrive: the peer's Content-Length alone allocates no more than this.
             expected = bodyLength;
             acc = new byte[(int) Math.min(bodyLength, FIRST_BUFFER)];
@@ -424,12 +431,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     }
 
     private void append(byte[] b, int off, int len) throws IOException {
-        if ((long) (reusable ? sink.readableBytes() : accLen) + len > s.maxResponseBody) {
+        Recycled r = rc;
+        if ((long) (r != null ? r.sink.readableBytes() : accLen) + len > engine.settings.maxResponseBody) {
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body exceeds maxResponseBody ("
-                    + s.maxResponseBody + " bytes)");
+                    + engine.settings.maxResponseBody + " bytes)");
         }
-        if (reusable) {
-            sink.write(b, off, len);
+        if (r != null) {
+            r.sink.write(b, off, len);
             return;
         }
         if (acc == null) {
@@ -466,7 +474,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
                 decoder = null;
             }
         }
-        if (reusable) {
+        if (rc != null) {
             finished = true;
             cancelDeadline();
             deliverView(trailers);
@@ -511,7 +519,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private boolean mayRetry(IOException e, boolean requestWritten, boolean responseStarted, boolean reused) {
         if (requestWritten && body != null && !body.replayable()) return false;
         try {
-            return s.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
+            return engine.settings.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
         } catch (RuntimeException policyFailed) {
             e.addSuppressed(policyFailed);
             return false;
@@ -637,7 +645,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             return;
         }
         if (isDone()) return;
-        long ms = hop.timeout() != null ? hop.timeout().toMillis() : s.callTimeoutMs;
+        long ms = hop.timeout() != null ? hop.timeout().toMillis() : engine.settings.callTimeoutMs;
         HttpTimeoutException e = new HttpTimeoutException(HttpTimeoutException.Phase.CALL, hop.method() + " " + hop.uri()
                 + ": the call took longer than " + ms + " ms" + (redirects > 0 ? " (" + redirects + " redirects followed)" : ""));
         release();
@@ -777,7 +785,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             Buffer b = body;
             byte[] bytes = b == null || !b.isReadable() ? null
                     : java.util.Arrays.copyOfRange(b.array(), b.readerIndex(), b.writerIndex());
-            HttpResponse r = ClientAccess.responses().create(call.hop, status, reason, minor, headers, bytes, call.hop.uri(), call.s.json);
+            HttpResponse r = ClientAccess.responses().create(call.hop, status, reason, minor, headers, bytes, call.engine.settings.json);
             if (trailers.size() > 0) ClientAccess.responses().trailers(r, trailers);
             return r;
         }

@@ -279,7 +279,7 @@ final class ClientConnection implements ProtocolHandler {
 
     /** Only requests without a body and safe to repeat are pipelined: a broken pipeline retries them. */
     static boolean pipelinable(Call c) {
-        if (c.reusable) return false; // recycled after its callback: it must never wait in a queue it could outlive
+        if (c.rc != null) return false; // recycled after its callback: it must never wait in a queue it could outlive
         String m = c.hop.method();
         return c.body == null && !c.hop.expectContinue() && (m.equals("GET") || m.equals("HEAD"));
     }

@@ -106,8 +106,8 @@ public final class ClientEngine {
     private synchronized Call takeFree() {
         Call c = free;
         if (c != null) {
-            free = c.nextFree;
-            c.nextFree = null;
+            free = c.rc.nextFree;
+            c.rc.nextFree = null;
             freeCount--;
         }
         return c;
@@ -116,7 +116,7 @@ public final class ClientEngine {
     /** A callback-form Call whose call has ended and that nothing references any more. Any thread. */
     synchronized void recycle(Call c) {
         if (freeCount >= MAX_FREE) return;
-        c.nextFree = free;
+        c.rc.nextFree = free;
         free = c;
         freeCount++;
     }
