@@ -209,6 +209,36 @@ class CallbackFormTest {
     }
 
     @Test
+    void deadlinesOfDifferentLengthsEachFireOnTime() throws Exception {
+        // The callback form keeps its deadlines in one ordered list per loop with one timer: a
+        // short per-request timeout sent after a long one must still fire first, and the long one
+        // must fire too.
+        HttpClient c = client(HttpClient.builder().callTimeout(Duration.ofMillis(1500)));
+        CountDownLatch release = new CountDownLatch(1);
+        try (RawServer hang = new RawServer(conn -> {
+            conn.readHead();
+            release.await();
+        })) {
+            long t0 = System.nanoTime();
+            One slow = new One();
+            c.send(HttpRequest.get(hang.url("/long")).build(), slow);
+            One quick = new One();
+            c.send(HttpRequest.get(hang.url("/short")).timeout(Duration.ofMillis(200)).build(), quick);
+            HttpTimeoutException q = assertInstanceOf(HttpTimeoutException.class, quick.failure());
+            long quickMs = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(q.getMessage().contains("200 ms"), q.getMessage());
+            assertTrue(quickMs >= 150 && quickMs < 1200, "the short deadline fired after " + quickMs + " ms");
+            assertTrue(!slow.done.isDone(), "the long one still runs");
+            HttpTimeoutException l = assertInstanceOf(HttpTimeoutException.class, slow.failure());
+            long slowMs = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(l.getMessage().contains("1500 ms"), l.getMessage());
+            assertTrue(slowMs >= 1400 && slowMs < 5000, "the long deadline fired after " + slowMs + " ms");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    @Test
     void anExceptionFromTheCallbackGoesToTheLoopsErrorHandlerAndTheClientGoesOn() throws Exception {
         List<Throwable> reported = new CopyOnWriteArrayList<>();
         EventLoop loop = EventLoop.builder().name("cb-errors").errorHandler((t, e) -> reported.add(e)).build();
@@ -280,7 +310,16 @@ class CallbackFormTest {
 
     @Test
     void theSteadyStateAllocatesNothingPerCallOnTheClientsLoop() throws Exception {
-        HttpClient c = client(HttpClient.builder().decompress(false));
+        steadyState(HttpClient.builder().decompress(false));
+    }
+
+    @Test
+    void withACallTimeoutTooTheSteadyStateAllocatesNothing() throws Exception {
+        steadyState(HttpClient.builder().decompress(false).callTimeout(Duration.ofSeconds(10)));
+    }
+
+    private void steadyState(HttpClient.Builder b) throws Exception {
+        HttpClient c = client(b);
         HttpRequest req = HttpRequest.get(url("/plaintext")).build();
         final class Chain implements ResponseCallback {
             int left;

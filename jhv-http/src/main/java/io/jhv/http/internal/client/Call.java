@@ -68,6 +68,9 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         final View view;           // the response, reused
         Buffer sink = Buffer.allocate(1024); // the body, reused
         Call nextFree;             // the engine's free list
+        long deadlineAt;           // the call deadline (System.nanoTime based), 0: none
+        Deadlines dList;           // the loop's deadline list holding this call, or null
+        Call dPrev, dNext;         // its neighbours there
 
         Recycled(Call c) { view = new View(c); }
     }
@@ -144,6 +147,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         accLen = 0;
         expected = -1;
         headDelivered = false;
+        r.deadlineAt = 0;
         if (r.sink.capacity() > RECYCLED_SINK) r.sink = Buffer.allocate(1024); // do not keep a big body's buffer
         r.sink.clear();
     }
@@ -263,7 +267,16 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         if (!started) {
             started = true;
             long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : engine.settings.callTimeoutMs;
-            if (ms > 0) deadline = loop.setTimeout(ms, this::deadlineExpired);
+            if (ms > 0) {
+                if (rc != null) {
+                    rc.deadlineAt = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
+                    pool.deadlines.add(this); // no timer per call (see Deadlines)
+                } else {
+                    deadline = loop.setTimeout(ms, this::deadlineExpired);
+                }
+            }
+        } else if (rc != null && rc.deadlineAt != 0 && rc.dList == null) {
+            pool.deadlines.add(this); // moved to this loop by a redirect
         }
         startHop();
     }
@@ -604,6 +617,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             return;
         }
         loop = l;
+        if (rc != null && rc.dList != null) rc.dList.remove(this); // run() puts it in the new loop's list
         try {
             l.execute(this); // run(): started already, so it goes on with startHop()
         } catch (RejectedExecutionException e) {
@@ -617,6 +631,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         if (isDone()) return;
         finished = true;
         cancelDeadline();
+        if (waiting && pool != null) pool.removePending(this); // a recycled Call must not stay queued
         stopWaiting();
         if (handler != null) {
             try {
@@ -631,9 +646,10 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private void cancelDeadline() {
         if (deadline != null) deadline.cancel();
         deadline = null;
+        if (rc != null && rc.dList != null) rc.dList.remove(this);
     }
 
-    private void deadlineExpired() {
+    void deadlineExpired() {
         deadline = null;
         EventLoop l = loop;
         if (!l.inLoop()) {
