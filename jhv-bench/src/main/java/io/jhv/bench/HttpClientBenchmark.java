@@ -64,6 +64,10 @@ public class HttpClientBenchmark {
     @Param({"jhv", "jdk"})
     public String client;
 
+    /** The jhv client's {@code callTimeout} in ms (0: none): a deadline per call, the futures' timer per call. */
+    @Param({"0"})
+    public long callTimeoutMs;
+
     private java.net.http.HttpClient jdk;
     private java.net.http.HttpRequest jdkRequest;
     private HttpServer server;
@@ -110,8 +114,10 @@ public class HttpClientBenchmark {
                 .start();
         clientLoop = EventLoopGroup.of(EventLoopGroup.Balance.ROUND_ROBIN,
                 EventLoop.builder().name("bench-client").daemon(true).build()).start();
-        jhv = HttpClient.builder().group(clientLoop).maxConnectionsPerHost(64).decompress(false)
-                .idleTimeout(Duration.ofMinutes(5)).build();
+        HttpClient.Builder b = HttpClient.builder().group(clientLoop).maxConnectionsPerHost(64).decompress(false)
+                .idleTimeout(Duration.ofMinutes(5));
+        if (callTimeoutMs > 0) b.callTimeout(Duration.ofMillis(callTimeoutMs));
+        jhv = b.build();
         request = HttpRequest.get("http://127.0.0.1:" + server.port() + "/plaintext").build();
         HttpResponse r = jhv.send(request);
         if (r.status() != 200 || !r.bodyString().equals("Hello, World!")) throw new IllegalStateException("bad answer: " + r);
