@@ -53,6 +53,7 @@ class CallbackFormTest {
                 .get("/big", (req, res) -> res.bytes(new byte[300_000]))
                 .get("/moved", (req, res) -> res.redirect("/n/7"))
                 .get("/none", (req, res) -> res.sendStatus(204))
+                .get("/go", (req, res) -> res.redirect(req.queryParam("to")))
                 .start();
     }
 
@@ -235,6 +236,44 @@ class CallbackFormTest {
             assertTrue(slowMs >= 1400 && slowMs < 5000, "the long deadline fired after " + slowMs + " ms");
         } finally {
             release.countDown();
+        }
+    }
+
+    @Test
+    void aRedirectToAnOriginOnAnotherLoopKeepsItsDeadline() throws Exception {
+        // Two loops; origin B's pool is made first from this thread (one loop), then origin A's
+        // (the next loop): a call to A redirected to B moves to B's loop, its deadline with it.
+        try (EventLoopGroup g = EventLoopGroup.create(2).start();
+             RawServer b = new RawServer(conn -> {
+                 String h;
+                 while ((h = conn.readHead()) != null) {
+                     if (h.contains("/hang")) Thread.sleep(60_000);
+                     conn.write(HostileServerTest.OK);
+                 }
+             })) {
+            HttpClient c = client(HttpClient.builder().group(g).callTimeout(Duration.ofMillis(500)));
+            assertEquals(200, c.get(b.url("/warm")).status());
+            assertEquals(200, c.get(url("/plaintext")).status());
+            java.util.Map<String, PoolStats> pools = c.statsByOrigin();
+            assertEquals(2, pools.size(), pools.toString());
+
+            One moved = new One();
+            c.send(HttpRequest.get(url("/go?to=" + b.url("/ok"))).build(), moved);
+            assertEquals("200 HTTP/1.1 null 2 [ok] /ok", moved.get());
+
+            long t0 = System.nanoTime();
+            One hung = new One();
+            c.send(HttpRequest.get(url("/go?to=" + b.url("/hang"))).build(), hung);
+            HttpTimeoutException t = assertInstanceOf(HttpTimeoutException.class, hung.failure());
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(HttpTimeoutException.Phase.CALL, t.phase());
+            assertTrue(t.getMessage().contains("1 redirects followed"), t.getMessage());
+            assertTrue(ms >= 450 && ms < 3000, "the deadline fired after " + ms + " ms");
+            // and the recycled state still works on both loops
+            One again = new One();
+            c.send(HttpRequest.get(url("/go?to=" + b.url("/ok"))).build(), again);
+            assertEquals("200 HTTP/1.1 null 2 [ok] /ok", again.get());
+            c.close();
         }
     }
 
