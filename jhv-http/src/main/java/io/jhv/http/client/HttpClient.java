@@ -26,6 +26,8 @@ import java.util.concurrent.ExecutionException;
  * thread they throw {@link IllegalStateException}, since they would stall the loop that serves
  * them. Cancelling a future ({@code cancel(true)}) at any moment cancels the call: the connection
  * goes back to the pool if its exchange was complete, and is closed otherwise.
+ * {@link #send(HttpRequest, ResponseCallback)} is the allocation-free form: no future, the
+ * response a {@link ResponseView} borrowed for the callback.
  *
  * <p>Failures are {@link HttpClientException}s: {@link HttpTimeoutException} (with its phase),
  * {@link HttpConnectException}, {@link ConnectionClosedException}, {@link MalformedResponseException},
