@@ -24,13 +24,17 @@ import java.util.concurrent.RejectedExecutionException;
  *
  * <p>Configured like a {@link TcpServer} (callbacks, unpacker or protocol, TLS, timeouts), then
  * {@link #connect(EventLoop, String, int)} as often as you like; every connection gets those
- * settings. A host name is resolved on a virtual thread, never on the loop; the connect and, with
+ * settings. A host name is resolved on a virtual thread, never on the loop, by the
+ * {@link #resolver(Resolver) resolver} (the JDK's by default); the connect timeout covers the
+ * lookup too, and a lookup that outlives its attempt (timeout, cancellation) has its thread
+ * interrupted and its answer ignored. The connect and, with
  * {@link #tls TLS}, the handshake (with SNI for the host name and the config's ALPN protocols) run on
  * the loop. The returned future completes on that loop thread when the connection is up, before
  * {@code onConnection} and before any {@code onMessage}; the negotiated ALPN protocol is then in
  * {@code connection.tls().applicationProtocol()}.
  *
- * <p>Failures complete the future exceptionally, on the loop thread: {@link UnknownHostException},
+ * <p>Failures complete the future exceptionally, on the loop thread: {@link UnknownHostException}
+ * (naming the host; also when the resolver returns no address or throws),
  * {@link ConnectException} (refused, unreachable, no descriptors), {@link ConnectTimeoutException}
  * (its {@link ConnectTimeoutException#phase() phase} says connect, proxy tunnel or handshake),
  * {@link SSLHandshakeException} (a TLS failure, the peer closing during the handshake),
@@ -61,6 +65,7 @@ public final class Connector extends TcpEndpoint<Connector> {
     private long handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT.toMillis();
     private InetSocketAddress localAddress;
     private Proxy proxy = Proxy.NONE;
+    private Resolver resolver = Resolver.SYSTEM;
 
     private Connector() {}
 
@@ -104,6 +109,22 @@ public final class Connector extends TcpEndpoint<Connector> {
         return this;
     }
 
+    /**
+     * Resolves host names with {@code resolver} (default {@link Resolver#SYSTEM}): the target's,
+     * or the proxy's and, for a SOCKS5 proxy that {@link Proxy#resolveLocally() resolves locally},
+     * the target's too. It runs on a virtual thread within the {@link #connectTimeout connect
+     * timeout}; the first address it returns is dialled. IP literals skip it. Before the first
+     * connect, one thread.
+     */
+    public Connector resolver(Resolver resolver) {
+        mutable();
+        this.resolver = Objects.requireNonNull(resolver, "resolver (Resolver.SYSTEM for the JDK's)");
+        return this;
+    }
+
+    /** The resolver set with {@link #resolver(Resolver)}; {@link Resolver#SYSTEM} by default. Any thread. */
+    public Resolver resolver() { return resolver; }
+
     /** The proxy set with {@link #proxy(Proxy)}; {@link Proxy#NONE} by default. Any thread. */
     public Proxy proxy() { return proxy; }
 
@@ -123,6 +144,7 @@ public final class Connector extends TcpEndpoint<Connector> {
         Objects.requireNonNull(loop, "loop");
         if (!frozen()) freeze();
         Attempt a = new Attempt(this, loop, host, port, connectTimeoutMs, handshakeTimeoutMs, localAddress, proxy, null);
+        a.resolver = resolver;
         a.start();
         return a.future;
     }
@@ -177,6 +199,9 @@ public final class Connector extends TcpEndpoint<Connector> {
         private final Proxy proxy; // Proxy.NONE: direct
         private final Owner owner;
         final CompletableFuture<Connection> future = new CompletableFuture<>();
+        Resolver resolver = Resolver.SYSTEM; // set before start()
+        private Thread lookup; // the virtual thread resolving, until its answer is back on the loop
+        private String resolvingName; // what it resolves (for the timeout message)
 
         private Connection conn;
         private Timer timer;
@@ -246,21 +271,29 @@ public final class Connector extends TcpEndpoint<Connector> {
                 return;
             }
             // Name resolution blocks: a virtual thread, then back to the loop.
-            Thread.ofVirtual().name("jhv-resolve-" + dialHost).start(() -> {
+            Resolver r = resolver;
+            resolvingName = what + dialHost;
+            lookup = Thread.ofVirtual().name("jhv-resolve-" + dialHost).start(() -> {
                 Runnable next;
                 String resolving = what + dialHost;
                 try {
-                    InetSocketAddress addr = new InetSocketAddress(InetAddress.getByName(dialHost), dialPort);
+                    InetSocketAddress addr = new InetSocketAddress(lookup(r, dialHost), dialPort);
                     String sent = host;
                     if (resolveTarget) {
                         resolving = host;
-                        sent = InetAddress.getByName(host).getHostAddress();
+                        sent = lookup(r, host).getHostAddress();
                     }
                     String tunnelTo = sent;
-                    next = () -> connect(addr, tunnelTo);
+                    next = () -> {
+                        lookup = null;
+                        connect(addr, tunnelTo);
+                    };
                 } catch (UnknownHostException e) {
                     String name = resolving;
-                    next = () -> fail(unknownHost("cannot resolve " + name, e), CloseCause.error("cannot resolve " + name + ": " + e.getMessage(), e));
+                    next = () -> {
+                        lookup = null;
+                        fail(unknownHost("cannot resolve " + name, e), CloseCause.error("cannot resolve " + name + ": " + e.getMessage(), e));
+                    };
                 }
                 try {
                     loop.post(next);
@@ -269,6 +302,23 @@ public final class Connector extends TcpEndpoint<Connector> {
                     future.completeExceptionally(new ConnectException("cannot connect to " + where() + ": loop " + loop.name() + " has stopped"));
                 }
             });
+        }
+
+        /** The first address {@code r} gives for {@code name}; its failures, an empty answer included, as an UnknownHostException. */
+        private static InetAddress lookup(Resolver r, String name) throws UnknownHostException {
+            java.util.List<InetAddress> all;
+            try {
+                all = r.resolve(name);
+            } catch (UnknownHostException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                UnknownHostException u = new UnknownHostException(name + " (the resolver failed: " + e + ")");
+                u.initCause(e);
+                throw u;
+            }
+            InetAddress first = all == null || all.isEmpty() ? null : all.get(0);
+            if (first == null) throw new UnknownHostException(name + " (the resolver returned no address)");
+            return first;
         }
 
         private static UnknownHostException unknownHost(String what, UnknownHostException e) {
@@ -358,6 +408,7 @@ public final class Connector extends TcpEndpoint<Connector> {
                 case PROXY -> "proxy tunnel handshake to ";
                 case HANDSHAKE -> "TLS handshake with ";
             };
+            if (connecting && lookup != null) what = "resolving " + resolvingName + " to connect to ";
             ConnectTimeoutException e = new ConnectTimeoutException(phase, what + where() + " timed out after " + ms + " ms");
             CloseCause cause = CloseCause.timeout(switch (phase) {
                 case CONNECT -> "connect";
@@ -417,6 +468,9 @@ public final class Connector extends TcpEndpoint<Connector> {
             if (finished) return;
             finished = true;
             cancelTimer();
+            Thread t = lookup; // a lookup still running: its answer is ignored; let it end
+            lookup = null;
+            if (t != null) t.interrupt();
             future.completeExceptionally(error);
             if (owner != null) owner.attemptFailed(cause);
         }

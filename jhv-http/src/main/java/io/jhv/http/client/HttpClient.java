@@ -26,6 +26,8 @@ import java.util.concurrent.ExecutionException;
  * thread they throw {@link IllegalStateException}, since they would stall the loop that serves
  * them. Cancelling a future ({@code cancel(true)}) at any moment cancels the call: the connection
  * goes back to the pool if its exchange was complete, and is closed otherwise.
+ * {@link #send(HttpRequest, ResponseCallback)} is the allocation-free form: no future, the
+ * response a {@link ResponseView} borrowed for the callback.
  *
  * <p>Failures are {@link HttpClientException}s: {@link HttpTimeoutException} (with its phase),
  * {@link HttpConnectException}, {@link ConnectionClosedException}, {@link MalformedResponseException},
@@ -76,6 +78,22 @@ public final class HttpClient implements AutoCloseable {
      */
     public CompletableFuture<HttpResponse> sendAsync(HttpRequest request, ResponseHandler handler) {
         return engine.stream(Objects.requireNonNull(request, "request"), Objects.requireNonNull(handler, "handler"));
+    }
+
+    /**
+     * Sends {@code request} and hands the whole response (body in memory, at most
+     * {@link Builder#maxResponseBody}) to {@code callback} on the connection's loop thread, or the
+     * failure to {@link ResponseCallback#onFailure}: the allocation-free form of
+     * {@link #sendAsync(HttpRequest)}. There is no future: the response is a {@link ResponseView}
+     * borrowed for the callback, and the client reuses its per-call state, so on a pooled
+     * keep-alive connection a request without a body (built once and sent again and again)
+     * allocates nothing per call. Redirects, retries, timeouts ({@link Builder#callTimeout} or the
+     * request's {@code timeout}: the only way to bound such a call, as it cannot be cancelled)
+     * and decompression work as for {@code sendAsync}; it is never pipelined. Thread-safe;
+     * returns at once.
+     */
+    public void send(HttpRequest request, ResponseCallback callback) {
+        engine.send(Objects.requireNonNull(request, "request"), Objects.requireNonNull(callback, "callback"));
     }
 
     /** {@code GET url}, asynchronously. Thread-safe. */
@@ -209,6 +227,13 @@ public final class HttpClient implements AutoCloseable {
 
         /** Runs connections on {@code group} (shared; not closed by the client). Default: a group of its own with one loop per core, at most 4. */
         public Builder group(EventLoopGroup g) { this.group = Objects.requireNonNull(g, "group"); return this; }
+
+        /**
+         * Resolves host names with {@code dns} (default {@link Dns#SYSTEM}, the JDK's resolver); the
+         * lookup runs on a virtual thread within the {@link #connectTimeout connect timeout} and
+         * the {@link #callTimeout call deadline}, and {@code cancel} cuts it too.
+         */
+        public Builder dns(Dns dns) { s.dns = Objects.requireNonNull(dns, "dns (Dns.SYSTEM for the JDK's)"); return this; }
 
         /** Limit on name resolution plus the TCP connect (default 10 s). */
         public Builder connectTimeout(Duration d) { s.connectTimeoutMs = millis(d, "connectTimeout"); return this; }
@@ -386,6 +411,7 @@ public final class HttpClient implements AutoCloseable {
             b.retryPolicy = a.retryPolicy;
             b.tls = a.tls;
             b.proxySelector = a.proxySelector;
+            b.dns = a.dns;
             b.cookieJar = a.cookieJar;
             b.userAgent = a.userAgent;
             b.json = a.json;

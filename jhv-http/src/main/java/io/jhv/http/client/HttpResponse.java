@@ -33,8 +33,8 @@ public final class HttpResponse {
         ClientAccess.responses(new ClientAccess.Responses() {
             @Override
             public HttpResponse create(HttpRequest request, int status, String reason, int minorVersion, HeaderList headers,
-                                       byte[] body, URI url, JsonCodec json) {
-                return new HttpResponse(request, status, reason, minorVersion, headers, body, url, json);
+                                       byte[] body, JsonCodec json) {
+                return new HttpResponse(request, status, reason, minorVersion, headers, body, json);
             }
 
             @Override public void trailers(HttpResponse r, HeaderList trailers) { r.trailers = trailers; }
@@ -50,19 +50,17 @@ public final class HttpResponse {
     private final HeaderList headers;
     private byte[] body;
     private HeaderList trailers = HeaderList.EMPTY;
-    private final URI url;
     private final JsonCodec json;
     private HttpResponse previous;
 
     private HttpResponse(HttpRequest request, int status, String reason, int minorVersion, HeaderList headers,
-                         byte[] body, URI url, JsonCodec json) {
+                         byte[] body, JsonCodec json) {
         this.request = request;
         this.status = status;
         this.reason = reason;
         this.minorVersion = minorVersion;
         this.headers = headers;
         this.body = body == null ? EMPTY : body;
-        this.url = url;
         this.json = json;
     }
 
@@ -110,7 +108,7 @@ public final class HttpResponse {
     public String trailer(String name) { return trailers.get(name); }
 
     /** The URL this response came from: after redirects, the last one. */
-    public URI url() { return url; }
+    public URI url() { return request.uri(); }
 
     /** The request that produced this response (after redirects, the last hop's). */
     public HttpRequest request() { return request; }
@@ -136,6 +134,6 @@ public final class HttpResponse {
 
     @Override
     public String toString() {
-        return version() + " " + status + (reason.isEmpty() ? "" : " " + reason) + " (" + request.method() + " " + url + ")";
+        return version() + " " + status + (reason.isEmpty() ? "" : " " + reason) + " (" + request.method() + " " + request.uri() + ")";
     }
 }

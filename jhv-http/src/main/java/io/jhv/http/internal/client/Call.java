@@ -11,7 +11,9 @@ import io.jhv.http.client.HttpRequest;
 import io.jhv.http.client.HttpResponse;
 import io.jhv.http.client.HttpTimeoutException;
 import io.jhv.http.client.MalformedResponseException;
+import io.jhv.http.client.ResponseCallback;
 import io.jhv.http.client.ResponseHandler;
+import io.jhv.http.client.ResponseView;
 import io.jhv.http.client.ResponseStream;
 import io.jhv.http.client.RetryPolicy;
 import io.jhv.http.client.TooManyRedirectsException;
@@ -36,6 +38,13 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>One object per call: the future, the task posted to the loop, the stream handle of a
  * streamed response and the timer callbacks are all this object, so the hot path allocates no
  * lambda or second future.
+ *
+ * <p>The callback form ({@link ClientEngine#send(HttpRequest, ResponseCallback)}) uses a Call as a
+ * plain state machine, never as a future: {@link #isDone()}, {@link #complete} and
+ * {@link #completeExceptionally} are redirected to its own flag and the callback, the response is
+ * a reused {@link View} over the parsed head and a reused body buffer, and after the callback the
+ * Call goes back to the engine's free list for the next call (so the steady state allocates
+ * nothing). Such a call is never pipelined and has no cancel: nothing outside the client holds it.
  */
 final class Call extends CompletableFuture<HttpResponse> implements Runnable, ResponseStream, BodyDecoder.Output {
     private static final Object NO_BODY = new Object();
@@ -45,8 +54,26 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private static final int FIRST_BUFFER = 64 << 10;
 
     final ClientEngine engine;
-    final ClientSettings s;
     private final ResponseHandler handler; // null: buffer the body
+    /**
+     * The callback form's state, null for a future (so a future's Call carries one field for it,
+     * not five): this Call is recycled, never a future (see the class comment).
+     */
+    final Recycled rc;
+
+    /** What a recycled Call needs besides a future's state; made once per Call object, not per call. */
+    static final class Recycled {
+        ResponseCallback callback; // who hears the outcome of the current call
+        boolean done = true;       // the current call has ended (true while free)
+        final View view;           // the response, reused
+        Buffer sink = Buffer.allocate(1024); // the body, reused
+        Call nextFree;             // the engine's free list
+        long deadlineAt;           // the call deadline (System.nanoTime based), 0: none
+        Deadlines dList;           // the loop's deadline list holding this call, or null
+        Call dPrev, dNext;         // its neighbours there
+
+        Recycled(Call c) { view = new View(c); }
+    }
     HttpRequest hop;
     RequestPlan plan;
     RequestBody body;
@@ -78,9 +105,135 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     Call(ClientEngine engine, HttpRequest request, ResponseHandler handler) {
         this.engine = engine;
-        this.s = engine.settings;
         this.hop = request;
         this.handler = handler;
+        this.rc = null;
+    }
+
+    /** A Call for the callback form, to be {@link #reuse reused}. */
+    Call(ClientEngine engine) {
+        this.engine = engine;
+        this.handler = null;
+        this.rc = new Recycled(this);
+    }
+
+    /** Readies a free callback-form Call for {@code request}. The thread that took it from the free list. */
+    void reuse(HttpRequest request, ResponseCallback cb) {
+        hop = request;
+        Recycled r = rc;
+        r.callback = cb;
+        r.done = false;
+        plan = null;
+        body = null;
+        bodyLength = 0;
+        cookieHeader = null;
+        pool = null;
+        loop = null;
+        started = false;
+        attempt = 1;
+        forceFresh = false;
+        redirects = 0;
+        previous = null;
+        connecting = null;
+        conn = null;
+        acquireTimer = null;
+        deadline = null;
+        waiting = false;
+        finished = false;
+        response = null;
+        redirectTo = null;
+        decoder = null;
+        acc = null;
+        accLen = 0;
+        expected = -1;
+        headDelivered = false;
+        r.deadlineAt = 0;
+        if (r.sink.capacity() > RECYCLED_SINK) r.sink = Buffer.allocate(1024); // do not keep a big body's buffer
+        r.sink.clear();
+    }
+
+    /** The largest body buffer a free Call keeps. */
+    private static final int RECYCLED_SINK = 256 << 10;
+
+    // ---------------------------------------------------------------- the callback form's completion
+
+    @Override
+    public boolean isDone() {
+        return rc != null ? rc.done : super.isDone();
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable e) {
+        Recycled r = rc;
+        if (r == null) return super.completeExceptionally(e);
+        if (r.done) return false;
+        r.done = true;
+        try {
+            r.callback.onFailure(hop, e);
+        } catch (RuntimeException | Error thrown) {
+            reportCallbackFailure(thrown);
+        }
+        recycle();
+        return true;
+    }
+
+    @Override
+    public boolean complete(HttpResponse r) {
+        if (rc == null) return super.complete(r);
+        throw new IllegalStateException("a callback-form call completes through its view");
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        if (rc != null) return false; // nobody outside holds it
+        return cancelFuture(mayInterruptIfRunning);
+    }
+
+    /** The callback form's response is complete: hand the view over, then free this Call. Loop thread. */
+    private void deliverView(HeaderList trailers) {
+        Recycled r = rc;
+        r.done = true;
+        View v = r.view;
+        v.trailers = trailers;
+        v.body = r.sink;
+        try {
+            r.callback.onResponse(v);
+        } catch (RuntimeException | Error thrown) {
+            reportCallbackFailure(thrown);
+        }
+        v.clear();
+        recycle();
+    }
+
+    private void recycle() {
+        rc.callback = null;
+        hop = null;
+        plan = null;
+        body = null;
+        pool = null;
+        conn = null;
+        connecting = null;
+        previous = null;
+        response = null;
+        engine.recycle(this);
+    }
+
+    /** An exception from a callback: the client's state is fine; the loop's error handler hears it. */
+    private void reportCallbackFailure(Throwable t) {
+        EventLoop l = loop;
+        Thread th = Thread.currentThread();
+        if (l != null && l.inLoop()) {
+            try {
+                l.post(() -> {
+                    if (t instanceof RuntimeException re) throw re;
+                    throw (Error) t;
+                });
+                return;
+            } catch (RejectedExecutionException stopped) {
+                // fall through
+            }
+        }
+        th.getUncaughtExceptionHandler().uncaughtException(th, t);
     }
 
     // ---------------------------------------------------------------- start (any thread)
@@ -113,8 +266,17 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         if (isDone()) return;
         if (!started) {
             started = true;
-            long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : s.callTimeoutMs;
-            if (ms > 0) deadline = loop.setTimeout(ms, this::deadlineExpired);
+            long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : engine.settings.callTimeoutMs;
+            if (ms > 0) {
+                if (rc != null) {
+                    rc.deadlineAt = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
+                    pool.deadlines.add(this); // no timer per call (see Deadlines)
+                } else {
+                    deadline = loop.setTimeout(ms, this::deadlineExpired);
+                }
+            }
+        } else if (rc != null && rc.deadlineAt != 0 && rc.dList == null) {
+            pool.deadlines.add(this); // moved to this loop by a redirect
         }
         startHop();
     }
@@ -126,13 +288,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
             return;
         }
-        cookieHeader = s.cookieJar != null ? s.cookieJar.cookieHeader(hop.uri()) : null;
+        cookieHeader = engine.settings.cookieJar != null ? engine.settings.cookieJar.cookieHeader(hop.uri()) : null;
         pool.acquire(this);
     }
 
     private void resolveBody() throws IOException {
         RequestBody b = ClientAccess.requests().body(hop);
-        if (b instanceof RequestBody.JsonBody j) b = j.encode(s.json);
+        if (b instanceof RequestBody.JsonBody j) b = j.encode(engine.settings.json);
         else if (b instanceof RequestBody.MultipartBody m) b = m.encode();
         body = b;
         bodyLength = b == null ? 0 : b instanceof RequestBody.FileBody f ? Files.size(f.path) : b.length();
@@ -198,7 +360,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         } else {
             failure = new HttpConnectException(hop.method() + " " + hop.uri() + ": cannot connect to " + where + ": " + e.getMessage(), e);
         }
-        if (failure instanceof HttpConnectException && mayRetry(failure, false, false, false)) {
+        // A name that does not resolve will not resolve a moment later: not retried.
+        if (failure instanceof HttpConnectException && !(e instanceof java.net.UnknownHostException) && mayRetry(failure, false, false, false)) {
             retry();
             return;
         }
@@ -214,32 +377,37 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             return;
         }
         expected = -1;
-        if (s.cookieJar != null) {
+        if (engine.settings.cookieJar != null) {
             List<String> setCookie = headers.all("Set-Cookie");
-            if (!setCookie.isEmpty()) s.cookieJar.save(hop.uri(), setCookie);
+            if (!setCookie.isEmpty()) engine.settings.cookieJar.save(hop.uri(), setCookie);
         }
-        response = ClientAccess.responses().create(hop, status, reason, minor, headers, null, hop.uri(), s.json);
-        if (previous != null) ClientAccess.responses().previous(response, previous);
-        if (s.followRedirects && isRedirect(status)) {
+        if (rc != null) {
+            rc.view.head(status, reason, minor, headers);
+            rc.sink.clear();
+        } else {
+            response = ClientAccess.responses().create(hop, status, reason, minor, headers, null, engine.settings.json);
+            if (previous != null) ClientAccess.responses().previous(response, previous);
+        }
+        if (engine.settings.followRedirects && isRedirect(status)) {
             HttpRequest next = redirect(status, headers.get("Location"));
             if (next != null) {
-                if (redirects >= s.maxRedirects) {
+                if (redirects >= engine.settings.maxRedirects) {
                     c.abortExchange();
-                    fail(new TooManyRedirectsException(hop.method() + " " + hop.uri() + ": more than " + s.maxRedirects + " redirects"));
+                    fail(new TooManyRedirectsException(hop.method() + " " + hop.uri() + ": more than " + engine.settings.maxRedirects + " redirects"));
                     return;
                 }
                 redirectTo = next; // the body is read and dropped, so the connection can be reused
                 return;
             }
         }
-        if (bodyLength != 0 && s.decompress) decoder = BodyDecoder.forEncoding(headers.get("Content-Encoding"));
+        if (bodyLength != 0 && engine.settings.decompress) decoder = BodyDecoder.forEncoding(headers.get("Content-Encoding"));
         if (handler != null) {
             headDelivered = true;
             handler.onHead(response, this);
-        } else if (bodyLength > s.maxResponseBody) {
+        } else if (bodyLength > engine.settings.maxResponseBody) {
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body of " + bodyLength
-                    + " bytes exceeds maxResponseBody (" + s.maxResponseBody + ")");
-        } else if (bodyLength > 0 && decoder == null) {
+                    + " bytes exceeds maxResponseBody (" + engine.settings.maxResponseBody + ")");
+        } else if (bodyLength > 0 && decoder == null && rc == null) {
             // Grown as the bytes arrive: the peer's Content-Length alone allocates no more than this.
             expected = bodyLength;
             acc = new byte[(int) Math.min(bodyLength, FIRST_BUFFER)];
@@ -276,9 +444,14 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     }
 
     private void append(byte[] b, int off, int len) throws IOException {
-        if ((long) accLen + len > s.maxResponseBody) {
+        Recycled r = rc;
+        if ((long) (r != null ? r.sink.readableBytes() : accLen) + len > engine.settings.maxResponseBody) {
             throw new MalformedResponseException(hop.method() + " " + hop.uri() + ": response body exceeds maxResponseBody ("
-                    + s.maxResponseBody + " bytes)");
+                    + engine.settings.maxResponseBody + " bytes)");
+        }
+        if (r != null) {
+            r.sink.write(b, off, len);
+            return;
         }
         if (acc == null) {
             acc = new byte[Math.max(len, 8192)];
@@ -313,6 +486,12 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
                 decoder.close();
                 decoder = null;
             }
+        }
+        if (rc != null) {
+            finished = true;
+            cancelDeadline();
+            deliverView(trailers);
+            return;
         }
         HttpResponse r = response;
         if (trailers.size() > 0) ClientAccess.responses().trailers(r, trailers);
@@ -353,7 +532,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private boolean mayRetry(IOException e, boolean requestWritten, boolean responseStarted, boolean reused) {
         if (requestWritten && body != null && !body.replayable()) return false;
         try {
-            return s.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
+            return engine.settings.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
         } catch (RuntimeException policyFailed) {
             e.addSuppressed(policyFailed);
             return false;
@@ -438,6 +617,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             return;
         }
         loop = l;
+        if (rc != null && rc.dList != null) rc.dList.remove(this); // run() puts it in the new loop's list
         try {
             l.execute(this); // run(): started already, so it goes on with startHop()
         } catch (RejectedExecutionException e) {
@@ -451,6 +631,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         if (isDone()) return;
         finished = true;
         cancelDeadline();
+        if (waiting && pool != null) pool.removePending(this); // a recycled Call must not stay queued
         stopWaiting();
         if (handler != null) {
             try {
@@ -465,9 +646,10 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private void cancelDeadline() {
         if (deadline != null) deadline.cancel();
         deadline = null;
+        if (rc != null && rc.dList != null) rc.dList.remove(this);
     }
 
-    private void deadlineExpired() {
+    void deadlineExpired() {
         deadline = null;
         EventLoop l = loop;
         if (!l.inLoop()) {
@@ -479,7 +661,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             return;
         }
         if (isDone()) return;
-        long ms = hop.timeout() != null ? hop.timeout().toMillis() : s.callTimeoutMs;
+        long ms = hop.timeout() != null ? hop.timeout().toMillis() : engine.settings.callTimeoutMs;
         HttpTimeoutException e = new HttpTimeoutException(HttpTimeoutException.Phase.CALL, hop.method() + " " + hop.uri()
                 + ": the call took longer than " + ms + " ms" + (redirects > 0 ? " (" + redirects + " redirects followed)" : ""));
         release();
@@ -505,8 +687,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         acc = null;
     }
 
-    @Override
-    public boolean cancel(boolean mayInterruptIfRunning) {
+    private boolean cancelFuture(boolean mayInterruptIfRunning) {
         boolean cancelled = super.cancel(mayInterruptIfRunning);
         if (cancelled) {
             EventLoop l = loop;
@@ -572,5 +753,62 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     @Override
     public String toString() {
         return "Call[" + hop + ", attempt " + attempt + (isDone() ? ", done" : "") + "]";
+    }
+
+    /** The callback form's response: the call's current head and body, reused call after call. */
+    static final class View implements ResponseView {
+        private final Call call;
+        private int status, minor;
+        private String reason = "";
+        private HeaderList headers = HeaderList.EMPTY;
+        HeaderList trailers = HeaderList.EMPTY;
+        Buffer body;
+
+        View(Call call) { this.call = call; }
+
+        void head(int status, String reason, int minor, HeaderList headers) {
+            this.status = status;
+            this.reason = reason;
+            this.minor = minor;
+            this.headers = headers;
+            this.trailers = HeaderList.EMPTY;
+        }
+
+        void clear() {
+            headers = HeaderList.EMPTY;
+            trailers = HeaderList.EMPTY;
+            body = null;
+        }
+
+        @Override public HttpRequest request() { return call.hop; }
+        @Override public int status() { return status; }
+        @Override public String reason() { return reason; }
+        @Override public String version() { return minor == 0 ? "HTTP/1.0" : "HTTP/1.1"; }
+        @Override public String header(String name) { return headers.get(name); }
+        @Override public int headerCount() { return headers.size(); }
+        @Override public String headerName(int i) { return headers.name(i); }
+        @Override public String headerValue(int i) { return headers.value(i); }
+        @Override public Buffer body() { return body; }
+        @Override public String trailer(String name) { return trailers.get(name); }
+
+        @Override
+        public String bodyString() {
+            return toResponse().bodyString(); // the charset rules of HttpResponse
+        }
+
+        @Override
+        public HttpResponse toResponse() {
+            Buffer b = body;
+            byte[] bytes = b == null || !b.isReadable() ? null
+                    : java.util.Arrays.copyOfRange(b.array(), b.readerIndex(), b.writerIndex());
+            HttpResponse r = ClientAccess.responses().create(call.hop, status, reason, minor, headers, bytes, call.engine.settings.json);
+            if (trailers.size() > 0) ClientAccess.responses().trailers(r, trailers);
+            return r;
+        }
+
+        @Override
+        public String toString() {
+            return version() + " " + status + (reason.isEmpty() ? "" : " " + reason) + " (" + call.hop.method() + " " + call.hop.uri() + ")";
+        }
     }
 }

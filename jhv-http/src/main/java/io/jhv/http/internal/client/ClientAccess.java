@@ -33,7 +33,7 @@ public final class ClientAccess {
     /** What the engine needs of {@link HttpResponse}. */
     public interface Responses {
         HttpResponse create(HttpRequest request, int status, String reason, int minorVersion, HeaderList headers,
-                            byte[] body, URI url, JsonCodec json);
+                            byte[] body, JsonCodec json);
 
         void trailers(HttpResponse r, HeaderList trailers);
 

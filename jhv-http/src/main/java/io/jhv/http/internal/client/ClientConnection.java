@@ -213,10 +213,10 @@ final class ClientConnection implements ProtocolHandler {
             if (body instanceof RequestBody.Bytes b && !expect && b.bytes.length <= INLINE_BODY) {
                 o.write(b.bytes);
                 requestDone = true;
-                conn.write(o, flushed);
+                writeLast(o);
             } else if (body == null) {
                 requestDone = true;
-                conn.write(o, flushed);
+                writeLast(o);
             } else {
                 conn.write(o);
                 if (expect) {
@@ -231,6 +231,20 @@ final class ClientConnection implements ProtocolHandler {
             requestWritten = false;
             fail(new ConnectionClosedException("connection to " + plan.originKey + " closed before the request was sent: "
                     + closed.getMessage(), reusedForCall, closed));
+        }
+    }
+
+    /**
+     * Writes the request's last bytes. Only the head and read-idle timers need to hear when they
+     * reach the socket; without them the write goes out without a listener (a listener costs an
+     * object per write) and the request counts as flushed at once.
+     */
+    private void writeLast(Buffer o) {
+        if (s.responseHeadTimeoutMs > 0 || s.readIdleTimeoutMs > 0) {
+            conn.write(o, flushed);
+        } else {
+            conn.write(o);
+            requestFlushed();
         }
     }
 
@@ -265,6 +279,7 @@ final class ClientConnection implements ProtocolHandler {
 
     /** Only requests without a body and safe to repeat are pipelined: a broken pipeline retries them. */
     static boolean pipelinable(Call c) {
+        if (c.rc != null) return false; // recycled after its callback: it must never wait in a queue it could outlive
         String m = c.hop.method();
         return c.body == null && !c.hop.expectContinue() && (m.equals("GET") || m.equals("HEAD"));
     }

@@ -64,6 +64,7 @@ public final class ClientEngine {
                 .connectTimeout(Duration.ofMillis(settings.connectTimeoutMs))
                 .handshakeTimeout(Duration.ofMillis(settings.tlsHandshakeTimeoutMs))
                 .protocol(() -> new ClientConnection(this));
+        if (settings.dns != null && settings.dns != io.jhv.http.client.Dns.SYSTEM) c.resolver(settings.dns::lookup);
         if (tls != null) c.tls(tls);
         return c;
     }
@@ -88,6 +89,36 @@ public final class ClientEngine {
         Call c = new Call(this, request, null);
         c.begin();
         return c;
+    }
+
+    /** The callback form: a recycled Call, no future, a reused view. Any thread. */
+    public void send(HttpRequest request, io.jhv.http.client.ResponseCallback callback) {
+        Call c = takeFree();
+        if (c == null) c = new Call(this);
+        c.reuse(request, callback);
+        c.begin();
+    }
+
+    private static final int MAX_FREE = 1024;
+    private Call free; // the free callback-form Calls, linked by nextFree (guarded by this)
+    private int freeCount;
+
+    private synchronized Call takeFree() {
+        Call c = free;
+        if (c != null) {
+            free = c.rc.nextFree;
+            c.rc.nextFree = null;
+            freeCount--;
+        }
+        return c;
+    }
+
+    /** A callback-form Call whose call has ended and that nothing references any more. Any thread. */
+    synchronized void recycle(Call c) {
+        if (freeCount >= MAX_FREE) return;
+        c.rc.nextFree = free;
+        free = c;
+        freeCount++;
     }
 
     public CompletableFuture<HttpResponse> stream(HttpRequest request, ResponseHandler handler) {

@@ -26,6 +26,7 @@ public final class ClientSettings {
     public RetryPolicy retryPolicy = RetryPolicy.safe();
     public TlsConfig tls;
     public io.jhv.core.net.ProxySelector proxySelector; // null: direct
+    public io.jhv.http.client.Dns dns; // null: the system resolver
     public CookieJar cookieJar;
     public String userAgent = "jhv";
     public JsonCodec json;

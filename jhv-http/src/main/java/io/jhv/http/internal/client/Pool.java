@@ -38,6 +38,8 @@ final class Pool {
     private long sweepAt;
     private boolean closed;
     private final Runnable sweepTask = this::sweep;
+    /** The callback form's call deadlines on this pool's loop. */
+    final Deadlines deadlines;
 
     Pool(ClientEngine engine, EventLoop loop, RequestPlan origin) {
         this.engine = engine;
@@ -45,6 +47,7 @@ final class Pool {
         this.key = origin.originKey;
         this.origin = origin;
         this.s = engine.settings;
+        this.deadlines = new Deadlines(loop);
     }
 
     PoolStats stats() {
