@@ -7,8 +7,6 @@ import io.jhv.mqtt.MqttClient;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
 import org.eclipse.paho.client.mqttv3.MqttCallback;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 
 import java.time.Duration;
 import java.util.Arrays;
@@ -128,16 +126,11 @@ public final class MqttLatencyPeer {
                 };
             }
             case "paho" -> {
-                MqttAsyncClient c = new MqttAsyncClient("tcp://127.0.0.1:" + port, id, new MemoryPersistence());
-                c.setCallback(new MqttCallback() {
+                MqttAsyncClient c = MqttPublishPeer.paho(port, id, 10, new MqttCallback() {
                     @Override public void connectionLost(Throwable cause) { chain.done.completeExceptionally(cause); }
                     @Override public void messageArrived(String t, org.eclipse.paho.client.mqttv3.MqttMessage message) { chain.received(); }
                     @Override public void deliveryComplete(IMqttDeliveryToken token) { }
                 });
-                MqttConnectOptions o = new MqttConnectOptions();
-                o.setCleanSession(true);
-                o.setKeepAliveInterval(60);
-                c.connect(o).waitForCompletion(10_000);
                 c.subscribe(topic, qos).waitForCompletion(10_000);
                 return new Pinger() {
                     @Override public void publish() throws Exception { c.publish(topic, payload, qos, false); }
@@ -148,9 +141,7 @@ public final class MqttLatencyPeer {
                 };
             }
             case "hivemq" -> {
-                Mqtt5AsyncClient c = com.hivemq.client.mqtt.MqttClient.builder().useMqttVersion5().identifier(id)
-                        .serverHost("127.0.0.1").serverPort(port).buildAsync();
-                c.connect().get(10, TimeUnit.SECONDS);
+                Mqtt5AsyncClient c = MqttPublishPeer.hivemq(port, id);
                 MqttQos q = qos == 0 ? MqttQos.AT_MOST_ONCE : MqttQos.AT_LEAST_ONCE;
                 c.subscribeWith().topicFilter(topic).qos(q).callback(m -> chain.received()).send().get(10, TimeUnit.SECONDS);
                 Mqtt5Publish msg = Mqtt5Publish.builder().topic(topic).qos(q).payload(payload).build();

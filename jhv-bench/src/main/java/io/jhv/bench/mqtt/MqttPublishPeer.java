@@ -86,6 +86,26 @@ public final class MqttPublishPeer {
         }
     }
 
+    /** A connected Paho MQTT 3.1.1 client (clean session, keepalive 60 s, {@code inflight} in flight). */
+    static MqttAsyncClient paho(int port, String id, int inflight, MqttCallback callback) throws Exception {
+        MqttAsyncClient c = new MqttAsyncClient("tcp://127.0.0.1:" + port, id, new MemoryPersistence());
+        c.setCallback(callback);
+        MqttConnectOptions o = new MqttConnectOptions();
+        o.setCleanSession(true);
+        o.setMaxInflight(inflight);
+        o.setKeepAliveInterval(60);
+        c.connect(o).waitForCompletion(10_000);
+        return c;
+    }
+
+    /** A connected HiveMQ MQTT 5 client. */
+    static Mqtt5AsyncClient hivemq(int port, String id) throws Exception {
+        Mqtt5AsyncClient c = com.hivemq.client.mqtt.MqttClient.builder().useMqttVersion5().identifier(id)
+                .serverHost("127.0.0.1").serverPort(port).buildAsync();
+        c.connect().get(10, TimeUnit.SECONDS);
+        return c;
+    }
+
     static Publisher open(String client, int port, int qos, byte[] payload, int inflight) throws Exception {
         String id = "bench-pub-" + client + "-" + ProcessHandle.current().pid();
         switch (client) {
@@ -101,18 +121,12 @@ public final class MqttPublishPeer {
                 };
             }
             case "paho" -> {
-                MqttAsyncClient c = new MqttAsyncClient("tcp://127.0.0.1:" + port, id, new MemoryPersistence());
                 Semaphore slots = new Semaphore(inflight);
-                c.setCallback(new MqttCallback() {
+                MqttAsyncClient c = paho(port, id, inflight, new MqttCallback() {
                     @Override public void connectionLost(Throwable cause) { System.err.println("paho: connection lost " + cause); }
                     @Override public void messageArrived(String topic, org.eclipse.paho.client.mqttv3.MqttMessage message) { }
                     @Override public void deliveryComplete(IMqttDeliveryToken token) { if (qos > 0) slots.release(); }
                 });
-                MqttConnectOptions o = new MqttConnectOptions();
-                o.setCleanSession(true);
-                o.setMaxInflight(inflight);
-                o.setKeepAliveInterval(60);
-                c.connect(o).waitForCompletion(10_000);
                 return new Publisher() {
                     @Override public void publish() throws Exception {
                         if (qos > 0) slots.acquire();
@@ -125,9 +139,7 @@ public final class MqttPublishPeer {
                 };
             }
             case "hivemq" -> {
-                Mqtt5AsyncClient c = com.hivemq.client.mqtt.MqttClient.builder().useMqttVersion5().identifier(id)
-                        .serverHost("127.0.0.1").serverPort(port).buildAsync();
-                c.connect().get(10, TimeUnit.SECONDS);
+                Mqtt5AsyncClient c = hivemq(port, id);
                 Mqtt5Publish msg = Mqtt5Publish.builder().topic(TOPIC).qos(qos == 0 ? MqttQos.AT_MOST_ONCE : MqttQos.AT_LEAST_ONCE)
                         .payload(payload).build();
                 return new Publisher() {
