@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
 done
 for t in wrk gcc nginx taskset; do command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "proxy-compare: needs $t" >&2; exit 1; }; done
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+. "$root/find-jdk.sh" # java on PATH may be older than 21
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
