@@ -10,7 +10,8 @@
 # pauses per 100k requests, wrk's latency distribution, and the top allocation sites (JFR samples).
 #
 # Usage: jhv-bench/proxy-alloc.sh [--duration S] [--connections C] [--jfr FILE] [--gclog FILE]
-#        JVM options for the proxy can be added with PROXY_JAVA_OPTS.
+#        JVM options for the proxy can be added with PROXY_JAVA_OPTS; HV_JAR runs another build's
+#        hv.jar (e.g. an older commit's, for a before/after).
 set -euo pipefail
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$bench")"
@@ -36,7 +37,7 @@ gcc -O2 -Wall -o "$work/plaintext_server" "$bench/src/main/c/plaintext_server.c"
 up_port=19180 jhv_port=19181
 taskset -c 0 "$work/plaintext_server" "$up_port" & pids+=($!)
 
-"$root/hv" --help >/dev/null 2>&1 || true # builds hv.jar when needed
+[ -n "${HV_JAR:-}" ] || "$root/hv" --help >/dev/null 2>&1 || true # builds hv.jar when needed
 cat > "$work/hv.conf" <<EOF
 threads = 1
 ready_path = off
@@ -45,7 +46,7 @@ EOF
 # shellcheck disable=SC2086
 taskset -c 1 java -XX:+UseParallelGC -Xms256m -Xmx256m -Xlog:gc:file="$work/gc.log" ${PROXY_JAVA_OPTS:-} \
   --add-exports java.base/sun.nio.ch=ALL-UNNAMED \
-  -jar "$root/jhv-cli/target/hv.jar" httpd --host 127.0.0.1 --port "$jhv_port" --config "$work/hv.conf" >"$work/hv.log" 2>&1 &
+  -jar "${HV_JAR:-$root/jhv-cli/target/hv.jar}" httpd --host 127.0.0.1 --port "$jhv_port" --config "$work/hv.conf" >"$work/hv.log" 2>&1 &
 jpid=$!
 pids+=($jpid)
 url="http://127.0.0.1:$jhv_port/via-proxy/plaintext"

@@ -194,12 +194,12 @@ public final class ReverseProxy implements Handler {
         // another, reads just the method and the connection): its tables are reused once answered
         if (res instanceof io.jhv.http.internal.http1.Http1Response h1) h1.deferOnLoop();
         else res.defer();
-        new Exchange(req, res, known).attempt(new boolean[upstreams.length]);
+        new Exchange(req, res, known).attempt();
     }
 
     /** A WebSocket upgrade: a raw connection to an upstream, piped to the client's after the 101. Loop thread. */
     private void relayUpgrade(Request req, Response res) {
-        int i = pick(new boolean[upstreams.length]);
+        int i = pick(null);
         Upstream u = upstreams[i];
         URI base = u.baseUri;
         boolean tls = base.getScheme().equals("https");
@@ -332,7 +332,7 @@ public final class ReverseProxy implements Handler {
         };
     }
 
-    /** Picks a live upstream not tried yet; a down one only when all the untried ones are down. */
+    /** Picks a live upstream not tried yet ({@code tried} null: none); a down one only when all the untried ones are down. */
     private int pick(boolean[] tried) {
         long now = System.nanoTime();
         int n = upstreams.length;
@@ -341,7 +341,7 @@ public final class ReverseProxy implements Handler {
         int fallback = -1;
         for (int k = 0; k < n; k++) {
             int i = (start + k) % n;
-            if (tried[i]) continue;
+            if (tried != null && tried[i]) continue;
             Upstream u = upstreams[i];
             if (u.downUntil.get() - now > 0) {
                 if (fallback < 0) fallback = i;
@@ -362,7 +362,8 @@ public final class ReverseProxy implements Handler {
         Target target;        // the upstream URIs of the request's target, once made
         Downstream down;      // set while watched
         Upstream up, chosen;
-        boolean[] tried;
+        boolean[] tried;      // the upstreams tried, made at the first retry (most requests have none)
+        int upIndex;
         String lastFailure;
         // the response
         HttpResponse head;
@@ -370,7 +371,7 @@ public final class ReverseProxy implements Handler {
         Response.ChunkedWriter writer; // streaming mode
         byte[] body;                   // buffered mode: a known length up to bufferLimit
         int filled;
-        final AtomicLong pending = new AtomicLong(); // streamed bytes posted to the loop, not yet written
+        volatile long pending; // streamed bytes posted to the loop, not yet written (PENDING updates it)
         volatile boolean paused;
         Timer resumeCheck;
         volatile CompletableFuture<HttpResponse> call;
@@ -384,15 +385,14 @@ public final class ReverseProxy implements Handler {
             this.headRequest = "HEAD".equals(req.method());
         }
 
-        void attempt(boolean[] tried) {
-            this.tried = tried;
+        void attempt() {
             if (req.connection().isClosed()) return; // a retry after the client left: nobody to answer
             int i = pick(tried);
             if (i < 0) {
                 fail(502, "no upstream could be reached" + (lastFailure != null ? " (last: " + lastFailure + ")" : ""));
                 return;
             }
-            tried[i] = true;
+            upIndex = i;
             up = upstreams[i];
             up.active.incrementAndGet();
             HttpRequest out;
@@ -478,16 +478,16 @@ public final class ReverseProxy implements Handler {
                 return;
             }
             byte[] copy = chunk.readBytes();
-            pending.addAndGet(copy.length);
+            PENDING.getAndAdd(this, (long) copy.length);
             onLoop(() -> {
-                pending.addAndGet(-copy.length);
+                PENDING.getAndAdd(this, (long) -copy.length);
                 if (req.connection().isClosed()) {
                     stream.cancel(); // the client went away: so does the upstream request
                     return;
                 }
                 writer.write(copy);
             });
-            if (!paused && (pending.get() + held() > PENDING_HIGH || !req.connection().isWritable())) {
+            if (!paused && (pending + held() > PENDING_HIGH || !req.connection().isWritable())) {
                 paused = true;
                 stream.pause();
                 loop.execute(this::watchWritable);
@@ -508,7 +508,7 @@ public final class ReverseProxy implements Handler {
                 stream.cancel();
                 return;
             }
-            if (pending.get() + held() < PENDING_LOW && req.connection().isWritable()) {
+            if (pending + held() < PENDING_LOW && req.connection().isWritable()) {
                 paused = false;
                 stream.resume();
                 return;
@@ -560,7 +560,9 @@ public final class ReverseProxy implements Handler {
                 up.downUntil.set(System.nanoTime() + failTimeoutNanos);
                 lastFailure = up.base + ": " + e.getMessage();
                 // nothing was sent: another upstream may take it, whatever the method
-                loop.execute(() -> attempt(tried));
+                if (tried == null) tried = new boolean[upstreams.length];
+                tried[upIndex] = true;
+                loop.execute(this::attempt);
                 return;
             }
             if (e instanceof HttpTimeoutException t) {
@@ -709,6 +711,17 @@ public final class ReverseProxy implements Handler {
         Target t = new Target(target, uris);
         if (target.length() <= TARGET_MAX) targets[target.hashCode() & (TARGETS - 1)] = t;
         return t;
+    }
+
+    /** Exchange.pending, added to from the upstream's loop and the downstream's. */
+    private static final java.lang.invoke.VarHandle PENDING;
+
+    static {
+        try {
+            PENDING = java.lang.invoke.MethodHandles.lookup().findVarHandle(Exchange.class, "pending", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /** Streamed bytes in flight to the client connection above which the upstream is paused, and below which it resumes. */
