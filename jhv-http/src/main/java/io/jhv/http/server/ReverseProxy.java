@@ -70,7 +70,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code 502} quoting the upstream's status line. Other upgrade offers ({@code h2c}) are dropped
  * and the request is served as HTTP/1.1.
  *
- * <p>Thread contract: immutable once built; one instance may serve one server.
+ * <p>Per request it allocates little beyond what the {@link HttpClient} call needs: request fields
+ * are read from the parsed head without making Strings of those it does not forward, the
+ * forwarded-header values are made once per client connection (and again when its Host changes),
+ * and the upstream URIs of recent request targets are kept (256 slots by hash, targets up to 256
+ * characters; a different target in a slot replaces the one before).
+ *
+ * <p>Thread contract: immutable once built (its caches are safe to share between loops); one
+ * instance may serve one server.
  */
 public final class ReverseProxy implements Handler {
     /** How an upstream is chosen. */
@@ -606,7 +613,9 @@ public final class ReverseProxy implements Handler {
         private void copyHead(HttpResponse h) {
             res.status(h.status());
             Set<String> named = h.header("Connection") == null ? Set.of() : connectionTokens(h.headers("Connection"));
-            for (Map.Entry<String, String> e : h.headerList()) {
+            List<Map.Entry<String, String>> fields = h.headerList();
+            for (int i = 0, n = fields.size(); i < n; i++) { // by index: no iterator per response
+                Map.Entry<String, String> e = fields.get(i);
                 String name = e.getKey();
                 if (ownOrHopResponseHeader(name) || (!named.isEmpty() && named.contains(name.toLowerCase(Locale.ROOT)))) continue;
                 if (name.equalsIgnoreCase("content-type")) res.contentType(e.getValue()); // the response's own field: one header
