@@ -7,7 +7,8 @@
 # (-Xlog:gc) and a JFR recording (settings=profile) around one measured wrk run after a warm-up.
 # Reports: requests served, bytes allocated per request by the loop thread(s) (JFR's
 # jdk.ThreadAllocationStatistics at the start and end of the recording), young GCs and their
-# pauses per 100k requests, wrk's latency distribution, and the top allocation sites (JFR samples).
+# pauses per 100k requests, the proxy process's CPU time per request, wrk's latency distribution,
+# and the top allocation sites (JFR samples).
 #
 # Usage: jhv-bench/proxy-alloc.sh [--duration S] [--connections C] [--jfr FILE] [--gclog FILE]
 #        JVM options for the proxy can be added with PROXY_JAVA_OPTS; HV_JAR runs another build's
@@ -60,7 +61,9 @@ jfr configure --input none +jdk.ThreadAllocationStatistics#enabled=true +jdk.Thr
   --output "$work/alloc.jfc" >/dev/null
 gc_before=$(wc -l <"$work/gc.log")
 jcmd "$jpid" JFR.start name=m settings="$work/alloc.jfc" >/dev/null
+t0="$(awk '{print $14 + $15}' "/proc/$jpid/stat")"
 o="$(taskset -c 0 wrk -t1 -c"$conns" -d"${duration}s" --latency "$url")"
+t1="$(awk '{print $14 + $15}' "/proc/$jpid/stat")"
 jcmd "$jpid" JFR.stop name=m filename="$work/m.jfr" >/dev/null
 sleep 0.5
 tail -n +"$((gc_before + 1))" "$work/gc.log" >"$work/gc-run.log"
@@ -82,6 +85,7 @@ pauses="$(grep -o '[0-9.]*ms$' "$work/gc-run.log" | tr -d 'ms' | sort -g | awk '
 echo
 echo "requests: $reqs in ${duration}s"
 awk -v b="$loop_bytes" -v r="$reqs" 'BEGIN {printf "loop thread(s) allocated: %d bytes = %.0f bytes/request\n", b, b/r}'
+awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v r="$reqs" 'BEGIN {printf "proxy process CPU (user + system): %.1f us/request\n", t / hz * 1e6 / r}'
 awk -v y="$young" -v f="$full" -v r="$reqs" 'BEGIN {printf "GCs: %d young, %d full = %.2f young GCs per 100k requests\n", y, f, y*100000/r}'
 echo "GC pauses: $pauses"
 echo
