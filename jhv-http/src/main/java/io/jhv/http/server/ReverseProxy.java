@@ -212,7 +212,7 @@ public final class ReverseProxy implements Handler {
         boolean tls = base.getScheme().equals("https");
         int port = base.getPort() > 0 ? base.getPort() : tls ? 443 : 80;
         List<String[]> headers = new ArrayList<>();
-        forwardHeaders(req, (name, value) -> headers.add(new String[] {name, value}));
+        forwardHeaders(req, null, (name, value) -> headers.add(new String[] {name, value}));
         res.defer();
         u.active.incrementAndGet();
         java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
@@ -231,10 +231,11 @@ public final class ReverseProxy implements Handler {
      * hop-by-hop ones, those {@code Connection} names, nor Host and Content-Length, which the
      * upstream connection sets), then {@code X-Forwarded-For} (the client appended),
      * {@code X-Forwarded-Proto}, {@code X-Forwarded-Host} and {@code Forwarded} (an element appended).
+     * {@code d}: the client connection's state if the caller has it, else null.
      */
-    private static void forwardHeaders(Request req, java.util.function.BiConsumer<String, String> sink) {
+    private static void forwardHeaders(Request req, Downstream d, java.util.function.BiConsumer<String, String> sink) {
         if (req instanceof Http1Request r && req.connection() != null && req.loop().inLoop()) {
-            forwardHeaders(r, downstream(req.connection()), sink);
+            forwardHeaders(r, d != null ? d : downstream(req.connection()), sink);
             return;
         }
         Set<String> named = connectionTokens(req.headers("Connection"));
@@ -261,7 +262,7 @@ public final class ReverseProxy implements Handler {
     }
 
     /**
-     * {@link #forwardHeaders(Request, java.util.function.BiConsumer)} for a request of this server's
+     * {@link #forwardHeaders(Request, Downstream, java.util.function.BiConsumer)} for a request of this server's
      * HTTP/1.1 engine: the fields are classified on their bytes (no String for a field that is not
      * forwarded, no lower-casing), and the client's address, {@code X-Forwarded-Host} and
      * {@code Forwarded} come from {@code d}'s strings while the request's Host is the one before.
@@ -367,7 +368,7 @@ public final class ReverseProxy implements Handler {
         final EventLoop loop; // the downstream connection's loop: the response is written there
         final boolean headRequest; // a HEAD request (read here: onHead may run on the upstream's loop)
         Target target;        // the upstream URIs of the request's target, once made
-        Downstream down;      // set while watched
+        Downstream down;      // the client connection's, once looked up
         Upstream up, chosen;
         boolean[] tried;      // the upstreams tried, made at the first retry (most requests have none)
         int upIndex;
@@ -427,7 +428,7 @@ public final class ReverseProxy implements Handler {
             Target t = target;
             if (t == null) target = t = newTarget(req);
             HttpRequest.Builder b = HttpRequest.newBuilder(req.method(), t.uris[i]);
-            forwardHeaders(req, b::header);
+            forwardHeaders(req, down(), b::header);
             byte[] bytes = req.body();
             if (bytes != null && bytes.length > 0) b.body(bytes);
             else if (req.hasHeader("Content-Length") || req.hasHeader("Transfer-Encoding")) b.body(new byte[0]);
@@ -583,8 +584,14 @@ public final class ReverseProxy implements Handler {
         private void watchClient() {
             if (watched) return;
             watched = true;
-            down = downstream(req.connection());
-            down.live.add(this);
+            down().live.add(this);
+        }
+
+        /** The client connection's state (one map look-up per exchange). Downstream loop. */
+        private Downstream down() {
+            Downstream d = down;
+            if (d == null) down = d = downstream(req.connection());
+            return d;
         }
 
         /** The exchange is over (answered, failed or cut): it no longer needs to hear the client's close. Downstream loop. */
