@@ -4,23 +4,24 @@
 #
 # The same set-up as proxy-compare.sh (hv httpd --threads 1 with a `proxy = /via-proxy ...` line on
 # CPU 1, the C plaintext upstream and wrk -t1 on CPU 0), with the proxy's JVM logging GC
-# (-Xlog:gc) and a JFR recording (settings=profile) around one measured wrk run after a warm-up.
+# (-Xlog:gc) and a lean JFR recording around one measured wrk run after a warm-up (20 s).
 # Reports: requests served, bytes allocated per request by the loop thread(s) (JFR's
 # jdk.ThreadAllocationStatistics at the start and end of the recording), young GCs and their
 # pauses per 100k requests, the proxy process's CPU time per request, wrk's latency distribution,
 # and the top allocation sites (JFR samples).
 #
-# Usage: jhv-bench/proxy-alloc.sh [--duration S] [--connections C] [--jfr FILE] [--gclog FILE]
+# Usage: jhv-bench/proxy-alloc.sh [--duration S] [--connections C] [--warmup S] [--jfr FILE] [--gclog FILE]
 #        JVM options for the proxy can be added with PROXY_JAVA_OPTS; HV_JAR runs another build's
 #        hv.jar (e.g. an older commit's, for a before/after).
 set -euo pipefail
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$bench")"
-duration=10 conns=64 keep_jfr="" keep_gc=""
+duration=10 conns=64 warmup=20 keep_jfr="" keep_gc=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift ;;
     --connections) conns="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
     --jfr) keep_jfr="$2"; shift ;;
     --gclog) keep_gc="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -53,7 +54,7 @@ pids+=($jpid)
 url="http://127.0.0.1:$jhv_port/via-proxy/plaintext"
 for _ in $(seq 100); do curl -fs "$url" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs "$url" >/dev/null || { echo "proxy did not come up"; cat "$work/hv.log"; exit 1; }
-taskset -c 0 wrk -t1 -c"$conns" -d5s "$url" >/dev/null # warm-up (the JIT)
+taskset -c 0 wrk -t1 -c"$conns" -d"${warmup}s" "$url" >/dev/null # warm-up (the JIT: see proxy-compare.sh)
 
 # a lean recording: per-thread allocated bytes at its start and end, and allocation samples
 jfr configure --input none +jdk.ThreadAllocationStatistics#enabled=true +jdk.ThreadAllocationStatistics#period=everyChunk \

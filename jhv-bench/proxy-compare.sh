@@ -13,15 +13,21 @@
 # The path is /via-proxy/plaintext: not one of hv httpd's own demo routes (an exact route would win
 # over the proxy prefix and be answered locally).
 #
-# Usage: jhv-bench/proxy-compare.sh [--rounds N] [--duration S] [--connections C] [--out FILE]
+# The JVM gets a longer warm-up than nginx (--warmup, 20 s): after 5 s of load its C2 compiler still
+# spent ~2.6 s of CPU 1 (the loop's CPU) compiling the hot path in the next 10 s (JFR
+# jdk.Compilation: 186 compilations, Inbound.deliver alone 363 ms), and ~0.1 s in the 10 s after
+# that; a round measured during that competes with the compiler.
+#
+# Usage: jhv-bench/proxy-compare.sh [--rounds N] [--duration S] [--connections C] [--warmup S] [--out FILE]
 set -euo pipefail
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$bench")"
-rounds=5 duration=10 conns=64 out=""
+rounds=5 duration=10 conns=64 warmup=20 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift ;;
     --duration) duration="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
     --connections) conns="$2"; shift ;;
     --out) out="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -83,8 +89,8 @@ for p in "$jhv_port" "$nginx_port"; do
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/via-proxy/plaintext" >/dev/null 2>&1 && break; sleep 0.1; done
   curl -fs "http://127.0.0.1:$p/via-proxy/plaintext" >/dev/null || { echo "proxy on $p did not come up"; cat "$work/hv.log"; exit 1; }
 done
-# warm-up (the JIT)
-taskset -c 0 wrk -t1 -c"$conns" -d5s "http://127.0.0.1:$jhv_port/via-proxy/plaintext" >/dev/null
+# warm-up (the JIT: see above)
+taskset -c 0 wrk -t1 -c"$conns" -d"${warmup}s" "http://127.0.0.1:$jhv_port/via-proxy/plaintext" >/dev/null
 taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$nginx_port/via-proxy/plaintext" >/dev/null
 
 # CPU time (user + system, clock ticks) used so far by process $1 and its children (nginx's
@@ -122,7 +128,7 @@ table="$(cat <<EOF
 | nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///') | $NR_ | $NL | $NC |
 | jhv / nginx | $(awk -v a="$JR" -v b="$NR_" 'BEGIN {printf "%.2f", a/b}') | $(awk -v a="$JL" -v b="$NL" 'BEGIN {printf "%.2f", a/b}') | $(awk -v a="$JC" -v b="$NC" 'BEGIN {printf "%.2f", a/b}') |
 
-wrk -t1 -c$conns -d${duration}s on CPU 0 with the upstream (C plaintext_server); $(date -u +%Y-%m-%d); command: jhv-bench/proxy-compare.sh --rounds $rounds --duration $duration --connections $conns
+wrk -t1 -c$conns -d${duration}s on CPU 0 with the upstream (C plaintext_server); $(date -u +%Y-%m-%d); command: jhv-bench/proxy-compare.sh --rounds $rounds --duration $duration --connections $conns --warmup $warmup
 EOF
 )"
 echo "$table"
