@@ -369,7 +369,8 @@ public final class ReverseProxy implements Handler {
         final boolean headRequest; // a HEAD request (read here: onHead may run on the upstream's loop)
         Target target;        // the upstream URIs of the request's target, once made
         Downstream down;      // the client connection's, once looked up
-        Upstream up, chosen;
+        Upstream up;
+        Upstream chosen;      // the first attempt's upstream (set once)
         boolean[] tried;      // the upstreams tried, made at the first retry (most requests have none)
         int upIndex;
         String lastFailure;
@@ -411,14 +412,19 @@ public final class ReverseProxy implements Handler {
                 fail(400, "cannot forward this request: " + e.getMessage());
                 return;
             }
-            chosen = up;
             CompletableFuture<HttpResponse> c = client().sendAsync(out, this);
             call = c;
-            c.whenComplete(this); // accept: the upstream is no longer busy with it
+            if (tried == null) { // the first attempt (usually the only one): accept() ends it, no lambda
+                chosen = up;
+                c.whenComplete(this);
+            } else { // a retry: the first call's end may still be on its way from another loop
+                Upstream u = up;
+                c.whenComplete((r, x) -> u.active.decrementAndGet());
+            }
             watchClient();
         }
 
-        /** The call to {@link #chosen} ended (any thread). */
+        /** The first attempt's call (to {@link #chosen}) ended: the upstream is no longer busy with it. Any thread. */
         @Override
         public void accept(HttpResponse r, Throwable e) {
             chosen.active.decrementAndGet();

@@ -500,9 +500,6 @@ public final class Http1Request implements Request {
         return hash;
     }
 
-    /** The length of the request target. */
-    public int targetLength() { return targetEnd - targetStart; }
-
     private boolean regionEquals(int s, int e, String str) {
         if (e - s != str.length()) return false;
         byte[] d = data;
