@@ -11,6 +11,7 @@ import io.jhv.http.client.HttpTimeoutException;
 import io.jhv.http.client.ResponseHandler;
 import io.jhv.http.client.ResponseStream;
 import io.jhv.http.client.RetryPolicy;
+import io.jhv.http.internal.http1.Http1Request;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -69,7 +70,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code 502} quoting the upstream's status line. Other upgrade offers ({@code h2c}) are dropped
  * and the request is served as HTTP/1.1.
  *
- * <p>Thread contract: immutable once built; one instance may serve one server.
+ * <p>Per request it allocates little beyond what the {@link HttpClient} call needs: request fields
+ * are read from the parsed head without making Strings of those it does not forward, the
+ * forwarded-header values are made once per client connection (and again when its Host changes),
+ * and the upstream URIs of recent request targets are kept (256 slots by hash, targets up to 256
+ * characters; a different target in a slot replaces the one before).
+ *
+ * <p>Thread contract: immutable once built (its caches are safe to share between loops); one
+ * instance may serve one server.
  */
 public final class ReverseProxy implements Handler {
     /** How an upstream is chosen. */
@@ -83,8 +91,6 @@ public final class ReverseProxy implements Handler {
     /** Request headers that describe one hop only (RFC 9110 7.6.1), never forwarded. */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
             "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade");
-    /** Response headers this server writes itself. */
-    private static final Set<String> OWN_RESPONSE = Set.of("content-length", "date", "server");
     /** Request headers the client writes itself (it refuses them). */
     private static final Set<String> CLIENT_SETS = Set.of("host", "content-length");
 
@@ -170,12 +176,13 @@ public final class ReverseProxy implements Handler {
 
     @Override
     public void handle(Request req, Response res) {
-        if (hasDotSegment(req.target())) {
+        Target known = cachedTarget(req); // seen before: its URIs are made and it passed the check below
+        if (known == null && hasDotSegment(req.target())) {
             // the upstream would resolve them and serve what the prefix was meant to keep out
             res.status(400).text("Bad Request: '.' and '..' path segments are not forwarded\n");
             return;
         }
-        String upgrade = req.header("Upgrade");
+        String upgrade = req.hasHeader("Upgrade") ? req.header("Upgrade") : null;
         if (upgrade != null && upgrade.toLowerCase(Locale.ROOT).contains("websocket")) {
             if (!"HTTP/1.1".equals(req.version()) || connectionTokens(req.headers("Connection")).contains("close")) {
                 res.status(400).text("Bad Request: a WebSocket upgrade needs a persistent HTTP/1.1 connection\n");
@@ -190,19 +197,22 @@ public final class ReverseProxy implements Handler {
             return;
         }
         // any other Upgrade (h2c) is hop-by-hop: dropped, the request goes on as HTTP/1.1
-        res.defer();
-        new Exchange(req, res).attempt(new boolean[upstreams.length]);
+        // The exchange reads the request and answers on this loop only (the upstream's loop, when
+        // another, reads just the method and the connection): its tables are reused once answered
+        if (res instanceof io.jhv.http.internal.http1.Http1Response h1) h1.deferOnLoop();
+        else res.defer();
+        new Exchange(req, res, known).attempt();
     }
 
     /** A WebSocket upgrade: a raw connection to an upstream, piped to the client's after the 101. Loop thread. */
     private void relayUpgrade(Request req, Response res) {
-        int i = pick(new boolean[upstreams.length]);
+        int i = pick(null);
         Upstream u = upstreams[i];
         URI base = u.baseUri;
         boolean tls = base.getScheme().equals("https");
         int port = base.getPort() > 0 ? base.getPort() : tls ? 443 : 80;
         List<String[]> headers = new ArrayList<>();
-        forwardHeaders(req, (name, value) -> headers.add(new String[] {name, value}));
+        forwardHeaders(req, null, (name, value) -> headers.add(new String[] {name, value}));
         res.defer();
         u.active.incrementAndGet();
         java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
@@ -221,8 +231,13 @@ public final class ReverseProxy implements Handler {
      * hop-by-hop ones, those {@code Connection} names, nor Host and Content-Length, which the
      * upstream connection sets), then {@code X-Forwarded-For} (the client appended),
      * {@code X-Forwarded-Proto}, {@code X-Forwarded-Host} and {@code Forwarded} (an element appended).
+     * {@code d}: the client connection's state if the caller has it, else null.
      */
-    private static void forwardHeaders(Request req, java.util.function.BiConsumer<String, String> sink) {
+    private static void forwardHeaders(Request req, Downstream d, java.util.function.BiConsumer<String, String> sink) {
+        if (req instanceof Http1Request r && req.connection() != null && req.loop().inLoop()) {
+            forwardHeaders(r, d != null ? d : downstream(req.connection()), sink);
+            return;
+        }
         Set<String> named = connectionTokens(req.headers("Connection"));
         String xff = null, prior = null;
         for (Map.Entry<String, String> h : req.headers()) {
@@ -246,7 +261,86 @@ public final class ReverseProxy implements Handler {
         sink.accept("Forwarded", prior == null ? fwd : prior + ", " + fwd);
     }
 
-    /** Picks a live upstream not tried yet; a down one only when all the untried ones are down. */
+    /**
+     * {@link #forwardHeaders(Request, Downstream, java.util.function.BiConsumer)} for a request of this server's
+     * HTTP/1.1 engine: the fields are classified on their bytes (no String for a field that is not
+     * forwarded, no lower-casing), and the client's address, {@code X-Forwarded-Host} and
+     * {@code Forwarded} come from {@code d}'s strings while the request's Host is the one before.
+     * Downstream loop.
+     */
+    private static void forwardHeaders(Http1Request r, Downstream d, java.util.function.BiConsumer<String, String> sink) {
+        Set<String> named = r.hasHeader("Connection") ? connectionTokens(r.headers("Connection")) : Set.of();
+        String xff = null, prior = null;
+        int host = -1;
+        for (int h = 0, n = r.headerCount(); h < n; h++) {
+            switch (requestField(r, h)) {
+                case F_HOST -> {
+                    if (host < 0) host = h;
+                }
+                case F_XFF -> xff = xff == null ? r.headerValue(h) : xff + ", " + r.headerValue(h);
+                case F_FORWARDED -> prior = prior == null ? r.headerValue(h) : prior + ", " + r.headerValue(h);
+                case F_SKIP -> { }
+                default -> {
+                    String name = r.headerName(h);
+                    if (named.isEmpty() || !named.contains(name.toLowerCase(Locale.ROOT))) sink.accept(name, r.headerValue(h));
+                }
+            }
+        }
+        sink.accept("X-Forwarded-For", xff == null ? d.client : xff + ", " + d.client);
+        sink.accept("X-Forwarded-Proto", d.proto);
+        String fwd;
+        if (host >= 0) {
+            if (d.host == null || !r.headerValueIs(host, d.host)) d.host(r.headerValue(host));
+            sink.accept("X-Forwarded-Host", d.host);
+            fwd = d.forwardedWithHost;
+        } else {
+            fwd = d.forwardedNoHost;
+        }
+        sink.accept("Forwarded", prior == null ? fwd : prior + ", " + fwd);
+    }
+
+    private static final int F_FORWARD = 0, F_SKIP = 1, F_HOST = 2, F_XFF = 3, F_FORWARDED = 4;
+
+    /**
+     * What becomes of request field {@code h}: hop-by-hop, Host, Content-Length and the
+     * X-Forwarded-Proto/-Host this proxy replaces are skipped; X-Forwarded-For and Forwarded are
+     * appended to. By the name's length first, so most names are compared with one candidate.
+     */
+    private static int requestField(Http1Request r, int h) {
+        return switch (r.headerNameLength(h)) {
+            case 2 -> r.headerNameIs(h, "te") ? F_SKIP : F_FORWARD;
+            case 4 -> r.headerNameIs(h, "host") ? F_HOST : F_FORWARD;
+            case 7 -> r.headerNameIs(h, "trailer") || r.headerNameIs(h, "upgrade") ? F_SKIP : F_FORWARD;
+            case 9 -> r.headerNameIs(h, "forwarded") ? F_FORWARDED : F_FORWARD;
+            case 10 -> r.headerNameIs(h, "connection") || r.headerNameIs(h, "keep-alive") ? F_SKIP : F_FORWARD;
+            case 14 -> r.headerNameIs(h, "content-length") ? F_SKIP : F_FORWARD;
+            case 15 -> r.headerNameIs(h, "x-forwarded-for") ? F_XFF : F_FORWARD;
+            case 16 -> r.headerNameIs(h, "proxy-connection") || r.headerNameIs(h, "x-forwarded-host") ? F_SKIP : F_FORWARD;
+            case 17 -> r.headerNameIs(h, "transfer-encoding") || r.headerNameIs(h, "x-forwarded-proto") ? F_SKIP : F_FORWARD;
+            case 18 -> r.headerNameIs(h, "proxy-authenticate") ? F_SKIP : F_FORWARD;
+            case 19 -> r.headerNameIs(h, "proxy-authorization") ? F_SKIP : F_FORWARD;
+            default -> F_FORWARD;
+        };
+    }
+
+    /** True if response header {@code name} is not copied: hop-by-hop, or one this server writes itself. Without lower-casing. */
+    private static boolean ownOrHopResponseHeader(String name) {
+        return switch (name.length()) {
+            case 2 -> name.equalsIgnoreCase("te");
+            case 4 -> name.equalsIgnoreCase("date");
+            case 6 -> name.equalsIgnoreCase("server");
+            case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+            case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+            case 14 -> name.equalsIgnoreCase("content-length");
+            case 16 -> name.equalsIgnoreCase("proxy-connection");
+            case 17 -> name.equalsIgnoreCase("transfer-encoding");
+            case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+            case 19 -> name.equalsIgnoreCase("proxy-authorization");
+            default -> false;
+        };
+    }
+
+    /** Picks a live upstream not tried yet ({@code tried} null: none); a down one only when all the untried ones are down. */
     private int pick(boolean[] tried) {
         long now = System.nanoTime();
         int n = upstreams.length;
@@ -255,7 +349,7 @@ public final class ReverseProxy implements Handler {
         int fallback = -1;
         for (int k = 0; k < n; k++) {
             int i = (start + k) % n;
-            if (tried[i]) continue;
+            if (tried != null && tried[i]) continue;
             Upstream u = upstreams[i];
             if (u.downUntil.get() - now > 0) {
                 if (fallback < 0) fallback = i;
@@ -268,12 +362,17 @@ public final class ReverseProxy implements Handler {
     }
 
     /** One proxied request: its attempts, its response. */
-    private final class Exchange implements ResponseHandler {
+    private final class Exchange implements ResponseHandler, java.util.function.BiConsumer<HttpResponse, Throwable> {
         final Request req;
         final Response res;
         final EventLoop loop; // the downstream connection's loop: the response is written there
+        final boolean headRequest; // a HEAD request (read here: onHead may run on the upstream's loop)
+        Target target;        // the upstream URIs of the request's target, once made
+        Downstream down;      // the client connection's, once looked up
         Upstream up;
-        boolean[] tried;
+        Upstream chosen;      // the first attempt's upstream (set once)
+        boolean[] tried;      // the upstreams tried, made at the first retry (most requests have none)
+        int upIndex;
         String lastFailure;
         // the response
         HttpResponse head;
@@ -281,51 +380,61 @@ public final class ReverseProxy implements Handler {
         Response.ChunkedWriter writer; // streaming mode
         byte[] body;                   // buffered mode: a known length up to bufferLimit
         int filled;
-        final AtomicLong pending = new AtomicLong(); // streamed bytes posted to the loop, not yet written
+        volatile long pending; // streamed bytes posted to the loop, not yet written (PENDING updates it)
         volatile boolean paused;
         Timer resumeCheck;
         volatile CompletableFuture<HttpResponse> call;
         boolean watched;
 
-        Exchange(Request req, Response res) {
+        Exchange(Request req, Response res, Target target) {
             this.req = req;
             this.res = res;
             this.loop = req.loop();
+            this.target = target;
+            this.headRequest = "HEAD".equals(req.method());
         }
 
-        void attempt(boolean[] tried) {
-            this.tried = tried;
+        void attempt() {
+            if (req.connection().isClosed()) return; // a retry after the client left: nobody to answer
             int i = pick(tried);
             if (i < 0) {
                 fail(502, "no upstream could be reached" + (lastFailure != null ? " (last: " + lastFailure + ")" : ""));
                 return;
             }
-            tried[i] = true;
+            upIndex = i;
             up = upstreams[i];
             up.active.incrementAndGet();
             HttpRequest out;
             try {
-                out = upstreamRequest(up);
+                out = upstreamRequest(i);
             } catch (RuntimeException e) {
                 up.active.decrementAndGet();
                 fail(400, "cannot forward this request: " + e.getMessage());
                 return;
             }
-            Upstream chosen = up;
             CompletableFuture<HttpResponse> c = client().sendAsync(out, this);
             call = c;
-            c.whenComplete((r, e) -> chosen.active.decrementAndGet());
+            if (tried == null) { // the first attempt (usually the only one): accept() ends it, no lambda
+                chosen = up;
+                c.whenComplete(this);
+            } else { // a retry: the first call's end may still be on its way from another loop
+                Upstream u = up;
+                c.whenComplete((r, x) -> u.active.decrementAndGet());
+            }
             watchClient();
         }
 
-        HttpRequest upstreamRequest(Upstream u) {
-            String target = req.target();
-            String rel = u.path.isEmpty() ? target : u.path + target;
-            // resolving a path against the parsed base skips parsing the authority per request; a
-            // target starting with "//" would be read as another authority: built whole instead
-            URI uri = rel.startsWith("//") || !rel.startsWith("/") ? URI.create(u.base + rel) : u.baseUri.resolve(rel);
-            HttpRequest.Builder b = HttpRequest.newBuilder(req.method(), uri);
-            forwardHeaders(req, b::header);
+        /** The first attempt's call (to {@link #chosen}) ended: the upstream is no longer busy with it. Any thread. */
+        @Override
+        public void accept(HttpResponse r, Throwable e) {
+            chosen.active.decrementAndGet();
+        }
+
+        HttpRequest upstreamRequest(int i) {
+            Target t = target;
+            if (t == null) target = t = newTarget(req);
+            HttpRequest.Builder b = HttpRequest.newBuilder(req.method(), t.uris[i]);
+            forwardHeaders(req, down(), b::header);
             byte[] bytes = req.body();
             if (bytes != null && bytes.length > 0) b.body(bytes);
             else if (req.hasHeader("Content-Length") || req.hasHeader("Transfer-Encoding")) b.body(new byte[0]);
@@ -348,7 +457,7 @@ public final class ReverseProxy implements Handler {
                     // the client already checked framing; treat as unknown
                 }
             }
-            if ("HEAD".equals(req.method()) && n >= 0 && res instanceof io.jhv.http.internal.http1.Http1Response h1) {
+            if (headRequest && n >= 0 && res instanceof io.jhv.http.internal.http1.Http1Response h1) {
                 long announced = n;
                 onLoop(() -> { // the upstream's length, no body
                     unwatch();
@@ -383,20 +492,28 @@ public final class ReverseProxy implements Handler {
                 return;
             }
             byte[] copy = chunk.readBytes();
-            pending.addAndGet(copy.length);
+            PENDING.getAndAdd(this, (long) copy.length);
             onLoop(() -> {
-                pending.addAndGet(-copy.length);
+                PENDING.getAndAdd(this, (long) -copy.length);
                 if (req.connection().isClosed()) {
                     stream.cancel(); // the client went away: so does the upstream request
                     return;
                 }
                 writer.write(copy);
             });
-            if (!paused && (pending.get() + held() > PENDING_HIGH || !req.connection().isWritable())) {
+            if (!paused && (pending + held() > PENDING_HIGH || !req.connection().isWritable())) {
                 paused = true;
                 stream.pause();
                 loop.execute(this::watchWritable);
             }
+        }
+
+        /** The whole body is in: status, headers and body go to the client in one piece. Downstream loop. */
+        private void answerBuffered(byte[] b, int got) {
+            unwatch();
+            if (req.connection().isClosed()) return;
+            copyHead(head);
+            res.bytes(b, 0, got);
         }
 
         /** On the downstream loop while paused: resume the upstream once the client has read enough. */
@@ -405,7 +522,7 @@ public final class ReverseProxy implements Handler {
                 stream.cancel();
                 return;
             }
-            if (pending.get() + held() < PENDING_LOW && req.connection().isWritable()) {
+            if (pending + held() < PENDING_LOW && req.connection().isWritable()) {
                 paused = false;
                 stream.resume();
                 return;
@@ -416,14 +533,13 @@ public final class ReverseProxy implements Handler {
         @Override
         public void onComplete(HttpResponse r) {
             if (body != null) {
-                byte[] b = body;
-                int got = filled;
-                onLoop(() -> {
-                    unwatch();
-                    if (req.connection().isClosed()) return;
-                    copyHead(head);
-                    res.bytes(b, 0, got);
-                });
+                if (loop.inLoop()) {
+                    answerBuffered(body, filled);
+                } else {
+                    byte[] b = body;
+                    int got = filled;
+                    loop.execute(() -> answerBuffered(b, got));
+                }
             } else {
                 onLoop(() -> {
                     unwatch();
@@ -458,7 +574,9 @@ public final class ReverseProxy implements Handler {
                 up.downUntil.set(System.nanoTime() + failTimeoutNanos);
                 lastFailure = up.base + ": " + e.getMessage();
                 // nothing was sent: another upstream may take it, whatever the method
-                loop.execute(() -> attempt(tried));
+                if (tried == null) tried = new boolean[upstreams.length];
+                tried[upIndex] = true;
+                loop.execute(this::attempt);
                 return;
             }
             if (e instanceof HttpTimeoutException t) {
@@ -472,23 +590,20 @@ public final class ReverseProxy implements Handler {
         private void watchClient() {
             if (watched) return;
             watched = true;
-            io.jhv.core.net.Connection c = req.connection();
-            List<Exchange> live = LIVE.get(c);
-            if (live == null) {
-                live = new ArrayList<>(2);
-                LIVE.put(c, live);
-                c.addCloseListener((conn, cause) -> {
-                    List<Exchange> l = LIVE.remove(conn);
-                    if (l != null) for (Exchange x : l.toArray(new Exchange[0])) x.clientLeft();
-                });
-            }
-            live.add(this);
+            down().live.add(this);
+        }
+
+        /** The client connection's state (one map look-up per exchange). Downstream loop. */
+        private Downstream down() {
+            Downstream d = down;
+            if (d == null) down = d = downstream(req.connection());
+            return d;
         }
 
         /** The exchange is over (answered, failed or cut): it no longer needs to hear the client's close. Downstream loop. */
         private void unwatch() {
-            List<Exchange> live = LIVE.get(req.connection());
-            if (live != null) live.remove(this);
+            Downstream d = down;
+            if (d != null) d.live.remove(this);
         }
 
         private void clientLeft() {
@@ -510,12 +625,14 @@ public final class ReverseProxy implements Handler {
 
         private void copyHead(HttpResponse h) {
             res.status(h.status());
-            Set<String> named = connectionTokens(h.headers("Connection"));
-            for (Map.Entry<String, String> e : h.headerList()) {
-                String name = e.getKey().toLowerCase(Locale.ROOT);
-                if (HOP_BY_HOP.contains(name) || OWN_RESPONSE.contains(name) || named.contains(name)) continue;
-                if (name.equals("content-type")) res.contentType(e.getValue()); // the response's own field: one header
-                else res.header(e.getKey(), e.getValue());
+            Set<String> named = h.header("Connection") == null ? Set.of() : connectionTokens(h.headers("Connection"));
+            List<Map.Entry<String, String>> fields = h.headerList();
+            for (int i = 0, n = fields.size(); i < n; i++) { // by index: no iterator per response
+                Map.Entry<String, String> e = fields.get(i);
+                String name = e.getKey();
+                if (ownOrHopResponseHeader(name) || (!named.isEmpty() && named.contains(name.toLowerCase(Locale.ROOT)))) continue;
+                if (name.equalsIgnoreCase("content-type")) res.contentType(e.getValue()); // the response's own field: one header
+                else res.header(name, e.getValue());
             }
         }
 
@@ -535,8 +652,99 @@ public final class ReverseProxy implements Handler {
     private static final RetryPolicy STALE_ONLY = f -> f.attempt() == 1 && f.reusedConnection() && !f.responseStarted()
             && (!f.requestSent() || RetryPolicy.IDEMPOTENT.contains(f.request().method()));
 
-    /** The proxy exchanges in progress on each client connection, cancelled when it closes. Each list is used on its connection's loop only. */
-    private static final Map<io.jhv.core.net.Connection, List<Exchange>> LIVE = new java.util.concurrent.ConcurrentHashMap<>();
+    /** What the proxies keep per client connection (see {@link Downstream}); removed when it closes. */
+    private static final Map<io.jhv.core.net.Connection, Downstream> LIVE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** {@code c}'s state, made at its first proxied request. Its loop. */
+    private static Downstream downstream(io.jhv.core.net.Connection c) {
+        Downstream d = LIVE.get(c);
+        if (d != null) return d;
+        d = new Downstream(c);
+        if (c.isClosed()) return d; // its close listener would never run: nothing to keep
+        LIVE.put(c, d);
+        c.addCloseListener((conn, cause) -> {
+            Downstream gone = LIVE.remove(conn);
+            if (gone != null) for (Exchange x : gone.live.toArray(new Exchange[0])) x.clientLeft();
+        });
+        return d;
+    }
+
+    /**
+     * Per client connection, on its loop only: the proxy exchanges in progress (cancelled when it
+     * closes), and the forwarded-header values that do not change from one of its requests to the
+     * next (its address, its scheme) or rarely do (its Host), made once instead of per request.
+     */
+    private static final class Downstream {
+        final List<Exchange> live = new ArrayList<>(2);
+        final String client;          // X-Forwarded-For's element
+        final String proto;           // X-Forwarded-Proto
+        final String forwardedNoHost; // Forwarded's element without host=
+        String host;                  // the Host of the last request, and its Forwarded element
+        String forwardedWithHost;
+
+        Downstream(io.jhv.core.net.Connection c) {
+            SocketAddress a = c.remoteAddress();
+            client = clientAddress(a);
+            proto = c.isSecure() ? "https" : "http";
+            forwardedNoHost = "for=" + forwardedNode(a) + ";proto=" + proto;
+        }
+
+        void host(String h) {
+            host = h;
+            forwardedWithHost = forwardedNoHost + ";host=\"" + h.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        }
+    }
+
+    /** How many request targets each proxy keeps the upstream URIs of (a power of two), and the longest target kept. */
+    private static final int TARGETS = 256, TARGET_MAX = 256;
+
+    /** A request target and the URI it has at each upstream (immutable: safely shared between loops). */
+    private record Target(String target, URI[] uris) {}
+
+    /** Upstream URIs of recent targets, by hash (one slot each: a newer target replaces an older one). Read and written by any loop. */
+    private final Target[] targets = new Target[TARGETS];
+
+    /** The cached URIs of {@code req}'s target, or null. No String made when the target is one seen before. */
+    private Target cachedTarget(Request req) {
+        Target t;
+        if (req instanceof Http1Request r) {
+            t = targets[r.targetHash() & (TARGETS - 1)];
+            return t != null && r.targetIs(t.target) ? t : null;
+        }
+        String s = req.target();
+        t = targets[s.hashCode() & (TARGETS - 1)];
+        return t != null && t.target.equals(s) ? t : null;
+    }
+
+    /**
+     * Makes the upstream URIs of {@code req}'s target (which passed the dot-segment check) and keeps
+     * them for the next request with that target. Resolving a path against the parsed base skips
+     * parsing the authority; a target starting with "//" would be read as another authority: that
+     * one is built whole. Throws IllegalArgumentException for a target that makes no URI.
+     */
+    private Target newTarget(Request req) {
+        String target = req.target();
+        URI[] uris = new URI[upstreams.length];
+        for (int i = 0; i < uris.length; i++) {
+            Upstream u = upstreams[i];
+            String rel = u.path.isEmpty() ? target : u.path + target;
+            uris[i] = rel.startsWith("//") || !rel.startsWith("/") ? URI.create(u.base + rel) : u.baseUri.resolve(rel);
+        }
+        Target t = new Target(target, uris);
+        if (target.length() <= TARGET_MAX) targets[target.hashCode() & (TARGETS - 1)] = t;
+        return t;
+    }
+
+    /** Exchange.pending, added to from the upstream's loop and the downstream's. */
+    private static final java.lang.invoke.VarHandle PENDING;
+
+    static {
+        try {
+            PENDING = java.lang.invoke.MethodHandles.lookup().findVarHandle(Exchange.class, "pending", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** Streamed bytes in flight to the client connection above which the upstream is paused, and below which it resumes. */
     static final long PENDING_HIGH = 256 * 1024, PENDING_LOW = 64 * 1024;

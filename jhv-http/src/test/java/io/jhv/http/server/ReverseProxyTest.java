@@ -329,4 +329,62 @@ class ReverseProxyTest {
         // and the proxy still serves plain requests
         assertEquals("not a websocket", get(proxy.port(), "/plain").body());
     }
+
+    /**
+     * What the proxy reuses between requests (per connection: the client's forwarded strings and
+     * the last Host; per proxy: the upstream URIs of recent targets, one slot per hash; per
+     * exchange: the request tables once answered) never leaks one request's values into another:
+     * on one keep-alive connection the Host changes and changes back, two targets share a cache
+     * slot, an HTTP/1.0 request has no Host, and three requests come pipelined in one write.
+     */
+    @Test
+    void reusedStringsUrisAndTablesNeverCarryOneRequestsValuesIntoAnother() throws Exception {
+        Map<String, Map<String, String>> seen = new ConcurrentHashMap<>();
+        HttpServer a = upstream("a", seen);
+        HttpServer proxy = started(HttpServer.create("127.0.0.1", 0).threads(1).proxy("/api", "http://127.0.0.1:" + a.port()));
+        String first = "/api/first?x=1";
+        String collide = null; // another target in the same slot of the proxy's 256-slot target cache
+        for (int i = 0; collide == null; i++) {
+            String c = "/api/c" + i;
+            if ((c.hashCode() & 255) == (first.hashCode() & 255)) collide = c;
+        }
+        try (RawClient c = RawClient.connect(proxy.port())) {
+            String[][] steps = {
+                {first, "one.example"}, {"/api/second", "two.example:81"}, {first, "one.example"},
+                {collide, "two.example:81"}, {first, "three.example"}, {collide, "one.example"},
+            };
+            for (String[] st : steps) {
+                RawClient.Resp r = c.exchange("GET " + st[0] + " HTTP/1.1\r\nHost: " + st[1] + "\r\nX-N: " + st[0] + "\r\n\r\n");
+                assertEquals(200, r.status(), r.toString());
+                assertEquals("a GET " + st[0], r.text());
+                Map<String, String> h = seen.get("a " + st[0]);
+                assertEquals(st[0], h.get(":target"));
+                assertEquals(st[0], h.get("x-n"));
+                assertEquals(st[1], h.get("x-forwarded-host"));
+                assertEquals("for=127.0.0.1;proto=http;host=\"" + st[1] + "\"", h.get("forwarded"));
+                assertEquals("127.0.0.1", h.get("x-forwarded-for"));
+                seen.clear();
+            }
+            // HTTP/1.0 without Host: no X-Forwarded-Host, no host= (not the previous request's)
+            c.send("GET /api/old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+            RawClient.Resp r = c.read();
+            assertEquals("a GET /api/old", r.text());
+            Map<String, String> h = seen.get("a /api/old");
+            assertNull(h.get("x-forwarded-host"), h.toString());
+            assertEquals("for=127.0.0.1;proto=http", h.get("forwarded"));
+            // pipelined: answered in order, each with its own target and headers
+            StringBuilder three = new StringBuilder();
+            for (int i = 0; i < 3; i++) three.append("GET /api/p").append(i).append(" HTTP/1.1\r\nHost: p").append(i).append("\r\nX-N: ").append(i).append("\r\n\r\n");
+            c.send(three.toString());
+            for (int i = 0; i < 3; i++) {
+                RawClient.Resp p = c.read();
+                assertEquals("a GET /api/p" + i, p.text(), p.toString());
+            }
+            for (int i = 0; i < 3; i++) {
+                Map<String, String> hp = seen.get("a /api/p" + i);
+                assertEquals(String.valueOf(i), hp.get("x-n"));
+                assertEquals("p" + i, hp.get("x-forwarded-host"));
+            }
+        }
+    }
 }

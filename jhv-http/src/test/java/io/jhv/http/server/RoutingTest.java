@@ -69,6 +69,17 @@ class RoutingTest {
         assertEquals("200 user a b", get("/users/a%20b"), "parameters are percent-decoded");
     }
 
+    /**
+     * Patterns are matched on the raw bytes when the path is plain ASCII; UTF-8 bytes sent unescaped
+     * must still match as the decoded path does (a parameter's offsets are the String's, not the bytes').
+     */
+    @Test
+    void rawUtf8PathBytesMatchLikeTheDecodedPath() throws IOException {
+        assertEquals("200 user \u00e9t\u00e9", get("/users/\u00c3\u00a9t\u00c3\u00a9")); // "été" as UTF-8 bytes
+        assertEquals("200 files [d\u00e9j\u00e0/x]", get("/files/d\u00c3\u00a9j\u00c3\u00a0/x"));
+        assertEquals("200 1,\u00e9", get("/a/1/b/\u00c3\u00a9"));
+    }
+
     @Test
     void exactMatchesWinOverPatterns() throws IOException {
         assertEquals("200 me (exact)", get("/users/me"), "exact added after the pattern still wins");

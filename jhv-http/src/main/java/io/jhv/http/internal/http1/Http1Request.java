@@ -99,6 +99,8 @@ public final class Http1Request implements Request {
      * {@code c} for the next request. A late call on this request finds no header. Loop thread.
      */
     void recycleInto(HttpConnection c) {
+        if (own != null && own.length == OWN_SIZE && c.spareHead == null && data != own) c.spareHead = own;
+        own = null;
         if (hdr.length == 64 && c.spareHdr == null) c.spareHdr = hdr;
         if (paramOffsets.length == 32 && c.spareParams == null) c.spareParams = paramOffsets;
         hdr = NO_INTS;
@@ -245,10 +247,17 @@ public final class Http1Request implements Request {
         if (bodyKind == BodyKind.NONE || minor == 0) expectContinue = false;
     }
 
+    /** The usual size of a head copy: one this size is handed on to the connection's next request. */
+    private static final int OWN_SIZE = 256;
+
     /** Copies the head into the request's own array, so it outlives the input buffer. */
     void detach() {
         if (data == own) return;
-        if (own == null || own.length < headLen) own = new byte[Math.max(headLen, 256)];
+        if (own == null && headLen <= OWN_SIZE && conn.spareHead != null) {
+            own = conn.spareHead; // a released request's copy: no other thread can hold it
+            conn.spareHead = null;
+        }
+        if (own == null || own.length < headLen) own = new byte[Math.max(headLen, OWN_SIZE)];
         System.arraycopy(data, base, own, 0, headLen);
         data = own;
         base = 0;
@@ -447,6 +456,56 @@ public final class Http1Request implements Request {
 
     @Override
     public boolean hasHeader(String name) { return find(name, 0) >= 0; }
+
+    // ------------------------------------------------ header fields by index, without Strings (the reverse proxy)
+
+    /** Header fields in the head, in order. Valid while the head is (the handler's thread). */
+    public int headerCount() { return headerCount; }
+
+    /** The name of field {@code h} as sent. */
+    public String headerName(int h) { return name(h); }
+
+    /** The value of field {@code h}. */
+    public String headerValue(int h) { return value(h); }
+
+    /** True if field {@code h}'s name is {@code lowerName} (ASCII case-insensitive; {@code lowerName} lower-case). */
+    public boolean headerNameIs(int h, String lowerName) {
+        int k = h * 4;
+        return HeadRules.regionIs(data, base + hdr[k], base + hdr[k + 1], lowerName);
+    }
+
+    /** The length of field {@code h}'s name. */
+    public int headerNameLength(int h) {
+        int k = h * 4;
+        return hdr[k + 1] - hdr[k];
+    }
+
+    /** True if field {@code h}'s value is exactly {@code s} (ISO-8859-1). */
+    public boolean headerValueIs(int h, String s) {
+        int k = h * 4;
+        return regionEquals(base + hdr[k + 2], base + hdr[k + 3], s);
+    }
+
+    /** True if the request target is exactly {@code s} (ISO-8859-1), without making a String of it. */
+    public boolean targetIs(String s) {
+        if (target != null) return target.equals(s);
+        return regionEquals(base + targetStart, base + targetEnd, s);
+    }
+
+    /** {@code target().hashCode()}, without making a String of the target. */
+    public int targetHash() {
+        if (target != null) return target.hashCode();
+        int hash = 0;
+        for (int i = base + targetStart, e = base + targetEnd; i < e; i++) hash = 31 * hash + (data[i] & 0xff);
+        return hash;
+    }
+
+    private boolean regionEquals(int s, int e, String str) {
+        if (e - s != str.length()) return false;
+        byte[] d = data;
+        for (int i = 0; i < e - s; i++) if ((d[s + i] & 0xff) != str.charAt(i)) return false;
+        return true;
+    }
 
     /** True if header {@code name} has the comma-separated token {@code lowerToken}. */
     boolean headerHasToken(String name, String lowerToken) {

@@ -433,6 +433,21 @@ public final class Http1Response implements Response {
 
     boolean deferred() { return deferred; }
 
+    /** Set by {@link #deferOnLoop()}: once answered, the exchange's tables may go to the next request. Loop thread. */
+    boolean loopOnly;
+
+    /**
+     * {@link #defer()} for a handler that reads the request's head and fields, and answers, on the
+     * connection's loop thread only (jhv's reverse proxy): once the response is done its tables
+     * and head copy go to the connection's next request, as after an immediate answer, instead of
+     * new ones per request. {@link Http1Request#method()} and {@link Http1Request#connection()}
+     * stay valid from any thread; headers and target read after the answer find nothing. Loop thread.
+     */
+    public Response deferOnLoop() {
+        loopOnly = true;
+        return defer();
+    }
+
     /** False for HEAD and for statuses that never have a body (1xx, 204, 304): nothing after the head. */
     boolean sendsBody() {
         return !bodyDropped && !req.isHead() && status >= 200 && status != 204 && status != 304;

@@ -44,6 +44,7 @@ public final class HttpConnection {
     // Tables of finished exchanges that never left the loop, for the next request's new Request
     // and Response (each request gets its own objects; their arrays need not be new).
     int[] spareHdr, spareParams;
+    byte[] spareHead; // a released request's head copy (see Http1Request.detach)
     String[] spareNames, spareValues;
     // A request with an Upgrade header is in flight: what follows it may be another protocol, so
     // nothing behind it is parsed until it is answered (upgrade: the bytes go to the new protocol).
@@ -283,7 +284,7 @@ public final class HttpConnection {
         ex.res.releaseFile(); // given a file it did not send (an error answer replaced it)
         refund(ex);
         Http1Response res = ex.res;
-        if (!closed && !res.blocking && !res.deferred() && !res.chunked) {
+        if (!closed && !res.blocking && (!res.deferred() || res.loopOnly) && !res.chunked) {
             ex.req.recycleInto(this);
             res.recycleInto(this);
         }
@@ -334,10 +335,17 @@ public final class HttpConnection {
 
     void submitString(Http1Response res, String body) {
         if (inLoop()) {
-            Buffer out = outputFor(res);
-            res.writeHead(out, HeadEncoding.utf8Length(body));
-            if (res.sendsBody()) out.writeString(body); // UTF-8, ASCII copied in place
-            finished(res);
+            OutputBatch slot = openBatch(res);
+            boolean ok = false;
+            try {
+                Buffer out = outputFor(res);
+                res.writeHead(out, HeadEncoding.utf8Length(body));
+                if (res.sendsBody()) out.writeString(body); // UTF-8, ASCII copied in place
+                finished(res);
+                ok = true;
+            } finally {
+                closeBatch(slot, ok);
+            }
         } else {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
             toLoop(() -> submitInLoop(res, b, 0, b.length, b.length));
@@ -345,6 +353,46 @@ public final class HttpConnection {
     }
 
     private void submitInLoop(Http1Response res, byte[] body, int off, int len, long contentLength) {
+        OutputBatch slot = openBatch(res);
+        boolean ok = false;
+        try {
+            submitOutput(res, body, off, len, contentLength);
+            ok = true;
+        } finally {
+            closeBatch(slot, ok);
+        }
+    }
+
+    /**
+     * Outside a read batch (a response finished later: deferred, proxied, streamed), lends the
+     * loop's batch buffer to {@code res} when it is first in line, so its output needs no buffer of
+     * its own; {@link #closeBatch} sends it and gives the buffer back. Null if a batch is open (a
+     * read batch of this connection, or another connection holds the loop's buffer), when the
+     * response must wait behind others, or when embedded. Loop thread.
+     */
+    OutputBatch openBatch(Http1Response res) {
+        if (batch != null || conn == null || closed || sendingFile() || !isHead(res)) return null;
+        OutputBatch slot = OutputBatch.lend(this);
+        if (slot != null) {
+            batchSlot = slot;
+            batch = slot.buf;
+        }
+        return slot;
+    }
+
+    /** Ends {@link #openBatch}: sends what was written (unless {@code ok} is false: then it goes nowhere) and gives the buffer back. */
+    void closeBatch(OutputBatch slot, boolean ok) {
+        if (slot == null) return;
+        try {
+            if (ok) flushBatch();
+        } finally {
+            batchSlot = null;
+            batch = null;
+            slot.giveBack();
+        }
+    }
+
+    private void submitOutput(Http1Response res, byte[] body, int off, int len, long contentLength) {
         if (closed) {
             res.releaseFile();
             return;

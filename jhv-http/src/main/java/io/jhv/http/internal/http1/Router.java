@@ -172,20 +172,62 @@ public final class Router {
             }
         }
         if (patterns.isEmpty()) return null;
-        String path = req.path();
+        // A path without escapes and all ASCII is matched on its bytes: the offsets are the same as
+        // in the decoded String, which is then made only if a handler asks for it
+        int ps = req.rawPathStart(), pe = req.rawPathEnd();
+        byte[] a = req.rawData();
+        String path = ps >= 0 && !req.pathHasEscapes() && ascii(a, ps, pe) ? null : req.path();
         Route fallback = null;
         for (Route r : patterns) {
             if (!methodMatches(r, m)) {
-                if (m == Http1Request.M_HEAD && "GET".equals(r.method) && fallback == null && matches(r, path, null)) fallback = r;
+                if (m == Http1Request.M_HEAD && "GET".equals(r.method) && fallback == null
+                        && (path != null ? matches(r, path, null) : matches(r, a, ps, pe, null))) fallback = r;
                 continue;
             }
-            if (matches(r, path, req)) return r;
+            if (path != null ? matches(r, path, req) : matches(r, a, ps, pe, req)) return r;
         }
         if (fallback != null) {
-            matches(fallback, path, req);
+            if (path != null) matches(fallback, path, req);
+            else matches(fallback, a, ps, pe, req);
             return fallback;
         }
         return null;
+    }
+
+    private static boolean ascii(byte[] a, int s, int e) {
+        for (int i = s; i < e; i++) if (a[i] < 0) return false;
+        return true;
+    }
+
+    /**
+     * {@link #matches(Route, String, Http1Request)} on the raw path {@code a[s, e)}, which has no
+     * escapes and only ASCII bytes: byte offsets are the decoded String's offsets.
+     */
+    private static boolean matches(Route r, byte[] a, int s, int e, Http1Request req) {
+        int pos = 1; // after the leading '/'
+        int n = e - s;
+        int param = 0;
+        String[] segs = r.segments;
+        for (int i = 0; i < segs.length; i++) {
+            if (pos > n) return false;
+            int end = pos;
+            while (end < n && a[s + end] != '/') end++;
+            String lit = segs[i];
+            if (lit != null) {
+                int len = lit.length();
+                if (end - pos != len) return false;
+                for (int k = 0; k < len; k++) if (a[s + pos + k] != lit.charAt(k)) return false;
+            } else {
+                if (end == pos) return false; // an empty segment is no parameter
+                if (req != null) {
+                    req.paramOffsets[2 * param] = pos;
+                    req.paramOffsets[2 * param + 1] = end;
+                }
+                param++;
+            }
+            pos = end + 1;
+        }
+        return matchedRest(r, pos, n, param, req);
     }
 
     private static Route pick(Exact e, int m) {
@@ -221,6 +263,11 @@ public final class Router {
             }
             pos = end + 1;
         }
+        return matchedRest(r, pos, n, param, req);
+    }
+
+    /** The end of a match: the wildcard takes the rest (else nothing may be left); records the parameters. */
+    private static boolean matchedRest(Route r, int pos, int n, int param, Http1Request req) {
         if (r.wildcard) {
             // "/files/*" matches "/files", "/files/" and "/files/a/b"
             int start = Math.min(pos, n);

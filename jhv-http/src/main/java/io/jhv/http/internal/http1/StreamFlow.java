@@ -36,6 +36,17 @@ final class StreamFlow {
             return;
         }
         if (c.isClosing()) return;
+        OutputBatch slot = c.openBatch(res);
+        boolean ok = false;
+        try {
+            chunkInLoop(res, data, last);
+            ok = true;
+        } finally {
+            c.closeBatch(slot, ok);
+        }
+    }
+
+    private void chunkInLoop(Http1Response res, byte[] data, boolean last) {
         Buffer out = c.outputFor(res);
         boolean body = res.sendsBody();
         if (data != null && body) {
