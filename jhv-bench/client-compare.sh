@@ -3,7 +3,8 @@
 #
 # 64 concurrent keep-alive GETs (each completion sends the next; every client has a pool of 64)
 # against the C ceiling server (src/main/c/plaintext_server.c, pinned to CPU 0), the client JVM
-# pinned to CPU 1, for: jhv's HttpClient (sendAsync), the JDK java.net.http.HttpClient (sendAsync),
+# pinned to CPU 1, for: jhv's HttpClient (sendAsync: "jhv"; the allocation-free callback form
+# send(request, ResponseCallback): "jhv-cb"), the JDK java.net.http.HttpClient (sendAsync),
 # OkHttp 5 (enqueue), Vert.x 5 WebClient (one event loop, native epoll) and a Netty 4.2 client
 # (one epoll loop, FixedChannelPool, HttpClientCodec + HttpObjectAggregator). Each run is a fresh
 # JVM: --warmup seconds of load (not measured), then --duration seconds measured. Rounds are
@@ -12,7 +13,7 @@
 # A client that fails is reported as such.
 #
 # Usage: jhv-bench/client-compare.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--no-build]
-#                                    [--clients "jhv jdk okhttp vertx netty"] [--concurrency 64]
+#                                    [--clients "jhv jhv-cb jdk okhttp vertx netty"] [--concurrency 64]
 # Writes jhv-bench/results/<date>-client.md (--quick: jhv-bench/target/client-compare/).
 set -euo pipefail
 
@@ -23,7 +24,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 die() { echo "client-compare: $*" >&2; exit 1; }
 note() { echo "client-compare: $*" >&2; }
 
-quick=0 build=1 rounds="" duration="" warmup="" clients="jhv jdk okhttp vertx netty" concurrency=64
+quick=0 build=1 rounds="" duration="" warmup="" clients="jhv jhv-cb jdk okhttp vertx netty" concurrency=64
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -116,7 +117,7 @@ cleanup
 col() { awk -F'\t' -v c="$2" -v k="$3" '$2 == c && $k != "" { print $k }' "$1" | median; }
 best="" best_v=""
 for c in "${list[@]}"; do
-  [ "$c" = jhv ] && continue
+  case "$c" in jhv|jhv-*) continue ;; esac
   v=$(col "$raw" "$c" 3)
   [ -z "$v" ] && continue
   if [ -z "$best_v" ] || awk -v a="$v" -v b="$best_v" 'BEGIN { exit !(a > b) }'; then best="$c" best_v="$v"; fi

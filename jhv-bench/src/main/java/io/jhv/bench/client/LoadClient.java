@@ -30,10 +30,11 @@ public interface LoadClient extends AutoCloseable {
             case "vertx" -> new VertxClient(url, connections);
             case "netty" -> new NettyClient(url, connections);
             case "jhv" -> new JhvClient(url, connections);
-            default -> throw new IllegalArgumentException("unknown client " + name + " (jdk, okhttp, vertx, netty, jhv)");
+            case "jhv-cb" -> new JhvCallbackClient(url, connections);
+            default -> throw new IllegalArgumentException("unknown client " + name + " (jdk, okhttp, vertx, netty, jhv, jhv-cb)");
         };
     }
 
     /** Every client name, in table order. */
-    java.util.List<String> ALL = java.util.List.of("jhv", "jdk", "okhttp", "vertx", "netty");
+    java.util.List<String> ALL = java.util.List.of("jhv", "jhv-cb", "jdk", "okhttp", "vertx", "netty");
 }

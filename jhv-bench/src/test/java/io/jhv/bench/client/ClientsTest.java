@@ -33,7 +33,7 @@ class ClientsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jhv", "jdk", "okhttp", "vertx", "netty"})
+    @ValueSource(strings = {"jhv", "jhv-cb", "jdk", "okhttp", "vertx", "netty"})
     void clientGetsPlaintextAnd404(String name) throws Exception {
         String base = "http://127.0.0.1:" + server.port();
         try (LoadClient c = LoadClient.create(name, base + "/plaintext", 4)) {
@@ -46,7 +46,7 @@ class ClientsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jhv", "netty"})
+    @ValueSource(strings = {"jhv", "jhv-cb", "netty"})
     void loadLoopKeepsRequestsInFlightAndStops(String name) throws Exception {
         try (LoadClient c = LoadClient.create(name, "http://127.0.0.1:" + server.port() + "/plaintext", 8)) {
             ClientLoad load = new ClientLoad(c, 200, 13);
