@@ -255,6 +255,27 @@ public final class HttpClient implements AutoCloseable {
          */
         public Builder readIdleTimeout(Duration d) { s.readIdleTimeoutMs = millis(d, "readIdleTimeout"); return this; }
 
+        /**
+         * Limit on how long sending the request may make no progress (default 30 s, as a server
+         * that stops reading mid-upload would otherwise hold the call until {@link #callTimeout});
+         * {@link Duration#ZERO} turns it off. The clock runs only while request bytes wait for the
+         * socket, and every byte the socket takes restarts it: a slow but steady upload never
+         * times out, and neither does a body source (an {@code InputStream}, a publisher) that is
+         * slow to produce. When it fires, the call fails with an {@link HttpTimeoutException} of
+         * phase {@link HttpTimeoutException.Phase#WRITE} (never retried) and the connection is
+         * closed, not pooled. It stops once the response body starts. The timer is checked every
+         * quarter of the limit, so it fires between 1 and 1.25 times the limit after the last
+         * progress. Progress is the operating system taking bytes into the socket's send buffer,
+         * which it reports in bursts (room for a third of a buffer of up to a few MiB at a time):
+         * against a slow reader that can take a few hundred ms, so keep the limit above a second.
+         */
+        public Builder writeTimeout(Duration d) {
+            Objects.requireNonNull(d, "writeTimeout");
+            if (d.isNegative()) throw new IllegalArgumentException("writeTimeout must be >= 0: " + d);
+            s.writeTimeoutMs = d.isZero() ? 0 : Math.max(1, d.toMillis());
+            return this;
+        }
+
         /** Deadline for a whole call, connect, redirects and retries included (default: none); a request's own {@code timeout} wins. */
         public Builder callTimeout(Duration d) { s.callTimeoutMs = millis(d, "callTimeout"); return this; }
 
@@ -401,6 +422,7 @@ public final class HttpClient implements AutoCloseable {
             b.responseHeadTimeoutMs = a.responseHeadTimeoutMs;
             b.readIdleTimeoutMs = a.readIdleTimeoutMs;
             b.callTimeoutMs = a.callTimeoutMs;
+            b.writeTimeoutMs = a.writeTimeoutMs;
             b.maxConnectionsPerHost = a.maxConnectionsPerHost;
             b.maxPendingAcquires = a.maxPendingAcquires;
             b.acquireTimeoutMs = a.acquireTimeoutMs;

@@ -89,6 +89,10 @@ final class ClientConnection implements ProtocolHandler {
     private final Runnable continueNow = this::continueTimedOut;
     private final Runnable closeNotifyCheck = this::closeNotifyCheck;
     private Timer closeNotifyTimer;
+    private Timer writeTimer;          // the write timeout's check, while request bytes are pending
+    private final Runnable writeCheck = this::writeCheck;
+    private long writeProgressNanos;   // when the socket last took request bytes (or the clock started)
+    private long writtenMark;          // conn.bytesWritten() at that moment
 
     ClientConnection(ClientEngine engine) {
         this.engine = engine;
@@ -226,6 +230,7 @@ final class ClientConnection implements ProtocolHandler {
                     sendBody(body, length);
                 }
             }
+            startWriteClock();
         } catch (IllegalStateException closed) {
             // closed under us (the peer's FIN raced the reuse): nothing of the request left
             requestWritten = false;
@@ -319,7 +324,52 @@ final class ClientConnection implements ProtocolHandler {
         if (waitingContinue && call != null) {
             waitingContinue = false;
             sendBody(call.body, call.bodyLength);
+            startWriteClock();
         }
+    }
+
+    // ---------------------------------------------------------------- write timeout
+
+    /** Whether request bytes are still on their way out (queued, or a pump still sending). */
+    private boolean writing() {
+        return call != null && state == HEAD && (pump != null || conn.queuedBytes() > 0 || (!requestDone && !waitingContinue));
+    }
+
+    /**
+     * Starts the write timeout's clock if the request did not go out at once. A request the socket
+     * took whole (the common case: a head and a small body) arms no timer, so costs nothing.
+     */
+    private void startWriteClock() {
+        if (s.writeTimeoutMs <= 0 || writeTimer != null || state == CLOSED || !writing()) return;
+        writeProgressNanos = System.nanoTime();
+        writtenMark = conn.bytesWritten();
+        writeTimer = conn.loop().setInterval(Math.max(1, s.writeTimeoutMs / 4), writeCheck);
+    }
+
+    /**
+     * The write timeout's periodic check: progress is the socket taking bytes; time with nothing
+     * queued (a body source slow to produce, a 100-continue wait) is not a stall either.
+     */
+    private void writeCheck() {
+        if (!writing() || state == CLOSED) {
+            cancel(writeTimer);
+            writeTimer = null;
+            return;
+        }
+        long now = System.nanoTime();
+        long w = conn.bytesWritten();
+        if (w != writtenMark || conn.queuedBytes() == 0) {
+            writtenMark = w;
+            writeProgressNanos = now;
+            return;
+        }
+        long stalledMs = (now - writeProgressNanos) / 1_000_000L;
+        if (stalledMs < s.writeTimeoutMs) return;
+        Call c = call;
+        fail(new HttpTimeoutException(HttpTimeoutException.Phase.WRITE, c.hop.method() + " " + c.hop.uri()
+                + ": sending the request body made no progress for " + stalledMs + " ms (write timeout " + s.writeTimeoutMs
+                + " ms, " + conn.queuedBytes()
+                + " bytes still queued): the server stopped reading"));
     }
 
     private void sendBody(RequestBody body, long length) {
@@ -498,6 +548,7 @@ final class ClientConnection implements ProtocolHandler {
                 cancel(continueTimer);
                 continueTimer = null;
                 sendBody(call.body, call.bodyLength);
+                startWriteClock();
             } else if (status == 101) {
                 fail(new MalformedResponseException("unexpected 101 Switching Protocols from " + call.plan.originKey));
                 return false;
@@ -816,7 +867,8 @@ final class ClientConnection implements ProtocolHandler {
         cancel(idleTimer);
         cancel(continueTimer);
         cancel(closeNotifyTimer);
-        headTimer = idleTimer = continueTimer = closeNotifyTimer = null;
+        cancel(writeTimer);
+        headTimer = idleTimer = continueTimer = closeNotifyTimer = writeTimer = null;
         waitingContinue = false;
     }
 
