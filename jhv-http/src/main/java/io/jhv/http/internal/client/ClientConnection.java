@@ -51,6 +51,8 @@ final class ClientConnection implements ProtocolHandler {
     boolean inIdle;               // in the pool's idle stack
     boolean acquired;             // carrying a call
     int served;                   // exchanges completed
+    long requestsSent;            // requests written on this connection
+    long requestLimit = Long.MAX_VALUE; // from the server's Keep-Alive max: no request beyond this one
 
     Call call;
     int state = IDLE;
@@ -111,7 +113,7 @@ final class ClientConnection implements ProtocolHandler {
 
     /** Whether this idle connection may carry another exchange now. */
     boolean usable(long now) {
-        if (conn.isClosed() || !conn.isConnected() || state != IDLE || closeNotified()) return false;
+        if (conn.isClosed() || !conn.isConnected() || state != IDLE || closeNotified() || requestsSent >= requestLimit) return false;
         if (s.maxConnectionLifetimeMs > 0 && now - createdNanos >= s.maxConnectionLifetimeMs * 1_000_000L) return false;
         return now - idleDeadlineNanos < 0;
     }
@@ -212,6 +214,7 @@ final class ClientConnection implements ProtocolHandler {
         long length = c.bodyLength;
         boolean expect = encodeHead(c);
         Buffer o = out;
+        requestsSent++;
         try {
             requestWritten = true;
             if (body instanceof RequestBody.Bytes b && !expect && b.bytes.length <= INLINE_BODY) {
@@ -277,6 +280,7 @@ final class ClientConnection implements ProtocolHandler {
     /** Whether {@code c} may go out behind the exchanges in flight here (depth {@code depth}). */
     boolean canPipeline(Call c, int depth) {
         if (call == null || conn.isClosed() || !keepAlive || !requestDone || pump != null || waitingContinue || paused) return false;
+        if (requestsSent >= requestLimit) return false; // the server's Keep-Alive max
         if (state != HEAD && state != BODY_LENGTH && state != BODY_CHUNKED) return false;
         if (!pipelinable(c) || !pipelinable(call)) return false;
         return (queued == null ? 0 : queued.size()) + 1 < depth;
@@ -293,6 +297,7 @@ final class ClientConnection implements ProtocolHandler {
     void pipeline(Call c) {
         if (queued == null) queued = new java.util.ArrayDeque<>();
         encodeHead(c);
+        requestsSent++;
         try {
             conn.write(out);
         } catch (IllegalStateException closed) {
@@ -589,7 +594,14 @@ final class ClientConnection implements ProtocolHandler {
         if (mode == BODY_CLOSE) keepAlive = false;
         if (keepAlive) {
             String ka = hs.get("Keep-Alive");
-            if (ka != null) keepAliveTimeoutMs = keepAliveTimeout(ka);
+            if (ka != null) {
+                keepAliveTimeoutMs = keepAliveTimeout(ka);
+                long max = keepAliveMax(ka);
+                // max=N: the server takes N more requests by Apache's count, but others count this
+                // one, so N - 1 more (max=0 and max=1: this was the last). Losing one request per
+                // connection is cheap; a request sent to a server that closes is not.
+                if (max >= 0) requestLimit = Math.min(requestLimit, served + 1 + Math.max(0, max - 1));
+            }
         }
         long bodyLength = mode == IDLE ? 0 : mode == BODY_LENGTH ? length : -1;
         state = mode == IDLE ? HEAD : mode; // HEAD until done() for a bodiless response
@@ -662,6 +674,22 @@ final class ClientConnection implements ProtocolHandler {
                 try {
                     long sec = Long.parseLong(p.substring(8).trim());
                     if (sec >= 0 && sec < 86_400) return sec * 1000;
+                } catch (NumberFormatException ignored) {
+                    // not a number: ignore the parameter
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** The {@code max=N} parameter of a {@code Keep-Alive} header, or -1 when absent or invalid. */
+    static long keepAliveMax(String v) {
+        for (String part : v.split(",")) {
+            String p = part.trim();
+            if (p.regionMatches(true, 0, "max=", 0, 4)) {
+                try {
+                    long n = Long.parseLong(p.substring(4).trim());
+                    if (n >= 0) return n;
                 } catch (NumberFormatException ignored) {
                     // not a number: ignore the parameter
                 }
