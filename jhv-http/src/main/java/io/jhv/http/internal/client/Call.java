@@ -84,6 +84,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private boolean started;
 
     int attempt = 1;
+    private int retries;        // over the whole call, all hops
+    private long deadlineNanos; // the call deadline (System.nanoTime based), 0: none
     boolean forceFresh;
     private int redirects;
     private HttpResponse previous;
@@ -131,6 +133,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         loop = null;
         started = false;
         attempt = 1;
+        retries = 0;
+        deadlineNanos = 0;
         forceFresh = false;
         redirects = 0;
         previous = null;
@@ -268,6 +272,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             started = true;
             long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : engine.settings.callTimeoutMs;
             if (ms > 0) {
+                deadlineNanos = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
                 if (rc != null) {
                     rc.deadlineAt = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
                     pool.deadlines.add(this); // no timer per call (see Deadlines)
@@ -531,16 +536,30 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     private boolean mayRetry(IOException e, boolean requestWritten, boolean responseStarted, boolean reused) {
         if (requestWritten && body != null && !body.replayable()) return false;
+        boolean yes;
         try {
-            return engine.settings.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
+            yes = engine.settings.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
         } catch (RuntimeException policyFailed) {
             e.addSuppressed(policyFailed);
             return false;
         }
+        if (!yes) return false;
+        // The policy is the caller's code: bound what it can ask for.
+        if (retries >= RetryPolicy.MAX_ATTEMPTS - 1) {
+            e.addSuppressed(new HttpClientException("not retried: the call made " + (retries + 1) + " attempts, the most "
+                    + "any RetryPolicy gets (RetryPolicy.MAX_ATTEMPTS); this is the last attempt's error"));
+            return false;
+        }
+        if (deadlineNanos != 0 && System.nanoTime() - deadlineNanos >= 0) {
+            e.addSuppressed(new HttpClientException("not retried: the call deadline has passed"));
+            return false;
+        }
+        return true;
     }
 
     private void retry() {
         attempt++;
+        retries++;
         forceFresh = true; // the retry never goes the same way: a new connection
         response = null;
         pool.acquire(this);
