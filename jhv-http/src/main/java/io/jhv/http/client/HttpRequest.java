@@ -280,7 +280,7 @@ public final class HttpRequest {
             return this;
         }
 
-        /** A {@code multipart/form-data} body. */
+        /** A {@code multipart/form-data} body; file parts are streamed from disk (see {@link Multipart}). */
         public Builder multipart(Multipart multipart) {
             this.body = new RequestBody.MultipartBody(Objects.requireNonNull(multipart, "multipart"));
             return this;

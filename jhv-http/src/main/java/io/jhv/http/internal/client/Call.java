@@ -77,6 +77,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     HttpRequest hop;
     RequestPlan plan;
     RequestBody body;
+    private RequestBody resolvedFrom; // the request's body that body was resolved from
     long bodyLength;
     String cookieHeader;
     private Pool pool;
@@ -127,6 +128,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         r.done = false;
         plan = null;
         body = null;
+        resolvedFrom = null;
         bodyLength = 0;
         cookieHeader = null;
         pool = null;
@@ -214,6 +216,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         hop = null;
         plan = null;
         body = null;
+        resolvedFrom = null;
         pool = null;
         conn = null;
         connecting = null;
@@ -249,6 +252,12 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             pool = engine.pool(plan);
         } catch (RuntimeException e) {
             completeExceptionally(e);
+            return;
+        }
+        try {
+            resolveBody(); // here, on the caller's thread: file sizes and encodings stay off the loop
+        } catch (IOException | RuntimeException e) {
+            completeExceptionally(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
             return;
         }
         EventLoop l = pool.loop;
@@ -288,7 +297,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     private void startHop() {
         try {
-            resolveBody();
+            RequestBody raw = ClientAccess.requests().body(hop);
+            if (raw != resolvedFrom && raw != body) resolveBody(); // a redirect hop with a body of its own
         } catch (IOException | RuntimeException e) {
             fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
             return;
@@ -297,12 +307,30 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         pool.acquire(this);
     }
 
+    /**
+     * Turns the hop's body into what is sent (JSON encoded, multipart laid out with its files'
+     * sizes) and its length. For the first hop it runs in {@link #begin()}, on the caller's thread;
+     * a redirect that keeps the body (307/308) keeps it as resolved, so the loop never reads a
+     * file's size.
+     */
     private void resolveBody() throws IOException {
         RequestBody b = ClientAccess.requests().body(hop);
+        resolvedFrom = b;
         if (b instanceof RequestBody.JsonBody j) b = j.encode(engine.settings.json);
-        else if (b instanceof RequestBody.MultipartBody m) b = m.encode();
+        else if (b instanceof RequestBody.MultipartBody m) b = m.resolve();
+        long length;
+        if (b instanceof RequestBody.FileBody f) {
+            try {
+                length = Files.size(f.path);
+            } catch (IOException e) {
+                throw new HttpClientException(hop.method() + " " + hop.uri() + ": cannot read the request body file " + f.path
+                        + " (" + e + "); nothing was sent", e);
+            }
+        } else {
+            length = b == null ? 0 : b.length();
+        }
         body = b;
-        bodyLength = b == null ? 0 : b instanceof RequestBody.FileBody f ? Files.size(f.path) : b.length();
+        bodyLength = length;
     }
 
     // ---------------------------------------------------------------- acquire (loop)
