@@ -257,7 +257,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         try {
             resolveBody(); // here, on the caller's thread: file sizes and encodings stay off the loop
         } catch (IOException | RuntimeException e) {
-            completeExceptionally(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
+            fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
             return;
         }
         EventLoop l = pool.loop;
