@@ -268,6 +268,7 @@ public final class HttpClient implements AutoCloseable {
          * progress. Progress is the operating system taking bytes into the socket's send buffer,
          * which it reports in bursts (room for a third of a buffer of up to a few MiB at a time):
          * against a slow reader that can take a few hundred ms, so keep the limit above a second.
+         * A request's own {@link HttpRequest.Builder#writeTimeout} wins.
          */
         public Builder writeTimeout(Duration d) {
             Objects.requireNonNull(d, "writeTimeout");

@@ -234,4 +234,24 @@ class WriteTimeoutTest {
         }
         assertThrows(IllegalArgumentException.class, () -> HttpClient.builder().writeTimeout(Duration.ofMillis(-1)));
     }
+
+    @Test
+    void aRequestsOwnWriteTimeoutWins() throws Exception {
+        ServerSocket ss = deaf();
+        String url = "http://127.0.0.1:" + ss.getLocalPort() + "/up";
+        try (HttpClient off = HttpClient.builder().writeTimeout(Duration.ZERO).build()) {
+            HttpRequest req = HttpRequest.post(url).body(zeros(BIG), BIG).writeTimeout(Duration.ofMillis(400)).build();
+            assertEquals(Duration.ofMillis(400), req.writeTimeout());
+            ExecutionException e = assertThrows(ExecutionException.class, () -> off.sendAsync(req).get(20, TimeUnit.SECONDS));
+            HttpTimeoutException t = assertInstanceOf(HttpTimeoutException.class, e.getCause());
+            assertEquals(HttpTimeoutException.Phase.WRITE, t.phase(), t.getMessage());
+            assertTrue(t.getMessage().contains("write timeout 400 ms"), t.getMessage());
+        }
+        // the client's 400 ms, turned off for one request: only its call deadline ends it
+        HttpRequest req = HttpRequest.post(url).body(zeros(BIG), BIG).writeTimeout(Duration.ZERO).timeout(Duration.ofMillis(1500)).build();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> client.sendAsync(req).get(20, TimeUnit.SECONDS));
+        HttpTimeoutException t = assertInstanceOf(HttpTimeoutException.class, e.getCause());
+        assertEquals(HttpTimeoutException.Phase.CALL, t.phase(), t.getMessage());
+        assertEquals(Duration.ZERO, req.toBuilder().build().writeTimeout(), "toBuilder keeps it");
+    }
 }

@@ -95,6 +95,7 @@ final class ClientConnection implements ProtocolHandler {
     private final Runnable writeCheck = this::writeCheck;
     private long writeProgressNanos;   // when the socket last took request bytes (or the clock started)
     private long writtenMark;          // conn.bytesWritten() at that moment
+    private long writeLimitMs;         // the current exchange's write timeout
 
     ClientConnection(ClientEngine engine) {
         this.engine = engine;
@@ -345,10 +346,14 @@ final class ClientConnection implements ProtocolHandler {
      * took whole (the common case: a head and a small body) arms no timer, so costs nothing.
      */
     private void startWriteClock() {
-        if (s.writeTimeoutMs <= 0 || writeTimer != null || state == CLOSED || !writing()) return;
+        if (writeTimer != null || state == CLOSED || !writing()) return;
+        java.time.Duration own = call.hop.writeTimeout();
+        long ms = own == null ? s.writeTimeoutMs : own.isZero() ? 0 : Math.max(1, own.toMillis());
+        if (ms <= 0) return;
+        writeLimitMs = ms;
         writeProgressNanos = System.nanoTime();
         writtenMark = conn.bytesWritten();
-        writeTimer = conn.loop().setInterval(Math.max(1, s.writeTimeoutMs / 4), writeCheck);
+        writeTimer = conn.loop().setInterval(Math.max(1, ms / 4), writeCheck);
     }
 
     /**
@@ -369,10 +374,10 @@ final class ClientConnection implements ProtocolHandler {
             return;
         }
         long stalledMs = (now - writeProgressNanos) / 1_000_000L;
-        if (stalledMs < s.writeTimeoutMs) return;
+        if (stalledMs < writeLimitMs) return;
         Call c = call;
         fail(new HttpTimeoutException(HttpTimeoutException.Phase.WRITE, c.hop.method() + " " + c.hop.uri()
-                + ": sending the request body made no progress for " + stalledMs + " ms (write timeout " + s.writeTimeoutMs
+                + ": sending the request body made no progress for " + stalledMs + " ms (write timeout " + writeLimitMs
                 + " ms, " + conn.queuedBytes()
                 + " bytes still queued): the server stopped reading"));
     }
