@@ -254,4 +254,33 @@ class WriteTimeoutTest {
         assertEquals(HttpTimeoutException.Phase.CALL, t.phase(), t.getMessage());
         assertEquals(Duration.ZERO, req.toBuilder().build().writeTimeout(), "toBuilder keeps it");
     }
+
+    /** Over TLS too: a server that completes the handshake, then stops reading. */
+    @Test
+    void aTlsServerThatStopsReadingFailsTheCall() throws Exception {
+        io.jhv.core.tls.SelfSignedCertificate cert = io.jhv.core.tls.SelfSignedCertificate.builder()
+                .subject("CN=localhost").hosts("localhost").build();
+        CompletableFuture<Void> handshaken = new CompletableFuture<>();
+        io.jhv.core.net.TcpServer tls = io.jhv.core.net.TcpServer.create("127.0.0.1", 0).threads(1)
+                .tls(io.jhv.core.tls.TlsConfig.server().certificate(cert).build())
+                .onConnection(c -> {
+                    handshaken.complete(null);
+                    c.pauseReading();
+                })
+                .start();
+        closeables.add(tls::close);
+        try (HttpClient c = HttpClient.builder().writeTimeout(Duration.ofMillis(400))
+                .tls(io.jhv.core.tls.TlsConfig.client().trust(cert.certificate()).build()).build()) {
+            HttpRequest req = HttpRequest.post("https://localhost:" + tls.port() + "/up").body(zeros(BIG), BIG).build();
+            long t0 = System.nanoTime();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> c.sendAsync(req).get(20, TimeUnit.SECONDS));
+            assertTrue(handshaken.isDone(), "the handshake completed");
+            HttpTimeoutException t = assertInstanceOf(HttpTimeoutException.class, e.getCause(), () -> "got " + e.getCause());
+            assertEquals(HttpTimeoutException.Phase.WRITE, t.phase(), t.getMessage());
+            assertTrue((System.nanoTime() - t0) / 1_000_000 >= 400);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (c.stats().open() != 0 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertEquals(new PoolStats(0, 0, 0, 0), c.stats());
+        }
+    }
 }
