@@ -55,6 +55,7 @@ class MultipartStreamingTest {
                     }
                     res.text(sb.toString());
                 })
+                .post("/moved", (req, res) -> res.status(307).header("Location", "/upload").text("moved"))
                 .start();
         clientLoops = EventLoopGroup.create(1).start();
         client = HttpClient.builder().group(clientLoops).build();
@@ -206,5 +207,17 @@ class MultipartStreamingTest {
                 assertTrue(e.getCause().getMessage().contains("declared"), e.getCause().toString());
             }
         }
+    }
+
+    /** A 307 resends the body: the file part is streamed again from disk, whole, to the new location. */
+    @Test
+    void a307RedirectSendsTheFilePartAgain() throws Exception {
+        Path f = dir.resolve("again.bin");
+        String digest = randomFile(f, 3 << 20);
+        HttpRequest req = HttpRequest.post(url("/moved")).multipart(Multipart.builder().file("data", f, null).build()).build();
+        HttpResponse r = client.send(req);
+        assertEquals(200, r.status(), r.bodyString());
+        assertEquals(url("/upload"), r.request().uri().toString());
+        assertEquals("data again.bin " + (3 << 20) + " " + digest, r.bodyString().split("\n")[1]);
     }
 }
