@@ -10,9 +10,9 @@ import java.util.Set;
  * retries, and a request whose body cannot be replayed (an {@code InputStream} or a publisher)
  * is never retried once a byte of it was written, whatever the policy says.
  *
- * <p>Whatever the policy says, a call makes at most {@code MAX_ATTEMPTS - 1} retries in all (its
- * redirect hops counted together), so a request goes out at most {@link #MAX_ATTEMPTS} times,
- * and none once its deadline
+ * <p>Whatever the policy says, a request goes out at most {@link #MAX_ATTEMPTS} times (a
+ * redirect's new request counts afresh; {@link HttpClient.Builder#maxRedirects} bounds those),
+ * and is not retried once the call's deadline
  * ({@link HttpClient.Builder#callTimeout}, {@link HttpRequest.Builder#timeout}) has passed; then
  * the call fails with the last attempt's error (a suppressed exception says why it stopped).
  * Retries go out at once, on a fresh connection; a policy that wants a pause between attempts
@@ -42,7 +42,7 @@ public interface RetryPolicy {
                    boolean responseStarted, boolean reusedConnection) {
     }
 
-    /** The most times a call sends a request, whatever the policy says: the first attempt and 9 retries. */
+    /** The most times a call sends one request (one hop), whatever the policy says: the first attempt and 9 retries. */
     int MAX_ATTEMPTS = 10;
 
     /** True to run the request again on a fresh connection (at most {@link #MAX_ATTEMPTS} attempts in all). */

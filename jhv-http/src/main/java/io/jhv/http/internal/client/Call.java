@@ -77,7 +77,6 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     HttpRequest hop;
     RequestPlan plan;
     RequestBody body;
-    private RequestBody resolvedFrom; // the request's body that body was resolved from
     long bodyLength;
     String cookieHeader;
     private Pool pool;
@@ -85,8 +84,6 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private boolean started;
 
     int attempt = 1;
-    private int retries;        // over the whole call, all hops
-    private long deadlineNanos; // the call deadline (System.nanoTime based), 0: none
     boolean forceFresh;
     private int redirects;
     private HttpResponse previous;
@@ -128,15 +125,12 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         r.done = false;
         plan = null;
         body = null;
-        resolvedFrom = null;
         bodyLength = 0;
         cookieHeader = null;
         pool = null;
         loop = null;
         started = false;
         attempt = 1;
-        retries = 0;
-        deadlineNanos = 0;
         forceFresh = false;
         redirects = 0;
         previous = null;
@@ -216,7 +210,6 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         hop = null;
         plan = null;
         body = null;
-        resolvedFrom = null;
         pool = null;
         conn = null;
         connecting = null;
@@ -281,7 +274,6 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             started = true;
             long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : engine.settings.callTimeoutMs;
             if (ms > 0) {
-                deadlineNanos = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
                 if (rc != null) {
                     rc.deadlineAt = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
                     pool.deadlines.add(this); // no timer per call (see Deadlines)
@@ -297,8 +289,9 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     private void startHop() {
         try {
-            RequestBody raw = ClientAccess.requests().body(hop);
-            if (raw != resolvedFrom && raw != body) resolveBody(); // a redirect hop with a body of its own
+            // The first hop's body was resolved in begin(); a redirect hop keeps that body (307/308,
+            // resolved already) or has none (303...).
+            if (redirects > 0 && ClientAccess.requests().body(hop) != body) resolveBody();
         } catch (IOException | RuntimeException e) {
             fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
             return;
@@ -315,7 +308,6 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
      */
     private void resolveBody() throws IOException {
         RequestBody b = ClientAccess.requests().body(hop);
-        resolvedFrom = b;
         if (b instanceof RequestBody.JsonBody j) b = j.encode(engine.settings.json);
         else if (b instanceof RequestBody.MultipartBody m) b = m.resolve();
         long length;
@@ -573,12 +565,14 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         }
         if (!yes) return false;
         // The policy is the caller's code: bound what it can ask for.
-        if (retries >= RetryPolicy.MAX_ATTEMPTS - 1) {
-            e.addSuppressed(new HttpClientException("not retried: the call made " + (retries + 1) + " attempts, the most "
+        if (attempt >= RetryPolicy.MAX_ATTEMPTS) {
+            e.addSuppressed(new HttpClientException("not retried: the request was sent " + attempt + " times, the most "
                     + "any RetryPolicy gets (RetryPolicy.MAX_ATTEMPTS); this is the last attempt's error"));
             return false;
         }
-        if (deadlineNanos != 0 && System.nanoTime() - deadlineNanos >= 0) {
+        // A future's deadline is a timer that fails the call (so no retry after it); the callback
+        // form's deadline list may fire a little late: check its instant.
+        if (rc != null && rc.deadlineAt != 0 && System.nanoTime() - rc.deadlineAt >= 0) {
             e.addSuppressed(new HttpClientException("not retried: the call deadline has passed"));
             return false;
         }
@@ -587,7 +581,6 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     private void retry() {
         attempt++;
-        retries++;
         forceFresh = true; // the retry never goes the same way: a new connection
         response = null;
         pool.acquire(this);
