@@ -299,7 +299,11 @@ public final class HttpClient implements AutoCloseable {
 
         /**
          * How long an idle connection stays in the pool (default 30 s, below the 60 s many servers
-         * use); a shorter {@code Keep-Alive: timeout=N} from the server wins (less a margin).
+         * use); a shorter {@code Keep-Alive: timeout=N} from the server wins (less a margin). A
+         * {@code Keep-Alive: max=N} retires the connection once the server's quota is used: after
+         * it, at most N - 1 more requests go out on that connection ({@code max=0} and
+         * {@code max=1}: none), a count that is safe whether the server counts the current request
+         * or not.
          */
         public Builder idleTimeout(Duration d) { s.idleTimeoutMs = millis(d, "idleTimeout"); return this; }
 
@@ -376,6 +380,8 @@ public final class HttpClient implements AutoCloseable {
          * may go out on a busy connection (when no idle one exists and no new one may be opened)
          * behind up to n - 1 others; answers come back in order. Requests queued behind a response
          * that ends the connection are retried on a fresh one. Other methods never pipeline.
+         * Requests pipelined before the first response shows a {@code Keep-Alive: max=N} may
+         * exceed it; if the server then closes, they are retried the same way.
          */
         public Builder pipelining(int depth) {
             if (depth < 1) throw new IllegalArgumentException("pipelining depth must be >= 1: " + depth);
