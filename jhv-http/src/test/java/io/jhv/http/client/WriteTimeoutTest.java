@@ -159,14 +159,14 @@ class WriteTimeoutTest {
     }
 
     /**
-     * A server that reads 32 KiB every 10 ms (about 3 MB/s) takes seconds over an 8 MiB upload,
+     * A server that reads 64 KiB every 10 ms (at most 6.5 MB/s) takes seconds over a 16 MiB upload,
      * longer than a 1.5 s write timeout, but never stops: the upload succeeds, in both forms. (The
      * kernel reports room in the send buffer in bursts, a third of a buffer of up to 4 MiB at a
      * time, so a slow reader shows progress every few hundred ms: the limit must be above that.)
      */
     @Test
     void aSlowButSteadyReaderNeverTimesOut() throws Exception {
-        long size = 8L << 20;
+        long size = 16L << 20;
         AtomicLong total = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
         closeables.add(() -> stop.set(true));
@@ -178,7 +178,7 @@ class WriteTimeoutTest {
                 for (String line : head.split("\r\n")) {
                     if (line.toLowerCase().startsWith("content-length:")) len = Long.parseLong(line.substring(15).trim());
                 }
-                byte[] buf = new byte[32 << 10];
+                byte[] buf = new byte[64 << 10];
                 long got = 0;
                 while (got < len) {
                     int n = c.in.read(buf, 0, (int) Math.min(buf.length, len - got));
