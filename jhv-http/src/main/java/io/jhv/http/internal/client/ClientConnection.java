@@ -672,33 +672,43 @@ final class ClientConnection implements ProtocolHandler {
         return len;
     }
 
+    /** The {@code timeout=N} parameter of a {@code Keep-Alive} header in ms, or -1 when absent or invalid. */
     static long keepAliveTimeout(String v) {
-        for (String part : v.split(",")) {
-            String p = part.trim();
-            if (p.regionMatches(true, 0, "timeout=", 0, 8)) {
-                try {
-                    long sec = Long.parseLong(p.substring(8).trim());
-                    if (sec >= 0 && sec < 86_400) return sec * 1000;
-                } catch (NumberFormatException ignored) {
-                    // not a number: ignore the parameter
-                }
-            }
-        }
-        return -1;
+        long sec = keepAliveParam(v, "timeout=");
+        return sec >= 0 && sec < 86_400 ? sec * 1000 : -1;
     }
 
     /** The {@code max=N} parameter of a {@code Keep-Alive} header, or -1 when absent or invalid. */
     static long keepAliveMax(String v) {
-        for (String part : v.split(",")) {
-            String p = part.trim();
-            if (p.regionMatches(true, 0, "max=", 0, 4)) {
-                try {
-                    long n = Long.parseLong(p.substring(4).trim());
-                    if (n >= 0) return n;
-                } catch (NumberFormatException ignored) {
-                    // not a number: ignore the parameter
+        return keepAliveParam(v, "max=");
+    }
+
+    /**
+     * The decimal value of parameter {@code name} (with its '=') in a comma-separated
+     * {@code Keep-Alive} value, or -1 when absent or not a number of at most 9 digits. Allocates
+     * nothing: it runs on every response that carries the header.
+     */
+    static long keepAliveParam(String v, String name) {
+        int n = v.length();
+        int i = 0;
+        while (i < n) {
+            while (i < n && (v.charAt(i) == ' ' || v.charAt(i) == '\t' || v.charAt(i) == ',')) i++;
+            int end = v.indexOf(',', i);
+            if (end < 0) end = n;
+            if (v.regionMatches(true, i, name, 0, name.length())) {
+                int p = i + name.length();
+                while (p < end && v.charAt(p) == ' ') p++;
+                long x = 0;
+                int digits = 0;
+                while (p < end && v.charAt(p) >= '0' && v.charAt(p) <= '9' && digits < 10) {
+                    x = x * 10 + (v.charAt(p++) - '0');
+                    digits++;
                 }
+                while (p < end && (v.charAt(p) == ' ' || v.charAt(p) == '\t')) p++;
+                if (digits > 0 && digits <= 9 && p == end) return x;
+                // an invalid value: ignore this parameter, look for another
             }
+            i = end + 1;
         }
         return -1;
     }
