@@ -255,6 +255,28 @@ public final class HttpClient implements AutoCloseable {
          */
         public Builder readIdleTimeout(Duration d) { s.readIdleTimeoutMs = millis(d, "readIdleTimeout"); return this; }
 
+        /**
+         * Limit on how long sending the request may make no progress (default 30 s, as a server
+         * that stops reading mid-upload would otherwise hold the call until {@link #callTimeout});
+         * {@link Duration#ZERO} turns it off. The clock runs only while request bytes wait for the
+         * socket, and every byte the socket takes restarts it: a slow but steady upload never
+         * times out, and neither does a body source (an {@code InputStream}, a publisher) that is
+         * slow to produce. When it fires, the call fails with an {@link HttpTimeoutException} of
+         * phase {@link HttpTimeoutException.Phase#WRITE} (never retried) and the connection is
+         * closed, not pooled. It stops once the response body starts. The timer is checked every
+         * quarter of the limit, so it fires between 1 and 1.25 times the limit after the last
+         * progress. Progress is the operating system taking bytes into the socket's send buffer,
+         * which it reports in bursts (room for a third of a buffer of up to a few MiB at a time):
+         * against a slow reader that can take a few hundred ms, so keep the limit above a second.
+         * A request's own {@link HttpRequest.Builder#writeTimeout} wins.
+         */
+        public Builder writeTimeout(Duration d) {
+            Objects.requireNonNull(d, "writeTimeout");
+            if (d.isNegative()) throw new IllegalArgumentException("writeTimeout must be >= 0: " + d);
+            s.writeTimeoutMs = d.isZero() ? 0 : Math.max(1, d.toMillis());
+            return this;
+        }
+
         /** Deadline for a whole call, connect, redirects and retries included (default: none); a request's own {@code timeout} wins. */
         public Builder callTimeout(Duration d) { s.callTimeoutMs = millis(d, "callTimeout"); return this; }
 
@@ -277,7 +299,11 @@ public final class HttpClient implements AutoCloseable {
 
         /**
          * How long an idle connection stays in the pool (default 30 s, below the 60 s many servers
-         * use); a shorter {@code Keep-Alive: timeout=N} from the server wins (less a margin).
+         * use); a shorter {@code Keep-Alive: timeout=N} from the server wins (less a margin). A
+         * {@code Keep-Alive: max=N} retires the connection once the server's quota is used: after
+         * it, at most N - 1 more requests go out on that connection ({@code max=0} and
+         * {@code max=1}: none), a count that is safe whether the server counts the current request
+         * or not.
          */
         public Builder idleTimeout(Duration d) { s.idleTimeoutMs = millis(d, "idleTimeout"); return this; }
 
@@ -354,6 +380,8 @@ public final class HttpClient implements AutoCloseable {
          * may go out on a busy connection (when no idle one exists and no new one may be opened)
          * behind up to n - 1 others; answers come back in order. Requests queued behind a response
          * that ends the connection are retried on a fresh one. Other methods never pipeline.
+         * Requests pipelined before the first response shows a {@code Keep-Alive: max=N} may
+         * exceed it; if the server then closes, they are retried the same way.
          */
         public Builder pipelining(int depth) {
             if (depth < 1) throw new IllegalArgumentException("pipelining depth must be >= 1: " + depth);
@@ -401,6 +429,7 @@ public final class HttpClient implements AutoCloseable {
             b.responseHeadTimeoutMs = a.responseHeadTimeoutMs;
             b.readIdleTimeoutMs = a.readIdleTimeoutMs;
             b.callTimeoutMs = a.callTimeoutMs;
+            b.writeTimeoutMs = a.writeTimeoutMs;
             b.maxConnectionsPerHost = a.maxConnectionsPerHost;
             b.maxPendingAcquires = a.maxPendingAcquires;
             b.acquireTimeoutMs = a.acquireTimeoutMs;

@@ -49,7 +49,7 @@ public final class HttpRequest {
             @Override public void encodedHead(HttpRequest r, Object head) { r.encodedHead = head; }
             @Override public String[] headerArray(HttpRequest r) { return r.headers; }
             @Override public HttpRequest derive(HttpRequest r, String method, URI uri, RequestBody body, String[] headers) {
-                return new HttpRequest(method, uri, headers, body, r.timeout, r.expectContinue);
+                return new HttpRequest(method, uri, headers, body, r.timeout, r.expectContinue, r.writeTimeout);
             }
         });
     }
@@ -60,11 +60,14 @@ public final class HttpRequest {
     private final RequestBody body;
     private final Duration timeout;
     private final boolean expectContinue;
+    private final Duration writeTimeout; // null: the client's
     // The request head encoded once for the client that sends it (an immutable request sent again
     // and again costs no encoding): set and read by the engine, racy but idempotent.
     private volatile Object encodedHead;
 
-    private HttpRequest(String method, URI uri, String[] headers, RequestBody body, Duration timeout, boolean expectContinue) {
+    private HttpRequest(String method, URI uri, String[] headers, RequestBody body, Duration timeout, boolean expectContinue,
+                        Duration writeTimeout) {
+        this.writeTimeout = writeTimeout;
         this.method = method;
         this.uri = uri;
         this.headers = headers;
@@ -104,6 +107,7 @@ public final class HttpRequest {
         b.body = body;
         b.timeout = timeout;
         b.expectContinue = expectContinue;
+        b.writeTimeout = writeTimeout;
         return b;
     }
 
@@ -133,6 +137,9 @@ public final class HttpRequest {
     /** The per-call deadline, or null for the client's {@code callTimeout}. */
     public Duration timeout() { return timeout; }
 
+    /** This request's write timeout ({@link Duration#ZERO}: none), or null for the client's {@code writeTimeout}. */
+    public Duration writeTimeout() { return writeTimeout; }
+
     /** Whether the client sends {@code Expect: 100-continue} and waits for the go-ahead before the body. */
     public boolean expectContinue() { return expectContinue; }
 
@@ -152,6 +159,7 @@ public final class HttpRequest {
         private RequestBody body;
         private Duration timeout;
         private boolean expectContinue;
+        private Duration writeTimeout;
 
         private Builder(String method, String url) {
             this(method, parse(url));
@@ -280,7 +288,7 @@ public final class HttpRequest {
             return this;
         }
 
-        /** A {@code multipart/form-data} body. */
+        /** A {@code multipart/form-data} body; file parts are streamed from disk (see {@link Multipart}). */
         public Builder multipart(Multipart multipart) {
             this.body = new RequestBody.MultipartBody(Objects.requireNonNull(multipart, "multipart"));
             return this;
@@ -300,6 +308,18 @@ public final class HttpRequest {
             return this;
         }
 
+        /**
+         * The write timeout for this request, overriding the client's
+         * {@link HttpClient.Builder#writeTimeout} ({@link Duration#ZERO}: none): how long sending it
+         * may make no progress. A long upload to a server known to pause can take a longer one.
+         */
+        public Builder writeTimeout(Duration d) {
+            Objects.requireNonNull(d, "writeTimeout");
+            if (d.isNegative()) throw new IllegalArgumentException("writeTimeout must be >= 0: " + d);
+            this.writeTimeout = d;
+            return this;
+        }
+
         /** Sends {@code Expect: 100-continue} and the body only after the server's 100 (or a short wait). */
         public Builder expectContinue() {
             this.expectContinue = true;
@@ -312,12 +332,12 @@ public final class HttpRequest {
             if (b != null && b.contentType != null && contentType(b.contentType) != null) {
                 headers.add("Content-Type");
                 headers.add(b.contentType);
-                HttpRequest r = new HttpRequest(method, uri, headers.toArray(new String[0]), b, timeout, expectContinue);
+                HttpRequest r = new HttpRequest(method, uri, headers.toArray(new String[0]), b, timeout, expectContinue, writeTimeout);
                 headers.remove(headers.size() - 1);
                 headers.remove(headers.size() - 1);
                 return r;
             }
-            return new HttpRequest(method, uri, headers.toArray(new String[0]), b, timeout, expectContinue);
+            return new HttpRequest(method, uri, headers.toArray(new String[0]), b, timeout, expectContinue, writeTimeout);
         }
     }
 }

@@ -14,6 +14,11 @@ public class HttpTimeoutException extends HttpClientException {
         TLS,
         /** Waiting for the status line and headers from the start of the exchange ({@link HttpClient.Builder#responseHeadTimeout}). */
         RESPONSE_HEAD,
+        /**
+         * Sending the request (head or body) made no progress for too long: the server stopped
+         * reading ({@link HttpClient.Builder#writeTimeout}).
+         */
+        WRITE,
         /** No byte of the response for too long while reading it ({@link HttpClient.Builder#readIdleTimeout}). */
         READ_IDLE,
         /** The whole-call deadline, redirects and retries included ({@link HttpClient.Builder#callTimeout}, {@link HttpRequest.Builder#timeout}). */

@@ -8,7 +8,12 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A {@code multipart/form-data} body (RFC 7578): text fields and files, for
- * {@link HttpRequest.Builder#multipart(Multipart)}. File parts are read when the request is sent.
+ * {@link HttpRequest.Builder#multipart(Multipart)}. File parts are streamed from disk as the
+ * socket drains (read off the loop, a few 16 KiB buffers whatever the file's size), with a
+ * {@code Content-Length} from the files' sizes taken when the call starts, on the calling thread;
+ * a missing file fails the call then, before anything is sent, and a file that changes size
+ * before it is sent fails it rather than break the framing. A 307/308 redirect or a retry sends
+ * the files again.
  *
  * <p>Immutable once built; any thread. The builder is for one thread.
  *
@@ -85,7 +90,7 @@ public final class Multipart {
             return this;
         }
 
-        /** A file part read from {@code file} when sent, named after the file. */
+        /** A file part streamed from {@code file} when sent (see the class comment), named after the file. */
         public Builder file(String name, Path file, String contentType) {
             parts.add(new Part(name, file.getFileName().toString(), contentType, file));
             return this;

@@ -10,6 +10,15 @@ import java.util.Set;
  * retries, and a request whose body cannot be replayed (an {@code InputStream} or a publisher)
  * is never retried once a byte of it was written, whatever the policy says.
  *
+ * <p>Whatever the policy says, a request goes out at most {@link #MAX_ATTEMPTS} times (a
+ * redirect's new request counts afresh; {@link HttpClient.Builder#maxRedirects} bounds those),
+ * and is not retried once the call's deadline
+ * ({@link HttpClient.Builder#callTimeout}, {@link HttpRequest.Builder#timeout}) has passed; then
+ * the call fails with the last attempt's error (a suppressed exception says why it stopped).
+ * Retries go out at once, on a fresh connection; a policy that wants a pause between attempts
+ * cannot have one (it must not block), so a retrying policy against a server that keeps failing
+ * costs {@code MAX_ATTEMPTS} quick attempts at most.
+ *
  * <p>Called on the connection's loop thread: it must not block.
  *
  * {@snippet :
@@ -33,7 +42,10 @@ public interface RetryPolicy {
                    boolean responseStarted, boolean reusedConnection) {
     }
 
-    /** True to run the request again on a fresh connection. */
+    /** The most times a call sends one request (one hop), whatever the policy says: the first attempt and 9 retries. */
+    int MAX_ATTEMPTS = 10;
+
+    /** True to run the request again on a fresh connection (at most {@link #MAX_ATTEMPTS} attempts in all). */
     boolean shouldRetry(Failure failure);
 
     /** Methods that RFC 9110 makes idempotent: a repeat has the effect of one request. */

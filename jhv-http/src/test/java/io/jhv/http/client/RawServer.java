@@ -30,7 +30,14 @@ final class RawServer implements AutoCloseable {
     private final Thread acceptor;
 
     RawServer(Script script) throws IOException {
-        socket = new ServerSocket(0, 100, InetAddress.getByName("127.0.0.1"));
+        this(0, script);
+    }
+
+    /** With the accepted sockets' receive buffer set to {@code receiveBuffer} bytes (0: the default). */
+    RawServer(int receiveBuffer, Script script) throws IOException {
+        socket = new ServerSocket();
+        if (receiveBuffer > 0) socket.setReceiveBufferSize(receiveBuffer);
+        socket.bind(new java.net.InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 100);
         acceptor = Thread.ofPlatform().daemon().name("raw-server").start(() -> {
             while (!socket.isClosed()) {
                 Socket s;

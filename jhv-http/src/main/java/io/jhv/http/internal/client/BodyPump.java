@@ -49,6 +49,8 @@ abstract class BodyPump implements WriteListener {
             p = new PublisherPump(owner, pb.publisher, length);
         } else if (body instanceof RequestBody.StreamBody sb) {
             p = new StreamPump(owner, () -> sb.stream, length);
+        } else if (body instanceof RequestBody.Pieces pc) {
+            p = new StreamPump(owner, pc::open, length);
         } else if (body instanceof RequestBody.FileBody fb) {
             p = new StreamPump(owner, () -> Files.newInputStream(fb.path), length);
         } else {
@@ -93,7 +95,12 @@ abstract class BodyPump implements WriteListener {
         InputStream open() throws IOException;
     }
 
-    /** Reads an InputStream on a virtual thread; a permit per chunk in flight. */
+    /**
+     * Reads an InputStream on a virtual thread; a permit per chunk in flight. The chunks cycle
+     * through {@link #WINDOW} arrays: chunk k takes a permit only once chunk k - WINDOW reached the
+     * socket (writes complete in order), so its array is free again, and a body of any size costs
+     * {@code WINDOW * CHUNK} bytes of buffers.
+     */
     static final class StreamPump extends BodyPump {
         private final Opener opener;
         private final Semaphore credit = new Semaphore(WINDOW);
@@ -111,12 +118,16 @@ abstract class BodyPump implements WriteListener {
         }
 
         private void run() {
+            byte[][] bufs = new byte[WINDOW][];
+            int k = 0;
             try (InputStream s = opener.open()) {
                 in = s;
                 while (!cancelled) {
                     credit.acquire();
                     if (cancelled) return;
-                    byte[] buf = new byte[CHUNK];
+                    byte[] buf = bufs[k];
+                    if (buf == null) buf = bufs[k] = new byte[CHUNK];
+                    k = (k + 1) % WINDOW;
                     int n = s.readNBytes(buf, 0, CHUNK);
                     if (n <= 0) break;
                     ByteBuffer data = ByteBuffer.wrap(buf, 0, n);

@@ -247,6 +247,12 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             completeExceptionally(e);
             return;
         }
+        try {
+            resolveBody(); // here, on the caller's thread: file sizes and encodings stay off the loop
+        } catch (IOException | RuntimeException e) {
+            fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
+            return;
+        }
         EventLoop l = pool.loop;
         loop = l;
         if (l.inLoop()) {
@@ -283,7 +289,9 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     private void startHop() {
         try {
-            resolveBody();
+            // The first hop's body was resolved in begin(); a redirect hop keeps that body (307/308,
+            // resolved already) or has none (303...).
+            if (redirects > 0 && ClientAccess.requests().body(hop) != body) resolveBody();
         } catch (IOException | RuntimeException e) {
             fail(e instanceof IOException io ? io : new HttpClientException(hop + ": cannot encode the request body: " + e, e));
             return;
@@ -292,12 +300,29 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         pool.acquire(this);
     }
 
+    /**
+     * Turns the hop's body into what is sent (JSON encoded, multipart laid out with its files'
+     * sizes) and its length. For the first hop it runs in {@link #begin()}, on the caller's thread;
+     * a redirect that keeps the body (307/308) keeps it as resolved, so the loop never reads a
+     * file's size.
+     */
     private void resolveBody() throws IOException {
         RequestBody b = ClientAccess.requests().body(hop);
         if (b instanceof RequestBody.JsonBody j) b = j.encode(engine.settings.json);
-        else if (b instanceof RequestBody.MultipartBody m) b = m.encode();
+        else if (b instanceof RequestBody.MultipartBody m) b = m.resolve();
+        long length;
+        if (b instanceof RequestBody.FileBody f) {
+            try {
+                length = Files.size(f.path);
+            } catch (IOException e) {
+                throw new HttpClientException(hop.method() + " " + hop.uri() + ": cannot read the request body file " + f.path
+                        + " (" + e + "); nothing was sent", e);
+            }
+        } else {
+            length = b == null ? 0 : b.length();
+        }
         body = b;
-        bodyLength = b == null ? 0 : b instanceof RequestBody.FileBody f ? Files.size(f.path) : b.length();
+        bodyLength = length;
     }
 
     // ---------------------------------------------------------------- acquire (loop)
@@ -531,12 +556,27 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
     private boolean mayRetry(IOException e, boolean requestWritten, boolean responseStarted, boolean reused) {
         if (requestWritten && body != null && !body.replayable()) return false;
+        boolean yes;
         try {
-            return engine.settings.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
+            yes = engine.settings.retryPolicy.shouldRetry(new RetryPolicy.Failure(hop, e, attempt, requestWritten, responseStarted, reused));
         } catch (RuntimeException policyFailed) {
             e.addSuppressed(policyFailed);
             return false;
         }
+        if (!yes) return false;
+        // The policy is the caller's code: bound what it can ask for.
+        if (attempt >= RetryPolicy.MAX_ATTEMPTS) {
+            e.addSuppressed(new HttpClientException("not retried: the request was sent " + attempt + " times, the most "
+                    + "any RetryPolicy gets (RetryPolicy.MAX_ATTEMPTS); this is the last attempt's error"));
+            return false;
+        }
+        // A future's deadline is a timer that fails the call (so no retry after it); the callback
+        // form's deadline list may fire a little late: check its instant.
+        if (rc != null && rc.deadlineAt != 0 && System.nanoTime() - rc.deadlineAt >= 0) {
+            e.addSuppressed(new HttpClientException("not retried: the call deadline has passed"));
+            return false;
+        }
+        return true;
     }
 
     private void retry() {

@@ -51,6 +51,8 @@ final class ClientConnection implements ProtocolHandler {
     boolean inIdle;               // in the pool's idle stack
     boolean acquired;             // carrying a call
     int served;                   // exchanges completed
+    long requestsSent;            // requests written on this connection
+    long requestLimit = Long.MAX_VALUE; // from the server's Keep-Alive max: no request beyond this one
 
     Call call;
     int state = IDLE;
@@ -89,6 +91,11 @@ final class ClientConnection implements ProtocolHandler {
     private final Runnable continueNow = this::continueTimedOut;
     private final Runnable closeNotifyCheck = this::closeNotifyCheck;
     private Timer closeNotifyTimer;
+    private Timer writeTimer;          // the write timeout's check, while request bytes are pending
+    private final Runnable writeCheck = this::writeCheck;
+    private long writeProgressNanos;   // when the socket last took request bytes (or the clock started)
+    private long writtenMark;          // conn.bytesWritten() at that moment
+    private long writeLimitMs;         // the current exchange's write timeout
 
     ClientConnection(ClientEngine engine) {
         this.engine = engine;
@@ -107,7 +114,7 @@ final class ClientConnection implements ProtocolHandler {
 
     /** Whether this idle connection may carry another exchange now. */
     boolean usable(long now) {
-        if (conn.isClosed() || !conn.isConnected() || state != IDLE || closeNotified()) return false;
+        if (conn.isClosed() || !conn.isConnected() || state != IDLE || closeNotified() || requestsSent >= requestLimit) return false;
         if (s.maxConnectionLifetimeMs > 0 && now - createdNanos >= s.maxConnectionLifetimeMs * 1_000_000L) return false;
         return now - idleDeadlineNanos < 0;
     }
@@ -208,6 +215,7 @@ final class ClientConnection implements ProtocolHandler {
         long length = c.bodyLength;
         boolean expect = encodeHead(c);
         Buffer o = out;
+        requestsSent++;
         try {
             requestWritten = true;
             if (body instanceof RequestBody.Bytes b && !expect && b.bytes.length <= INLINE_BODY) {
@@ -226,6 +234,7 @@ final class ClientConnection implements ProtocolHandler {
                     sendBody(body, length);
                 }
             }
+            startWriteClock();
         } catch (IllegalStateException closed) {
             // closed under us (the peer's FIN raced the reuse): nothing of the request left
             requestWritten = false;
@@ -272,6 +281,7 @@ final class ClientConnection implements ProtocolHandler {
     /** Whether {@code c} may go out behind the exchanges in flight here (depth {@code depth}). */
     boolean canPipeline(Call c, int depth) {
         if (call == null || conn.isClosed() || !keepAlive || !requestDone || pump != null || waitingContinue || paused) return false;
+        if (requestsSent >= requestLimit) return false; // the server's Keep-Alive max
         if (state != HEAD && state != BODY_LENGTH && state != BODY_CHUNKED) return false;
         if (!pipelinable(c) || !pipelinable(call)) return false;
         return (queued == null ? 0 : queued.size()) + 1 < depth;
@@ -288,6 +298,7 @@ final class ClientConnection implements ProtocolHandler {
     void pipeline(Call c) {
         if (queued == null) queued = new java.util.ArrayDeque<>();
         encodeHead(c);
+        requestsSent++;
         try {
             conn.write(out);
         } catch (IllegalStateException closed) {
@@ -319,7 +330,56 @@ final class ClientConnection implements ProtocolHandler {
         if (waitingContinue && call != null) {
             waitingContinue = false;
             sendBody(call.body, call.bodyLength);
+            startWriteClock();
         }
+    }
+
+    // ---------------------------------------------------------------- write timeout
+
+    /** Whether request bytes are still on their way out (queued, or a pump still sending). */
+    private boolean writing() {
+        return call != null && state == HEAD && (pump != null || conn.queuedBytes() > 0 || (!requestDone && !waitingContinue));
+    }
+
+    /**
+     * Starts the write timeout's clock if the request did not go out at once. A request the socket
+     * took whole (the common case: a head and a small body) arms no timer, so costs nothing.
+     */
+    private void startWriteClock() {
+        if (writeTimer != null || state == CLOSED || !writing()) return;
+        java.time.Duration own = call.hop.writeTimeout();
+        long ms = own == null ? s.writeTimeoutMs : own.isZero() ? 0 : Math.max(1, own.toMillis());
+        if (ms <= 0) return;
+        writeLimitMs = ms;
+        writeProgressNanos = System.nanoTime();
+        writtenMark = conn.bytesWritten();
+        writeTimer = conn.loop().setInterval(Math.max(1, ms / 4), writeCheck);
+    }
+
+    /**
+     * The write timeout's periodic check: progress is the socket taking bytes; time with nothing
+     * queued (a body source slow to produce, a 100-continue wait) is not a stall either.
+     */
+    private void writeCheck() {
+        if (!writing() || state == CLOSED) {
+            cancel(writeTimer);
+            writeTimer = null;
+            return;
+        }
+        long now = System.nanoTime();
+        long w = conn.bytesWritten();
+        if (w != writtenMark || conn.queuedBytes() == 0) {
+            writtenMark = w;
+            writeProgressNanos = now;
+            return;
+        }
+        long stalledMs = (now - writeProgressNanos) / 1_000_000L;
+        if (stalledMs < writeLimitMs) return;
+        Call c = call;
+        fail(new HttpTimeoutException(HttpTimeoutException.Phase.WRITE, c.hop.method() + " " + c.hop.uri()
+                + ": sending the request body made no progress for " + stalledMs + " ms (write timeout " + writeLimitMs
+                + " ms, " + conn.queuedBytes()
+                + " bytes still queued): the server stopped reading"));
     }
 
     private void sendBody(RequestBody body, long length) {
@@ -498,6 +558,7 @@ final class ClientConnection implements ProtocolHandler {
                 cancel(continueTimer);
                 continueTimer = null;
                 sendBody(call.body, call.bodyLength);
+                startWriteClock();
             } else if (status == 101) {
                 fail(new MalformedResponseException("unexpected 101 Switching Protocols from " + call.plan.originKey));
                 return false;
@@ -538,7 +599,14 @@ final class ClientConnection implements ProtocolHandler {
         if (mode == BODY_CLOSE) keepAlive = false;
         if (keepAlive) {
             String ka = hs.get("Keep-Alive");
-            if (ka != null) keepAliveTimeoutMs = keepAliveTimeout(ka);
+            if (ka != null) {
+                keepAliveTimeoutMs = keepAliveTimeout(ka);
+                long max = keepAliveMax(ka);
+                // max=N: the server takes N more requests by Apache's count, but others count this
+                // one, so N - 1 more (max=0 and max=1: this was the last). Losing one request per
+                // connection is cheap; a request sent to a server that closes is not.
+                if (max >= 0) requestLimit = Math.min(requestLimit, served + 1 + Math.max(0, max - 1));
+            }
         }
         long bodyLength = mode == IDLE ? 0 : mode == BODY_LENGTH ? length : -1;
         state = mode == IDLE ? HEAD : mode; // HEAD until done() for a bodiless response
@@ -604,17 +672,43 @@ final class ClientConnection implements ProtocolHandler {
         return len;
     }
 
+    /** The {@code timeout=N} parameter of a {@code Keep-Alive} header in ms, or -1 when absent or invalid. */
     static long keepAliveTimeout(String v) {
-        for (String part : v.split(",")) {
-            String p = part.trim();
-            if (p.regionMatches(true, 0, "timeout=", 0, 8)) {
-                try {
-                    long sec = Long.parseLong(p.substring(8).trim());
-                    if (sec >= 0 && sec < 86_400) return sec * 1000;
-                } catch (NumberFormatException ignored) {
-                    // not a number: ignore the parameter
+        long sec = keepAliveParam(v, "timeout=");
+        return sec >= 0 && sec < 86_400 ? sec * 1000 : -1;
+    }
+
+    /** The {@code max=N} parameter of a {@code Keep-Alive} header, or -1 when absent or invalid. */
+    static long keepAliveMax(String v) {
+        return keepAliveParam(v, "max=");
+    }
+
+    /**
+     * The decimal value of parameter {@code name} (with its '=') in a comma-separated
+     * {@code Keep-Alive} value, or -1 when absent or not a number of at most 9 digits. Allocates
+     * nothing: it runs on every response that carries the header.
+     */
+    static long keepAliveParam(String v, String name) {
+        int n = v.length();
+        int i = 0;
+        while (i < n) {
+            while (i < n && (v.charAt(i) == ' ' || v.charAt(i) == '\t' || v.charAt(i) == ',')) i++;
+            int end = v.indexOf(',', i);
+            if (end < 0) end = n;
+            if (v.regionMatches(true, i, name, 0, name.length())) {
+                int p = i + name.length();
+                while (p < end && v.charAt(p) == ' ') p++;
+                long x = 0;
+                int digits = 0;
+                while (p < end && v.charAt(p) >= '0' && v.charAt(p) <= '9' && digits < 10) {
+                    x = x * 10 + (v.charAt(p++) - '0');
+                    digits++;
                 }
+                while (p < end && (v.charAt(p) == ' ' || v.charAt(p) == '\t')) p++;
+                if (digits > 0 && digits <= 9 && p == end) return x;
+                // an invalid value: ignore this parameter, look for another
             }
+            i = end + 1;
         }
         return -1;
     }
@@ -816,7 +910,8 @@ final class ClientConnection implements ProtocolHandler {
         cancel(idleTimer);
         cancel(continueTimer);
         cancel(closeNotifyTimer);
-        headTimer = idleTimer = continueTimer = closeNotifyTimer = null;
+        cancel(writeTimer);
+        headTimer = idleTimer = continueTimer = closeNotifyTimer = writeTimer = null;
         waitingContinue = false;
     }
 

@@ -16,6 +16,7 @@ public final class ClientSettings {
     public long responseHeadTimeoutMs; // 0: none
     public long readIdleTimeoutMs;     // 0: none
     public long callTimeoutMs;         // 0: none
+    public long writeTimeoutMs = 30_000; // 0: none
     public int maxConnectionsPerHost = 64;
     public int maxPendingAcquires = 1024;
     public long acquireTimeoutMs = 10_000;

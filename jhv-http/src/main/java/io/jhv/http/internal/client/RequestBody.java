@@ -116,9 +116,17 @@ public abstract sealed class RequestBody {
         @Override public boolean replayable() { return true; }
         @Override public long length() { return -1; }
 
-        /** The whole body in memory (files read now). */
-        public Bytes encode() throws IOException {
+        /**
+         * The body ready to send: {@link Bytes} when every part is in memory; otherwise
+         * {@link Pieces}, the in-memory parts and the files in order, each file's size read now
+         * (not its bytes: those are read as the socket drains). Runs on the caller's thread.
+         *
+         * @throws IOException naming the part when a file is missing or not a regular file
+         */
+        public RequestBody resolve() throws IOException {
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            java.util.List<Object> pieces = null;
+            long length = 0;
             byte[] crlf = {'\r', '\n'};
             for (Multipart.Part p : multipart.parts()) {
                 out.write(("--" + multipart.boundary() + "\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -129,17 +137,83 @@ public abstract sealed class RequestBody {
                 h.append("\r\n");
                 out.write(h.toString().getBytes(StandardCharsets.UTF_8));
                 Object c = p.content();
-                if (c instanceof String s) out.write(s.getBytes(StandardCharsets.UTF_8));
-                else if (c instanceof byte[] b) out.write(b);
-                else out.write(Files.readAllBytes((Path) c));
+                if (c instanceof String str) {
+                    out.write(str.getBytes(StandardCharsets.UTF_8));
+                } else if (c instanceof byte[] b) {
+                    out.write(b);
+                } else {
+                    Path file = (Path) c;
+                    long size;
+                    try {
+                        if (!Files.isRegularFile(file)) throw new java.nio.file.NoSuchFileException(file.toString(), null, "not a regular file");
+                        size = Files.size(file);
+                    } catch (IOException e) {
+                        throw new io.jhv.http.client.HttpClientException("multipart part \"" + p.name() + "\": cannot read the file "
+                                + file + " (" + e + "); nothing was sent", e);
+                    }
+                    if (pieces == null) pieces = new java.util.ArrayList<>();
+                    byte[] before = out.toByteArray();
+                    pieces.add(before);
+                    length += before.length;
+                    out.reset();
+                    pieces.add(new Pieces.FilePiece(file, size));
+                    length += size;
+                }
                 out.write(crlf);
             }
             out.write(("--" + multipart.boundary() + "--\r\n").getBytes(StandardCharsets.US_ASCII));
-            return new Bytes(out.toByteArray(), contentType);
+            byte[] tail = out.toByteArray();
+            if (pieces == null) return new Bytes(tail, contentType);
+            pieces.add(tail);
+            return new Pieces(pieces.toArray(), length + tail.length, contentType);
         }
 
         private static String quote(String s) {
             return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\r", "%0D").replace("\n", "%0A");
+        }
+    }
+
+    /**
+     * Bytes in memory and files, sent in order as one body of a length known in advance (a
+     * multipart body with file parts): read as the socket drains, off the loop thread; replayable.
+     */
+    public static final class Pieces extends RequestBody {
+        /** A file and the size it had when the body was resolved. */
+        record FilePiece(Path path, long size) {}
+
+        private final Object[] pieces; // byte[] or FilePiece
+        private final long length;
+
+        Pieces(Object[] pieces, long length, String contentType) {
+            super(contentType);
+            this.pieces = pieces;
+            this.length = length;
+        }
+
+        @Override public boolean replayable() { return true; }
+        @Override public long length() { return length; }
+
+        /** The body as one stream, each file opened when its turn comes. Any thread (the pump's). */
+        InputStream open() {
+            java.util.Iterator<Object> it = java.util.Arrays.asList(pieces).iterator();
+            return new java.io.SequenceInputStream(new java.util.Enumeration<InputStream>() {
+                @Override
+                public boolean hasMoreElements() {
+                    return it.hasNext();
+                }
+
+                @Override
+                public InputStream nextElement() {
+                    Object o = it.next();
+                    if (o instanceof byte[] b) return new java.io.ByteArrayInputStream(b);
+                    FilePiece f = (FilePiece) o;
+                    try {
+                        return Files.newInputStream(f.path);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException("cannot open the multipart file " + f.path + ": " + e.getMessage(), e);
+                    }
+                }
+            });
         }
     }
 
