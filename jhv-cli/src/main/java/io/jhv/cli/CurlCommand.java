@@ -235,6 +235,7 @@ final class CurlCommand {
                 .maxRedirects(Math.max(o.maxRedirs, 0))
                 .decompress(o.compressed)
                 .retryPolicy(RetryPolicy.none()) // curl retries only with --retry, handled here
+                .writeTimeout(Duration.ZERO) // as curl: an upload waits for a slow server (bounded by --max-time)
                 .maxResponseBody(Long.MAX_VALUE / 2);
         if (o.connectTimeout != null && o.connectTimeout > 0) {
             Duration d = seconds(o.connectTimeout);
