@@ -56,7 +56,7 @@ class TimeoutTest {
         Socket talker = new Socket();
         talker.bind(new InetSocketAddress("127.0.0.1", 0));
         int talkerPort = talker.getLocalPort(); // tells the two connections apart on the server
-        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).readTimeout(Duration.ofMillis(400))
+        try (TcpServer server = TcpServer.create("127.0.0.1", 0).threads(1).readTimeout(Duration.ofMillis(1000))
                 .onConnection(c -> { if (c.isConnected()) pick(c, talkerPort, silent, active).up(); })
                 .onMessage((c, buf) -> buf.skip(buf.readableBytes()))
                 .onClose((c, cause) -> pick(c, talkerPort, silent, active).closed(cause))
@@ -64,14 +64,16 @@ class TimeoutTest {
              Socket quiet = new Socket("127.0.0.1", server.port());
              talker) {
             talker.connect(new InetSocketAddress("127.0.0.1", server.port()));
-            for (int i = 0; i < 9; i++) { // talks for ~650 ms, well past the timeout
+            // talks every 100 ms for ~1.6 s, well past the timeout; a gap would have to last 1 s (a
+            // loaded machine's scheduling delays are far shorter) to let the active one time out
+            for (int i = 0; i < 16; i++) {
                 talker.getOutputStream().write('.');
-                Thread.sleep(75); // pacing the peer's traffic, not synchronisation
+                Thread.sleep(100); // pacing the peer's traffic, not synchronisation
             }
             CloseCause c = silent.cause.get(5, TimeUnit.SECONDS);
             assertEquals(CloseCause.Kind.TIMEOUT, c.kind());
             assertEquals("read timeout", c.detail());
-            assertTrue(silent.millisOpen() >= 390, "closed after " + silent.millisOpen() + " ms");
+            assertTrue(silent.millisOpen() >= 990, "closed after " + silent.millisOpen() + " ms");
             assertFalse(active.cause.isDone(), "an active connection must stay open");
             assertEquals(CloseCause.Kind.TIMEOUT, active.cause.get(5, TimeUnit.SECONDS).kind(), "... until it goes quiet");
         }
