@@ -418,6 +418,44 @@ class AllocReviewTest {
         }
     }
 
+    /**
+     * A "practically no deadline" timeout (1,000 years, or Duration.ofMillis(Long.MAX_VALUE)) on a
+     * call answered after 200 ms: the callback form computes nanoTime + ms * 1_000_000, which
+     * overflows, and the call fails at once with a CALL timeout. The future form is checked alongside.
+     */
+    @Test
+    @Disabled("DEFECT: a very long timeout overflows the callback form's deadline (ms * 1_000_000) and the call times out at once")
+    void aVeryLongTimeoutDoesNotFireAtOnce() throws Exception {
+        try (RawServer s = new RawServer(conn -> {
+            while (conn.readHead() != null) {
+                Thread.sleep(200); // a slow server: the call must simply wait for it
+                conn.write(HostileServerTest.OK);
+            }
+        })) {
+            HttpClient c = client(HttpClient.builder());
+            List<String> results = new ArrayList<>();
+            for (Duration d : List.of(Duration.ofDays(365_000), Duration.ofMillis(Long.MAX_VALUE))) {
+                HttpRequest r = HttpRequest.get(s.url("/slow")).timeout(d).build();
+                String future;
+                try {
+                    future = c.sendAsync(r).get(10, TimeUnit.SECONDS).bodyString();
+                } catch (ExecutionException e) {
+                    future = String.valueOf(e.getCause());
+                }
+                One o = new One();
+                c.send(r, o);
+                String callback;
+                try {
+                    callback = o.done.get(10, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    callback = String.valueOf(e.getCause());
+                }
+                results.add(d + ": future " + future + ", callback " + callback);
+            }
+            for (String r : results) assertTrue(r.endsWith("future ok, callback 200 ok"), results.toString());
+        }
+    }
+
     // ------------------------------------------------------------------ retries, sharing, mixing
 
     /** Holds: a connection closed mid-body is retried on a fresh one and the view shows only the second, whole body. */
