@@ -456,6 +456,54 @@ class AllocReviewTest {
         }
     }
 
+    /**
+     * DEFECT: Deadlines.add scans from the tail for its place: O(1) when deadlines arrive in
+     * order, O(n) per insert when a new call's deadline is earlier than those already listed. The
+     * common shape: most calls run under a long callTimeout and some carry a short per-request
+     * timeout; each short one walks past every long one in flight. Measured: the loop time to
+     * admit N calls queued behind one busy connection, with increasing deadlines, then with
+     * decreasing ones (after the first batch). 40,000 + 40,000: 0.3-0.4 s vs 26-29 s of a
+     * blocked loop (every connection on it stalls meanwhile).
+     */
+    @Test
+    @Disabled("DEFECT: inserting calls whose deadlines arrive in decreasing order is quadratic on the loop thread (Deadlines.add scans the list)")
+    void admittingCallsWithShrinkingDeadlinesDoesNotStallTheLoop() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (EventLoopGroup g = EventLoopGroup.create(1).start();
+             RawServer s = new RawServer(conn -> {
+                 conn.readHead();
+                 release.await();
+             })) {
+            HttpClient c = client(HttpClient.builder().group(g).maxConnectionsPerHost(1).maxPendingAcquires(100_000)
+                    .acquireTimeout(Duration.ofMinutes(10)));
+            EventLoop loop = g.loops().get(0);
+            ResponseCallback ignore = new ResponseCallback() {
+                @Override public void onResponse(ResponseView r) { }
+                @Override public void onFailure(HttpRequest request, Throwable error) { }
+            };
+            int n = 20_000;
+            long[] took = new long[2];
+            for (int order = 0; order < 2; order++) {
+                HttpRequest[] reqs = new HttpRequest[n];
+                for (int i = 0; i < n; i++) {
+                    long ms = order == 0 ? 500_000 + i : 500_000 - i; // increasing, then decreasing deadlines
+                    reqs[i] = HttpRequest.get(s.url("/q" + order)).timeout(Duration.ofMillis(ms)).build();
+                }
+                int o = order;
+                long t0 = System.nanoTime();
+                loop.submit(() -> {
+                    for (HttpRequest r : reqs) c.send(r, ignore); // on the loop: each send is admitted at once
+                    took[o] = (System.nanoTime() - t0) / 1_000_000;
+                    return null;
+                }).get(120, TimeUnit.SECONDS);
+            }
+            assertTrue(took[1] < Math.max(500, took[0] * 10), "admitting " + n + " calls took " + took[0]
+                    + " ms with increasing deadlines and " + took[1] + " ms with decreasing ones (the loop was blocked that long)");
+        } finally {
+            release.countDown();
+        }
+    }
+
     // ------------------------------------------------------------------ retries, sharing, mixing
 
     /** Holds: a connection closed mid-body is retried on a fresh one and the view shows only the second, whole body. */
