@@ -630,6 +630,106 @@ class AllocReviewTest {
         assertPoolAtRest(c);
     }
 
+    /**
+     * Holds: futures cancelled at random moments (before, during and after their exchange) while
+     * callback calls share the same 4 connections: every callback gets its own body, the aborted
+     * connections never carry a callback's answer, and the pool comes back to rest.
+     */
+    @Test
+    void cancelledFuturesAmongCallbacksNeverHandACallbackAnotherAnswer() throws Exception {
+        try (RawServer s = new RawServer(conn -> {
+            conn.s.setTcpNoDelay(true); // the body's second part must not wait for a delayed ACK
+            String h;
+            while ((h = conn.readHead()) != null) {
+                String id = h.substring(h.indexOf("/id/") + 4, h.indexOf(' ', h.indexOf("/id/")));
+                String body = "id=" + id;
+                conn.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body.substring(0, 3));
+                Thread.sleep(ThreadLocalRandom.current().nextInt(3)); // the body arrives in two parts
+                conn.write(body.substring(3));
+            }
+        })) {
+            HttpClient c = client(HttpClient.builder().maxConnectionsPerHost(4).maxPendingAcquires(10_000));
+            int n = 1500;
+            List<String> wrong = new CopyOnWriteArrayList<>();
+            CountDownLatch callbacks = new CountDownLatch(n);
+            List<CompletableFuture<HttpResponse>> futures = new ArrayList<>();
+            ThreadLocalRandom rnd = ThreadLocalRandom.current();
+            for (int i = 0; i < n; i++) {
+                HttpRequest fr = HttpRequest.get(s.url("/id/f" + i)).build();
+                CompletableFuture<HttpResponse> f = c.sendAsync(fr);
+                futures.add(f);
+                String want = "id=c" + i;
+                HttpRequest cr = HttpRequest.get(s.url("/id/c" + i)).build();
+                c.send(cr, new ResponseCallback() {
+                    @Override public void onResponse(ResponseView v) {
+                        String body = v.body().toString(StandardCharsets.US_ASCII);
+                        if (!want.equals(body) || v.request() != cr) wrong.add(want + " got " + body);
+                        callbacks.countDown();
+                    }
+                    @Override public void onFailure(HttpRequest request, Throwable error) {
+                        wrong.add(want + ": " + error);
+                        callbacks.countDown();
+                    }
+                });
+                if (rnd.nextInt(3) == 0) {
+                    CompletableFuture<HttpResponse> victim = futures.get(rnd.nextInt(futures.size()));
+                    victim.cancel(true);
+                }
+            }
+            assertTrue(callbacks.await(60, TimeUnit.SECONDS), callbacks.getCount() + " callbacks missing " + c.stats());
+            String statsAfterCallbacks = c.stats() + " after the callbacks, server saw " + s.connections.get() + " connections, "
+                    + s.requests.get() + " requests";
+            for (int i = 0; i < n; i++) {
+                CompletableFuture<HttpResponse> f = futures.get(i);
+                if (f.isCancelled()) continue;
+                HttpResponse r;
+                try {
+                    r = f.get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    throw new AssertionError("future f" + i + " failed: " + e.getCause() + "; " + statsAfterCallbacks + "; now " + c.stats()
+                            + "; incomplete futures: " + futures.stream().filter(x -> !x.isDone()).count(), e.getCause());
+                }
+                if (!("id=f" + i).equals(r.bodyString())) wrong.add("future f" + i + " got " + r.bodyString());
+            }
+            assertEquals(List.of(), wrong.size() > 20 ? wrong.subList(0, 20) : wrong);
+            assertPoolAtRest(c);
+        }
+    }
+
+    /** Holds: a deadline that fires mid-body ends the call once, closes that connection (never pooled), and the next call is clean. */
+    @Test
+    void aDeadlineMidBodyClosesTheConnectionAndTheNextCallIsClean() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (RawServer s = new RawServer(conn -> {
+            String h;
+            while ((h = conn.readHead()) != null) {
+                if (h.contains("/half")) {
+                    conn.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHALF!");
+                    release.await();
+                    conn.write("REST!");
+                    continue;
+                }
+                conn.write(HostileServerTest.OK);
+            }
+        })) {
+            HttpClient c = client(HttpClient.builder().callTimeout(Duration.ofMillis(300)));
+            One half = new One();
+            c.send(HttpRequest.get(s.url("/half")).build(), half);
+            HttpTimeoutException t = assertInstanceOf(HttpTimeoutException.class, half.failure(5000));
+            assertEquals(HttpTimeoutException.Phase.CALL, t.phase());
+            release.countDown(); // the rest now arrives on a connection the client dropped
+            await(() -> c.stats().open() == 0, 5000, "the cut connection is closed: " + c.stats());
+            One next = new One();
+            c.send(HttpRequest.get(s.url("/ok")).build(), next);
+            assertEquals("200 ok", next.done.get(5, TimeUnit.SECONDS));
+            assertEquals(2, s.connections.get(), "the next call used a new connection");
+            assertEquals(1, half.outcomes.get());
+            assertPoolAtRest(c);
+        } finally {
+            release.countDown();
+        }
+    }
+
     // ------------------------------------------------------------------ callbacks that misbehave
 
     /** Holds: an Error from onResponse and an exception from onFailure reach the loop's error handler; the loop and the pool go on. */
