@@ -179,6 +179,37 @@ class ResolverReviewTest {
     }
 
     /**
+     * Holds: a lookup that answers after its attempt timed out (a resolver that swallows the
+     * interrupt and returns an address anyway) opens no socket: the late answer is ignored.
+     */
+    @Test
+    void aLateAnswerAfterTheTimeoutOpensNoConnection() throws Exception {
+        try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+            CountDownLatch answered = new CountDownLatch(1);
+            Resolver dns = host -> {
+                try {
+                    new CountDownLatch(1).await();
+                } catch (InterruptedException swallowed) {
+                    // answers anyway
+                }
+                answered.countDown();
+                return List.of(InetAddress.getByName("127.0.0.1"));
+            };
+            Connector c = Connector.create().resolver(dns).connectTimeout(Duration.ofMillis(200));
+            Throwable t = failureWithin(c.connect(loop, "late.invalid", ss.getLocalPort()), 5000, "a late lookup");
+            assertInstanceOf(ConnectTimeoutException.class, t);
+            assertTrue(answered.await(5, TimeUnit.SECONDS), "the resolver answered after the interrupt");
+            assertLoopRuns(); // the late answer's task ran before this one
+            ss.setSoTimeout(300);
+            try (Socket s = ss.accept()) {
+                fail("the late answer opened a connection: " + s);
+            } catch (java.net.SocketTimeoutException expected) {
+                // nothing connected
+            }
+        }
+    }
+
+    /**
      * Holds: 1,000 lookups that hang until interrupted, each cut by a 200 ms connect timeout: every
      * connect fails with a CONNECT-phase timeout naming the lookup, and every resolving thread
      * ends (counted inside the resolver: virtual threads are not listed by Thread.getAllStackTraces).

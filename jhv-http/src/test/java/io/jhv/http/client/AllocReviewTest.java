@@ -866,6 +866,54 @@ class AllocReviewTest {
         assertNotSame(Thread.currentThread(), o.thread, "onFailure ran on the caller's thread, inside send()");
     }
 
+    /**
+     * Holds: 1,000 callback calls to 200 names whose lookups hang until interrupted, cut by a
+     * 300 ms callTimeout (in the deadline list, some while queued behind a lookup): each call
+     * fails once with a CALL timeout, every lookup thread ends, every pool comes back to rest.
+     */
+    @Test
+    void aThousandCallsCutDuringHangingLookupsLeaveNoLookupAndNoPoolCount() throws Exception {
+        AtomicInteger inside = new AtomicInteger(), entered = new AtomicInteger();
+        Dns hanging = host -> {
+            entered.incrementAndGet();
+            inside.incrementAndGet();
+            try {
+                new CountDownLatch(1).await();
+                throw new UnknownHostException(host);
+            } catch (InterruptedException e) {
+                throw new UnknownHostException("interrupted");
+            } finally {
+                inside.decrementAndGet();
+            }
+        };
+        HttpClient c = client(HttpClient.builder().dns(hanging).maxConnectionsPerHost(2).callTimeout(Duration.ofMillis(300)));
+        int n = 1000;
+        CountDownLatch all = new CountDownLatch(n);
+        AtomicIntegerArray outcomes = new AtomicIntegerArray(n);
+        List<String> wrong = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int id = i;
+            c.send(HttpRequest.get("http://h" + (i % 200) + ".invalid:" + server.port() + "/n/" + i).build(), new ResponseCallback() {
+                @Override public void onResponse(ResponseView r) {
+                    outcomes.incrementAndGet(id);
+                    wrong.add(id + ": answered " + r);
+                    all.countDown();
+                }
+                @Override public void onFailure(HttpRequest request, Throwable error) {
+                    if (outcomes.incrementAndGet(id) != 1) wrong.add(id + ": twice");
+                    if (!(error instanceof HttpTimeoutException t) || t.phase() != HttpTimeoutException.Phase.CALL) wrong.add(id + ": " + error);
+                    all.countDown();
+                }
+            });
+        }
+        assertTrue(all.await(30, TimeUnit.SECONDS), all.getCount() + " missing " + c.stats());
+        assertEquals(List.of(), wrong.size() > 20 ? wrong.subList(0, 20) : wrong);
+        await(() -> inside.get() == 0, 10_000, inside.get() + " lookups still running of " + entered.get());
+        assertTrue(entered.get() >= 200, "every name was looked up: " + entered.get());
+        assertPoolAtRest(c);
+        await(() -> c.stats().open() == 0, 10_000, "no connection counted: " + c.stats());
+    }
+
     /** DEFECT (HTTP side of ResolverReviewTest): a Dns that throws an Error stalls the call for the whole connect timeout, then blames a timeout. */
     @Test
     @Disabled("DEFECT: a Dns throwing an Error makes the call wait for connectTimeout and fail as a CONNECT timeout")
