@@ -771,7 +771,6 @@ class AllocReviewTest {
      * lookup that hangs), and then its outcome arrives on the lookup's virtual thread.
      */
     @Test
-    @Disabled("DEFECT: close() leaves a call whose connect is still resolving without any outcome until the lookup returns")
     void closingTheClientEndsEveryCallbackCallInFlight() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch inLookup = new CountDownLatch(1);
@@ -817,7 +816,6 @@ class AllocReviewTest {
 
     /** DEFECT (same root, the future form): close() during the lookup leaves sendAsync's future incomplete. */
     @Test
-    @Disabled("DEFECT: close() leaves a future whose connect is still resolving incomplete until the lookup returns")
     void closingTheClientDuringALookupEndsTheFutureToo() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch inLookup = new CountDownLatch(1);
@@ -855,7 +853,6 @@ class AllocReviewTest {
      * callTimeout the call (callback or future) never ends.
      */
     @Test
-    @Disabled("DEFECT: a connect that completes after close() on a shared group is aborted without failing its call: the call never ends")
     void aConnectCompletingAfterCloseOnASharedGroupStillEndsTheCall() throws Exception {
         CountDownLatch release = new CountDownLatch(2);
         CountDownLatch inLookup = new CountDownLatch(2);
