@@ -184,7 +184,6 @@ class AllocReviewTest {
      * With 1,024 free Calls and maxResponseBody 64 MB the bound is tens of GB.
      */
     @Test
-    @Disabled("DEFECT: recycled Calls in the free list keep their grown body buffers: a burst of big responses pins memory for the client's lifetime")
     void aBurstOfBigResponsesDoesNotPinMemoryInTheFreeList() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (RawServer big = new RawServer(conn -> {
@@ -424,7 +423,6 @@ class AllocReviewTest {
      * overflows, and the call fails at once with a CALL timeout. The future form is checked alongside.
      */
     @Test
-    @Disabled("DEFECT: a very long timeout overflows the callback form's deadline (ms * 1_000_000) and the call times out at once")
     void aVeryLongTimeoutDoesNotFireAtOnce() throws Exception {
         try (RawServer s = new RawServer(conn -> {
             while (conn.readHead() != null) {

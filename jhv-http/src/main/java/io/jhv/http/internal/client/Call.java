@@ -52,6 +52,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     static final int MAX_ARRAY = Integer.MAX_VALUE - 16;
     /** The first buffer of a buffered body with a known length; it grows as the bytes arrive. */
     private static final int FIRST_BUFFER = 64 << 10;
+    /** The longest call deadline, ~73 years: nanoTime plus it cannot overflow past a comparison. */
+    private static final long MAX_DELAY_NANOS = Long.MAX_VALUE / 4;
 
     final ClientEngine engine;
     private final ResponseHandler handler; // null: buffer the body
@@ -148,12 +150,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         expected = -1;
         headDelivered = false;
         r.deadlineAt = 0;
-        if (r.sink.capacity() > RECYCLED_SINK) r.sink = Buffer.allocate(1024); // do not keep a big body's buffer
-        r.sink.clear();
+        r.sink.clear(); // (ClientEngine.recycle bounded its size)
     }
-
-    /** The largest body buffer a free Call keeps. */
-    private static final int RECYCLED_SINK = 256 << 10;
 
     // ---------------------------------------------------------------- the callback form's completion
 
@@ -269,7 +267,9 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : engine.settings.callTimeoutMs;
             if (ms > 0) {
                 if (rc != null) {
-                    rc.deadlineAt = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
+                    // saturated (as the loop's timers do): a timeout of years must not overflow into the past
+                    long ns = ms >= MAX_DELAY_NANOS / 1_000_000L ? MAX_DELAY_NANOS : ms * 1_000_000L;
+                    rc.deadlineAt = (System.nanoTime() + ns) | 1; // never 0, which means none
                     pool.deadlines.add(this); // no timer per call (see Deadlines)
                 } else {
                     deadline = loop.setTimeout(ms, this::deadlineExpired);
