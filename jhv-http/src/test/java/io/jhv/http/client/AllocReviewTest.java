@@ -464,7 +464,6 @@ class AllocReviewTest {
      * blocked loop (every connection on it stalls meanwhile).
      */
     @Test
-    @Disabled("DEFECT: inserting calls whose deadlines arrive in decreasing order is quadratic on the loop thread (Deadlines.add scans the list)")
     void admittingCallsWithShrinkingDeadlinesDoesNotStallTheLoop() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (EventLoopGroup g = EventLoopGroup.create(1).start();

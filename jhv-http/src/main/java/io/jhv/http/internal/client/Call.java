@@ -72,7 +72,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         Call nextFree;             // the engine's free list
         long deadlineAt;           // the call deadline (System.nanoTime based), 0: none
         Deadlines dList;           // the loop's deadline list holding this call, or null
-        Call dPrev, dNext;         // its neighbours there
+        int dIndex;                // its place in that list's heap
 
         Recycled(Call c) { view = new View(c); }
     }
