@@ -3,7 +3,6 @@ package io.jhv.core.net;
 import io.jhv.core.loop.EventLoop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -84,7 +83,6 @@ class ResolverReviewTest {
      * whole connect timeout and then says "resolving ... timed out", hiding the real cause.
      */
     @Test
-    @Disabled("DEFECT: an Error from the resolver hangs the connect until its timeout, then blames a timeout")
     void anErrorFromTheResolverFailsTheConnectAtOnceAndNamesIt() throws Exception {
         Resolver dns = host -> {
             throw new AssertionError("resolver bug");
@@ -98,7 +96,6 @@ class ResolverReviewTest {
 
     /** DEFECT (same root): a checked exception thrown sneakily (Kotlin, Lombok, a DoH client's IOException). */
     @Test
-    @Disabled("DEFECT: a checked exception other than UnknownHostException from the resolver hangs the connect until its timeout")
     void aCheckedExceptionFromTheResolverFailsTheConnectAtOnce() throws Exception {
         Resolver dns = host -> {
             throw ResolverReviewTest.<RuntimeException>sneaky(new IOException("DoH server said 503"));
@@ -117,7 +114,6 @@ class ResolverReviewTest {
      * 127.0.0.1 accepts.
      */
     @Test
-    @Disabled("DEFECT: only the first resolved address is tried; a refused first address fails the connect although the next one works")
     void aRefusedFirstAddressFallsBackToTheNextOne() throws Exception {
         try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             Resolver dns = host -> List.of(InetAddress.getByName("127.0.0.2"), InetAddress.getByName("127.0.0.1"));

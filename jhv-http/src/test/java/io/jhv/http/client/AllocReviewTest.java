@@ -958,7 +958,6 @@ class AllocReviewTest {
 
     /** DEFECT (HTTP side of ResolverReviewTest): a Dns that throws an Error stalls the call for the whole connect timeout, then blames a timeout. */
     @Test
-    @Disabled("DEFECT: a Dns throwing an Error makes the call wait for connectTimeout and fail as a CONNECT timeout")
     void aDnsThatThrowsAnErrorFailsTheCallAtOnce() throws Exception {
         HttpClient c = client(HttpClient.builder().connectTimeout(Duration.ofSeconds(5)).dns(host -> {
             throw new StackOverflowError("a Dns that delegates to itself");
