@@ -194,12 +194,16 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         View v = r.view;
         v.trailers = trailers;
         v.body = r.sink;
+        v.live = true;
         try {
             r.callback.onResponse(v);
         } catch (RuntimeException | Error thrown) {
             reportCallbackFailure(thrown);
+        } finally {
+            v.live = false; // a view kept past its callback fails from now on
         }
         v.clear();
+        r.sink.clear(); // a body Buffer kept past the callback reads as empty (until the Call is reused)
         recycle();
     }
 
@@ -242,7 +246,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             plan = RequestPlan.of(engine, hop);
             pool = engine.pool(plan);
         } catch (RuntimeException e) {
-            completeExceptionally(e);
+            if (rc != null) failOffCaller(e);
+            else completeExceptionally(e);
             return;
         }
         EventLoop l = pool.loop;
@@ -253,9 +258,34 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             try {
                 l.execute(this);
             } catch (RejectedExecutionException e) {
-                completeExceptionally(new IllegalStateException("the HttpClient is closed (its loop " + l.name() + " has stopped)", e));
+                IllegalStateException closed = new IllegalStateException("the HttpClient is closed (its loop " + l.name() + " has stopped)", e);
+                if (rc != null) abandon(closed);
+                completeExceptionally(closed);
             }
         }
+    }
+
+    /**
+     * The callback form failed before reaching a loop: its callback must not run on the caller's
+     * thread inside send(), so the failure goes to a loop of the client; when the client is
+     * closed (no loop left to run it), send() throws instead. Rare: the error path allocates.
+     */
+    private void failOffCaller(RuntimeException e) {
+        if (engine.isClosed()) abandon(e instanceof IllegalStateException ise ? ise : new IllegalStateException("the HttpClient is closed", e));
+        EventLoop l = engine.anyLoop();
+        loop = l;
+        try {
+            l.execute(() -> completeExceptionally(e));
+        } catch (RejectedExecutionException stopped) {
+            abandon(new IllegalStateException("the HttpClient is closed (its loop " + l.name() + " has stopped)", stopped));
+        }
+    }
+
+    /** Ends a callback-form call that never started without its callback, and throws {@code e} out of send(). */
+    private void abandon(IllegalStateException e) {
+        rc.done = true;
+        recycle();
+        throw e;
     }
 
     /** On the pool's loop: starts (or, after a redirect to another loop, continues) the call. */
@@ -763,8 +793,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         private HeaderList headers = HeaderList.EMPTY;
         HeaderList trailers = HeaderList.EMPTY;
         Buffer body;
+        boolean live; // during onResponse only
 
         View(Call call) { this.call = call; }
+
+        private void check() {
+            if (!live) throw new IllegalStateException("a ResponseView is valid only during onResponse (keep toResponse(), a copy)");
+        }
 
         void head(int status, String reason, int minor, HeaderList headers) {
             this.status = status;
@@ -780,16 +815,16 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             body = null;
         }
 
-        @Override public HttpRequest request() { return call.hop; }
-        @Override public int status() { return status; }
-        @Override public String reason() { return reason; }
-        @Override public String version() { return minor == 0 ? "HTTP/1.0" : "HTTP/1.1"; }
-        @Override public String header(String name) { return headers.get(name); }
-        @Override public int headerCount() { return headers.size(); }
-        @Override public String headerName(int i) { return headers.name(i); }
-        @Override public String headerValue(int i) { return headers.value(i); }
-        @Override public Buffer body() { return body; }
-        @Override public String trailer(String name) { return trailers.get(name); }
+        @Override public HttpRequest request() { check(); return call.hop; }
+        @Override public int status() { check(); return status; }
+        @Override public String reason() { check(); return reason; }
+        @Override public String version() { check(); return minor == 0 ? "HTTP/1.0" : "HTTP/1.1"; }
+        @Override public String header(String name) { check(); return headers.get(name); }
+        @Override public int headerCount() { check(); return headers.size(); }
+        @Override public String headerName(int i) { check(); return headers.name(i); }
+        @Override public String headerValue(int i) { check(); return headers.value(i); }
+        @Override public Buffer body() { check(); return body; }
+        @Override public String trailer(String name) { check(); return trailers.get(name); }
 
         @Override
         public String bodyString() {
@@ -798,6 +833,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
         @Override
         public HttpResponse toResponse() {
+            check();
             Buffer b = body;
             byte[] bytes = b == null || !b.isReadable() ? null
                     : java.util.Arrays.copyOfRange(b.array(), b.readerIndex(), b.writerIndex());
@@ -808,6 +844,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
         @Override
         public String toString() {
+            if (!live) return "ResponseView (no longer valid: its onResponse has returned)";
             return version() + " " + status + (reason.isEmpty() ? "" : " " + reason) + " (" + call.hop.method() + " " + call.hop.uri() + ")";
         }
     }

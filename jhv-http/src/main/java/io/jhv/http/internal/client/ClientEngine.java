@@ -75,6 +75,15 @@ public final class ClientEngine {
         return connectors.computeIfAbsent(new ConnectorKey(secureConn, tunnel), k -> connector(k.tls ? tls : null, k.proxy));
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** A loop of the client's group (to post a callback-form failure to). Any thread. */
+    EventLoop anyLoop() {
+        return group.next();
+    }
+
     /** The pool of {@code plan}'s origin, made on first use. Any thread. */
     Pool pool(RequestPlan plan) {
         if (closed) throw new IllegalStateException("the HttpClient is closed");
@@ -93,6 +102,7 @@ public final class ClientEngine {
 
     /** The callback form: a recycled Call, no future, a reused view. Any thread. */
     public void send(HttpRequest request, io.jhv.http.client.ResponseCallback callback) {
+        if (closed) throw new IllegalStateException("the HttpClient is closed");
         Call c = takeFree();
         if (c == null) c = new Call(this);
         c.reuse(request, callback);
