@@ -516,6 +516,51 @@ class AllocReviewTest {
         }
     }
 
+    /**
+     * Pool.removePending was a linear ArrayDeque.remove: 60,000 calls with short timeouts queued
+     * behind 60,000 with long ones each scanned the long ones when their deadline expired (3.6e9
+     * steps; measured ~1.2 s of a blocked loop). Now the queue is intrusive (O(1) removal):
+     * expiring the short ones takes the loop well under 100 ms past their deadline here.
+     */
+    @Test
+    void expiringCallsDeepInALongQueueDoNotStallTheLoop() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (EventLoopGroup g = EventLoopGroup.create(1).start();
+             RawServer s = new RawServer(conn -> {
+                 conn.readHead();
+                 release.await();
+             })) {
+            HttpClient c = client(HttpClient.builder().group(g).maxConnectionsPerHost(1).maxPendingAcquires(100_000)
+                    .acquireTimeout(Duration.ofMinutes(10)));
+            EventLoop loop = g.loops().get(0);
+            int n = 60_000;
+            CountDownLatch shortOnes = new CountDownLatch(n);
+            ResponseCallback ignore = new ResponseCallback() {
+                @Override public void onResponse(ResponseView r) { }
+                @Override public void onFailure(HttpRequest request, Throwable error) { }
+            };
+            ResponseCallback counted = new ResponseCallback() {
+                @Override public void onResponse(ResponseView r) { }
+                @Override public void onFailure(HttpRequest request, Throwable error) { shortOnes.countDown(); }
+            };
+            HttpRequest longer = HttpRequest.get(s.url("/long")).timeout(Duration.ofMinutes(5)).build();
+            HttpRequest shorter = HttpRequest.get(s.url("/short")).timeout(Duration.ofMillis(300)).build();
+            long[] admitted = new long[1];
+            loop.submit(() -> {
+                for (int i = 0; i < n; i++) c.send(longer, ignore); // the first takes the only connection
+                for (int i = 0; i < n; i++) c.send(shorter, counted);
+                admitted[0] = System.nanoTime();
+                return null;
+            }).get(60, TimeUnit.SECONDS);
+            assertTrue(shortOnes.await(60, TimeUnit.SECONDS));
+            long ms = (System.nanoTime() - admitted[0]) / 1_000_000 - 300;
+            assertTrue(ms < 400, "expiring " + n + " queued calls behind " + n + " others took the loop ~" + ms + " ms");
+            await(() -> c.stats().pending() == n - 1, 5000, "the long ones still wait: " + c.stats());
+        } finally {
+            release.countDown();
+        }
+    }
+
     // ------------------------------------------------------------------ retries, sharing, mixing
 
     /** Holds: a connection closed mid-body is retried on a fresh one and the view shows only the second, whole body. */

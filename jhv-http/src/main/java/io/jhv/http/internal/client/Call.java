@@ -90,6 +90,9 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private int redirects;
     private HttpResponse previous;
     CompletableFuture<Connection> connecting;
+    /** The pool queue this call waits in (see {@link PendingQueue}), or null; its neighbours there. */
+    PendingQueue queue;
+    Call qPrev, qNext;
     private ClientConnection conn;
     private Timer acquireTimer;
     private Timer deadline;

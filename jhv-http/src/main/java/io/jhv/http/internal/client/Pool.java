@@ -31,7 +31,7 @@ final class Pool {
     final RequestPlan origin; // connect host/port and TLS of this origin
     private final ClientSettings s;
     private final ArrayDeque<ClientConnection> idle = new ArrayDeque<>();
-    private final ArrayDeque<Call> pending = new ArrayDeque<>();
+    private final PendingQueue pending = new PendingQueue(); // O(1) removal of a call that gives up
     private final List<ClientConnection> busy = new ArrayList<>(); // acquired ones, kept only when pipelining
     /** The connect attempts under way, with the call each was started for (shutdown ends both). */
     private final java.util.HashMap<CompletableFuture<Connection>, Call> connecting = new java.util.HashMap<>();
