@@ -132,6 +132,23 @@ class ResolverReviewTest {
         }
     }
 
+    /** Every resolved address refusing: a prompt ConnectException (the last one's), each socket closed, the loop fine. */
+    @Test
+    void everyAddressRefusingFailsPromptlyWithConnectException() throws Exception {
+        int port;
+        try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+            port = ss.getLocalPort(); // closed: nothing listens there any more
+        }
+        Resolver dns = host -> List.of(InetAddress.getByName("127.0.0.2"), InetAddress.getByName("127.0.0.3"),
+                InetAddress.getByName("127.0.0.1"));
+        AtomicInteger closes = new AtomicInteger();
+        Connector c = Connector.create().resolver(dns).connectTimeout(Duration.ofSeconds(5)).onClose((conn, cause) -> closes.incrementAndGet());
+        Throwable t = failureWithin(c.connect(loop, "three.invalid", port), 2000, "three refusing addresses");
+        assertInstanceOf(java.net.ConnectException.class, t);
+        assertEquals("3", loop.submit(() -> String.valueOf(closes.get())).get(2, TimeUnit.SECONDS), "one close per socket tried");
+        assertLoopRuns();
+    }
+
     /** Holds: a null or empty answer, or a list whose first element is null, is a prompt UnknownHostException. */
     @Test
     void nullAndEmptyAnswersFailPromptlyWithUnknownHost() throws Exception {
