@@ -27,7 +27,8 @@ import java.util.concurrent.RejectedExecutionException;
  * settings. A host name is resolved on a virtual thread, never on the loop, by the
  * {@link #resolver(Resolver) resolver} (the JDK's by default); the connect timeout covers the
  * lookup too, and a lookup that outlives its attempt (timeout, cancellation) has its thread
- * interrupted and its answer ignored. The connect and, with
+ * interrupted and its answer ignored. The addresses it returns are dialled in turn (the next when a
+ * connect is refused or fails, within the same connect timeout). The connect and, with
  * {@link #tls TLS}, the handshake (with SNI for the host name and the config's ALPN protocols) run on
  * the loop. The returned future completes on that loop thread when the connection is up, before
  * {@code onConnection} and before any {@code onMessage}; the negotiated ALPN protocol is then in
@@ -39,8 +40,8 @@ import java.util.concurrent.RejectedExecutionException;
  * (its {@link ConnectTimeoutException#phase() phase} says connect, proxy tunnel or handshake),
  * {@link SSLHandshakeException} (a TLS failure, the peer closing during the handshake),
  * {@link ProxyException} (through a {@link #proxy(Proxy) proxy}: it refused the tunnel). A failed
- * attempt that had a socket also reaches {@code onClose}, as for every client connection; its socket
- * is closed. Cancelling the future (or completing it from outside) before it is complete abandons
+ * attempt that had a socket also reaches {@code onClose}, as for every client connection (each socket
+ * of one that tried several addresses does); its socket is closed. Cancelling the future (or completing it from outside) before it is complete abandons
  * the attempt and closes its socket.
  *
  * <p>Thread contract: configure before the first {@code connect} (the setters are not
@@ -113,7 +114,8 @@ public final class Connector extends TcpEndpoint<Connector> {
      * Resolves host names with {@code resolver} (default {@link Resolver#SYSTEM}): the target's,
      * or the proxy's and, for a SOCKS5 proxy that {@link Proxy#resolveLocally() resolves locally},
      * the target's too. It runs on a virtual thread within the {@link #connectTimeout connect
-     * timeout}; the first address it returns is dialled. IP literals skip it. Before the first
+     * timeout}; the addresses it returns are dialled in its order (best first), the next one when a
+     * connect is refused or fails before TCP is up, all within that one timeout. IP literals skip it. Before the first
      * connect, one thread.
      */
     public Connector resolver(Resolver resolver) {
@@ -209,6 +211,10 @@ public final class Connector extends TcpEndpoint<Connector> {
         private Throwable failure; // why, when known better than the close cause says
         private volatile boolean finished;
         private boolean up;
+        private java.util.List<InetAddress> addrs; // the resolved addresses being dialled in turn, until TCP is up
+        private int addrIndex, dialPort;
+        private String dialTunnelTo;
+        private boolean dialFailed; // the current socket failed to connect (not a timeout, not a cancel)
 
         Attempt(TcpEndpoint<?> ep, EventLoop loop, String host, int port, long connectMs, long handshakeMs,
                 InetSocketAddress bind, Proxy proxy, Owner owner) {
@@ -277,22 +283,23 @@ public final class Connector extends TcpEndpoint<Connector> {
                 Runnable next;
                 String resolving = what + dialHost;
                 try {
-                    InetSocketAddress addr = new InetSocketAddress(lookup(r, dialHost), dialPort);
+                    java.util.List<InetAddress> all = lookup(r, dialHost);
                     String sent = host;
                     if (resolveTarget) {
                         resolving = host;
-                        sent = lookup(r, host).getHostAddress();
+                        sent = lookup(r, host).get(0).getHostAddress();
                     }
                     String tunnelTo = sent;
                     next = () -> {
                         lookup = null;
-                        connect(addr, tunnelTo);
+                        dial(all, dialPort, tunnelTo);
                     };
-                } catch (UnknownHostException e) {
+                } catch (Throwable e) { // whatever the resolver threw (an Error too): the attempt must hear it, now
                     String name = resolving;
+                    UnknownHostException u = e instanceof UnknownHostException x ? x : resolverFailed(name, e);
                     next = () -> {
                         lookup = null;
-                        fail(unknownHost("cannot resolve " + name, e), CloseCause.error("cannot resolve " + name + ": " + e.getMessage(), e));
+                        fail(unknownHost("cannot resolve " + name, u), CloseCause.error("cannot resolve " + name + ": " + u.getMessage(), u));
                     };
                 }
                 try {
@@ -304,21 +311,41 @@ public final class Connector extends TcpEndpoint<Connector> {
             });
         }
 
-        /** The first address {@code r} gives for {@code name}; its failures, an empty answer included, as an UnknownHostException. */
-        private static InetAddress lookup(Resolver r, String name) throws UnknownHostException {
+        /**
+         * The addresses {@code r} gives for {@code name}, in its order, without nulls (never empty);
+         * its failures, an empty answer and anything it throws (an Error, a sneaky checked
+         * exception) included, as an UnknownHostException.
+         */
+        private static java.util.List<InetAddress> lookup(Resolver r, String name) throws UnknownHostException {
             java.util.List<InetAddress> all;
             try {
                 all = r.resolve(name);
             } catch (UnknownHostException e) {
                 throw e;
-            } catch (RuntimeException e) {
-                UnknownHostException u = new UnknownHostException(name + " (the resolver failed: " + e + ")");
-                u.initCause(e);
-                throw u;
+            } catch (Throwable e) {
+                throw resolverFailed(name, e);
             }
-            InetAddress first = all == null || all.isEmpty() ? null : all.get(0);
-            if (first == null) throw new UnknownHostException(name + " (the resolver returned no address)");
-            return first;
+            java.util.List<InetAddress> found = new java.util.ArrayList<>(all == null ? 0 : all.size());
+            if (all != null) {
+                for (InetAddress a : all) if (a != null) found.add(a);
+            }
+            if (found.isEmpty()) throw new UnknownHostException(name + " (the resolver returned no address)");
+            return found;
+        }
+
+        private static UnknownHostException resolverFailed(String name, Throwable e) {
+            UnknownHostException u = new UnknownHostException(name + " (the resolver failed: " + e + ")");
+            u.initCause(e);
+            return u;
+        }
+
+        /** Dials {@code all} in order, the next when one fails to connect (see {@link #closed}). */
+        private void dial(java.util.List<InetAddress> all, int port, String tunnelTo) {
+            addrs = all;
+            addrIndex = 0;
+            dialPort = port;
+            dialTunnelTo = tunnelTo;
+            connect(new InetSocketAddress(all.get(0), port), tunnelTo);
         }
 
         private static UnknownHostException unknownHost(String what, UnknownHostException e) {
@@ -349,6 +376,7 @@ public final class Connector extends TcpEndpoint<Connector> {
                 if (ch.connect(addr)) finishConnect();
             } catch (IOException | RuntimeException e) {
                 failure = connectException("connect to " + where() + " (" + addr + ") failed: " + e.getMessage(), e);
+                dialFailed = true;
                 c.closeInLoop(CloseCause.error("connect to " + addr + " failed: " + e.getMessage(), e), true);
             }
         }
@@ -366,12 +394,14 @@ public final class Connector extends TcpEndpoint<Connector> {
                 if (!c.finishConnect()) return;
             } catch (IOException e) {
                 failure = connectException("connect to " + where() + " failed: " + e.getMessage(), e);
+                dialFailed = true;
                 CloseCause why = CloseCause.classify(e); // a reset during the handshake of TCP is a RESET
                 c.closeInLoop(why.kind() == CloseCause.Kind.RESET ? why
                         : CloseCause.error("connect to " + where() + " failed: " + e.getMessage(), e), true);
                 return;
             }
             cancelTimer();
+            addrs = null; // TCP is up: no other address is tried from here on
             if (proxy.isProxied()) {
                 phase = ConnectTimeoutException.Phase.PROXY;
                 timer = loop.setTimeout(handshakeMs, this::timedOut);
@@ -446,6 +476,14 @@ public final class Connector extends TcpEndpoint<Connector> {
 
         /** The attempt's connection closed (last in its close). */
         void closed(Connection c, CloseCause cause) {
+            if (!up && dialFailed && !finished && addrs != null && addrIndex + 1 < addrs.size()) {
+                // refused or unreachable before TCP was up: the next address, within the same connect timeout
+                dialFailed = false;
+                failure = null;
+                conn = null;
+                connect(new InetSocketAddress(addrs.get(++addrIndex), dialPort), dialTunnelTo);
+                return;
+            }
             cancelTimer();
             if (up) {
                 if (owner != null) owner.connectionClosed(c, cause);

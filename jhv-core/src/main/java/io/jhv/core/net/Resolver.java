@@ -27,10 +27,11 @@ public interface Resolver {
     Resolver SYSTEM = host -> List.of(InetAddress.getAllByName(host));
 
     /**
-     * The addresses of {@code host}, best first (the connector uses the first). An empty list or
+     * The addresses of {@code host}, best first: the connector dials them in this order, the next
+     * one when a connect is refused or fails, all within its connect timeout. An empty list or
      * null means the name does not resolve: the connect fails with an {@link UnknownHostException}
-     * naming the host, as it does when this method throws one. Any other exception it throws
-     * fails the connect the same way, with that exception as the cause.
+     * naming the host, as it does when this method throws one. Anything else it throws (an
+     * exception or an Error) fails the connect the same way, at once, with it as the cause.
      */
     List<InetAddress> resolve(String host) throws UnknownHostException;
 }

@@ -29,9 +29,10 @@ public interface Dns {
     Dns SYSTEM = host -> List.of(InetAddress.getAllByName(host));
 
     /**
-     * The addresses of {@code host}, best first (the client dials the first). Throwing
-     * {@link UnknownHostException}, returning an empty list (or null), or throwing any other
-     * runtime exception fails the call with an {@link HttpConnectException} whose cause is an
+     * The addresses of {@code host}, best first: the client dials them in this order, the next
+     * one when a connect is refused or fails, all within its connect timeout. Throwing
+     * {@link UnknownHostException}, returning an empty list (or null), or throwing anything else
+     * (an exception or an Error) fails the call at once with an {@link HttpConnectException} whose cause is an
      * {@link UnknownHostException} naming the host; such a failure is not retried.
      */
     List<InetAddress> lookup(String host) throws UnknownHostException;

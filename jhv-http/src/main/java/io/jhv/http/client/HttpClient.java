@@ -90,7 +90,10 @@ public final class HttpClient implements AutoCloseable {
      * allocates nothing per call. Redirects, retries, timeouts ({@link Builder#callTimeout} or the
      * request's {@code timeout}: the only way to bound such a call, as it cannot be cancelled)
      * and decompression work as for {@code sendAsync}; it is never pipelined. Thread-safe;
-     * returns at once.
+     * returns at once. The callback always runs on a loop thread, never inside this method.
+     *
+     * @throws IllegalStateException if the client is closed (then neither callback method runs;
+     *         a call already under way when the client closes hears {@code onFailure} instead)
      */
     public void send(HttpRequest request, ResponseCallback callback) {
         engine.send(Objects.requireNonNull(request, "request"), Objects.requireNonNull(callback, "callback"));

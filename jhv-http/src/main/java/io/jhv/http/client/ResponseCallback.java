@@ -6,7 +6,8 @@ package io.jhv.http.client;
  * One callback object can serve any number of calls.
  *
  * <p>Thread contract: both methods run on the connection's loop thread; exactly one of them runs
- * once per call. Do not block in them. Sending the next request from inside {@code onResponse}
+ * once per call, never inside {@code send} itself ({@code send} on a closed client throws
+ * {@link IllegalStateException} instead). Do not block in them. Sending the next request from inside {@code onResponse}
  * is fine (and allocation-free on a pooled connection). An exception thrown here does not affect
  * the client: it goes to the loop's error handler.
  *

@@ -8,7 +8,11 @@ import io.jhv.core.buffer.Buffer;
  * body buffer for a later call, so nothing here is allocated per response; read what you need
  * inside the callback, or keep {@link #toResponse()} (a copy).
  *
- * <p>Thread contract: the connection's loop thread, during {@code onResponse} only.
+ * <p>Thread contract: the connection's loop thread, during {@code onResponse} only. Once that
+ * callback has returned, every accessor throws {@link IllegalStateException} (a view kept by
+ * mistake fails loudly), until the client hands the same view object to a later call's
+ * {@code onResponse}, where it shows that call's response. The {@link #body()} Buffer is not
+ * guarded: kept past the callback it reads as empty, and later shows another response's bytes.
  */
 public interface ResponseView {
     /** The request that was answered (after redirects, the last hop's). */

@@ -52,6 +52,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     static final int MAX_ARRAY = Integer.MAX_VALUE - 16;
     /** The first buffer of a buffered body with a known length; it grows as the bytes arrive. */
     private static final int FIRST_BUFFER = 64 << 10;
+    /** The longest call deadline, ~73 years: nanoTime plus it cannot overflow past a comparison. */
+    private static final long MAX_DELAY_NANOS = Long.MAX_VALUE / 4;
 
     final ClientEngine engine;
     private final ResponseHandler handler; // null: buffer the body
@@ -70,7 +72,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         Call nextFree;             // the engine's free list
         long deadlineAt;           // the call deadline (System.nanoTime based), 0: none
         Deadlines dList;           // the loop's deadline list holding this call, or null
-        Call dPrev, dNext;         // its neighbours there
+        int dIndex;                // its place in that list's heap
 
         Recycled(Call c) { view = new View(c); }
     }
@@ -88,6 +90,9 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
     private int redirects;
     private HttpResponse previous;
     CompletableFuture<Connection> connecting;
+    /** The pool queue this call waits in (see {@link PendingQueue}), or null; its neighbours there. */
+    PendingQueue queue;
+    Call qPrev, qNext;
     private ClientConnection conn;
     private Timer acquireTimer;
     private Timer deadline;
@@ -148,12 +153,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         expected = -1;
         headDelivered = false;
         r.deadlineAt = 0;
-        if (r.sink.capacity() > RECYCLED_SINK) r.sink = Buffer.allocate(1024); // do not keep a big body's buffer
-        r.sink.clear();
+        r.sink.clear(); // (ClientEngine.recycle bounded its size)
     }
-
-    /** The largest body buffer a free Call keeps. */
-    private static final int RECYCLED_SINK = 256 << 10;
 
     // ---------------------------------------------------------------- the callback form's completion
 
@@ -196,12 +197,16 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         View v = r.view;
         v.trailers = trailers;
         v.body = r.sink;
+        v.live = true;
         try {
             r.callback.onResponse(v);
         } catch (RuntimeException | Error thrown) {
             reportCallbackFailure(thrown);
+        } finally {
+            v.live = false; // a view kept past its callback fails from now on
         }
         v.clear();
+        r.sink.clear(); // a body Buffer kept past the callback reads as empty (until the Call is reused)
         recycle();
     }
 
@@ -244,7 +249,8 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             plan = RequestPlan.of(engine, hop);
             pool = engine.pool(plan);
         } catch (RuntimeException e) {
-            completeExceptionally(e);
+            if (rc != null) failOffCaller(e);
+            else completeExceptionally(e);
             return;
         }
         try {
@@ -261,9 +267,34 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             try {
                 l.execute(this);
             } catch (RejectedExecutionException e) {
-                completeExceptionally(new IllegalStateException("the HttpClient is closed (its loop " + l.name() + " has stopped)", e));
+                IllegalStateException closed = new IllegalStateException("the HttpClient is closed (its loop " + l.name() + " has stopped)", e);
+                if (rc != null) abandon(closed);
+                completeExceptionally(closed);
             }
         }
+    }
+
+    /**
+     * The callback form failed before reaching a loop: its callback must not run on the caller's
+     * thread inside send(), so the failure goes to a loop of the client; when the client is
+     * closed (no loop left to run it), send() throws instead. Rare: the error path allocates.
+     */
+    private void failOffCaller(RuntimeException e) {
+        if (engine.isClosed()) abandon(e instanceof IllegalStateException ise ? ise : new IllegalStateException("the HttpClient is closed", e));
+        EventLoop l = engine.anyLoop();
+        loop = l;
+        try {
+            l.execute(() -> completeExceptionally(e));
+        } catch (RejectedExecutionException stopped) {
+            abandon(new IllegalStateException("the HttpClient is closed (its loop " + l.name() + " has stopped)", stopped));
+        }
+    }
+
+    /** Ends a callback-form call that never started without its callback, and throws {@code e} out of send(). */
+    private void abandon(IllegalStateException e) {
+        rc.done = true;
+        recycle();
+        throw e;
     }
 
     /** On the pool's loop: starts (or, after a redirect to another loop, continues) the call. */
@@ -275,7 +306,9 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             long ms = hop.timeout() != null ? Math.max(1, hop.timeout().toMillis()) : engine.settings.callTimeoutMs;
             if (ms > 0) {
                 if (rc != null) {
-                    rc.deadlineAt = (System.nanoTime() + ms * 1_000_000L) | 1; // never 0, which means none
+                    // saturated (as the loop's timers do): a timeout of years must not overflow into the past
+                    long ns = ms >= MAX_DELAY_NANOS / 1_000_000L ? MAX_DELAY_NANOS : ms * 1_000_000L;
+                    rc.deadlineAt = (System.nanoTime() + ns) | 1; // never 0, which means none
                     pool.deadlines.add(this); // no timer per call (see Deadlines)
                 } else {
                     deadline = loop.setTimeout(ms, this::deadlineExpired);
@@ -803,8 +836,13 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
         private HeaderList headers = HeaderList.EMPTY;
         HeaderList trailers = HeaderList.EMPTY;
         Buffer body;
+        boolean live; // during onResponse only
 
         View(Call call) { this.call = call; }
+
+        private void check() {
+            if (!live) throw new IllegalStateException("a ResponseView is valid only during onResponse (keep toResponse(), a copy)");
+        }
 
         void head(int status, String reason, int minor, HeaderList headers) {
             this.status = status;
@@ -820,16 +858,16 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
             body = null;
         }
 
-        @Override public HttpRequest request() { return call.hop; }
-        @Override public int status() { return status; }
-        @Override public String reason() { return reason; }
-        @Override public String version() { return minor == 0 ? "HTTP/1.0" : "HTTP/1.1"; }
-        @Override public String header(String name) { return headers.get(name); }
-        @Override public int headerCount() { return headers.size(); }
-        @Override public String headerName(int i) { return headers.name(i); }
-        @Override public String headerValue(int i) { return headers.value(i); }
-        @Override public Buffer body() { return body; }
-        @Override public String trailer(String name) { return trailers.get(name); }
+        @Override public HttpRequest request() { check(); return call.hop; }
+        @Override public int status() { check(); return status; }
+        @Override public String reason() { check(); return reason; }
+        @Override public String version() { check(); return minor == 0 ? "HTTP/1.0" : "HTTP/1.1"; }
+        @Override public String header(String name) { check(); return headers.get(name); }
+        @Override public int headerCount() { check(); return headers.size(); }
+        @Override public String headerName(int i) { check(); return headers.name(i); }
+        @Override public String headerValue(int i) { check(); return headers.value(i); }
+        @Override public Buffer body() { check(); return body; }
+        @Override public String trailer(String name) { check(); return trailers.get(name); }
 
         @Override
         public String bodyString() {
@@ -838,6 +876,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
         @Override
         public HttpResponse toResponse() {
+            check();
             Buffer b = body;
             byte[] bytes = b == null || !b.isReadable() ? null
                     : java.util.Arrays.copyOfRange(b.array(), b.readerIndex(), b.writerIndex());
@@ -848,6 +887,7 @@ final class Call extends CompletableFuture<HttpResponse> implements Runnable, Re
 
         @Override
         public String toString() {
+            if (!live) return "ResponseView (no longer valid: its onResponse has returned)";
             return version() + " " + status + (reason.isEmpty() ? "" : " " + reason) + " (" + call.hop.method() + " " + call.hop.uri() + ")";
         }
     }

@@ -75,6 +75,15 @@ public final class ClientEngine {
         return connectors.computeIfAbsent(new ConnectorKey(secureConn, tunnel), k -> connector(k.tls ? tls : null, k.proxy));
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** A loop of the client's group (to post a callback-form failure to). Any thread. */
+    EventLoop anyLoop() {
+        return group.next();
+    }
+
     /** The pool of {@code plan}'s origin, made on first use. Any thread. */
     Pool pool(RequestPlan plan) {
         if (closed) throw new IllegalStateException("the HttpClient is closed");
@@ -93,6 +102,7 @@ public final class ClientEngine {
 
     /** The callback form: a recycled Call, no future, a reused view. Any thread. */
     public void send(HttpRequest request, io.jhv.http.client.ResponseCallback callback) {
+        if (closed) throw new IllegalStateException("the HttpClient is closed");
         Call c = takeFree();
         if (c == null) c = new Call(this);
         c.reuse(request, callback);
@@ -100,8 +110,16 @@ public final class ClientEngine {
     }
 
     private static final int MAX_FREE = 1024;
+    /**
+     * The body buffers the free list keeps: any up to SMALL_SINK (so small bodies allocate nothing,
+     * at most MAX_FREE x 16 KB in all); bigger ones up to MAX_KEPT_SINK while their total stays
+     * within KEPT_SINKS_BUDGET (LIFO reuse hands them to the hottest Calls); the rest are replaced
+     * by a small one, so a burst of big responses does not pin memory for the client's lifetime.
+     */
+    private static final int SMALL_SINK = 16 << 10, MAX_KEPT_SINK = 256 << 10, KEPT_SINKS_BUDGET = 4 << 20;
     private Call free; // the free callback-form Calls, linked by nextFree (guarded by this)
     private int freeCount;
+    private long keptSinkBytes; // the capacity of the free Calls' sinks above SMALL_SINK (guarded by this)
 
     private synchronized Call takeFree() {
         Call c = free;
@@ -109,16 +127,33 @@ public final class ClientEngine {
             free = c.rc.nextFree;
             c.rc.nextFree = null;
             freeCount--;
+            int cap = c.rc.sink.capacity();
+            if (cap > SMALL_SINK) keptSinkBytes -= cap;
         }
         return c;
     }
 
     /** A callback-form Call whose call has ended and that nothing references any more. Any thread. */
-    synchronized void recycle(Call c) {
-        if (freeCount >= MAX_FREE) return;
-        c.rc.nextFree = free;
-        free = c;
-        freeCount++;
+    void recycle(Call c) {
+        Call.Recycled r = c.rc;
+        int cap = r.sink.capacity();
+        if (cap > MAX_KEPT_SINK) {
+            r.sink = io.jhv.core.buffer.Buffer.allocate(1024);
+            cap = 1024;
+        }
+        synchronized (this) {
+            if (freeCount >= MAX_FREE) return;
+            if (cap > SMALL_SINK) {
+                if (keptSinkBytes + cap > KEPT_SINKS_BUDGET) {
+                    r.sink = io.jhv.core.buffer.Buffer.allocate(1024); // rare: a burst of big bodies
+                } else {
+                    keptSinkBytes += cap;
+                }
+            }
+            r.nextFree = free;
+            free = c;
+            freeCount++;
+        }
     }
 
     public CompletableFuture<HttpResponse> stream(HttpRequest request, ResponseHandler handler) {

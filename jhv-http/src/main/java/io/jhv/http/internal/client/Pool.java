@@ -31,8 +31,10 @@ final class Pool {
     final RequestPlan origin; // connect host/port and TLS of this origin
     private final ClientSettings s;
     private final ArrayDeque<ClientConnection> idle = new ArrayDeque<>();
-    private final ArrayDeque<Call> pending = new ArrayDeque<>();
+    private final PendingQueue pending = new PendingQueue(); // O(1) removal of a call that gives up
     private final List<ClientConnection> busy = new ArrayList<>(); // acquired ones, kept only when pipelining
+    /** The connect attempts under way, with the call each was started for (shutdown ends both). */
+    private final java.util.HashMap<CompletableFuture<Connection>, Call> connecting = new java.util.HashMap<>();
     private volatile int open, idleCount, acquired, pendingCount;
     private Timer sweep;
     private long sweepAt;
@@ -135,10 +137,12 @@ final class Pool {
             return;
         }
         call.connecting = f;
+        connecting.put(f, call);
         f.whenComplete((conn, err) -> connected(call, f, conn, err));
     }
 
     private void connected(Call call, CompletableFuture<Connection> f, Connection conn, Throwable err) {
+        connecting.remove(f);
         boolean mine = call.connecting == f;
         if (mine) call.connecting = null;
         if (err != null) {
@@ -159,7 +163,9 @@ final class Pool {
         }
         c.pool = this;
         if (closed) {
-            conn.abort();
+            conn.abort(); // closed() counts it out
+            // (shutdown failed the call already when it ran first; this covers a connect that raced it)
+            if (mine && !call.isDone()) call.acquireFailed(new IllegalStateException("the HttpClient was closed"));
             return;
         }
         markAcquired(c);
@@ -225,6 +231,7 @@ final class Pool {
     }
 
     private void servePending() {
+        if (closed) return;
         Call next;
         while (open < s.maxConnectionsPerHost && (next = pending.pollFirst()) != null) {
             pendingCount = pending.size();
@@ -278,6 +285,18 @@ final class Pool {
             next.acquireFailed(new IllegalStateException("the HttpClient was closed"));
         }
         pendingCount = 0;
+        // Calls still connecting (a slow lookup, say): cancel the attempt (which interrupts the
+        // lookup) and fail the call now, on this loop, rather than when (if ever) the lookup returns.
+        if (!connecting.isEmpty()) {
+            for (var e : new ArrayList<>(connecting.entrySet())) {
+                CompletableFuture<Connection> f = e.getKey();
+                Call call = e.getValue();
+                if (call.connecting != f) continue; // the call gave this attempt up already
+                call.connecting = null;
+                f.cancel(false); // connected() hears it and counts it out
+                if (!call.isDone()) call.acquireFailed(new IllegalStateException("the HttpClient was closed"));
+            }
+        }
         if (sweep != null) sweep.cancel();
         for (ClientConnection c : new ArrayList<>(idle)) c.conn.close();
     }
