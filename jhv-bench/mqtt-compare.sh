@@ -21,12 +21,13 @@
 # subscribes to a topic of its own and publishes to it one message at a time, the next from the
 # callback that delivers the previous one; a sample is publish call -> delivery callback of that
 # message (the client's publish path, mosquitto's hop, the client's delivery path). LN messages per
-# run after LN/4 unrecorded; the table has the medians over the rounds of each run's p50, p99 and
+# run after LN/4 unrecorded, or as many as LB seconds allow (a client stalled by delayed ACKs records
+# fewer; the count is in the file); the table has the medians over the rounds of each run's p50, p99 and
 # p99.9 (microseconds) and jhv / the best peer (lower is better).
 #
 # Usage: jhv-bench/mqtt-compare.sh [--rounds R] [--n N] [--size BYTES] [--qos "0 1"]
 #                                  [--clients "jhv paho hivemq"] [--window W] [--inflight I] [--no-build]
-#                                  [--latency-n LN] [--no-latency] [--no-throughput]
+#                                  [--latency-n LN] [--latency-budget LB] [--no-latency] [--no-throughput]
 set -euo pipefail
 
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,7 +37,7 @@ die() { echo "mqtt-compare: $*" >&2; exit 1; }
 note() { echo "mqtt-compare: $*" >&2; }
 
 rounds=5 n=200000 size=64 qoss="0 1" clients="jhv paho hivemq" window=10000 inflight=100 build=1
-latency_n=20000 latency=1 throughput=1
+latency_n=20000 latency_budget=30 latency=1 throughput=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="${2:?}"; shift ;;
@@ -48,6 +49,7 @@ while [ $# -gt 0 ]; do
     --inflight) inflight="${2:?}"; shift ;;
     --no-build) build=0 ;;
     --latency-n) latency_n="${2:?}"; shift ;;
+    --latency-budget) latency_budget="${2:?}"; shift ;;
     --no-latency) latency=0 ;;
     --no-throughput) throughput=0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -55,7 +57,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-for v in rounds n size window inflight latency_n; do [[ "${!v}" =~ ^[0-9]+$ ]] || die "--$v must be a whole number"; done
+for v in rounds n size window inflight latency_n latency_budget; do [[ "${!v}" =~ ^[0-9]+$ ]] || die "--$v must be a whole number"; done
 
 mosq=""
 for p in /usr/sbin/mosquitto /usr/bin/mosquitto /usr/local/sbin/mosquitto; do [ -x "$p" ] && mosq="$p" && break; done
@@ -98,10 +100,10 @@ for r in $(seq "$rounds"); do
   for q in $qoss; do
     for c in "${order[@]}"; do
       if [ "$latency" = 1 ]; then
-        line="$(taskset -c 1 java "${jvm[@]}" -cp "$jar" io.jhv.bench.mqtt.MqttLatencyPeer "$c" "$port" "$q" "$latency_n" "$size" 2>"$work/err" | grep '^RESULT' || true)"
+        line="$(taskset -c 1 java "${jvm[@]}" -cp "$jar" io.jhv.bench.mqtt.MqttLatencyPeer "$c" "$port" "$q" "$latency_n" "$size" $((latency_n / 4)) "$latency_budget" 2>"$work/err" | grep '^RESULT' || true)"
         if [ -z "$line" ]; then note "round $r $c qos $q latency failed: $(tail -3 "$work/err")"
         else
-          echo "$c $q $(sed 's/.* p50=\([^ ]*\) .* p99=\([^ ]*\) p999=\([^ ]*\) .*/\1 \2 \3/' <<<"$line")" >> "$work/latency"
+          echo "$c $q $(sed 's/.* n=\([0-9]*\) .* p50=\([^ ]*\) .* p99=\([^ ]*\) p999=\([^ ]*\) .*/\2 \3 \4 \1/' <<<"$line")" >> "$work/latency"
           note "round $r: $line"
         fi
       fi
@@ -120,9 +122,9 @@ mkdir -p "$bench/results"
 out="$bench/results/$(date -u +%F)-mqtt.md"; i=2
 while [ -e "$out" ]; do out="$bench/results/$(date -u +%F)-mqtt-$i.md"; i=$((i + 1)); done
 touch "$work/rates" "$work/latency"
-python3 - "$work/rates" "$work/latency" "$out" "$cmdline" "$rounds" "$n" "$size" "$window" "$inflight" "$load_before" "$load_after" "$mver" "$clients" "$qoss" <<'PY'
+python3 - "$work/rates" "$work/latency" "$latency_n" "$latency_budget" "$out" "$cmdline" "$rounds" "$n" "$size" "$window" "$inflight" "$load_before" "$load_after" "$mver" "$clients" "$qoss" <<'PY'
 import sys, statistics, collections, platform, os
-rates, latency, out, cmd, rounds, n, size, window, inflight, lb, la, mver, clients, qoss = sys.argv[1:]
+rates, latency, latency_n, budget, out, cmd, rounds, n, size, window, inflight, lb, la, mver, clients, qoss = sys.argv[1:]
 clients = clients.split(); qoss = qoss.split()
 r = collections.defaultdict(list)
 for l in open(rates):
@@ -137,7 +139,9 @@ lines = ["# MQTT publish throughput and round-trip latency: jhv vs Paho vs HiveM
          "jhv and HiveMQ speak MQTT 5, Paho mqttv3 speaks 3.1.1.", "",
          f"Machine: {os.cpu_count()} CPUs, shared with other agents and busy: load before `{lb.strip()}`, after `{la.strip()}`. "
          "Treat differences under ~15% as noise.", "",
-         "## Publish throughput", "",
+         ]
+if r:
+    lines += ["## Publish throughput", "",
          "| QoS | " + " | ".join(f"{c} msgs/s" for c in clients) + " | jhv / best peer | runs |",
          "|---|" + "---:|" * (len(clients) + 2)]
 for q in qoss:
@@ -150,7 +154,7 @@ for q in qoss:
     lines.append("| " + " | ".join(row) + f" | {ratio} | {runs} |")
 lat = collections.defaultdict(list)
 for l in open(latency):
-    c, q, p50, p99, p999 = l.split(); lat[(c, q)].append((float(p50), float(p99), float(p999)))
+    c, q, p50, p99, p999, cnt = l.split(); lat[(c, q)].append((float(p50), float(p99), float(p999), int(cnt)))
 if lat:
     lines += ["", "## Round-trip latency (publish to own subscription, one message at a time)", "",
               "Microseconds; each cell is the median over the rounds of one run's percentile; jhv / best peer: lower is better.", "",
@@ -158,7 +162,8 @@ if lat:
               "|---|" + "---:|" * (len(clients) + 3)]
     for q in qoss:
         meds = {c: [statistics.median(v[i] for v in lat[(c, q)]) for i in range(3)] for c in clients if (c, q) in lat}
-        row = [q] + [" / ".join(f"{x:.0f}" for x in meds[c]) if c in meds else "failed" for c in clients]
+        cut = {c for c in meds if min(v[3] for v in lat[(c, q)]) < int(latency_n)}
+        row = [q] + [(" / ".join(f"{x:.0f}" for x in meds[c]) + (" *" if c in cut else "")) if c in meds else "failed" for c in clients]
         peers = [meds[c] for c in meds if c != "jhv"]
         r50 = f"{meds['jhv'][0] / min(p[0] for p in peers):.2f}" if "jhv" in meds and peers else "-"
         r99 = f"{meds['jhv'][1] / min(p[1] for p in peers):.2f}" if "jhv" in meds and peers else "-"
@@ -170,10 +175,11 @@ if r:
         for c in clients:
             lines.append(f"- QoS {q} {c}: " + ", ".join(f"{v:,.0f}" for v in r[(c, q)]))
 if lat:
-    lines += ["", "All latency runs (p50 / p99 / p99.9 us):", ""]
+    lines += ["", f"\\* the {budget} s budget ran out before {latency_n} round trips in at least one run (stalled round trips; see the counts below)."]
+    lines += ["", f"All latency runs (p50 / p99 / p99.9 us, and the round trips recorded: {latency_n} unless {budget} s ran out first):", ""]
     for q in qoss:
         for c in clients:
-            lines.append(f"- QoS {q} {c}: " + ", ".join(" / ".join(f"{x:.0f}" for x in v) for v in lat[(c, q)]))
+            lines.append(f"- QoS {q} {c}: " + ", ".join(" / ".join(f"{x:.0f}" for x in v[:3]) + f" ({v[3]})" for v in lat[(c, q)]))
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
  * previous one, so the time measured is the client's publish path, the broker's hop and the
  * client's delivery path, with no benchmark thread to wake in between. Each sample is the time
  * from the publish call to the delivery callback of the same message ({@link System#nanoTime()}).
- * {@code warmup} messages go first, unrecorded; then {@code n} are recorded.
+ * {@code warmup} messages go first, unrecorded; then {@code n} are recorded, or as many as arrive
+ * within {@code budgetSeconds} of the first recorded one (a client whose round trips stall, e.g. on
+ * delayed ACKs, records fewer: the RESULT line says how many).
  *
  * <p>The same client publishes and subscribes at QoS {@code qos} (at QoS 1 the broker's PUBACK for
  * the publish and the client's PUBACK for the delivery flow alongside). jhv publishes with
@@ -27,13 +29,13 @@ import java.util.concurrent.TimeUnit;
  * callback thread, HiveMQ with {@code Mqtt5AsyncClient.publish} from its callback.
  *
  * <pre>
- * java -cp benchmarks.jar io.jhv.bench.mqtt.MqttLatencyPeer CLIENT(jhv|paho|hivemq) PORT QOS N [SIZE=64] [WARMUP=N/4]
+ * java -cp benchmarks.jar io.jhv.bench.mqtt.MqttLatencyPeer CLIENT(jhv|paho|hivemq) PORT QOS N [SIZE=64] [WARMUP=N/4] [BUDGET_SECONDS=30]
  * </pre>
- * Prints {@code RESULT client=.. qos=.. n=.. p50=.. p90=.. p99=.. p999=.. max=.. mean=..} (microseconds).
+ * Prints {@code RESULT client=.. qos=.. n=(recorded) p50=.. p90=.. p99=.. p999=.. max=.. mean=..} (microseconds).
  */
 public final class MqttLatencyPeer {
     /** How long a whole run may take (a test sets it lower). */
-    static volatile long timeoutSeconds = 120;
+    static volatile long timeoutSeconds = 300;
 
     /** A client under test: publishes the prepared message; the receive side calls {@link Chain#received}. */
     interface Pinger extends AutoCloseable {
@@ -44,14 +46,16 @@ public final class MqttLatencyPeer {
     static final class Chain {
         final long[] samples;
         final int warmup;
+        final long budgetNanos;
         final CompletableFuture<long[]> done = new CompletableFuture<>();
         Pinger pinger;
         int count; // deliveries so far; only the delivering thread touches it after the first publish
-        long sentAt;
+        long sentAt, firstRecordedAt;
 
-        Chain(int n, int warmup) {
+        Chain(int n, int warmup, long budgetNanos) {
             this.samples = new long[n];
             this.warmup = warmup;
+            this.budgetNanos = budgetNanos;
         }
 
         void start() throws Exception {
@@ -64,8 +68,9 @@ public final class MqttLatencyPeer {
             long now = System.nanoTime();
             int i = count++ - warmup;
             if (i >= 0 && i < samples.length) samples[i] = now - sentAt;
-            if (i + 1 >= samples.length) {
-                done.complete(samples);
+            if (i == 0) firstRecordedAt = now;
+            if (i + 1 >= samples.length || (i >= 0 && now - firstRecordedAt > budgetNanos)) {
+                done.complete(i + 1 >= samples.length ? samples : Arrays.copyOf(samples, i + 1));
                 return;
             }
             try {
@@ -84,11 +89,12 @@ public final class MqttLatencyPeer {
         int n = Integer.parseInt(args[3]);
         int size = args.length > 4 ? Integer.parseInt(args[4]) : 64;
         int warmup = args.length > 5 ? Integer.parseInt(args[5]) : n / 4;
-        long[] s = run(client, port, qos, n, size, warmup);
+        int budget = args.length > 6 ? Integer.parseInt(args[6]) : 30;
+        long[] s = run(client, port, qos, n, size, warmup, budget);
         Arrays.sort(s);
         double mean = Arrays.stream(s).average().orElse(0);
         System.out.printf("RESULT client=%s qos=%d n=%d size=%d p50=%.1f p90=%.1f p99=%.1f p999=%.1f max=%.1f mean=%.1f%n",
-                client, qos, n, size, us(pct(s, 50)), us(pct(s, 90)), us(pct(s, 99)), us(pct(s, 99.9)), us(s[s.length - 1]), mean / 1e3);
+                client, qos, s.length, size, us(pct(s, 50)), us(pct(s, 90)), us(pct(s, 99)), us(pct(s, 99.9)), us(s[s.length - 1]), mean / 1e3);
     }
 
     static double us(long nanos) { return nanos / 1e3; }
@@ -99,9 +105,9 @@ public final class MqttLatencyPeer {
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
-    /** Runs the warm-up and the recorded messages; returns the n samples in nanoseconds, unsorted. */
-    public static long[] run(String client, int port, int qos, int n, int size, int warmup) throws Exception {
-        Chain chain = new Chain(n, warmup);
+    /** Runs the warm-up and the recorded messages; returns the samples (n, or fewer if the budget ran out) in nanoseconds, unsorted. */
+    public static long[] run(String client, int port, int qos, int n, int size, int warmup, int budgetSeconds) throws Exception {
+        Chain chain = new Chain(n, warmup, TimeUnit.SECONDS.toNanos(budgetSeconds));
         String topic = "bench/rtt/" + client + "/" + ProcessHandle.current().pid();
         try (Pinger p = open(client, port, qos, new byte[size], topic, chain)) {
             chain.pinger = p;
