@@ -109,6 +109,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     // ---------------------------------------------------------------- writing
     private final FrameWriter writer;
     private boolean inRead;
+    /** The read buffer during onData (null otherwise): more frames in it mean more sends may follow in this batch. */
+    private Buffer readIn;
     /** Opcode of a fragmented message being sent by sendFragment: 0 none. */
     private volatile int sendingFragments;
     /** Tasks other threads posted through onLoop that have not run yet. */
@@ -171,6 +173,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public void onData(Connection c, Buffer in) {
         lastReadNanos = System.nanoTime();
         inRead = true;
+        readIn = in;
         try {
             while (!userPaused) {
                 if (rstate == Read.HEADER && !readHeader(in)) break;
@@ -182,6 +185,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             }
         } finally {
             inRead = false;
+            readIn = null;
             flush();
         }
     }
@@ -807,7 +811,12 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         checkNotFragmenting();
         int op = text ? OP_TEXT : OP_BINARY;
         if (loop != null && loop.inLoop()) {
-            if (data == msg && state == OPEN && !writer.compresses(data.readableBytes()) && writer.adopt(op, data)) {
+            // Only for the last message of a read: with more frames behind it in this read (a client
+            // that pipelines), their echoes would be appended to the adopted buffer, which then grows
+            // by doubling, every batch (the writer's own buffer, kept between batches, does not).
+            Buffer rin = readIn;
+            if (data == msg && state == OPEN && (rin == null || !rin.isReadable())
+                    && !writer.compresses(data.readableBytes()) && writer.adopt(op, data)) {
                 // The echo of the message being delivered: its buffer becomes the frame, and the
                 // reader goes on with the writer's former buffer. The view lets go of it.
                 msg = writer.takeSpare();
