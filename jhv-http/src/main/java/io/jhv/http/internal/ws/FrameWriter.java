@@ -87,13 +87,17 @@ final class FrameWriter {
      * Frames the readable bytes of {@code payload} where they are, the header going into the
      * buffer's prepend room, and takes the buffer as its output, when it holds nothing else yet:
      * the echo of a received message without a copy. Only for an uncompressed, unmasked (server)
-     * frame under 64 KiB (a header of at most 4 bytes); returns false, having done nothing,
-     * otherwise. On success {@code payload} is this writer's until written, and {@link #takeSpare}
+     * frame under 64 KiB (a header of at most 4 bytes), into a buffer at least as large as the
+     * writer's own; returns false, having done nothing, otherwise. On success {@code payload} is this writer's until written, and {@link #takeSpare}
      * gives back the buffer it held before.
      */
     boolean adopt(int op, Buffer payload) {
         int len = payload.readableBytes();
         if (client || len >= 65536 || payload.prependableBytes() < 4 || (out != null && out.isReadable())) return false;
+        // Never trade a larger output buffer for a smaller one: the next frames would grow the
+        // small one again by doubling (new arrays, copies) while the reader sat on the large one
+        // (or dropped it), batch after batch, for a client that pipelines.
+        if (out != null && out.capacity() > payload.capacity()) return false;
         if (len < 126) {
             payload.prependByte(len);
         } else {
