@@ -927,7 +927,7 @@ final class ClientSession {
         }
         // What the packets of one read make us send (acks, publishes the broker's receive maximum
         // let go) collects in one batch and goes out in one write. A read that makes us send nothing
-        // while we wait for the broker (an ack, a SUBACK, a PINGRESP) is ACKed at once: mosquitto keeps
+        // while we wait for the broker (a publish's ack, a SUBACK or UNSUBACK) is ACKed at once: mosquitto keeps
         // Nagle's algorithm on by default, so its next small packet would wait for our delayed ACK
         // (up to 40 ms: a QoS 1 round trip took 28 ms at the median before this).
         boolean was = batching;
