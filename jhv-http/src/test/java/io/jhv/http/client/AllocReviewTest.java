@@ -5,7 +5,6 @@ import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.http.server.HttpServer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -42,10 +41,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * hand-written {@link RawServer}s.
  */
 @Timeout(120)
-class AllocReviewTest {
+class AllocReviewTest extends ClientsClosedAfterEach {
     static HttpServer server;
     static final byte[] FOUR_MB = new byte[4_000_000];
-    final List<HttpClient> clients = new ArrayList<>();
 
     @BeforeAll
     static void start() {
@@ -60,16 +58,6 @@ class AllocReviewTest {
         server.close();
     }
 
-    HttpClient client(HttpClient.Builder b) {
-        HttpClient c = b.build();
-        clients.add(c);
-        return c;
-    }
-
-    @AfterEach
-    void close() {
-        clients.forEach(HttpClient::close);
-    }
 
     static String url(String path) {
         return "http://127.0.0.1:" + server.port() + path;

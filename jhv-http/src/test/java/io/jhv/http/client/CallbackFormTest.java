@@ -4,7 +4,6 @@ import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.http.server.HttpServer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -13,7 +12,6 @@ import java.lang.reflect.Method;
 import java.net.ServerSocket;
 import java.net.InetAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -37,10 +35,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * allocates nothing on the client's loop.
  */
 @Timeout(60)
-class CallbackFormTest {
+class CallbackFormTest extends ClientsClosedAfterEach {
     static HttpServer server;
     static final Set<Long> connectionIds = ConcurrentHashMap.newKeySet();
-    final List<HttpClient> clients = new ArrayList<>();
 
     @BeforeAll
     static void start() {
@@ -62,16 +59,6 @@ class CallbackFormTest {
         server.close();
     }
 
-    HttpClient client(HttpClient.Builder b) {
-        HttpClient c = b.build();
-        clients.add(c);
-        return c;
-    }
-
-    @AfterEach
-    void close() {
-        clients.forEach(HttpClient::close);
-    }
 
     static String url(String path) {
         return "http://127.0.0.1:" + server.port() + path;

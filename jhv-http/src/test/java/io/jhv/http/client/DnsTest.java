@@ -2,7 +2,6 @@ package io.jhv.http.client;
 
 import io.jhv.http.server.HttpServer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -10,7 +9,6 @@ import org.junit.jupiter.api.Timeout;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -29,10 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * with the pool's counts back to 0 and the resolving thread interrupted.
  */
 @Timeout(30)
-class DnsTest {
+class DnsTest extends ClientsClosedAfterEach {
     static HttpServer server;
     static final List<String> hosts = new CopyOnWriteArrayList<>();
-    final List<HttpClient> clients = new ArrayList<>();
 
     @BeforeAll
     static void start() {
@@ -49,16 +46,6 @@ class DnsTest {
         server.close();
     }
 
-    HttpClient client(HttpClient.Builder b) {
-        HttpClient c = b.build();
-        clients.add(c);
-        return c;
-    }
-
-    @AfterEach
-    void close() {
-        clients.forEach(HttpClient::close);
-    }
 
     /** Never answers until interrupted. */
     static final class Hanging implements Dns {

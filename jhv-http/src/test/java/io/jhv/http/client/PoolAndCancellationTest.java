@@ -1,7 +1,6 @@
 package io.jhv.http.client;
 
 import io.jhv.core.buffer.Buffer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -25,19 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Pool limits, waiting with a timeout, cancellation at every phase, the whole-call deadline: nothing stuck, nothing leaked. */
 @Timeout(20)
-class PoolAndCancellationTest {
-    final List<HttpClient> clients = new ArrayList<>();
+class PoolAndCancellationTest extends ClientsClosedAfterEach {
 
-    HttpClient client(HttpClient.Builder b) {
-        HttpClient c = b.build();
-        clients.add(c);
-        return c;
-    }
-
-    @AfterEach
-    void close() {
-        clients.forEach(HttpClient::close);
-    }
 
     static void await(BooleanSupplier cond, String what) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
