@@ -138,6 +138,7 @@ class BehindHaproxyTest {
                     timeout connect 2s
                     timeout client 10s
                     timeout server 10s
+                    timeout check 1s
                     retries 3
                 frontend fe
                     bind 127.0.0.1:%d
@@ -146,7 +147,7 @@ class BehindHaproxyTest {
                     balance roundrobin
                     option httpchk GET /readyz
                     http-check expect status 200
-                    default-server send-proxy-v2 check check-send-proxy inter 100ms fall 1 rise 2
+                    default-server send-proxy-v2 check check-send-proxy inter 100ms fall 2 rise 2
                     server s1 127.0.0.1:%d
                     server s2 127.0.0.1:%d
                 """.formatted(front, p1, p2));
