@@ -6,7 +6,12 @@
 # and NIO), loaded by src/main/c/ws_client.c (C, epoll, one thread): 64 connections, each doing
 # the upgrade handshake and then keeping a fixed number of masked binary messages in flight.
 # Loads (size:in-flight): 64 B and 4 KiB with one message in flight, and 64 B with 16 in flight
-# (pipelined: fewer syscalls per message, so the servers' own code weighs more). The deflate
+# (pipelined: fewer syscalls per message, so the servers' own code weighs more). Two C servers
+# (src/main/c/ws_echo_server.c: the upgrade, frame parsing, unmasking and the echo, nothing else)
+# are the ceiling, as plaintext_server.c is compare.sh's: "c" on epoll as jhv and Netty are, and
+# "c-uring" on io_uring (built when liburing's header is there: apt-get install liburing-dev), which
+# shows what a native io_uring transport could add. Each run also reports the share of the
+# server's CPU time spent in user space (the rest is the kernel's: system calls, TCP, loopback). The deflate
 # variant runs jhv and Netty epoll with permessage-deflate on (both at level 6 with context
 # takeover; see --deflate-send) at 64 B and 4 KiB, one in flight; its cost is reported as
 # msgs/s with deflate / msgs/s without, per server.
@@ -21,7 +26,7 @@
 # Usage: jhv-bench/ws-compare.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--no-build]
 #                                [--loads "64:1 4096:1 64:16"] [--deflate-loads "64:1 4096:1"]
 #                                [--no-deflate] [--deflate-send plain|compressed] [--conns N]
-#                                [--servers "jhv netty-epoll netty-nio"] [--port-base P]
+#                                [--servers "jhv netty-epoll netty-nio c c-uring"] [--port-base P]
 #                                [--noise-limit PCT] [--quiet-wait S]
 #
 # --deflate-send compressed (the default when zlib.h is there): the client sends every message
@@ -48,7 +53,7 @@ note() { echo "ws-compare: $*" >&2; }
 
 quick=0 build=1 port_base=18480 noise_limit=30 quiet_wait=30 gate_budget=240 conns=64
 rounds="" duration="" warmup="" deflate=1 deflate_send=""
-loads="64:1 4096:1 64:16" deflate_loads="64:1 4096:1" servers="jhv netty-epoll netty-nio"
+loads="64:1 4096:1 64:16" deflate_loads="64:1 4096:1" servers="jhv netty-epoll netty-nio c c-uring"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -80,7 +85,7 @@ for v in rounds duration warmup port_base noise_limit quiet_wait conns; do
 done
 [ "$rounds" -ge 1 ] && [ "$duration" -ge 1 ] && [ "$conns" -ge 1 ] || die "--rounds, --duration and --conns must be at least 1"
 for l in $loads $deflate_loads; do [[ "$l" =~ ^[0-9]+:[0-9]+$ ]] || die "a load is SIZE:IN_FLIGHT (like 64:1), not $l"; done
-for s in $servers; do case "$s" in jhv|netty-epoll|netty-nio) ;; *) die "--servers takes jhv, netty-epoll, netty-nio, not $s" ;; esac; done
+for s in $servers; do case "$s" in jhv|netty-epoll|netty-nio|c|c-uring) ;; *) die "--servers takes jhv, netty-epoll, netty-nio, c, c-uring, not $s" ;; esac; done
 
 [ "$(uname -s)" = Linux ] || die "needs Linux (taskset, /proc, epoll)"
 . "$root/find-jdk.sh" >/dev/null
@@ -123,6 +128,15 @@ if [ -f /usr/include/zlib.h ] && gcc -O2 -Wall -DHAVE_ZLIB -o "$client" "$bench/
   zlib=1
 else
   gcc -O2 -Wall -o "$client" "$bench/src/main/c/ws_client.c" || die "gcc failed on ws_client.c"
+fi
+c_server="$work/ws_echo_server" c_server_uring=""
+gcc -O2 -Wall -o "$c_server" "$bench/src/main/c/ws_echo_server.c" || die "gcc failed on ws_echo_server.c"
+if [[ " $servers " == *" c-uring "* ]]; then
+  if [ -f /usr/include/liburing.h ] && gcc -O2 -Wall -DHAVE_URING -o "$work/ws_echo_server_uring" "$bench/src/main/c/ws_echo_server.c" -luring 2>"$logs/gcc-uring.log"; then
+    c_server_uring="$work/ws_echo_server_uring"
+  else
+    note "c-uring skipped: no liburing (Debian: apt-get install liburing-dev; log: $logs/gcc-uring.log)"
+  fi
 fi
 if [ -z "$deflate_send" ]; then
   deflate_send=plain; [ "$zlib" = 1 ] && deflate_send=compressed
@@ -224,7 +238,7 @@ load_label() { local s="${1%%:*}" f="${1##*:}"; local b="$s B"; [ "$s" = 4096 ] 
 
 raw="$work/raw.tsv"
 : >"$raw"
-# raw columns: 1 round, 2 variant (plain|deflate), 3 load, 4 server, 5 msgs/s, 6 server CPU, 7 client CPU, 8 other CPU, 9 wire in B/msg, 10 notes
+# raw columns: 1 round, 2 variant (plain|deflate), 3 load, 4 server, 5 msgs/s, 6 server CPU, 7 client CPU, 8 other CPU, 9 wire in B/msg, 10 notes, 11 server CPU in user space %
 col() { # variant load server column -> median
   awk -F'\t' -v v="$1" -v l="$2" -v s="$3" -v c="$4" '$2 == v && $3 == l && $4 == s && $c != "" && $c != "NaN" { print $c }' "$raw" | median
 }
@@ -244,7 +258,7 @@ run_client() {
   line=$(grep '^RESULT ' "$outf" || true)
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
   msgs=$(field msgs_per_sec); scpu=$(field server_cpu_pct); ccpu=$(field client_cpu_pct)
-  other=$(field other_cpu_pct); wire=$(field wire_in_bytes_per_msg)
+  other=$(field other_cpu_pct); wire=$(field wire_in_bytes_per_msg); suser=$(field server_user_pct)
   errs=""
   [ -n "$line" ] || errs="client failed: $(tail -n1 "$outf")"
   if [ "$variant" = deflate ] && [ -n "$line" ] && [ "$(field deflate)" = refused ]; then errs="deflate refused; $errs"; fi
@@ -261,6 +275,8 @@ for s in $servers; do
     jhv) start_server jhv "$p" java "${jvm_flags[@]}" -cp "$bench_jar" io.jhv.bench.peer.JhvWsEchoServer --host 127.0.0.1 --port "$p" ;;
     netty-epoll) start_server netty-epoll "$p" java "${jvm_flags[@]}" -cp "$bench_jar" io.jhv.bench.peer.NettyWsEchoServer --transport epoll --host 127.0.0.1 --port "$p" ;;
     netty-nio) start_server netty-nio "$p" java "${jvm_flags[@]}" -cp "$bench_jar" io.jhv.bench.peer.NettyWsEchoServer --transport nio --host 127.0.0.1 --port "$p" ;;
+    c) start_server c "$p" "$c_server" "$p" 127.0.0.1 ;;
+    c-uring) [ -n "$c_server_uring" ] && start_server c-uring "$p" "$c_server_uring" -u "$p" 127.0.0.1 ;;
   esac
 done
 if [ "$deflate" = 1 ]; then
@@ -320,7 +336,7 @@ run_set() { # ROUND VARIANT LOAD SERVERS...
       errs="retried; $errs"
     fi
     noisy "${other:-}" && errs="noisy; $errs"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$v" "$l" "$s" "${msgs:-}" "${scpu:-}" "${ccpu:-}" "${other:-}" "${wire:-}" "$errs" >>"$raw"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$v" "$l" "$s" "${msgs:-}" "${scpu:-}" "${ccpu:-}" "${other:-}" "${wire:-}" "$errs" "${suser:-}" >>"$raw"
     note "round $r/$rounds, $v $(load_label "$l"), $s: ${msgs:-?} msg/s, server CPU ${scpu:-?}%, client CPU ${ccpu:-?}%, other ${other:-?}%${errs:+, $errs}"
   done
 }
@@ -336,7 +352,7 @@ cleanup
 
 # ------------------------------------------------------------------ tables
 
-title() { case "$1" in jhv) echo jhv ;; netty-epoll) echo "Netty epoll" ;; netty-nio) echo "Netty NIO" ;; jhv-deflate) echo "jhv" ;; netty-epoll-deflate) echo "Netty epoll" ;; esac; }
+title() { case "$1" in jhv) echo jhv ;; netty-epoll) echo "Netty epoll" ;; netty-nio) echo "Netty NIO" ;; c) echo "C epoll" ;; c-uring) echo "C io_uring" ;; jhv-deflate) echo "jhv" ;; netty-epoll-deflate) echo "Netty epoll" ;; esac; }
 write_table() {
   echo "# WebSocket echo: jhv vs Netty $netty_version ($(date -u +%Y-%m-%d))"
   echo
@@ -411,6 +427,31 @@ write_table() {
     echo
     echo "With noisy runs the msgs/s ratio says more about the other processes than about the servers: read the msgs per server CPU-second column (or run again on a quieter machine)."
     echo
+    echo "Share of each server's CPU time spent in user space (median %; the rest is the kernel's: system calls, TCP, loopback). When the kernel's part is most of it, no server code can go much faster: a server whose own code took no time at all would gain only its user-space share."
+    echo
+    echo "$chdr |"
+    echo "$csep |"
+    for l in $loads; do
+      cells="| $(load_label "$l")"
+      for s in "${plain_servers[@]}"; do
+        v=$(col plain "$l" "$s" 11)
+        if [ -n "$v" ]; then cells+=" | $(pct "$v")"; else cells+=" | -"; fi
+      done
+      echo "$cells |"
+    done
+    echo
+    if [[ " ${plain_servers[*]} " == *" c "* ]]; then
+      echo "The ceiling: the C servers (\`src/main/c/ws_echo_server.c\`: upgrade, frame parsing, unmasking, one echo frame per frame, nothing else) on the same core with the same load. Where 1.2 x Netty epoll is above what the C epoll server reaches, no server on epoll can meet the target on this machine at that load:"
+      echo
+      echo "| load | jhv / C epoll | Netty epoll / C epoll | 1.2 x Netty epoll / C epoll | C io_uring / Netty epoll | C io_uring / C epoll |"
+      echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+      for l in $loads; do
+        c0=$(col plain "$l" c 5); cu=$(col plain "$l" c-uring 5); e=$(col plain "$l" netty-epoll 5)
+        twelve=""; [ -n "$e" ] && twelve=$(awk -v x="$e" 'BEGIN { printf "%.6f", 1.2 * x }')
+        echo "| $(load_label "$l") | $(ratio "$(col plain "$l" jhv 5)" "$c0") | $(ratio "$e" "$c0") | $(ratio "$twelve" "$c0") | $(ratio "$cu" "$e") | $(ratio "$cu" "$c0") |"
+      done
+      echo
+    fi
   fi
   if [ ${#deflate_servers[@]} -gt 0 ]; then
     echo "## permessage-deflate"
@@ -459,9 +500,9 @@ write_table() {
   [ -n "$skipped" ] && { echo "**Skipped (did not start or did not echo):$skipped** (logs in jhv-bench/target/ws-compare/logs/)."; echo; }
   echo "<details><summary>All runs</summary>"
   echo
-  echo "| round | variant | load | server | msgs/s | server CPU % | client CPU % | other CPU % | echo B/msg on the wire | notes |"
-  echo "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
-  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }' "$raw"
+  echo "| round | variant | load | server | msgs/s | server CPU % | server CPU in user space % | client CPU % | other CPU % | echo B/msg on the wire | notes |"
+  echo "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $11, $7, $8, $9, $10 }' "$raw"
   echo
   echo "</details>"
 }

@@ -26,8 +26,9 @@
  *
  * Prints the RESULT line of pingpong_client.c (msgs/s, MB/s of payload echoed, CPU % of one core
  * of the server, of this client and of all other processes over the measured window) plus
- * deflate=off|agreed|refused and wire_in_bytes_per_msg (the echo's bytes on the wire, headers
- * included: below the payload size when the server compressed).
+ * deflate=off|agreed|refused, wire_in_bytes_per_msg (the echo's bytes on the wire, headers
+ * included: below the payload size when the server compressed) and server_user_pct (the share of the
+ * server's CPU time in user space; the rest went to the kernel: system calls, TCP, loopback).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -80,7 +81,8 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static long long proc_ticks(const char *pid) {
+/* utime+stime of a process in clock ticks (its user-space part in *user when not NULL), or -1 */
+static long long proc_ticks_user(const char *pid, long long *user) {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%s/stat", pid);
     FILE *f = fopen(path, "r");
@@ -92,8 +94,11 @@ static long long proc_ticks(const char *pid) {
     if (!p) return -1;
     unsigned long long ut = 0, st = 0;
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+    if (user) *user = (long long) ut;
     return (long long) (ut + st);
 }
+
+static long long proc_ticks(const char *pid) { return proc_ticks_user(pid, NULL); }
 
 static long long busy_ticks(void) {
     FILE *f = fopen("/proc/stat", "r");
@@ -423,14 +428,14 @@ int main(int argc, char **argv) {
 
     struct epoll_event evs[256];
     double start = now(), measure_from = start + warm, end = measure_from + dur;
-    long long s0 = -1, c0 = -1, b0 = -1;
+    long long s0 = -1, c0 = -1, b0 = -1, su0 = 0, su1 = 0;
     for (;;) {
         double t = now();
         if (!measuring && t >= measure_from) {
             measuring = 1;
             count = 0;
             wire_in = 0;
-            s0 = spid ? proc_ticks(spid) : -1;
+            s0 = spid ? proc_ticks_user(spid, &su0) : -1;
             c0 = proc_ticks("self");
             b0 = busy_ticks();
             measure_from = t;
@@ -467,8 +472,10 @@ int main(int argc, char **argv) {
     }
     double secs = now() - measure_from;
     long hz = sysconf(_SC_CLK_TCK);
-    long long s1 = spid ? proc_ticks(spid) : -1, c1 = proc_ticks("self"), b1 = busy_ticks();
+    long long s1 = spid ? proc_ticks_user(spid, &su1) : -1, c1 = proc_ticks("self"), b1 = busy_ticks();
     double scpu = (s0 >= 0 && s1 >= 0) ? (s1 - s0) * 100.0 / hz / secs : -1;
+    /* the share of the server's CPU time spent in user space (the rest is the kernel's: syscalls, TCP) */
+    double suser = (s0 >= 0 && s1 > s0) ? (su1 - su0) * 100.0 / (double) (s1 - s0) : -1;
     double ccpu = (c1 - c0) * 100.0 / hz / secs;
     double other = (b1 - b0) * 100.0 / hz / secs - ccpu - (scpu > 0 ? scpu : 0);
     if (other < 0) other = 0;
@@ -476,7 +483,7 @@ int main(int argc, char **argv) {
     const char *dfl = !offer ? "off" : deflate_agreed ? (send_compressed ? "agreed-both" : "agreed") : "refused";
     printf("ws_client %s:%d%s: %d connections x %d in flight, %zu B %s, deflate %s, %.1f s: %.0f msg/s, %.1f MB/s\n", host, port, path,
            nconn, inflight, size, text ? "text" : "binary", dfl, secs, msgs, mbs);
-    printf("RESULT msgs_per_sec=%.0f mb_per_sec=%.2f server_cpu_pct=%.1f client_cpu_pct=%.1f other_cpu_pct=%.1f seconds=%.2f deflate=%s wire_in_bytes_per_msg=%.1f wire_out_bytes_per_msg=%.1f\n",
-           msgs, mbs, scpu, ccpu, other, secs, dfl, count ? (double) wire_in / (double) count : 0.0, (double) wire_out_total / nv);
+    printf("RESULT msgs_per_sec=%.0f mb_per_sec=%.2f server_cpu_pct=%.1f client_cpu_pct=%.1f other_cpu_pct=%.1f seconds=%.2f deflate=%s wire_in_bytes_per_msg=%.1f wire_out_bytes_per_msg=%.1f server_user_pct=%.1f\n",
+           msgs, mbs, scpu, ccpu, other, secs, dfl, count ? (double) wire_in / (double) count : 0.0, (double) wire_out_total / nv, suser);
     return 0;
 }
