@@ -644,4 +644,66 @@ class WsAttackTest {
         assertAll(() -> assertEquals(List.of("message 5", "close 1006"), events, "onMessage after onClose"),
                 () -> assertEquals(0, charged, "input budget still charged by a closed socket"));
     }
+
+    /**
+     * A masked frame written in pieces of odd sizes (so the server unmasks each read starting at
+     * every mask phase, and across word boundaries), text and binary, compressed and not: the echo
+     * is exactly what was sent.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aFrameArrivingInOddPiecesUnmasksAtEveryPhase(boolean deflate) throws Exception {
+        Events ev = new Events(true);
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", ev).start();
+        String ext = deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover\r\n" : "";
+        Random rnd = new Random(11);
+        try (RawWs raw = openRaw(server.port(), "/ws", ext)) {
+            raw.socket.setTcpNoDelay(true);
+            int[] pieces = {1, 2, 3, 5, 7, 9, 13, 17, 31, 64, 127, 1000};
+            for (int len : new int[] {9, 100, 3000, 20011}) {
+                byte[] p = random(rnd, len);
+                for (int k = 0; k < len / 2; k++) p[k] = (byte) ('a' + k % 5);
+                byte[] f = frame(2, deflate ? deflateAlone(p) : p, true, deflate);
+                int off = 0, k = 0;
+                while (off < f.length) {
+                    int n = Math.min(pieces[k++ % pieces.length], f.length - off);
+                    raw.out.write(f, off, n);
+                    raw.out.flush();
+                    off += n;
+                }
+                Frame echo = readFrame(raw.in);
+                assertArrayEquals(p, new Unz().payload(echo), "len " + len);
+            }
+        }
+    }
+
+    /** A group of client sockets: a broadcast is masked into each frame from a copy, the shared array is not changed. */
+    @Test
+    void aBroadcastToClientSocketsLeavesTheSharedArrayUnchanged() throws Exception {
+        try (ServerSocket raw = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            List<Socket> peers = new ArrayList<>();
+            WebSocketGroup group = new WebSocketGroup();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    WebSocketClient c = WebSocketClient.create("ws://127.0.0.1:" + raw.getLocalPort() + "/ws")
+                            .config(WebSocketConfig.builder().compression(false).build())
+                            .handler((w, m) -> { });
+                    closeLater.add(c);
+                    CompletableFuture<WebSocket> f = c.connect();
+                    Socket s = raw.accept();
+                    peers.add(s);
+                    s.setSoTimeout(20_000);
+                    answer101(s, "");
+                    assertTrue(group.add(f.get(10, TimeUnit.SECONDS)));
+                }
+                byte[] data = random(new Random(5), 1001);
+                byte[] copy = data.clone();
+                assertEquals(2, group.broadcast(data));
+                for (Socket s : peers) assertArrayEquals(copy, readFrame(s.getInputStream()).payload());
+                assertArrayEquals(copy, data, "the broadcast's array was written");
+            } finally {
+                for (Socket s : peers) s.close();
+            }
+        }
+    }
 }
