@@ -748,4 +748,40 @@ class WsAttackTest {
             }
         }
     }
+
+    /**
+     * Defect: the broadcast loop the Javadoc advertises ({@code for (s : peers) s.send(msg)} in
+     * onMessage) kills the sender when any peer's close has started: send on a closing socket
+     * throws IllegalStateException inside the sender's onMessage, which fails the sender with
+     * 1011. A peer is "closing" from ws.close() until its close handshake ends (up to the close
+     * timeout, 5 s by default): a server that kicks one user closes every user who speaks
+     * meanwhile.
+     */
+    @Test
+    @Disabled("DEFECT: a broadcast loop in onMessage fails the sender with 1011 when one peer is closing (send throws IllegalStateException)")
+    void aBroadcastLoopSurvivesAPeerThatIsClosing() throws Exception {
+        List<WebSocket> room = new java.util.concurrent.CopyOnWriteArrayList<>();
+        BlockingQueue<WebSocket> opened = new LinkedBlockingQueue<>();
+        BlockingQueue<Integer> closes = new LinkedBlockingQueue<>();
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .ws("/chat", WebSocketConfig.builder().compression(false).closeTimeout(Duration.ofSeconds(10)).build(), new WebSocketHandler() {
+                    @Override public void onOpen(WebSocket ws, Handshake hs) { room.add(ws); opened.add(ws); }
+                    @Override public void onMessage(WebSocket ws, Message m) {
+                        for (WebSocket s : room) s.send(m.text());
+                    }
+                    @Override public void onClose(WebSocket ws, int code, String reason) { room.remove(ws); closes.add(code); }
+                }).start();
+        try (RawWs kicked = RawWs.open(server.port(), "/chat")) {
+            WebSocket k = opened.poll(10, TimeUnit.SECONDS);
+            k.close(CloseCodes.POLICY_VIOLATION, "kicked");
+            assertEquals(8, kicked.read().opcode()); // the close frame is out; the peer has not answered yet
+            try (RawWs speaker = RawWs.open(server.port(), "/chat")) {
+                assertNotNull(opened.poll(10, TimeUnit.SECONDS));
+                speaker.sendText("hello room");
+                RawWs.Frame f = speaker.read();
+                assertEquals(1, f.opcode(), "the speaker got " + (f.opcode() == 8 ? "closed with " + f.closeCode() : "opcode " + f.opcode()));
+                assertEquals("hello room", f.text());
+            }
+        }
+    }
 }
