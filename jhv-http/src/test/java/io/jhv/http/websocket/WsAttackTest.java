@@ -784,4 +784,53 @@ class WsAttackTest {
             }
         }
     }
+
+    /**
+     * Streaming delivery of a compressed text message cut into many frames at arbitrary points of
+     * the deflate stream, a ping between every two, all in one write: every fragment's text is
+     * whole characters, together they are the message, and every ping gets its pong.
+     */
+    @Test
+    void aCompressedTextStreamedInFragmentsWithPingsBetweenArrivesWhole() throws Exception {
+        StringBuilder got = new StringBuilder();
+        List<String> bad = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CountDownLatch last = new CountDownLatch(1);
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .ws("/ws", WebSocketConfig.builder().streaming(true).build(), new WebSocketHandler() {
+                    @Override public void onMessage(WebSocket ws, Message m) {
+                        String t = m.text();
+                        if (t.indexOf('\uFFFD') >= 0) bad.add(t);
+                        got.append(t);
+                        if (m.isLast()) last.countDown();
+                    }
+                }).start();
+        try (RawWs raw = openRaw(server.port(), "/ws", "Sec-WebSocket-Extensions: permessage-deflate\r\n")) {
+            StringBuilder sb = new StringBuilder();
+            Random rnd = new Random(9);
+            String[] words = {"a", "é", "€", "😀", "zz", "ß", "漢字"};
+            while (sb.length() < 40_000) sb.append(words[rnd.nextInt(words.length)]);
+            String text = sb.toString();
+            byte[] z = deflateAlone(text.getBytes(StandardCharsets.UTF_8));
+            ByteArrayOutputStream w = new ByteArrayOutputStream();
+            int off = 0, pings = 0;
+            while (off < z.length) {
+                int n = Math.min(1 + rnd.nextInt(300), z.length - off);
+                w.writeBytes(frame(off == 0 ? 1 : 0, Arrays.copyOfRange(z, off, off + n), off + n == z.length, off == 0));
+                off += n;
+                if (off < z.length) {
+                    w.writeBytes(frame(9, ("p" + pings++).getBytes(StandardCharsets.US_ASCII), true, false));
+                }
+            }
+            raw.out.write(w.toByteArray());
+            raw.out.flush();
+            for (int i = 0; i < pings; i++) {
+                Frame pong = readFrame(raw.in);
+                assertEquals(10, pong.opcode());
+                assertEquals("p" + i, pong.text());
+            }
+            assertTrue(last.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of(), bad, "fragments with a split character");
+            assertEquals(text, got.toString());
+        }
+    }
 }
