@@ -833,4 +833,33 @@ class WsAttackTest {
             assertEquals(text, got.toString());
         }
     }
+
+    /**
+     * An upgrade request with a body (Content-Length: 4): the body is the request's, not the
+     * first bytes of the WebSocket stream. Either the server refuses the upgrade, or it answers 101
+     * and reads the frame after the body.
+     */
+    @Test
+    void anUpgradeRequestsBodyIsNotReadAsFrames() throws Exception {
+        Events ev = new Events(true);
+        server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", ev).start();
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            RawWs raw = new RawWs(s);
+            ByteArrayOutputStream w = new ByteArrayOutputStream();
+            w.writeBytes(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 4\r\n\r\nabcd").getBytes(StandardCharsets.US_ASCII));
+            w.writeBytes(RawWs.frame(1, "hi".getBytes(StandardCharsets.US_ASCII), 0, 2, true));
+            raw.out.write(w.toByteArray());
+            raw.out.flush();
+            String head = raw.readHead();
+            if (head.startsWith("HTTP/1.1 101")) {
+                RawWs.Frame f = raw.read();
+                assertEquals(1, f.opcode(), "after the 101: " + (f.opcode() == 8 ? "closed with " + f.closeCode() + " " + new String(f.payload(), 2, f.payload().length - 2, StandardCharsets.UTF_8) : "opcode " + f.opcode()));
+                assertEquals("hi", f.text());
+            } else {
+                assertTrue(head.startsWith("HTTP/1.1 4"), head);
+            }
+        }
+    }
 }
