@@ -41,7 +41,13 @@ public interface WebSocket {
      */
     void send(Buffer data, boolean text);
 
-    /** Sends {@code message} back as it is: text stays text. The echo of the examples. Thread-safe. */
+    /**
+     * Sends {@code message} as it is: text stays text. The echo of the examples. The message is left
+     * unchanged, so one received message may be sent to several sockets ({@code for (WebSocket s :
+     * peers) s.send(msg)}) and read after it was sent. Thread-safe; a received message is valid only
+     * during the {@code onMessage} call that delivered it, so from another thread it must be sent
+     * during that call (an {@link IllegalStateException} after it).
+     */
     void send(Message message);
 
     /**

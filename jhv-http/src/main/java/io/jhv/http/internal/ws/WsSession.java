@@ -109,8 +109,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     // ---------------------------------------------------------------- writing
     private final FrameWriter writer;
     private boolean inRead;
-    /** The read buffer during onData (null otherwise): more frames in it mean more sends may follow in this batch. */
-    private Buffer readIn;
     /** Opcode of a fragmented message being sent by sendFragment: 0 none. */
     private volatile int sendingFragments;
     /** Tasks other threads posted through onLoop that have not run yet. */
@@ -173,7 +171,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public void onData(Connection c, Buffer in) {
         lastReadNanos = System.nanoTime();
         inRead = true;
-        readIn = in;
         try {
             while (!userPaused) {
                 if (rstate == Read.HEADER && !readHeader(in)) break;
@@ -185,7 +182,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             }
         } finally {
             inRead = false;
-            readIn = null;
             flush();
         }
     }
@@ -811,20 +807,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         checkNotFragmenting();
         int op = text ? OP_TEXT : OP_BINARY;
         if (loop != null && loop.inLoop()) {
-            // Only for the last message of a read: with more frames behind it in this read (a client
-            // that pipelines), their echoes would be appended to the adopted buffer, which then grows
-            // by doubling, every batch (the writer's own buffer, kept between batches, does not).
-            Buffer rin = readIn;
-            if (data == msg && state == OPEN && (rin == null || !rin.isReadable())
-                    && !writer.compresses(data.readableBytes()) && writer.adopt(op, data)) {
-                // The echo of the message being delivered: its buffer becomes the frame, and the
-                // reader goes on with the writer's former buffer. The view lets go of it.
-                msg = writer.takeSpare();
-                syncCharge();
-                received.detach();
-                flushSoon();
-                return;
-            }
             sendMessage(op, data.array(), data.readerIndex(), data.readableBytes());
             data.skip(data.readableBytes());
         } else {
@@ -833,9 +815,24 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         }
     }
 
+    /**
+     * Sends the message's bytes and leaves the message as it was: the same message may be sent to
+     * several sockets (a broadcast loop) or read after it was sent. Always a copy into the frame
+     * (handing the received buffer itself to the writer, as an echo once did, let the first send
+     * change what the next ones saw).
+     */
     @Override
     public void send(Message message) {
-        send(message.buffer(), message.isText());
+        checkCanSend();
+        checkNotFragmenting();
+        int op = message.isText() ? OP_TEXT : OP_BINARY;
+        if (loop != null && loop.inLoop()) {
+            Buffer b = message.buffer();
+            sendMessage(op, b.array(), b.readerIndex(), b.readableBytes());
+        } else {
+            byte[] b = message.bytes(); // a received message is only valid on its loop, during onMessage: this throws then
+            onLoop(() -> sendMessage(op, b, 0, b.length));
+        }
     }
 
     @Override
