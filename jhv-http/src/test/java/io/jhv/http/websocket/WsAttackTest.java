@@ -862,4 +862,33 @@ class WsAttackTest {
             }
         }
     }
+
+    /**
+     * Defect: the handshake snapshot copies the request's attributes with Map.copyOf, which
+     * throws on a null value; Request.attribute(name, null) is accepted (a HashMap), so a
+     * middleware that records an absent value (an anonymous user) makes every upgrade on the
+     * server fail with a NullPointerException instead of a 101.
+     */
+    @Test
+
+    void anAttributeSetToNullByMiddlewareDoesNotBreakTheUpgrade() throws Exception {
+        Events ev = new Events(true);
+        server = HttpServer.create("127.0.0.1", 0).threads(1)
+                .use((req, res, chain) -> {
+                    req.attribute("user", null); // anonymous
+                    chain.next();
+                })
+                .ws("/ws", ev).start();
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            RawWs raw = new RawWs(s);
+            raw.out.write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String head = raw.readHead();
+            assertTrue(head.startsWith("HTTP/1.1 101"), head);
+            WebSocket ws = ev.opened.poll(10, TimeUnit.SECONDS);
+            assertNotNull(ws);
+            assertTrue(ws.handshake().attributes().containsKey("user"));
+        }
+    }
 }
