@@ -1085,7 +1085,12 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public boolean sendShared(byte[] payload, boolean text, long maxQueued, boolean closeSlow) {
         if (closeRequested || state != OPEN) return false;
         Runnable task = () -> {
-            if (state != OPEN) return; // (between another message's fragments, sendMessage holds it until they end)
+            if (state != OPEN) return;
+            // A data frame may not come between a message's fragments (RFC 6455 5.4): while another
+            // thread is still streaming one, the broadcast skips this socket (holding it could grow
+            // without bound for a long stream); once its last fragment was called, sendMessage holds
+            // the broadcast until that fragment is out.
+            if (fragmentOpen && sendingFragments != 0) return;
             long queued = conn.queuedBytes();
             if (queued > maxQueued) {
                 if (closeSlow) {
