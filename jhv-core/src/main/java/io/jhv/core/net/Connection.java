@@ -100,6 +100,7 @@ public final class Connection {
     private Runnable stopHook;
     private boolean registered; // with the poller (and counted in the loop's load)
     boolean tcpUp;              // the TCP connection is established: the socket may be written
+    private volatile long connectedNanos; // System.nanoTime() when the TCP connection came up; 0 before
     private long bytesRead;     // loop thread writes; other threads read a recent value (metrics)
     private volatile SocketAddress via; // the balancer's address, when a PROXY protocol header named the client
     private boolean reportedUp; // onConnection was told the connection is up
@@ -243,6 +244,13 @@ public final class Connection {
      */
     public TlsInfo tls() { return link != null ? link.tls() : null; }
 
+    /**
+     * {@link System#nanoTime()} when the TCP connection came up (a client's connect finished, a
+     * server accepted it), before any proxy tunnel or TLS handshake on it; 0 until then. For a
+     * protocol that bounds its own handshake from the TCP connect on. Thread-safe.
+     */
+    public long connectedNanos() { return connectedNanos; }
+
     /** Bytes waiting in the write queue (thread-safe read). */
     public long queuedBytes() { return queue.queuedBytes(); }
 
@@ -288,6 +296,7 @@ public final class Connection {
         remoteAddress(); // cache it while the channel is open (a client learns it only now)
         long now = System.nanoTime();
         lastRead = lastWrite = lastWriteProgress = now;
+        connectedNanos = now;
         try {
             if (client) ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, ep.tcpNoDelay);
         } catch (IOException e) {

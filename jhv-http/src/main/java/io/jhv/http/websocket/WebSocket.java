@@ -13,10 +13,14 @@ import java.util.function.Consumer;
  * One WebSocket (RFC 6455), server or client side.
  *
  * <p>Sending: {@code send} queues a whole message, in call order per thread, and never drops it
- * (with permessage-deflate agreed, messages from the size threshold up are compressed). Nothing is
+ * while the socket is open (with permessage-deflate agreed, messages from the size threshold up are compressed). Nothing is
  * refused for size on the sending side: watch {@link #isWritable()} / {@link #onWritable} or
  * {@link #queuedBytes()} to keep a slow receiver from growing memory (a {@link WebSocketGroup}
- * does it for broadcasts). A send after {@link #close} started throws {@link IllegalStateException}.
+ * does it for broadcasts). Once a close has started (this side's {@link #close}, or the peer's),
+ * sends are dropped without an exception, as in a browser or OkHttp, so a loop that sends one
+ * message to many sockets goes on when one of them is closing; {@link #isOpen()} tells, and
+ * {@code sendAsync}'s future fails with {@link IllegalStateException}. After this side's
+ * {@code close()} no more messages are delivered to {@code onMessage}.
  *
  * <p>Thread contract: {@code send*}, {@code ping}, {@code close}, {@code abort}, the reading controls
  * and the getters may be called from any thread (from another thread the frame is built on the
@@ -41,7 +45,13 @@ public interface WebSocket {
      */
     void send(Buffer data, boolean text);
 
-    /** Sends {@code message} back as it is: text stays text. The echo of the examples. Thread-safe. */
+    /**
+     * Sends {@code message} as it is: text stays text. The echo of the examples. The message is left
+     * unchanged, so one received message may be sent to several sockets ({@code for (WebSocket s :
+     * peers) s.send(msg)}) and read after it was sent. Thread-safe; a received message is valid only
+     * during the {@code onMessage} call that delivered it, so from another thread it must be sent
+     * during that call (an {@link IllegalStateException} after it).
+     */
     void send(Message message);
 
     /**
@@ -57,7 +67,9 @@ public interface WebSocket {
      * Sends one fragment of a message that is streamed out in pieces: {@code text} is the type of the
      * whole message (looked at on its first fragment), {@code last} ends it. Another message sent
      * before the last fragment is refused with {@link IllegalStateException} (control frames may
-     * interleave). Thread-safe, but one message's fragments must come from one thread at a time.
+     * interleave); one sent after it never lands between the fragments. The array's content at the
+     * call is what is sent (it may be refilled for the next fragment). Thread-safe, but one
+     * message's fragments must come from one thread at a time.
      */
     void sendFragment(byte[] data, boolean text, boolean last);
 

@@ -219,7 +219,7 @@ class WsAttackTest {
      * send(byte[]), sendFragment's contract does not say the array is taken over.
      */
     @Test
-    @Disabled("DEFECT: sendFragment (and ping/pong) off the loop frame the caller's array later: a reused chunk buffer is sent with its later contents")
+
     void aFragmentSentFromAnotherThreadIsNotChangedByTheCallerReusingItsArray() throws Exception {
         try (ServerSocket raw = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
             WebSocketClient c = WebSocketClient.create("ws://127.0.0.1:" + raw.getLocalPort() + "/ws")
@@ -500,7 +500,7 @@ class WsAttackTest {
      * client: closeFuture() never completes and the client's own loop thread is never stopped.
      */
     @Test
-    @Disabled("DEFECT: client.close() during the back-off after a socket closed in onOpen never ends the client (closeFuture hangs, loop thread leaks)")
+
     void closingTheClientDuringTheBackOffAfterASocketClosedInOnOpenEndsIt() throws Exception {
         server = HttpServer.create("127.0.0.1", 0).threads(1).ws("/ws", new Events(true)).start();
         BlockingQueue<WebSocket> closedSockets = new LinkedBlockingQueue<>();
@@ -527,7 +527,7 @@ class WsAttackTest {
      * reply, so a clean close by both sides ends as 1006 after the close timeout with an error.
      */
     @Test
-    @Disabled("DEFECT: a send from onMessage of a message pipelined after the handler's own close() throws, fails the socket, and a clean close ends as 1006")
+
     void aMessagePipelinedBehindTheHandlersCloseDoesNotSpoilTheCloseHandshake() throws Exception {
         BlockingQueue<Integer> closes = new LinkedBlockingQueue<>();
         BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
@@ -566,7 +566,7 @@ class WsAttackTest {
      * the caller's view, not at what is on the wire (fragmentOpen), which only sendShared checks.
      */
     @Test
-    @Disabled("DEFECT: a send on the loop between a fragmented message's frames is not refused once the last sendFragment was called but not yet run: a data frame lands inside the message")
+
     void aSendOnTheLoopNeverLandsBetweenAnotherThreadsFragments() throws Exception {
         try (ServerSocket raw = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
             WebSocketClient c = WebSocketClient.create("ws://127.0.0.1:" + raw.getLocalPort() + "/ws")
@@ -609,7 +609,7 @@ class WsAttackTest {
      * charge back, so that budget leaks for good (enough such peers and every client gets 1013).
      */
     @Test
-    @Disabled("DEFECT: abort() from onMessage: the frames left in the read are still delivered after onClose, and their buffer leaks the server's input budget")
+
     void abortFromOnMessageDeliversNothingAfterOnCloseAndGivesTheBudgetBack() throws Exception {
         List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
         CountDownLatch closed = new CountDownLatch(1);
@@ -715,7 +715,7 @@ class WsAttackTest {
      * taking another 0.7) is connected after 1.4 times the timeout instead of being refused.
      */
     @Test
-    @Disabled("DEFECT: handshakeTimeout restarts for the upgrade after the proxy tunnel (or TLS): the whole handshake may take twice (three times) the bound")
+
     void theHandshakeTimeoutBoundsTheWholeWayToThe101() throws Exception {
         long timeoutMs = 1000;
         try (ServerSocket raw = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
@@ -758,7 +758,7 @@ class WsAttackTest {
      * meanwhile.
      */
     @Test
-    @Disabled("DEFECT: a broadcast loop in onMessage fails the sender with 1011 when one peer is closing (send throws IllegalStateException)")
+
     void aBroadcastLoopSurvivesAPeerThatIsClosing() throws Exception {
         List<WebSocket> room = new java.util.concurrent.CopyOnWriteArrayList<>();
         BlockingQueue<WebSocket> opened = new LinkedBlockingQueue<>();
@@ -870,7 +870,7 @@ class WsAttackTest {
      * server fail with a NullPointerException instead of a 101.
      */
     @Test
-    @Disabled("DEFECT: an attribute set to null by middleware makes every WebSocket upgrade fail (Map.copyOf in WsUpgrade.snapshot throws NPE)")
+
     void anAttributeSetToNullByMiddlewareDoesNotBreakTheUpgrade() throws Exception {
         Events ev = new Events(true);
         server = HttpServer.create("127.0.0.1", 0).threads(1)

@@ -22,8 +22,6 @@ final class FrameWriter {
     private final PerMessageDeflate pmd;
     private final WebSocketConfig cfg;
     private Buffer out;
-    /** The buffer {@link #adopt} replaced, for the reader to take back. */
-    private Buffer spare;
     private Buffer zbuf;
     private Deflater deflater;
 
@@ -83,41 +81,6 @@ final class FrameWriter {
         }
     }
 
-    /**
-     * Frames the readable bytes of {@code payload} where they are, the header going into the
-     * buffer's prepend room, and takes the buffer as its output, when it holds nothing else yet:
-     * the echo of a received message without a copy. Only for an uncompressed, unmasked (server)
-     * frame under 64 KiB (a header of at most 4 bytes), into a buffer at least as large as the
-     * writer's own; returns false, having done nothing, otherwise. On success {@code payload} is this writer's until written, and {@link #takeSpare}
-     * gives back the buffer it held before.
-     */
-    boolean adopt(int op, Buffer payload) {
-        int len = payload.readableBytes();
-        if (client || len >= 65536 || payload.prependableBytes() < 4 || (out != null && out.isReadable())) return false;
-        // Never trade a larger output buffer for a smaller one: the next frames would grow the
-        // small one again by doubling (new arrays, copies) while the reader sat on the large one
-        // (or dropped it), batch after batch, for a client that pipelines.
-        if (out != null && out.capacity() > payload.capacity()) return false;
-        if (len < 126) {
-            payload.prependByte(len);
-        } else {
-            payload.prependShort(len);
-            payload.prependByte(126);
-        }
-        payload.prependByte(0x80 | op);
-        spare = out;
-        out = payload;
-        return true;
-    }
-
-    /** The buffer the last {@link #adopt} replaced (empty), or null. */
-    Buffer takeSpare() {
-        Buffer b = spare;
-        spare = null;
-        if (b != null) b.clear();
-        return b;
-    }
-
     /** Appends a close frame with {@code code} and {@code reason} (at most 123 bytes of UTF-8). */
     void close(int code, String reason) {
         byte[] r = reason == null ? new byte[0] : reason.getBytes(StandardCharsets.UTF_8);
@@ -155,7 +118,6 @@ final class FrameWriter {
         if (deflater != null) deflater.end();
         deflater = null;
         out = null;
-        spare = null;
         zbuf = null;
     }
 

@@ -20,15 +20,6 @@ final class ReceivedMessage implements Message {
         this.buf = buf;
     }
 
-    private Buffer consumed;
-
-    /** The message was sent on as it is (its buffer now belongs to a frame): the view reads as consumed. */
-    void detach() {
-        if (consumed == null) consumed = Buffer.allocate(0);
-        consumed.clear();
-        buf = consumed;
-    }
-
     private Buffer buf() {
         if (buf == null) throw new IllegalStateException("a Message is only valid during the onMessage call that delivered it");
         return buf;

@@ -72,6 +72,8 @@ public final class WsClientEngine {
     // loop-thread state of the attempt in progress
     private CompletableFuture<Connection> pendingConnect;
     private Connection handshaking;
+    /** A socket closed from its own onOpen, until its close handshake ends (loop thread). */
+    private WsSession closingFromOnOpen;
     /** The socket being attached after the 101 (its onOpen runs), until it reports open. */
     private WsSession attaching;
     private Timer retryTimer;
@@ -198,6 +200,7 @@ public final class WsClientEngine {
         // A socket in its onOpen (attaching) is open already: it gets a close handshake, not an abort.
         WsSession s = current != null ? current : attaching;
         if (s != null) s.close(CloseCodes.NORMAL, "");
+        else if (closingFromOnOpen != null) return; // its close handshake is under way: sessionClosed ends the client
         else if (handshaking != null) handshaking.abort();
         else if (pendingConnect == null) finish(new WebSocketException(CloseCodes.GOING_AWAY, "client closed"));
     }
@@ -252,6 +255,7 @@ public final class WsClientEngine {
 
     private void sessionClosed(WsSession s) {
         if (current == s) current = null;
+        if (closingFromOnOpen == s) closingFromOnOpen = null;
         if (closed || reconnect == null) {
             finish(new WebSocketException(CloseCodes.ABNORMAL, "closed"));
             return;
@@ -321,9 +325,15 @@ public final class WsClientEngine {
             r.append("\r\n");
             conn.write(r.toString().getBytes(StandardCharsets.UTF_8));
             if (!handshakeTimeout.isZero()) {
-                timer = conn.loop().setTimeout(handshakeTimeout, () -> {
+                // One bound from the TCP connect to the 101: a proxy tunnel and TLS before the
+                // upgrade have used part of it already.
+                long since = conn.connectedNanos();
+                long spentMs = since == 0 ? 0 : (System.nanoTime() - since) / 1_000_000;
+                long leftMs = Math.max(1, handshakeTimeout.toMillis() - spentMs);
+                timer = conn.loop().setTimeout(leftMs, () -> {
                     timer = null;
-                    fail(conn, new WebSocketHandshakeException(0, "no answer to the WebSocket upgrade within " + handshakeTimeout.toMillis() + " ms from " + url));
+                    fail(conn, new WebSocketHandshakeException(0, "no answer to the WebSocket upgrade within " + handshakeTimeout.toMillis()
+                            + " ms of the TCP connect to " + url + (spentMs > 0 ? " (" + spentMs + " ms of it went to the proxy tunnel and TLS)" : "")));
                 });
             }
         }
@@ -356,6 +366,12 @@ public final class WsClientEngine {
                 conn.handover(session);
             } finally {
                 attaching = null;
+                // The upgrade is over whatever onOpen did: a socket it closed (or that threw) never
+                // reports open, and its connection must not stay "handshaking", or close() during
+                // the reconnect back-off would abort that dead connection and never end the client.
+                if (handshaking == conn) handshaking = null;
+                attempting = false;
+                if (!session.isOpen() && !session.isClosed()) closingFromOnOpen = session;
             }
         }
 

@@ -109,8 +109,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     // ---------------------------------------------------------------- writing
     private final FrameWriter writer;
     private boolean inRead;
-    /** The read buffer during onData (null otherwise): more frames in it mean more sends may follow in this batch. */
-    private Buffer readIn;
     /** Opcode of a fragmented message being sent by sendFragment: 0 none. */
     private volatile int sendingFragments;
     /** Tasks other threads posted through onLoop that have not run yet. */
@@ -173,9 +171,12 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public void onData(Connection c, Buffer in) {
         lastReadNanos = System.nanoTime();
         inRead = true;
-        readIn = in;
         try {
             while (!userPaused) {
+                if (state == CLOSED) { // closed from a callback (abort): the rest of this read is not for anyone
+                    in.skip(in.readableBytes());
+                    break;
+                }
                 if (rstate == Read.HEADER && !readHeader(in)) break;
                 if (rstate == Read.PAYLOAD && !readPayload(in)) break;
                 if (rstate == Read.DISCARD) {
@@ -185,7 +186,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             }
         } finally {
             inRead = false;
-            readIn = null;
             flush();
         }
     }
@@ -194,6 +194,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public void onClose(Connection c, CloseCause cause) {
         state = CLOSED;
         cancelTimers();
+        fragmentOpen = false;
+        runAfterFragments(); // what waited behind a fragmented message: dropped, its sendAsync futures failed
         if (inflater != null) inflater.end();
         writer.release();
         inflater = null;
@@ -420,6 +422,16 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     }
 
     private void deliver(boolean last) {
+        if (closeRequested || state != OPEN) {
+            // This side has closed (or is failing): like a browser, no message after close(); the
+            // frames are still read, to find the peer's close.
+            if (msg != null) {
+                if (msg.capacity() > KEEP_BUFFER) msg = null;
+                else msg.clear();
+            }
+            syncCharge();
+            return;
+        }
         Buffer b = msg != null ? msg : Buffer.allocate(0);
         msg = b;
         received.set(msgOpcode == OP_TEXT, last, b);
@@ -692,6 +704,14 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + ": message of " + len + " bytes dropped, socket closing");
             return;
         }
+        if (fragmentOpen) {
+            // Another thread's fragmented message is on the wire and its last fragment has not been
+            // built yet (RFC 6455 5.4: no data frame between fragments): this one goes after it. A
+            // copy: the caller's bytes may be borrowed for this call only.
+            byte[] copy = java.util.Arrays.copyOfRange(a, off, off + len);
+            afterFragments().add(() -> sendMessage(op, copy, 0, copy.length));
+            return;
+        }
         sendFrame(op, a, off, len, true, writer.compresses(len));
         flushSoon();
     }
@@ -735,8 +755,15 @@ public final class WsSession implements WebSocket, ProtocolHandler {
 
     // ================================================================ WebSocket: sending (any thread)
 
-    private void checkCanSend() {
-        if (closeRequested || state != OPEN) throw new IllegalStateException("send on a closing or closed WebSocket " + this);
+    /**
+     * False (the message is dropped) once a close has started, from either side: like a browser's
+     * or OkHttp's WebSocket, a send never throws for that. A loop that sends one message to many
+     * sockets must not fail because one of them is closing. {@link #sendAsync} reports it.
+     */
+    private boolean canSend() {
+        if (!closeRequested && state == OPEN) return true;
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) LOG.log(System.Logger.Level.DEBUG, this + ": send dropped, the socket is closing or closed");
+        return false;
     }
 
     private void onLoop(Runnable task) {
@@ -772,7 +799,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
 
     @Override
     public void send(String text) {
-        checkCanSend();
+        if (!canSend()) return;
         checkNotFragmenting();
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
         onLoop(() -> sendMessage(OP_TEXT, b, 0, b.length));
@@ -780,14 +807,17 @@ public final class WsSession implements WebSocket, ProtocolHandler {
 
     @Override
     public void send(byte[] data) {
-        checkCanSend();
+        if (!canSend()) return;
         checkNotFragmenting();
         onLoop(() -> sendMessage(OP_BINARY, data, 0, data.length));
     }
 
     @Override
     public void send(ByteBuffer data) {
-        checkCanSend();
+        if (!canSend()) {
+            data.position(data.limit()); // consumed, as a sent one would be
+            return;
+        }
         checkNotFragmenting();
         byte[] b;
         int off, len = data.remaining();
@@ -807,24 +837,13 @@ public final class WsSession implements WebSocket, ProtocolHandler {
 
     @Override
     public void send(Buffer data, boolean text) {
-        checkCanSend();
+        if (!canSend()) {
+            data.skip(data.readableBytes()); // consumed, as a sent one would be
+            return;
+        }
         checkNotFragmenting();
         int op = text ? OP_TEXT : OP_BINARY;
         if (loop != null && loop.inLoop()) {
-            // Only for the last message of a read: with more frames behind it in this read (a client
-            // that pipelines), their echoes would be appended to the adopted buffer, which then grows
-            // by doubling, every batch (the writer's own buffer, kept between batches, does not).
-            Buffer rin = readIn;
-            if (data == msg && state == OPEN && (rin == null || !rin.isReadable())
-                    && !writer.compresses(data.readableBytes()) && writer.adopt(op, data)) {
-                // The echo of the message being delivered: its buffer becomes the frame, and the
-                // reader goes on with the writer's former buffer. The view lets go of it.
-                msg = writer.takeSpare();
-                syncCharge();
-                received.detach();
-                flushSoon();
-                return;
-            }
             sendMessage(op, data.array(), data.readerIndex(), data.readableBytes());
             data.skip(data.readableBytes());
         } else {
@@ -833,9 +852,24 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         }
     }
 
+    /**
+     * Sends the message's bytes and leaves the message as it was: the same message may be sent to
+     * several sockets (a broadcast loop) or read after it was sent. Always a copy into the frame
+     * (handing the received buffer itself to the writer, as an echo once did, let the first send
+     * change what the next ones saw).
+     */
     @Override
     public void send(Message message) {
-        send(message.buffer(), message.isText());
+        if (!canSend()) return;
+        checkNotFragmenting();
+        int op = message.isText() ? OP_TEXT : OP_BINARY;
+        if (loop != null && loop.inLoop()) {
+            Buffer b = message.buffer();
+            sendMessage(op, b.array(), b.readerIndex(), b.readableBytes());
+        } else {
+            byte[] b = message.bytes(); // a received message is only valid on its loop, during onMessage: this throws then
+            onLoop(() -> sendMessage(op, b, 0, b.length));
+        }
     }
 
     @Override
@@ -852,22 +886,18 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     private CompletableFuture<Void> sendAsync(int op, byte[] b) {
         CompletableFuture<Void> f = new CompletableFuture<>();
         try {
-            checkCanSend();
+            if (closeRequested || state != OPEN) throw new IllegalStateException("send on a closing or closed WebSocket " + this);
             checkNotFragmenting();
             onLoop(() -> {
                 if (state != OPEN) {
                     f.completeExceptionally(new WebSocketException(CloseCodes.ABNORMAL, "WebSocket closed before the message was sent"));
                     return;
                 }
-                sendFrame(op, b, 0, b.length, true, writer.compresses(b.length));
-                try {
-                    writer.flush(conn, (c, failure) -> {
-                        if (failure == null) f.complete(null);
-                        else f.completeExceptionally(failure);
-                    });
-                } catch (IllegalStateException closing) {
-                    f.completeExceptionally(closing);
+                if (fragmentOpen) { // another thread's fragmented message is still going out: after it
+                    afterFragments().add(() -> sendAsyncFrame(op, b, f));
+                    return;
                 }
+                sendAsyncFrame(op, b, f);
             });
         } catch (RuntimeException e) {
             f.completeExceptionally(e);
@@ -875,21 +905,60 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         return f;
     }
 
+    private void sendAsyncFrame(int op, byte[] b, CompletableFuture<Void> f) {
+        if (state != OPEN) {
+            f.completeExceptionally(new WebSocketException(CloseCodes.ABNORMAL, "WebSocket closed before the message was sent"));
+            return;
+        }
+        sendFrame(op, b, 0, b.length, true, writer.compresses(b.length));
+        try {
+            writer.flush(conn, (c, failure) -> {
+                if (failure == null) f.complete(null);
+                else f.completeExceptionally(failure);
+            });
+        } catch (IllegalStateException closing) {
+            f.completeExceptionally(closing);
+        }
+    }
+
     @Override
     public void sendFragment(byte[] data, boolean text, boolean last) {
-        checkCanSend();
+        if (!canSend()) return;
         int first = text ? OP_TEXT : OP_BINARY;
         int op;
         synchronized (this) {
             op = sendingFragments == 0 ? first : OP_CONT;
             sendingFragments = last ? 0 : first;
         }
+        // From another thread the frame is built later, on the loop: copy, so that a caller who
+        // refills one chunk array between calls (streaming a file) sends what it held at the call.
+        byte[] d = inLoop() ? data : data.clone();
         onLoop(() -> {
             if (state != OPEN) return;
-            sendFrame(op, data, 0, data.length, last, false);
+            sendFrame(op, d, 0, d.length, last, false);
             fragmentOpen = !last;
             flushSoon();
+            if (last) runAfterFragments();
         });
+    }
+
+    private boolean inLoop() {
+        EventLoop l = loop;
+        return l != null && l.inLoop();
+    }
+
+    /** Data messages that came while another thread's fragmented message was on the wire (loop thread). */
+    private java.util.ArrayDeque<Runnable> afterFragments;
+
+    private java.util.ArrayDeque<Runnable> afterFragments() {
+        if (afterFragments == null) afterFragments = new java.util.ArrayDeque<>(4);
+        return afterFragments;
+    }
+
+    /** The fragmented message is complete: what waited for it goes out, in order (loop thread). */
+    private void runAfterFragments() {
+        java.util.ArrayDeque<Runnable> q = afterFragments;
+        while (q != null && !q.isEmpty() && !fragmentOpen) q.poll().run();
     }
 
     @Override
@@ -903,9 +972,10 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     }
 
     private void controlFrame(int op, byte[] payload) {
-        byte[] p = payload == null ? EMPTY : payload;
-        if (p.length > 125) throw new IllegalArgumentException("control frame payload of " + p.length + " bytes (at most 125)");
-        checkCanSend();
+        byte[] given = payload == null ? EMPTY : payload;
+        if (given.length > 125) throw new IllegalArgumentException("control frame payload of " + given.length + " bytes (at most 125)");
+        if (!canSend()) return;
+        byte[] p = inLoop() ? given : given.clone(); // built later on the loop: what the array held at the call
         onLoop(() -> {
             if (state != OPEN) return;
             sendFrame(op, p, 0, p.length, true, false);
@@ -955,6 +1025,8 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     // ================================================================ WebSocket: the rest
 
     @Override public boolean isOpen() { return state == OPEN && !closeRequested; }
+    /** The connection has closed (onClose ran). */
+    boolean isClosed() { return state == CLOSED; }
     @Override public String subprotocol() { return subprotocol; }
     @Override public boolean isCompressed() { return pmd != null; }
     @Override public Handshake handshake() { return handshake; }
@@ -1013,8 +1085,12 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     public boolean sendShared(byte[] payload, boolean text, long maxQueued, boolean closeSlow) {
         if (closeRequested || state != OPEN) return false;
         Runnable task = () -> {
-            // A data frame may not come between a message's fragments (RFC 6455 5.4): skipped.
-            if (state != OPEN || fragmentOpen) return;
+            if (state != OPEN) return;
+            // A data frame may not come between a message's fragments (RFC 6455 5.4): while another
+            // thread is still streaming one, the broadcast skips this socket (holding it could grow
+            // without bound for a long stream); once its last fragment was called, sendMessage holds
+            // the broadcast until that fragment is out.
+            if (fragmentOpen && sendingFragments != 0) return;
             long queued = conn.queuedBytes();
             if (queued > maxQueued) {
                 if (closeSlow) {

@@ -95,7 +95,16 @@ public final class WsUpgrade implements Handler {
         List<Map.Entry<String, String>> headers = new ArrayList<>();
         for (Map.Entry<String, String> e : req.headers()) headers.add(Map.entry(e.getKey(), e.getValue()));
         return new HandshakeInfo(req.path(), req.query(), HandshakeInfo.parseQuery(req.query()), params, headers,
-                Map.copyOf(req.cookies()), Map.copyOf(req.attributes()), protocol, extensions);
+                Map.copyOf(req.cookies()), copyAllowingNulls(req.attributes()), protocol, extensions);
+    }
+
+    /**
+     * An unmodifiable copy that keeps null values: Request.attribute(name, null) is allowed (a
+     * middleware may record an absent user), and Map.copyOf would throw on it and fail the upgrade.
+     */
+    private static Map<String, Object> copyAllowingNulls(Map<String, Object> m) {
+        if (m.isEmpty()) return Map.of();
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(m));
     }
 
     private String chooseSubprotocol(List<String> offered) {
