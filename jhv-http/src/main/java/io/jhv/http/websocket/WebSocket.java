@@ -65,11 +65,12 @@ public interface WebSocket {
 
     /**
      * Sends one fragment of a message that is streamed out in pieces: {@code text} is the type of the
-     * whole message (looked at on its first fragment), {@code last} ends it. Another message sent
-     * before the last fragment is refused with {@link IllegalStateException} (control frames may
-     * interleave); one sent after it never lands between the fragments. The array's content at the
-     * call is what is sent (it may be refilled for the next fragment). Thread-safe, but one
-     * message's fragments must come from one thread at a time.
+     * whole message (looked at on its first fragment), {@code last} ends it. A whole message sent
+     * meanwhile, by any thread, never lands between the fragments (RFC 6455 5.4): it waits, held in
+     * memory, until the last fragment is out (a {@link WebSocketGroup} broadcast skips the socket
+     * instead); control frames (ping, pong, close) may interleave. The array's content at the call
+     * is what is sent (it may be refilled for the next fragment). Thread-safe, but one message's
+     * fragments must come from one thread at a time.
      */
     void sendFragment(byte[] data, boolean text, boolean last);
 

@@ -4,7 +4,6 @@ import io.jhv.core.net.ReconnectPolicy;
 import io.jhv.core.tls.SelfSignedCertificate;
 import io.jhv.core.tls.TlsConfig;
 import io.jhv.http.server.HttpServer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -39,22 +38,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * many threads, reading paused, TLS, and an HTTP keep-alive connection upgraded mid-stream.
  */
 @Timeout(120)
-class WebSocketRobustnessTest {
+class WebSocketRobustnessTest extends WsServerClosedAfterEach {
 
-    private HttpServer server;
-    private final List<AutoCloseable> closeLater = new ArrayList<>();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeLater) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
-        if (server != null) server.close();
-    }
 
     /** What a server socket went through. */
     static class Events implements WebSocketHandler {

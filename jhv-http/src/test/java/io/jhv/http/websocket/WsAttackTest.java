@@ -4,8 +4,6 @@ import io.jhv.core.buffer.Buffer;
 import io.jhv.http.server.HttpServer;
 import io.jhv.http.websocket.WsReviewTest.Events;
 import io.jhv.http.websocket.WsReviewTest.Frame;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,25 +39,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * Session 20's attacks on the WebSocket engine: the client's masking (copy, then XOR in place)
  * must never write a caller's array, pipelined frames of every kind in one read (with and without
  * permessage-deflate), deflate bombs split across frames, and the client facing hostile servers.
- * Tests marked {@code @Disabled("DEFECT: ...")} fail today; remove the annotation to see it.
+ * Its defect tests (a Javadoc "Defect:") failed before their fixes and guard them now.
  */
 @Timeout(60)
-class WsAttackTest {
+class WsAttackTest extends WsServerClosedAfterEach {
 
-    private HttpServer server;
-    private final List<AutoCloseable> closeLater = new ArrayList<>();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeLater) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
-        if (server != null) server.close(Duration.ofSeconds(2));
-    }
 
     private static final int[] LENGTHS = {0, 1, 3, 7, 8, 9, 15, 16, 17, 125, 126, 127, 4095, 4097, 65535, 65536, 70001};
 
@@ -901,7 +885,6 @@ class WsAttackTest {
      * last fragment was called), so a refusal here only kills an unrelated socket.
      */
     @Test
-    @Disabled("DEFECT: a broadcast loop in onMessage fails the sender with 1011 while another thread streams fragments to one peer (send throws IllegalStateException)")
     void aBroadcastLoopSurvivesAPeerBeingStreamedTo() throws Exception {
         List<WebSocket> room = new java.util.concurrent.CopyOnWriteArrayList<>();
         BlockingQueue<WebSocket> opened = new LinkedBlockingQueue<>();
@@ -942,7 +925,6 @@ class WsAttackTest {
      * message buffer for them after onClose, and charges it to the server's input budget for good.
      */
     @Test
-    @Disabled("DEFECT: abort() from onMessage of a streamed text fragment that ends inside a character leaks the server's input budget (deliverFragment allocates after onClose)")
     void abortFromAStreamedFragmentEndingInsideACharacterGivesTheBudgetBack() throws Exception {
         CountDownLatch closed = new CountDownLatch(1);
         server = HttpServer.create("127.0.0.1", 0).threads(1)

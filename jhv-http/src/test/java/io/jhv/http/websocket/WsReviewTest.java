@@ -3,7 +3,6 @@ package io.jhv.http.websocket;
 import io.jhv.core.buffer.Buffer;
 import io.jhv.core.tls.TlsConfig;
 import io.jhv.http.server.HttpServer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -41,22 +40,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * permessage-deflate windows. Each test names the defect it guards against.
  */
 @Timeout(60)
-class WsReviewTest {
+class WsReviewTest extends WsServerClosedAfterEach {
 
-    private HttpServer server;
-    private final List<AutoCloseable> closeLater = new ArrayList<>();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeLater) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
-        if (server != null) server.close(Duration.ofSeconds(2));
-    }
 
     /** What a server socket went through, in order. */
     static class Events implements WebSocketHandler {

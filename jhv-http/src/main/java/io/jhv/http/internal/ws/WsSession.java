@@ -329,6 +329,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             b.writerIndex(b.writerIndex() - hold);
         }
         deliver(false);
+        if (state == CLOSED) return; // closed from onMessage (abort): nothing more is read into a buffer
         if (hold > 0) {
             Buffer next = messageBuffer(hold);
             if (next != null) next.write(heldBack, 0, hold);
@@ -793,14 +794,10 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         }
     }
 
-    private void checkNotFragmenting() {
-        if (sendingFragments != 0) throw new IllegalStateException("a fragmented message is being sent: finish it with sendFragment(..., last=true) first");
-    }
 
     @Override
     public void send(String text) {
         if (!canSend()) return;
-        checkNotFragmenting();
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
         onLoop(() -> sendMessage(OP_TEXT, b, 0, b.length));
     }
@@ -808,7 +805,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     @Override
     public void send(byte[] data) {
         if (!canSend()) return;
-        checkNotFragmenting();
         onLoop(() -> sendMessage(OP_BINARY, data, 0, data.length));
     }
 
@@ -818,7 +814,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             data.position(data.limit()); // consumed, as a sent one would be
             return;
         }
-        checkNotFragmenting();
         byte[] b;
         int off, len = data.remaining();
         if (data.hasArray()) {
@@ -841,7 +836,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             data.skip(data.readableBytes()); // consumed, as a sent one would be
             return;
         }
-        checkNotFragmenting();
         int op = text ? OP_TEXT : OP_BINARY;
         if (loop != null && loop.inLoop()) {
             sendMessage(op, data.array(), data.readerIndex(), data.readableBytes());
@@ -861,7 +855,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
     @Override
     public void send(Message message) {
         if (!canSend()) return;
-        checkNotFragmenting();
         int op = message.isText() ? OP_TEXT : OP_BINARY;
         if (loop != null && loop.inLoop()) {
             Buffer b = message.buffer();
@@ -887,7 +880,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         CompletableFuture<Void> f = new CompletableFuture<>();
         try {
             if (closeRequested || state != OPEN) throw new IllegalStateException("send on a closing or closed WebSocket " + this);
-            checkNotFragmenting();
             onLoop(() -> {
                 if (state != OPEN) {
                     f.completeExceptionally(new WebSocketException(CloseCodes.ABNORMAL, "WebSocket closed before the message was sent"));
