@@ -706,9 +706,9 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             return;
         }
         if (fragmentOpen) {
-            // Another thread's fragmented message is on the wire and its last fragment has not been
-            // built yet (RFC 6455 5.4: no data frame between fragments): this one goes after it. A
-            // copy: the caller's bytes may be borrowed for this call only.
+            // A fragmented message is on the wire and its last fragment has not been built yet
+            // (RFC 6455 5.4: no data frame between fragments): this one goes after it. A copy: the
+            // caller's bytes may be borrowed for this call only.
             byte[] copy = java.util.Arrays.copyOfRange(a, off, off + len);
             afterFragments().add(() -> sendMessage(op, copy, 0, copy.length));
             return;
@@ -793,7 +793,6 @@ public final class WsSession implements WebSocket, ProtocolHandler {
             throw new IllegalStateException("WebSocket " + this + ": its loop has stopped", e);
         }
     }
-
 
     @Override
     public void send(String text) {
@@ -939,7 +938,7 @@ public final class WsSession implements WebSocket, ProtocolHandler {
         return l != null && l.inLoop();
     }
 
-    /** Data messages that came while another thread's fragmented message was on the wire (loop thread). */
+    /** Data messages sent while a fragmented message was on the wire, to go after its last fragment (loop thread). */
     private java.util.ArrayDeque<Runnable> afterFragments;
 
     private java.util.ArrayDeque<Runnable> afterFragments() {
