@@ -6,7 +6,7 @@ import io.jhv.core.net.WriteListener;
 import io.jhv.http.websocket.WebSocketConfig;
 
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ThreadLocalRandom;
+import java.security.SecureRandom;
 import java.util.zip.Deflater;
 
 /**
@@ -22,8 +22,18 @@ final class FrameWriter {
     private final PerMessageDeflate pmd;
     private final WebSocketConfig cfg;
     private Buffer out;
+    /** Client masking keys not handed out yet: 16 per draw from {@link #ENTROPY} (64 bytes). */
+    private byte[] keys;
+    private int keyPos;
     private Buffer zbuf;
     private Deflater deflater;
+
+    /**
+     * RFC 6455 10.3: a client's masking keys must be unpredictable, from a strong source of entropy
+     * (a key an attacker can guess lets a page's script make its frames look like HTTP to a proxy).
+     * Shared by all writers; drawn 64 bytes at a time, so its cost is spread over 16 frames.
+     */
+    static final SecureRandom ENTROPY = new SecureRandom();
 
     FrameWriter(boolean client, PerMessageDeflate pmd, WebSocketConfig cfg) {
         this.client = client;
@@ -67,7 +77,7 @@ final class FrameWriter {
             o.writeLong(len);
         }
         if (client) {
-            int key = ThreadLocalRandom.current().nextInt();
+            int key = nextMaskKey();
             o.writeInt(key);
             int w = o.writerIndex();
             Bytes.mask(a, off, o.array(), w, len, key, 0);
@@ -79,6 +89,21 @@ final class FrameWriter {
             if (zbuf.capacity() > KEEP) zbuf = null; // like out: a big message's room is not kept
             else zbuf.clear();
         }
+    }
+
+    private int nextMaskKey() {
+        byte[] k = keys;
+        if (k == null) {
+            keys = k = new byte[64];
+            keyPos = k.length;
+        }
+        if (keyPos == k.length) {
+            ENTROPY.nextBytes(k);
+            keyPos = 0;
+        }
+        int key = Bytes.intBE(k, keyPos);
+        keyPos += 4;
+        return key;
     }
 
     /** Appends a close frame with {@code code} and {@code reason} (at most 123 bytes of UTF-8). */

@@ -28,7 +28,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -301,7 +300,7 @@ public final class WsClientEngine {
 
         ClientHandshake() {
             byte[] nonce = new byte[16];
-            ThreadLocalRandom.current().nextBytes(nonce);
+            FrameWriter.ENTROPY.nextBytes(nonce); // RFC 6455 4.1: a random nonce per connection
             key = Base64.getEncoder().encodeToString(nonce);
         }
 
