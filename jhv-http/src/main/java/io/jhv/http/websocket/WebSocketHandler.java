@@ -34,7 +34,7 @@ public interface WebSocketHandler {
      * A whole message (or, with {@link WebSocketConfig.Builder#streaming(boolean) streaming}, a
      * fragment of one: see {@link Message#isLast()}). {@code message} and its buffer are borrowed
      * for this call: read them here, or copy ({@link Message#bytes()}, {@link Message#text()}).
-     * {@link WebSocket#send(Message)} sends it back without a copy of its own.
+     * {@link WebSocket#send(Message)} sends it (back, or to other sockets) and leaves it unchanged.
      */
     void onMessage(WebSocket ws, Message message);
 
