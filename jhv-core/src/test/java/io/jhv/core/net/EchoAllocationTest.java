@@ -1,11 +1,11 @@
 package io.jhv.core.net;
 
+import io.jhv.testing.Allocations;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.reflect.Method;
 import java.net.Socket;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -20,19 +20,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @Timeout(60)
 class EchoAllocationTest {
-
-    /** The loop thread's allocated bytes, or -1 where the JDK does not count them. */
-    private static long allocatedBytes(Thread t) {
-        try {
-            Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-            Class<?> sunMx = Class.forName("com.sun.management.ThreadMXBean");
-            if (!sunMx.isInstance(mx)) return -1;
-            Method m = sunMx.getMethod("getThreadAllocatedBytes", long.class);
-            return (long) m.invoke(mx, t.threadId());
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return -1;
-        }
-    }
 
     private static void roundTrips(OutputStream out, InputStream in, byte[] msg, byte[] back, int n) throws Exception {
         for (int i = 0; i < n; i++) {
@@ -58,16 +45,16 @@ class EchoAllocationTest {
             CompletableFuture<Thread> loopThread = new CompletableFuture<>();
             server.group().get(0).post(() -> loopThread.complete(Thread.currentThread()));
             Thread loop = loopThread.get(5, TimeUnit.SECONDS);
-            assumeTrue(allocatedBytes(loop) >= 0, "this JDK does not count allocated bytes per thread");
+            assumeTrue(Allocations.threadAllocatedBytes(loop) >= 0, "this JDK does not count allocated bytes per thread");
 
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
             byte[] msg = new byte[64], back = new byte[64];
             roundTrips(out, in, msg, back, 30_000); // warm up: JIT-compile the path
             int n = 20_000;
-            long before = allocatedBytes(loop);
+            long before = Allocations.threadAllocatedBytes(loop);
             roundTrips(out, in, msg, back, n);
-            long perMessage = (allocatedBytes(loop) - before) / n;
+            long perMessage = (Allocations.threadAllocatedBytes(loop) - before) / n;
             // Zero in steady state; a few bytes of slack for a rare one-off (a deoptimization).
             assertTrue(perMessage <= 2, "the echo path allocates " + perMessage + " bytes per message on the loop");
             assertEquals(0, server.group().get(0).pendingTasks());

@@ -1,5 +1,6 @@
 package io.jhv.core.tls;
 
+import io.jhv.testing.Allocations;
 import io.jhv.core.net.TcpServer;
 
 import org.junit.jupiter.api.Test;
@@ -7,7 +8,6 @@ import org.junit.jupiter.api.Timeout;
 
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.reflect.Method;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
@@ -24,18 +24,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @Timeout(60)
 class TlsAllocationTest {
-
-    private static long allocatedBytes(Thread t) {
-        try {
-            Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-            Class<?> sunMx = Class.forName("com.sun.management.ThreadMXBean");
-            if (!sunMx.isInstance(mx)) return -1;
-            Method m = sunMx.getMethod("getThreadAllocatedBytes", long.class);
-            return (long) m.invoke(mx, t.threadId());
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return -1;
-        }
-    }
 
     private static void roundTrips(OutputStream out, InputStream in, byte[] msg, byte[] back, int n) throws Exception {
         for (int i = 0; i < n; i++) {
@@ -60,15 +48,15 @@ class TlsAllocationTest {
             CompletableFuture<Thread> loopThread = new CompletableFuture<>();
             server.group().get(0).post(() -> loopThread.complete(Thread.currentThread()));
             Thread loop = loopThread.get(5, TimeUnit.SECONDS);
-            assumeTrue(allocatedBytes(loop) >= 0, "this JDK does not count allocated bytes per thread");
+            assumeTrue(Allocations.threadAllocatedBytes(loop) >= 0, "this JDK does not count allocated bytes per thread");
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
             byte[] msg = new byte[64], back = new byte[64];
             roundTrips(out, in, msg, back, 20_000); // warm up
             int n = 10_000;
-            long before = allocatedBytes(loop);
+            long before = Allocations.threadAllocatedBytes(loop);
             roundTrips(out, in, msg, back, n);
-            long perMessage = (allocatedBytes(loop) - before) / n;
+            long perMessage = (Allocations.threadAllocatedBytes(loop) - before) / n;
             System.out.println("TLS echo: " + perMessage + " bytes allocated per 64-byte message on the loop thread");
             assertTrue(perMessage < 4096, "the TLS echo path allocates " + perMessage + " bytes per message");
         }

@@ -1,5 +1,6 @@
 package io.jhv.http.client;
 
+import io.jhv.testing.Allocations;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.http.server.HttpServer;
@@ -8,7 +9,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.lang.reflect.Method;
 import java.net.ServerSocket;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -58,7 +58,6 @@ class CallbackFormTest extends ClientsClosedAfterEach {
     static void stop() {
         server.close();
     }
-
 
     static String url(String path) {
         return "http://127.0.0.1:" + server.port() + path;
@@ -321,19 +320,6 @@ class CallbackFormTest extends ClientsClosedAfterEach {
         assertEquals(n, ok.get());
     }
 
-    /** The thread's allocated bytes, or -1 where the JDK does not count them. */
-    private static long allocatedBytes(Thread t) {
-        try {
-            Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-            Class<?> sunMx = Class.forName("com.sun.management.ThreadMXBean");
-            if (!sunMx.isInstance(mx)) return -1;
-            Method m = sunMx.getMethod("getThreadAllocatedBytes", long.class);
-            return (long) m.invoke(mx, t.threadId());
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return -1;
-        }
-    }
-
     @Test
     void theSteadyStateAllocatesNothingPerCallOnTheClientsLoop() throws Exception {
         steadyState(HttpClient.builder().decompress(false));
@@ -377,11 +363,11 @@ class CallbackFormTest extends ClientsClosedAfterEach {
         }
         Chain chain = new Chain();
         chain.run(20_000); // warm up: the JIT, the pool, the free list
-        long before = allocatedBytes(chain.loop);
+        long before = Allocations.threadAllocatedBytes(chain.loop);
         assumeTrue(before >= 0, "this JDK does not count per-thread allocation");
         int n = 20_000;
         chain.run(n);
-        long perCall = (allocatedBytes(chain.loop) - before) / n;
+        long perCall = (Allocations.threadAllocatedBytes(chain.loop) - before) / n;
         // The server's Date header changes once a second (a new String and header list then);
         // everything else is reused: well under a byte per call on average.
         assertTrue(perCall < 8, "the client's loop allocated " + perCall + " B per call");

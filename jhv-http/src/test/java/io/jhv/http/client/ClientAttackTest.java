@@ -1,5 +1,6 @@
 package io.jhv.http.client;
 
+import io.jhv.testing.Allocations;
 import io.jhv.core.loop.EventLoop;
 import io.jhv.core.loop.EventLoopGroup;
 import io.jhv.http.server.HttpServer;
@@ -247,17 +248,6 @@ class ClientAttackTest {
 
     // ------------------------------------------------------------------ 5. memory a hostile server controls
 
-    private static long allocatedBytes(Thread t) {
-        try {
-            Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-            Class<?> sunMx = Class.forName("com.sun.management.ThreadMXBean");
-            if (!sunMx.isInstance(mx)) return -1;
-            return (long) sunMx.getMethod("getThreadAllocatedBytes", long.class).invoke(mx, t.threadId());
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return -1;
-        }
-    }
-
     /**
      * Call.head allocates the whole buffered body up front from the server's Content-Length
      * (new byte[bodyLength], up to maxResponseBody = 64 MiB by default). A server that announces
@@ -277,14 +267,14 @@ class ClientAttackTest {
             keep(() -> group.shutdownGracefully(Duration.ofSeconds(2)));
             HttpClient client = keep(HttpClient.builder().group(group).build());
             Thread loopThread = loop.submit(Thread::currentThread).get(5, TimeUnit.SECONDS);
-            long before = allocatedBytes(loopThread);
+            long before = Allocations.threadAllocatedBytes(loopThread);
             org.junit.jupiter.api.Assumptions.assumeTrue(before >= 0, "no per-thread allocation counter");
             CompletableFuture<HttpResponse> f = client.sendAsync(HttpRequest.get(s.url("/big")).build());
             written.await(5, TimeUnit.SECONDS);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             long grew = 0;
             while (System.nanoTime() < deadline && grew < 32_000_000) {
-                grew = allocatedBytes(loopThread) - before;
+                grew = Allocations.threadAllocatedBytes(loopThread) - before;
                 Thread.onSpinWait();
             }
             assertTrue(grew < 8_000_000, "the loop allocated " + grew + " bytes for a response that sent 1 body byte");

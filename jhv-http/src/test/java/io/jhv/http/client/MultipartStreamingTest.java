@@ -102,12 +102,10 @@ class MultipartStreamingTest {
      * layout is resolved) and the carriers of virtual threads (the body pump runs on one). Through reflection: the test module does not read java.management.
      */
     static long clientAllocated(Thread loop) throws Exception {
-        Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-        java.lang.reflect.Method m = Class.forName("com.sun.management.ThreadMXBean").getMethod("getThreadAllocatedBytes", long.class);
-        long sum = (long) m.invoke(mx, loop.threadId()) + (long) m.invoke(mx, Thread.currentThread().threadId());
+        long sum = io.jhv.testing.Allocations.threadAllocatedBytes(loop) + io.jhv.testing.Allocations.threadAllocatedBytes(Thread.currentThread());
         for (Thread t : Thread.getAllStackTraces().keySet()) {
             if (t.getName().startsWith("ForkJoinPool-") && t.getName().contains("worker")) {
-                long b = (long) m.invoke(mx, t.threadId());
+                long b = io.jhv.testing.Allocations.threadAllocatedBytes(t);
                 if (b > 0) sum += b;
             }
         }

@@ -1,11 +1,11 @@
 package io.jhv.http.websocket;
 
+import io.jhv.testing.Allocations;
 import io.jhv.http.server.HttpServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
-import java.lang.reflect.Method;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -41,10 +41,10 @@ class WsPipelinedEchoTest {
             }
             byte[] bytes = burst.toByteArray();
             for (int round = 0; round < 300; round++) exchange(c, bytes); // warm-up (JIT, buffers)
-            long before = allocatedBytes(loop.get());
+            long before = Allocations.threadAllocatedBytes(loop.get());
             int rounds = 300;
             for (int round = 0; round < rounds; round++) exchange(c, bytes);
-            long after = allocatedBytes(loop.get());
+            long after = Allocations.threadAllocatedBytes(loop.get());
             if (before >= 0 && after >= 0) {
                 long perMessage = (after - before) / ((long) rounds * BURST);
                 // before the fix: ~5.8 KB per message; now the echo is framed into the writer's kept buffer
@@ -65,16 +65,4 @@ class WsPipelinedEchoTest {
         }
     }
 
-    /** The thread's allocated bytes, or -1 where the JDK does not count them. */
-    private static long allocatedBytes(Thread t) {
-        try {
-            Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-            Class<?> sunMx = Class.forName("com.sun.management.ThreadMXBean");
-            if (!sunMx.isInstance(mx)) return -1;
-            Method m = sunMx.getMethod("getThreadAllocatedBytes", long.class);
-            return (long) m.invoke(mx, t.threadId());
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return -1;
-        }
-    }
 }
